@@ -1,0 +1,76 @@
+import type { App } from 'aws-cdk-lib';
+import { z } from 'zod';
+
+/**
+ * Deployment configuration, read from the CDK context key `pveInventory` (cdk.json, `-c`, or
+ * `cdk.context.json`). Every setting is validated up front; an error names the setting.
+ */
+export const DeploymentConfigSchema = z
+  .object({
+    /** Path of the clusters JSON file (same format as the local stack's `--config`). */
+    clustersFile: z.string().min(1).default('config/clusters.example.json'),
+    /** Removal policy of the inventory and sync-state tables (rebuildable by a sync). */
+    inventoryRemovalPolicy: z.enum(['retain', 'destroy']).default('destroy'),
+    /** Removal policy of assignments and classes (cannot be rebuilt: retained by default). */
+    ownershipRemovalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    /** Full-sync period in minutes (the seed's tuning: 2–10). */
+    fullSyncMinutes: z.number().int().min(2).max(10).default(5),
+    /** Quick-sync interval in seconds; the Express machine runs 60/interval passes a minute. */
+    quickSyncSeconds: z.union([z.literal(15), z.literal(20), z.literal(30)]).default(30),
+    /** Map MaxConcurrency over clusters. */
+    syncMaxConcurrency: z.number().int().min(1).max(40).default(10),
+    /** Import an existing VPC that reaches the Proxmox network instead of creating one. */
+    vpc: z
+      .object({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]+$/),
+        availabilityZones: z.array(z.string().min(1)).min(1),
+        privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(1),
+        securityGroupId: z.string().regex(/^sg-[0-9a-f]+$/),
+      })
+      .strict()
+      .optional(),
+    /** Number of AZs of the created VPC. */
+    maxAzs: z.number().int().min(1).max(3).default(2),
+    /** Create the Secrets Manager interface endpoint (skip when the VPC has its own egress). */
+    secretsManagerEndpoint: z.boolean().default(true),
+    /** Optional e-mail subscription to the alarm topic. */
+    alarmEmail: z.email().optional(),
+    /** External OIDC issuer instead of the stack's Cognito user pool. */
+    oidc: z
+      .object({ issuer: z.url(), audience: z.array(z.string().min(1)).min(1) })
+      .strict()
+      .optional(),
+    /** Allowed CORS origins of the HTTP API. */
+    corsOrigins: z.array(z.string().min(1)).default(['http://localhost:3000']),
+    /** Claims and role names used by the handlers. */
+    usernameClaim: z.string().min(1).default('cognito:username'),
+    groupsClaim: z.string().min(1).default('cognito:groups'),
+    adminGroup: z.string().min(1).default('admins'),
+    teacherGroup: z.string().min(1).default('teachers'),
+  })
+  .strict();
+
+export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
+
+/** Thrown when the deployment configuration is invalid; the message names each bad setting. */
+export class DeploymentConfigError extends Error {
+  override readonly name = 'DeploymentConfigError';
+}
+
+/** Parses deployment settings from a plain object (the `pveInventory` context value). */
+export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
+  const parsed = DeploymentConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      return `pveInventory.${path}: ${issue.message}`;
+    });
+    throw new DeploymentConfigError(`Invalid CDK context "pveInventory":\n  ${reasons.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads the `pveInventory` context of the app. */
+export function loadDeploymentConfig(app: App): DeploymentConfig {
+  return parseDeploymentConfig(app.node.tryGetContext('pveInventory'));
+}
