@@ -1,0 +1,159 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { toErrorResponse, UnauthorizedError } from '#shared/http/errors.ts';
+import {
+  type Caller,
+  callerFromClaims,
+  claimsFromEvent,
+  type IdentityOptions,
+  identityOptionsFromEnv,
+} from '#shared/http/identity.ts';
+import { type HttpResult, toHttpResponse } from '#shared/http/response.ts';
+
+export type { HttpResult } from '#shared/http/response.ts';
+
+import type { RouteAuth, RouteDefinition, RouteRequestSchemas } from '#shared/http/routes.ts';
+import { validateRequest } from '#shared/http/validation.ts';
+import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+
+/**
+ * THE middy stack of every HTTP handler: Powertools logger/metrics/tracer, validation of path,
+ * query and body against the route's schemas, the caller from the JWT claims, the handler, and one
+ * `onError` mapping every error to the API's error shape.
+ */
+
+/** Metric names emitted by every HTTP handler (dimension: `service` only). */
+export const API_METRICS = {
+  requests: 'ApiRequests',
+  clientErrors: 'ApiClientErrors',
+  serverErrors: 'ApiServerErrors',
+} as const;
+
+// Read once per cold start, in this adapter, never in pure code.
+const envIdentityOptions = identityOptionsFromEnv(process.env);
+
+type Output<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+/** What a route handler receives: validated input, the caller, the raw event. */
+export interface HttpRequest<
+  TRequest extends RouteRequestSchemas = RouteRequestSchemas,
+  TAuth extends RouteAuth = RouteAuth,
+> {
+  readonly path: Output<TRequest['path']>;
+  readonly query: Output<TRequest['query']>;
+  readonly body: Output<TRequest['body']>;
+  /** Always set on `jwt` routes; `null` on public routes. */
+  readonly caller: TAuth extends 'jwt' ? Caller : Caller | null;
+  /** Lower-cased request headers. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly event: APIGatewayProxyEventV2;
+  readonly context: Context;
+}
+
+/** A route handler: validated request in, {@link HttpResult} out; throws `HttpError`s for 4xx. */
+export type RouteHandler<TRequest extends RouteRequestSchemas, TAuth extends RouteAuth> = (
+  request: HttpRequest<TRequest, TAuth>,
+) => Promise<HttpResult>;
+
+/** Options of {@link httpHandler}. */
+export interface HttpHandlerOptions<TRequest extends RouteRequestSchemas, TAuth extends RouteAuth> {
+  readonly route: RouteDefinition<TRequest, TAuth>;
+  readonly handler: RouteHandler<TRequest, TAuth>;
+  /** Overrides the identity options read from the environment (tests). */
+  readonly identity?: IdentityOptions;
+}
+
+/** The Lambda handler type every HTTP entry point exports. */
+export type HttpLambdaHandler = MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Resolves the caller of a request: required on `jwt` routes (401 when the claims name nobody),
+ * `null` on public routes.
+ */
+export function resolveCaller(auth: RouteAuth, event: unknown, options: IdentityOptions): Caller | null {
+  const claims = claimsFromEvent(event);
+  if (auth === 'public') return null;
+  if (claims === undefined) {
+    // Only reachable when a route is deployed without its authorizer: refuse rather than guess.
+    throw new UnauthorizedError('Authentication required');
+  }
+  return callerFromClaims(claims, options);
+}
+
+/** Maps every error to the API's error shape, once; logs the detail of unexpected ones. */
+function httpErrorMapper(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    name: 'httpErrorMapper',
+    onError: function mapHttpError(request) {
+      const mapped = toErrorResponse(request.error);
+      if (mapped.unexpected) {
+        logger.error('Unhandled error', { error: request.error });
+        metrics.addMetric(API_METRICS.serverErrors, MetricUnit.Count, 1);
+      } else {
+        logger.info('Request refused', { status: mapped.status, code: mapped.body.error.code });
+        metrics.addMetric(API_METRICS.clientErrors, MetricUnit.Count, 1);
+      }
+      request.response = toHttpResponse(
+        { status: mapped.status, body: mapped.body, headers: mapped.headers },
+        { method: request.event.requestContext?.http?.method ?? 'GET', headers: request.event.headers ?? {} },
+      );
+    },
+  };
+}
+
+/** Counts every request, so each invocation emits at least one metric. */
+function requestCounter(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    name: 'requestCounter',
+    before: function countRequest() {
+      metrics.addMetric(API_METRICS.requests, MetricUnit.Count, 1);
+    },
+  };
+}
+
+/**
+ * Builds a route's Lambda handler on the one middy stack.
+ *
+ * ```ts
+ * export const handler = httpHandler({ route: routes.getVm, handler: async ({ path, caller }) => ({ status: 200, body: … }) });
+ * ```
+ */
+export function httpHandler<TRequest extends RouteRequestSchemas, TAuth extends RouteAuth>(
+  options: HttpHandlerOptions<TRequest, TAuth>,
+): HttpLambdaHandler {
+  const { route, handler } = options;
+  const identity = options.identity ?? envIdentityOptions;
+  const base = async (
+    event: APIGatewayProxyEventV2,
+    context: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> => {
+    const caller = resolveCaller(route.auth, event, identity);
+    if (caller !== null) logger.appendKeys({ username: caller.username });
+    const input = validateRequest(route, event);
+    const headers = event.headers ?? {};
+    // The schemas produced these values; the generic types only name them.
+    const request = {
+      path: input.path,
+      query: input.query,
+      body: input.body,
+      caller,
+      headers,
+      event,
+      context,
+    } as HttpRequest<TRequest, TAuth>;
+    const result = await handler(request);
+    return toHttpResponse(result, { method: event.requestContext?.http?.method ?? 'GET', headers });
+  };
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(requestCounter())
+    .use(httpErrorMapper())
+    .handler(base);
+}

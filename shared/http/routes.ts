@@ -1,0 +1,372 @@
+import { z } from 'zod';
+import {
+  VmActionDoneResponseSchema,
+  VmActionPathSchema,
+  VmActionPendingResponseSchema,
+  VmActionQuerySchema,
+} from '#shared/http/schemas/actions.ts';
+import {
+  AssignmentResponseItemSchema,
+  ClassMemberPathSchema,
+  ClassPathSchema,
+  ClassResponseSchema,
+  ClassVmPathSchema,
+  CreateClassBodySchema,
+  DeleteAssignmentQuerySchema,
+  ImportMappingsBodySchema,
+  ImportMappingsQuerySchema,
+  ImportMappingsResponseSchema,
+  ListAssignmentsQuerySchema,
+  ListAssignmentsResponseSchema,
+  ListClassesResponseSchema,
+  PutAssignmentBodySchema,
+  PutClassMemberBodySchema,
+  PutClassVmBodySchema,
+  UpdateClassBodySchema,
+} from '#shared/http/schemas/ownership.ts';
+import {
+  SyncHealthResponseSchema,
+  SyncStatsResponseSchema,
+  TriggerSyncBodySchema,
+  TriggerSyncResponseSchema,
+} from '#shared/http/schemas/sync.ts';
+import {
+  ListVmsQuerySchema,
+  ListVmsResponseSchema,
+  VmPathSchema,
+  VmSchema,
+} from '#shared/http/schemas/vms.ts';
+
+/**
+ * THE route table: defined once, used by the CDK ApiStack, the local gateway, the OpenAPI
+ * generator and the tests. Infra reads `handler` as an entry path string and never imports a
+ * handler body; this module imports only zod schemas.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** `jwt`: behind the JWT authorizer; `public`: no authorizer. */
+export type RouteAuth = 'jwt' | 'public';
+
+/** Request schemas of a route. Path and query schemas are objects of string-typed inputs. */
+export interface RouteRequestSchemas {
+  readonly path?: z.ZodType<unknown, Record<string, string>>;
+  readonly query?: z.ZodType<unknown, Record<string, string>>;
+  readonly body?: z.ZodType;
+}
+
+/** One documented answer of a route. */
+export interface RouteResponse {
+  readonly description: string;
+  /** absent for answers without a body (204, 304) */
+  readonly schema?: z.ZodType;
+}
+
+/** A route of the HTTP API. */
+export interface RouteDefinition<
+  TRequest extends RouteRequestSchemas = RouteRequestSchemas,
+  TAuth extends RouteAuth = RouteAuth,
+> {
+  /** Stable id: operationId in OpenAPI, key of injected handlers in tests, construct id in CDK. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** API Gateway path syntax, e.g. `/api/vms/{cluster}/{vmid}`. */
+  readonly path: string;
+  /** `jwt`: behind the JWT authorizer; `public`: no authorizer. */
+  readonly auth: TAuth;
+  /** Lambda entry, relative to the project root (`functions/api/<file>.ts`). */
+  readonly handler: string;
+  /** `vpc` only for handlers that call Proxmox. */
+  readonly placement: 'outside-vpc' | 'vpc';
+  readonly summary: string;
+  /** OpenAPI tag grouping the route. */
+  readonly tag: string;
+  readonly request: TRequest;
+  /** Documented success answers by status code (errors are added by the OpenAPI generator). */
+  readonly responses: Readonly<Record<number, RouteResponse>>;
+}
+
+/** Identity function that keeps a route's literal types (so handlers get typed input). */
+export function defineRoute<const TRequest extends RouteRequestSchemas, const TAuth extends RouteAuth>(
+  route: RouteDefinition<TRequest, TAuth>,
+): RouteDefinition<TRequest, TAuth> {
+  return route;
+}
+
+/** `METHOD /path`, the API Gateway route key. */
+export function routeKey(route: Pick<RouteDefinition, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
+
+/** The OpenAPI document is a free-form JSON object. */
+const OpenApiDocumentSchema = z.record(z.string(), z.unknown());
+
+/** Every route of the API, by id. */
+export const routes = {
+  listVms: defineRoute({
+    id: 'listVms',
+    method: 'GET',
+    path: '/api/vms',
+    auth: 'jwt',
+    handler: 'functions/api/list-vms.ts',
+    placement: 'outside-vpc',
+    summary:
+      "List the VMs the caller may see (own, their classes' as a teacher, all as an admin); ETag/304, gzip",
+    tag: 'vms',
+    request: { query: ListVmsQuerySchema },
+    responses: {
+      200: { description: 'The VMs', schema: ListVmsResponseSchema },
+      304: { description: 'Not modified (If-None-Match matched the ETag)' },
+    },
+  }),
+  getVm: defineRoute({
+    id: 'getVm',
+    method: 'GET',
+    path: '/api/vms/{cluster}/{vmid}',
+    auth: 'jwt',
+    handler: 'functions/api/get-vm.ts',
+    placement: 'outside-vpc',
+    summary: "One VM; 404 when it does not exist or is not the caller's",
+    tag: 'vms',
+    request: { path: VmPathSchema },
+    responses: { 200: { description: 'The VM', schema: VmSchema } },
+  }),
+  getSyncStats: defineRoute({
+    id: 'getSyncStats',
+    method: 'GET',
+    path: '/api/sync/stats',
+    auth: 'jwt',
+    handler: 'functions/api/sync-stats.ts',
+    placement: 'outside-vpc',
+    summary: 'Sync statistics counted over what the caller may see',
+    tag: 'sync',
+    request: {},
+    responses: { 200: { description: 'Statistics', schema: SyncStatsResponseSchema } },
+  }),
+  getSyncHealth: defineRoute({
+    id: 'getSyncHealth',
+    method: 'GET',
+    path: '/api/sync/health',
+    auth: 'public',
+    handler: 'functions/api/sync-health.ts',
+    placement: 'outside-vpc',
+    summary: 'Health of the sync (public: counts only, no names); 503 when unhealthy',
+    tag: 'sync',
+    request: {},
+    responses: {
+      200: { description: 'Healthy', schema: SyncHealthResponseSchema },
+      503: { description: 'Unhealthy', schema: SyncHealthResponseSchema },
+    },
+  }),
+  triggerSync: defineRoute({
+    id: 'triggerSync',
+    method: 'POST',
+    path: '/api/sync/trigger',
+    auth: 'jwt',
+    handler: 'functions/api/sync-trigger.ts',
+    placement: 'outside-vpc',
+    summary: 'Admins: start a sync now (coalesced with a running one)',
+    tag: 'sync',
+    request: { body: TriggerSyncBodySchema },
+    responses: { 202: { description: 'Started or joined', schema: TriggerSyncResponseSchema } },
+  }),
+  vmAction: defineRoute({
+    id: 'vmAction',
+    method: 'POST',
+    path: '/api/vm/{vmid}/{action}',
+    auth: 'jwt',
+    handler: 'functions/api/vm-action.ts',
+    placement: 'vpc',
+    summary: 'Power action on a VM (owner, teacher of its class, admin)',
+    tag: 'vms',
+    request: { path: VmActionPathSchema, query: VmActionQuerySchema },
+    responses: {
+      200: { description: 'Done and confirmed', schema: VmActionDoneResponseSchema },
+      202: { description: 'Still running; the next sync confirms it', schema: VmActionPendingResponseSchema },
+    },
+  }),
+  listAssignments: defineRoute({
+    id: 'listAssignments',
+    method: 'GET',
+    path: '/api/assignments',
+    auth: 'jwt',
+    handler: 'functions/api/list-assignments.ts',
+    placement: 'outside-vpc',
+    summary: 'Admins: list assignments (user ↔ VM)',
+    tag: 'ownership',
+    request: { query: ListAssignmentsQuerySchema },
+    responses: { 200: { description: 'Assignments', schema: ListAssignmentsResponseSchema } },
+  }),
+  putAssignment: defineRoute({
+    id: 'putAssignment',
+    method: 'PUT',
+    path: '/api/assignments',
+    auth: 'jwt',
+    handler: 'functions/api/put-assignment.ts',
+    placement: 'outside-vpc',
+    summary: 'Admins: assign a VM to a user (idempotent)',
+    tag: 'ownership',
+    request: { body: PutAssignmentBodySchema },
+    responses: { 200: { description: 'The assignment', schema: AssignmentResponseItemSchema } },
+  }),
+  deleteAssignment: defineRoute({
+    id: 'deleteAssignment',
+    method: 'DELETE',
+    path: '/api/assignments',
+    auth: 'jwt',
+    handler: 'functions/api/delete-assignment.ts',
+    placement: 'outside-vpc',
+    summary: 'Admins: remove an assignment (given in the query string)',
+    tag: 'ownership',
+    request: { query: DeleteAssignmentQuerySchema },
+    responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  importMappings: defineRoute({
+    id: 'importMappings',
+    method: 'POST',
+    path: '/api/assignments/import',
+    auth: 'jwt',
+    handler: 'functions/api/import-mappings.ts',
+    placement: 'outside-vpc',
+    summary: "Admins: import the original portal's mappings.json (all or nothing)",
+    tag: 'ownership',
+    request: { query: ImportMappingsQuerySchema, body: ImportMappingsBodySchema },
+    responses: {
+      200: { description: 'Imported (or would be, with dry_run)', schema: ImportMappingsResponseSchema },
+    },
+  }),
+  listClasses: defineRoute({
+    id: 'listClasses',
+    method: 'GET',
+    path: '/api/classes',
+    auth: 'jwt',
+    handler: 'functions/api/list-classes.ts',
+    placement: 'outside-vpc',
+    summary: 'Classes: all for admins, otherwise those the caller teaches or attends',
+    tag: 'classes',
+    request: {},
+    responses: { 200: { description: 'Classes', schema: ListClassesResponseSchema } },
+  }),
+  createClass: defineRoute({
+    id: 'createClass',
+    method: 'POST',
+    path: '/api/classes',
+    auth: 'jwt',
+    handler: 'functions/api/create-class.ts',
+    placement: 'outside-vpc',
+    summary: 'Admins: create a class',
+    tag: 'classes',
+    request: { body: CreateClassBodySchema },
+    responses: { 201: { description: 'Created', schema: ClassResponseSchema } },
+  }),
+  getClass: defineRoute({
+    id: 'getClass',
+    method: 'GET',
+    path: '/api/classes/{classId}',
+    auth: 'jwt',
+    handler: 'functions/api/get-class.ts',
+    placement: 'outside-vpc',
+    summary: 'One class (admins, its teachers and students)',
+    tag: 'classes',
+    request: { path: ClassPathSchema },
+    responses: { 200: { description: 'The class', schema: ClassResponseSchema } },
+  }),
+  updateClass: defineRoute({
+    id: 'updateClass',
+    method: 'PUT',
+    path: '/api/classes/{classId}',
+    auth: 'jwt',
+    handler: 'functions/api/update-class.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: rename or describe a class",
+    tag: 'classes',
+    request: { path: ClassPathSchema, body: UpdateClassBodySchema },
+    responses: { 200: { description: 'The class', schema: ClassResponseSchema } },
+  }),
+  deleteClass: defineRoute({
+    id: 'deleteClass',
+    method: 'DELETE',
+    path: '/api/classes/{classId}',
+    auth: 'jwt',
+    handler: 'functions/api/delete-class.ts',
+    placement: 'outside-vpc',
+    summary: 'Admins: delete a class with its memberships and class assignments',
+    tag: 'classes',
+    request: { path: ClassPathSchema },
+    responses: { 204: { description: 'Deleted (or was absent)' } },
+  }),
+  putClassMember: defineRoute({
+    id: 'putClassMember',
+    method: 'PUT',
+    path: '/api/classes/{classId}/members/{username}',
+    auth: 'jwt',
+    handler: 'functions/api/put-class-member.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: add a student or teacher (body {role}, default student)",
+    tag: 'classes',
+    request: { path: ClassMemberPathSchema, body: PutClassMemberBodySchema },
+    responses: { 200: { description: 'The class', schema: ClassResponseSchema } },
+  }),
+  deleteClassMember: defineRoute({
+    id: 'deleteClassMember',
+    method: 'DELETE',
+    path: '/api/classes/{classId}/members/{username}',
+    auth: 'jwt',
+    handler: 'functions/api/delete-class-member.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: remove a member",
+    tag: 'classes',
+    request: { path: ClassMemberPathSchema },
+    responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  putClassVm: defineRoute({
+    id: 'putClassVm',
+    method: 'PUT',
+    path: '/api/classes/{classId}/vms/{cluster}/{vmid}',
+    auth: 'jwt',
+    handler: 'functions/api/put-class-vm.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: add a VM to the class, optionally assigned to a student",
+    tag: 'classes',
+    request: { path: ClassVmPathSchema, body: PutClassVmBodySchema },
+    responses: { 200: { description: 'The class', schema: ClassResponseSchema } },
+  }),
+  deleteClassVm: defineRoute({
+    id: 'deleteClassVm',
+    method: 'DELETE',
+    path: '/api/classes/{classId}/vms/{cluster}/{vmid}',
+    auth: 'jwt',
+    handler: 'functions/api/delete-class-vm.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: remove a VM from the class",
+    tag: 'classes',
+    request: { path: ClassVmPathSchema },
+    responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  getOpenApi: defineRoute({
+    id: 'getOpenApi',
+    method: 'GET',
+    path: '/api/openapi.json',
+    auth: 'public',
+    handler: 'functions/api/openapi.ts',
+    placement: 'outside-vpc',
+    summary: 'This OpenAPI 3.1 document',
+    tag: 'meta',
+    request: {},
+    responses: { 200: { description: 'OpenAPI document', schema: OpenApiDocumentSchema } },
+  }),
+} as const;
+
+/** The route ids. */
+export type RouteId = keyof typeof routes;
+
+/** Every route, in table order. */
+export const routeList: readonly RouteDefinition[] = Object.values(routes);
+
+/** CORS settings shared by the CDK HTTP API and the local gateway (origins come from configuration). */
+export const API_CORS = {
+  allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+  allowHeaders: ['authorization', 'content-type', 'if-none-match'],
+  exposeHeaders: ['etag'],
+  maxAgeSeconds: 600,
+} as const;

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { PendingActionSchema, VmStatusSchema } from '#shared/domain/vm-record.ts';
+import { ClusterIdParam, VmidParam } from '#shared/http/schemas/common.ts';
+
+/** The power actions of POST /api/vm/{vmid}/{action}. */
+export const VmActionSchema = PendingActionSchema.meta({
+  description: 'Power action',
+  examples: ['start'],
+});
+export type VmAction = z.infer<typeof VmActionSchema>;
+
+/** Path of POST /api/vm/{vmid}/{action} (the original portal's path). */
+export const VmActionPathSchema = z.object({ vmid: VmidParam, action: VmActionSchema });
+export type VmActionPath = z.infer<typeof VmActionPathSchema>;
+
+/** Query of POST /api/vm/{vmid}/{action}: `cluster` is required when the VMID is ambiguous (409 otherwise). */
+export const VmActionQuerySchema = z.object({ cluster: ClusterIdParam.optional() });
+export type VmActionQuery = z.infer<typeof VmActionQuerySchema>;
+
+/** Answer 200: the action's Proxmox task finished and the new status is confirmed. */
+export const VmActionDoneResponseSchema = z.object({
+  cluster_id: z.string(),
+  vmid: z.number().int(),
+  action: VmActionSchema,
+  status: VmStatusSchema,
+  pending_action: z.null(),
+  upid: z.string().nullable(),
+});
+export type VmActionDoneResponse = z.infer<typeof VmActionDoneResponseSchema>;
+
+/** Answer 202: still running after the wait; the next sync confirms it. */
+export const VmActionPendingResponseSchema = z.object({
+  cluster_id: z.string(),
+  vmid: z.number().int(),
+  action: VmActionSchema,
+  pending_action: VmActionSchema,
+  upid: z.string().nullable(),
+});
+export type VmActionPendingResponse = z.infer<typeof VmActionPendingResponseSchema>;
+
+/** `details` entries of the 409 for a VMID present on several clusters the caller can see. */
+export const VmidCandidateSchema = z.object({ cluster_id: z.string(), vmid: z.number().int() });
+export type VmidCandidate = z.infer<typeof VmidCandidateSchema>;
