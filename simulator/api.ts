@@ -1,0 +1,738 @@
+import { createHash } from 'node:crypto';
+import type { ClusterModel, SimNode } from '#simulator/cluster-model.ts';
+import { parseUpid } from '#simulator/cluster-model.ts';
+import { isUp, liveInterfaces, type SimGuest } from '#simulator/fleet.ts';
+import type { EndpointClass, ExtraToken } from '#simulator/types.ts';
+
+/** Who is calling: a token (maybe restricted) or a ticket user. */
+export interface Principal {
+  user: string;
+  /** `user@realm!token` for tokens, the user id for tickets. */
+  tokenFull: string;
+  token?: ExtraToken;
+  viaTicket: boolean;
+}
+
+/** A parsed API call. */
+export interface ApiRequest {
+  method: string;
+  /** Path below /api2/json, starting with '/'. */
+  path: string;
+  params: Record<string, string>;
+  principal: Principal;
+  now: number;
+}
+
+/** A handler result: data in the `{"data": ...}` envelope, or a PVE error. */
+export type ApiResult =
+  | { ok: true; data: unknown; extra?: Record<string, unknown> }
+  | { ok: false; status: number; message: string; noBody?: boolean; errors?: Record<string, string> };
+
+/** How a path is classified and routed. */
+export interface Route {
+  cls: EndpointClass;
+  /** Node the call is proxied to (per-node calls), if any. */
+  node?: string;
+}
+
+const GUEST_RE = /^\/nodes\/([^/]+)\/(qemu|lxc)\/(\d+)(\/.*)?$/;
+
+/** Classifies a path below /api2/json into its endpoint class and target node. */
+export function classify(method: string, path: string): Route {
+  if (path === '/version') return { cls: 'version' };
+  if (path === '/cluster/resources') return { cls: 'resources' };
+  if (path === '/cluster/status') return { cls: 'cluster_status' };
+  if (path === '/nodes') return { cls: 'nodes' };
+  if (path === '/pools' || path.startsWith('/pools/')) return { cls: 'pools' };
+  const nodeMatch = /^\/nodes\/([^/]+)(\/.*)?$/.exec(path);
+  if (nodeMatch === null) return { cls: 'other' };
+  const node = decodeURIComponent(nodeMatch[1] ?? '');
+  const rest = nodeMatch[2] ?? '';
+  if (rest === '/status') return { cls: 'node_status', node };
+  if (rest.startsWith('/tasks/')) return { cls: 'task', node };
+  const g = GUEST_RE.exec(path);
+  if (g !== null) {
+    const sub = g[4] ?? '';
+    if (sub === '/config') return { cls: 'config', node };
+    if (sub === '/status/current') return { cls: 'status', node };
+    if (sub.startsWith('/agent/')) return { cls: 'agent', node };
+    if (sub === '/interfaces') return { cls: 'interfaces', node };
+    if (method === 'POST' && /^\/status\/(start|stop|shutdown|reboot)$/.test(sub))
+      return { cls: 'power', node };
+  }
+  return { cls: 'other', node };
+}
+
+const DEFAULT_PRIVS = ['VM.Audit', 'VM.Monitor', 'VM.PowerMgmt'];
+
+function fullRights(p: Principal): boolean {
+  return p.token === undefined || p.token.vmids === undefined;
+}
+
+function can(p: Principal, vmid: number, priv: string): boolean {
+  if (p.token === undefined) return true;
+  const privs = p.token.privileges ?? DEFAULT_PRIVS;
+  if (!privs.includes(priv)) return false;
+  return p.token.vmids === undefined || p.token.vmids.includes(vmid);
+}
+
+function sysAudit(p: Principal): boolean {
+  if (p.token === undefined) return true;
+  return p.token.sysAudit ?? p.token.vmids === undefined;
+}
+
+function fail(status: number, message: string): ApiResult {
+  return { ok: false, status, message };
+}
+
+function ok(data: unknown, extra?: Record<string, unknown>): ApiResult {
+  return extra === undefined ? { ok: true, data } : { ok: true, data, extra };
+}
+
+function permFail(path: string, priv: string): ApiResult {
+  return fail(403, `Permission check failed (${path}, ${priv})`);
+}
+
+function nodeStats(n: SimNode, now: number): Record<string, number> {
+  const bucket = Math.floor(now / 10_000);
+  return {
+    uptime: Math.floor((now - n.bootAt) / 1000),
+    cpu: ((n.nodeid * 7919 + bucket * 104729) % 1000) / 4000,
+    maxcpu: 32,
+    mem: 40 * 1024 ** 3 + ((bucket * n.nodeid) % 1000) * 1048576,
+    maxmem: 128 * 1024 ** 3,
+    disk: 20 * 1024 ** 3,
+    maxdisk: 100 * 1024 ** 3,
+  };
+}
+
+/** A /cluster/resources guest row, with PVE's missing-field rules for offline nodes. */
+export function guestRow(m: ClusterModel, g: SimGuest, now: number, p: Principal): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    id: `${g.type}/${g.vmid}`,
+    type: g.type,
+    vmid: g.vmid,
+    node: g.node,
+  };
+  const node = m.node(g.node);
+  // pmxcfs keeps a dead node's last stats records for a while (5 min on real PVE), then drops them.
+  const staleAt = node !== undefined && !node.online ? (node.offlineSince ?? now) : undefined;
+  if (node === undefined || (staleAt !== undefined && now - staleAt >= m.offlineStaleMs)) {
+    row.status = 'unknown';
+  } else {
+    const s = m.stats(g, staleAt ?? now);
+    row.name = g.name;
+    row.status = g.status;
+    row.uptime = s.uptime;
+    row.cpu = s.cpu;
+    row.maxcpu = m.maxcpu(g);
+    row.mem = s.mem;
+    row.maxmem = g.memoryMiB * 1048576;
+    row.disk = s.disk;
+    row.maxdisk = g.bootDiskBytes;
+    row.netin = s.netin;
+    row.netout = s.netout;
+    row.diskread = s.diskread;
+    row.diskwrite = s.diskwrite;
+    row.template = g.template ? 1 : 0;
+  }
+  if (g.tags.length > 0) row.tags = g.tags.join(';');
+  if (g.lock !== undefined) row.lock = g.lock;
+  if (g.hastate !== undefined) row.hastate = g.hastate;
+  if (g.pool !== undefined && fullRights(p)) row.pool = g.pool;
+  return row;
+}
+
+function nodeRow(n: SimNode, now: number, p: Principal): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    id: `node/${n.name}`,
+    type: 'node',
+    node: n.name,
+    status: n.online ? 'online' : 'offline',
+    level: '',
+  };
+  if (n.online) {
+    row['cgroup-mode'] = 2;
+    if (sysAudit(p)) Object.assign(row, nodeStats(n, now));
+  }
+  return row;
+}
+
+function storageRows(m: ClusterModel): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const n of m.nodes) {
+    if (!n.online) continue;
+    rows.push({
+      id: `storage/${n.name}/local`,
+      type: 'storage',
+      storage: 'local',
+      node: n.name,
+      status: 'available',
+      plugintype: 'dir',
+      content: 'iso,vztmpl,backup',
+      shared: 0,
+      disk: 20 * 1024 ** 3,
+      maxdisk: 100 * 1024 ** 3,
+    });
+    rows.push({
+      id: `storage/${n.name}/local-lvm`,
+      type: 'storage',
+      storage: 'local-lvm',
+      node: n.name,
+      status: 'available',
+      plugintype: 'lvmthin',
+      content: 'images,rootdir',
+      shared: 0,
+      disk: 300 * 1024 ** 3,
+      maxdisk: 1800 * 1024 ** 3,
+    });
+  }
+  return rows;
+}
+
+function poolNames(m: ClusterModel): string[] {
+  const set = new Set<string>();
+  for (const g of m.guests.values()) if (g.pool !== undefined) set.add(g.pool);
+  return [...set].sort();
+}
+
+function resources(m: ClusterModel, req: ApiRequest): ApiResult {
+  const type = req.params.type;
+  if (type !== undefined && !['vm', 'storage', 'node', 'sdn'].includes(type)) {
+    return {
+      ok: false,
+      status: 400,
+      message: 'Parameter verification failed.',
+      errors: { type: `value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn'` },
+    };
+  }
+  const rows: Record<string, unknown>[] = [];
+  const p = req.principal;
+  const all = fullRights(p);
+  if (type === undefined || type === 'vm') {
+    for (const g of m.guests.values()) {
+      if (!all && !can(p, g.vmid, 'VM.Audit')) continue;
+      rows.push(guestRow(m, g, req.now, p));
+    }
+  }
+  if (type === undefined || type === 'node') for (const n of m.nodes) rows.push(nodeRow(n, req.now, p));
+  if ((type === undefined || type === 'storage') && sysAudit(p)) rows.push(...storageRows(m));
+  if (type === undefined || type === 'sdn') {
+    for (const n of m.nodes) {
+      if (n.online)
+        rows.push({
+          id: `sdn/${n.name}/localnetwork`,
+          type: 'sdn',
+          sdn: 'localnetwork',
+          node: n.name,
+          status: 'ok',
+        });
+    }
+  }
+  if (type === undefined && all) {
+    for (const pool of poolNames(m)) rows.push({ id: `/pool/${pool}`, type: 'pool', pool });
+  }
+  return ok(rows);
+}
+
+function clusterStatus(m: ClusterModel, req: ApiRequest, localNode: string): ApiResult {
+  if (!sysAudit(req.principal)) return permFail('/', 'Sys.Audit');
+  const online = m.nodes.filter((n) => n.online).length;
+  const rows: Record<string, unknown>[] = [
+    {
+      type: 'cluster',
+      id: 'cluster',
+      name: m.id,
+      nodes: m.nodes.length,
+      version: m.nodes.length + 2,
+      quorate: online * 2 > m.nodes.length ? 1 : 0,
+    },
+  ];
+  for (const n of m.nodes) {
+    rows.push({
+      type: 'node',
+      id: `node/${n.name}`,
+      name: n.name,
+      nodeid: n.nodeid,
+      ip: n.ip,
+      local: n.name === localNode ? 1 : 0,
+      online: n.online ? 1 : 0,
+      level: '',
+    });
+  }
+  return ok(rows);
+}
+
+function nodesList(m: ClusterModel, req: ApiRequest, fingerprint: string): ApiResult {
+  return ok(
+    m.nodes.map((n) => {
+      const row: Record<string, unknown> = {
+        id: `node/${n.name}`,
+        type: 'node',
+        node: n.name,
+        status: n.online ? 'online' : 'offline',
+        ssl_fingerprint: fingerprint,
+        level: '',
+      };
+      if (n.online && sysAudit(req.principal)) Object.assign(row, nodeStats(n, req.now));
+      return row;
+    }),
+  );
+}
+
+function nodeStatus(n: SimNode, req: ApiRequest): ApiResult {
+  if (!sysAudit(req.principal)) return permFail(`/nodes/${n.name}`, 'Sys.Audit');
+  const s = nodeStats(n, req.now);
+  return ok({
+    uptime: s.uptime,
+    cpu: s.cpu,
+    loadavg: ['0.42', '0.38', '0.35'],
+    wait: 0.001,
+    idle: 0,
+    kversion: 'Linux 6.8.12-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 (2024-11-06T15:04Z) x86_64',
+    pveversion: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+    cpuinfo: {
+      cpus: s.maxcpu,
+      sockets: 2,
+      cores: 8,
+      model: 'Simulated CPU @ 2.40GHz',
+      mhz: '2400.000',
+      hvm: '1',
+      flags: 'fpu vme',
+    },
+    memory: { total: s.maxmem, used: s.mem, free: (s.maxmem ?? 0) - (s.mem ?? 0) },
+    swap: { total: 8 * 1024 ** 3, used: 0, free: 8 * 1024 ** 3 },
+    rootfs: {
+      total: s.maxdisk,
+      used: s.disk,
+      avail: (s.maxdisk ?? 0) - (s.disk ?? 0),
+      free: (s.maxdisk ?? 0) - (s.disk ?? 0),
+    },
+    ksm: { shared: 0 },
+    'boot-info': { mode: 'efi', secureboot: 0 },
+    'current-kernel': {
+      sysname: 'Linux',
+      release: '6.8.12-4-pve',
+      machine: 'x86_64',
+      version: '#1 SMP PREEMPT_DYNAMIC',
+    },
+  });
+}
+
+function nodeNetwork(n: SimNode): ApiResult {
+  return ok([
+    {
+      iface: 'eno1',
+      type: 'eth',
+      active: 1,
+      autostart: 1,
+      exists: 1,
+      families: ['inet'],
+      method: 'manual',
+      method6: 'manual',
+      priority: 3,
+    },
+    {
+      iface: 'vmbr0',
+      type: 'bridge',
+      active: 1,
+      autostart: 1,
+      bridge_ports: 'eno1',
+      bridge_stp: 'off',
+      bridge_fd: '0',
+      cidr: `${n.ip}/8`,
+      address: n.ip,
+      netmask: '8',
+      families: ['inet'],
+      method: 'static',
+      method6: 'manual',
+      priority: 4,
+    },
+    {
+      iface: 'vmbr1',
+      type: 'bridge',
+      active: 1,
+      autostart: 1,
+      bridge_ports: '',
+      bridge_stp: 'off',
+      bridge_fd: '0',
+      families: ['inet'],
+      method: 'manual',
+      method6: 'manual',
+      priority: 5,
+    },
+  ]);
+}
+
+function guestList(m: ClusterModel, n: SimNode, type: 'qemu' | 'lxc', req: ApiRequest): ApiResult {
+  const rows: Record<string, unknown>[] = [];
+  for (const g of m.guests.values()) {
+    if (g.node !== n.name || g.type !== type || !can(req.principal, g.vmid, 'VM.Audit')) continue;
+    const s = m.stats(g, req.now);
+    const up = isUp(g);
+    const row: Record<string, unknown> = {
+      vmid: g.vmid,
+      name: g.name,
+      status: up ? 'running' : 'stopped',
+      cpus: m.maxcpu(g),
+      cpu: s.cpu,
+      mem: s.mem,
+      maxmem: g.memoryMiB * 1048576,
+      disk: s.disk,
+      maxdisk: g.bootDiskBytes,
+      uptime: s.uptime,
+      netin: s.netin,
+      netout: s.netout,
+      diskread: s.diskread,
+      diskwrite: s.diskwrite,
+    };
+    if (type === 'lxc') row.type = 'lxc';
+    if (up) row.pid = 100_000 + g.vmid;
+    if (g.template) row.template = 1;
+    if (g.tags.length > 0) row.tags = g.tags.join(';');
+    if (g.lock !== undefined) row.lock = g.lock;
+    rows.push(row);
+  }
+  return ok(rows);
+}
+
+function digestOf(value: unknown): string {
+  return createHash('sha1').update(JSON.stringify(value)).digest('hex');
+}
+
+/** The guest config as PVE returns it (property strings, 0/1, QEMU memory as a string). */
+export function guestConfig(g: SimGuest): Record<string, unknown> {
+  const c: Record<string, unknown> = {};
+  if (g.type === 'qemu') {
+    c.name = g.name;
+    c.sockets = g.sockets;
+    c.cores = g.cores;
+    if (g.vcpus !== undefined) c.vcpus = g.vcpus;
+    c.memory = g.memoryForm === 'current' ? `current=${g.memoryMiB}` : String(g.memoryMiB);
+    if (g.ostype !== null) c.ostype = g.ostype;
+    if (g.agentConfig !== undefined) c.agent = g.agentConfig;
+    c.scsihw = 'virtio-scsi-single';
+    c.numa = 0;
+    c.cpu = 'x86-64-v2-AES';
+    if (g.category === 'windows') {
+      c.machine = 'pc-q35-8.1';
+      c.bios = 'ovmf';
+      c.efidisk0 = `local-lvm:vm-${g.vmid}-disk-9,efitype=4m,pre-enrolled-keys=1,size=4M`;
+      c.tpmstate0 = `local-lvm:vm-${g.vmid}-disk-8,size=4M,version=v2.0`;
+    }
+    for (const d of g.disks) c[d.key] = `${d.volume},iothread=1,size=${d.sizeText}`;
+    const cloudInit = g.nics.some((n) => n.staticIp !== null);
+    c.ide2 = cloudInit ? `local-lvm:vm-${g.vmid}-cloudinit,media=cdrom` : 'none,media=cdrom';
+    c.boot = `order=${g.disks[0]?.key ?? 'scsi0'};ide2;net0`;
+    g.nics.forEach((n, i) => {
+      c[`net${i}`] = `${n.model}=${n.mac},bridge=${n.bridge},firewall=1`;
+      if (n.staticIp !== null) {
+        const gw = n.staticIp === 'dhcp' ? '' : `,gw=127.${n.staticIp.split('.')[1]}.0.1`;
+        c[`ipconfig${i}`] = n.staticIp === 'dhcp' ? 'ip=dhcp' : `ip=${n.staticIp}${gw}`;
+      }
+    });
+    c.smbios1 = `uuid=${g.uuid}`;
+    c.vmgenid = g.uuid.split('').reverse().join('');
+  } else {
+    c.hostname = g.name;
+    c.cores = g.cores;
+    c.memory = g.memoryMiB;
+    c.swap = 512;
+    if (g.ostype !== null) c.ostype = g.ostype;
+    c.arch = 'amd64';
+    c.unprivileged = 1;
+    c.features = 'nesting=1';
+    const root = g.disks[0];
+    if (root !== undefined) c.rootfs = `${root.volume},size=${root.sizeText}`;
+    g.nics.forEach((n, i) => {
+      const ip = n.staticIp === null ? '' : `,ip=${n.staticIp}`;
+      const gw =
+        n.staticIp !== null && n.staticIp !== 'dhcp' ? `,gw=127.${n.staticIp.split('.')[1]}.0.1` : '';
+      c[`net${i}`] = `name=eth${i},bridge=${n.bridge},firewall=1${gw},hwaddr=${n.mac}${ip},type=veth`;
+    });
+  }
+  c.onboot = g.vmid % 3 === 0 ? 1 : 0;
+  if (g.tags.length > 0) c.tags = g.tags.join(';');
+  if (g.template) c.template = 1;
+  if (g.lock !== undefined) c.lock = g.lock;
+  c.digest = digestOf(c);
+  return c;
+}
+
+function haStatus(g: SimGuest): Record<string, unknown> {
+  if (g.ha === undefined) return { managed: 0 };
+  return { managed: 1, state: g.hastate ?? 'started', group: g.ha.group };
+}
+
+function statusCurrent(m: ClusterModel, g: SimGuest, now: number): Record<string, unknown> {
+  const s = m.stats(g, now);
+  const up = isUp(g);
+  const out: Record<string, unknown> = {
+    vmid: g.vmid,
+    name: g.name,
+    status: up ? 'running' : 'stopped',
+    cpus: m.maxcpu(g),
+    cpu: s.cpu,
+    mem: s.mem,
+    maxmem: g.memoryMiB * 1048576,
+    disk: s.disk,
+    maxdisk: g.bootDiskBytes,
+    netin: s.netin,
+    netout: s.netout,
+    diskread: s.diskread,
+    diskwrite: s.diskwrite,
+    uptime: s.uptime,
+    ha: haStatus(g),
+  };
+  if (g.type === 'qemu') {
+    out.qmpstatus = g.status;
+    if (g.agentConfig !== undefined && g.agent !== 'disabled') out.agent = 1;
+    if (up) {
+      out['running-machine'] = 'pc-i440fx-8.1+pve0';
+      out['running-qemu'] = '8.1.5';
+    }
+  } else {
+    out.type = 'lxc';
+    out.swap = 0;
+    out.maxswap = 512 * 1048576;
+  }
+  if (up) out.pid = 100_000 + g.vmid;
+  if (g.lock !== undefined) out.lock = g.lock;
+  if (g.tags.length > 0) out.tags = g.tags.join(';');
+  if (g.template) out.template = 1;
+  return out;
+}
+
+function agentInterfaces(g: SimGuest): ApiResult {
+  if (g.agentConfig === undefined) return fail(500, 'No QEMU guest agent configured');
+  if (!isUp(g)) return fail(500, `VM ${g.vmid} is not running`);
+  const ifaces = liveInterfaces(g);
+  if (ifaces === null || g.agent === 'disabled' || g.agent === 'not-running') {
+    return fail(500, 'QEMU guest agent is not running');
+  }
+  return ok({
+    result: ifaces.map((i) => {
+      const row: Record<string, unknown> = { name: i.name };
+      if (i.mac !== '') row['hardware-address'] = i.mac;
+      const addrs: Record<string, unknown>[] = [];
+      if (i.ipv4 !== null) addrs.push({ 'ip-address': i.ipv4, 'ip-address-type': 'ipv4', prefix: i.prefix });
+      if (i.ipv6 !== undefined) addrs.push({ 'ip-address': i.ipv6, 'ip-address-type': 'ipv6', prefix: 128 });
+      // Right after boot (no DHCP lease yet) the agent omits ip-addresses entirely.
+      if (addrs.length > 0) row['ip-addresses'] = addrs;
+      row.statistics = {
+        'rx-bytes': 1000 + g.vmid,
+        'rx-packets': 10,
+        'rx-errs': 0,
+        'rx-dropped': 0,
+        'tx-bytes': 500 + g.vmid,
+        'tx-packets': 5,
+        'tx-errs': 0,
+        'tx-dropped': 0,
+      };
+      return row;
+    }),
+  });
+}
+
+function agentOsinfo(g: SimGuest): ApiResult {
+  if (g.agentConfig === undefined) return fail(500, 'No QEMU guest agent configured');
+  if (!isUp(g)) return fail(500, `VM ${g.vmid} is not running`);
+  if (g.agent === 'disabled' || g.agent === 'not-running' || g.status !== 'running')
+    return fail(500, 'QEMU guest agent is not running');
+  if (g.category === 'windows') {
+    return ok({
+      result: {
+        id: 'mswindows',
+        name: 'Microsoft Windows',
+        'pretty-name': 'Windows Server 2022 Standard',
+        version: 'Microsoft Windows Server 2022',
+        'version-id': '2022',
+        'kernel-release': '20348',
+        'kernel-version': '10.0',
+        machine: 'x86_64',
+        variant: 'server',
+        'variant-id': 'server',
+      },
+    });
+  }
+  return ok({
+    result: {
+      id: 'debian',
+      name: 'Debian GNU/Linux',
+      'pretty-name': 'Debian GNU/Linux 12 (bookworm)',
+      version: '12 (bookworm)',
+      'version-id': '12',
+      'kernel-release': '6.1.0-27-amd64',
+      'kernel-version': '#1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)',
+      machine: 'x86_64',
+    },
+  });
+}
+
+function lxcInterfaces(g: SimGuest): ApiResult {
+  const ifaces = liveInterfaces(g);
+  // A stopped container yields {"data":null}, not an error.
+  if (ifaces === null) return ok(null);
+  return ok(
+    ifaces.map((i) => {
+      const row: Record<string, unknown> = { name: i.name, hwaddr: i.mac, 'hardware-address': i.mac };
+      const addrs: Record<string, unknown>[] = [];
+      if (i.ipv4 !== null) {
+        row.inet = `${i.ipv4}/${i.prefix}`;
+        addrs.push({ 'ip-address': i.ipv4, 'ip-address-type': 'inet', prefix: i.prefix });
+      }
+      if (i.ipv6 !== undefined) {
+        row.inet6 = `${i.ipv6}/128`;
+        addrs.push({ 'ip-address': i.ipv6, 'ip-address-type': 'inet6', prefix: 128 });
+      }
+      row['ip-addresses'] = addrs;
+      return row;
+    }),
+  );
+}
+
+function taskStatus(
+  m: ClusterModel,
+  node: SimNode,
+  upidRaw: string,
+  sub: string,
+  req: ApiRequest,
+): ApiResult {
+  const upid = decodeURIComponent(upidRaw);
+  const parsed = parseUpid(upid);
+  if (parsed === null) {
+    return {
+      ok: false,
+      status: 400,
+      message: 'Parameter verification failed.',
+      errors: { upid: 'unable to parse worker upid' },
+    };
+  }
+  const task = m.tasks.get(upid);
+  if (task === undefined || task.node !== node.name) return fail(400, 'upid: no such task');
+  const p = req.principal;
+  const own = task.user === p.user && (p.token === undefined || task.tokenid === p.tokenFull.split('!')[1]);
+  if (!own && !sysAudit(p)) return permFail(`/nodes/${node.name}`, 'Sys.Audit');
+  if (sub === '/log') {
+    const lines = [`starting task ${task.upid}`, ...(task.done ? task.log : [])];
+    return ok(
+      lines.map((t, i) => ({ n: i + 1, t })),
+      { total: lines.length },
+    );
+  }
+  const out: Record<string, unknown> = {
+    upid: task.upid,
+    node: task.node,
+    pid: task.pid,
+    pstart: task.pstart,
+    starttime: task.starttime,
+    type: task.type,
+    id: task.id,
+    user: task.user,
+    status: task.done ? 'stopped' : 'running',
+  };
+  if (task.tokenid !== undefined) out.tokenid = task.tokenid;
+  if (task.done) out.exitstatus = task.exitstatus;
+  return ok(out);
+}
+
+function pools(m: ClusterModel, req: ApiRequest, poolid: string | undefined): ApiResult {
+  const names = poolNames(m);
+  if (poolid === undefined) {
+    if (!fullRights(req.principal)) return ok([]);
+    return ok(names.map((n) => ({ poolid: n, comment: `Simulated pool ${n}` })));
+  }
+  if (!fullRights(req.principal)) return permFail(`/pool/${poolid}`, 'Pool.Audit');
+  if (!names.includes(poolid)) return fail(500, `pool '${poolid}' does not exist`);
+  const members = [...m.guests.values()]
+    .filter((g) => g.pool === poolid)
+    .map((g) => guestRow(m, g, req.now, req.principal));
+  return ok({ comment: `Simulated pool ${poolid}`, members });
+}
+
+function snapshots(g: SimGuest): ApiResult {
+  const list: Record<string, unknown>[] = [];
+  if (g.vmid % 4 === 0) {
+    list.push({
+      name: 'before-upgrade',
+      description: 'simulated snapshot',
+      snaptime: 1_700_000_000 + g.vmid,
+      vmstate: 0,
+    });
+  }
+  const current: Record<string, unknown> = {
+    name: 'current',
+    description: 'You are here!',
+    digest: digestOf(g.vmid),
+  };
+  if (g.type === 'qemu') current.running = isUp(g) ? 1 : 0;
+  if (list.length > 0) current.parent = 'before-upgrade';
+  list.push(current);
+  return ok(list);
+}
+
+/** Answers one authenticated API call against the cluster model. */
+export function handleApi(
+  m: ClusterModel,
+  req: ApiRequest,
+  localNode: string,
+  fingerprint: string,
+): ApiResult {
+  const { method, path } = req;
+  if (method === 'GET' && path === '/version')
+    return ok({ version: '8.4.1', release: '8.4', repoid: '2a5fa54a8503f96d' });
+  if (method === 'GET' && path === '/cluster/resources') return resources(m, req);
+  if (method === 'GET' && path === '/cluster/status') return clusterStatus(m, req, localNode);
+  if (method === 'GET' && path === '/nodes') return nodesList(m, req, fingerprint);
+  if (method === 'GET' && path === '/pools') return pools(m, req, req.params.poolid);
+  const poolMatch = /^\/pools\/([^/]+)$/.exec(path);
+  if (method === 'GET' && poolMatch !== null) return pools(m, req, decodeURIComponent(poolMatch[1] ?? ''));
+
+  const nodeMatch = /^\/nodes\/([^/]+)(\/.*)?$/.exec(path);
+  if (nodeMatch !== null) {
+    const nodeName = decodeURIComponent(nodeMatch[1] ?? '');
+    const node = m.node(nodeName);
+    if (node === undefined)
+      return fail(
+        500,
+        `hostname lookup '${nodeName}' failed - failed to get address info for: ${nodeName}: Name or service not known`,
+      );
+    const rest = nodeMatch[2] ?? '';
+    if (method === 'GET' && rest === '/status') return nodeStatus(node, req);
+    if (method === 'GET' && rest === '/network') return nodeNetwork(node);
+    if (method === 'GET' && (rest === '/qemu' || rest === '/lxc'))
+      return guestList(m, node, rest === '/qemu' ? 'qemu' : 'lxc', req);
+    const task = /^\/tasks\/([^/]+)(\/status|\/log)$/.exec(rest);
+    if (method === 'GET' && task !== null) return taskStatus(m, node, task[1] ?? '', task[2] ?? '', req);
+    const gm = GUEST_RE.exec(path);
+    if (gm !== null) {
+      const type = gm[2] === 'lxc' ? 'lxc' : 'qemu';
+      const vmid = Number(gm[3]);
+      const sub = gm[4] ?? '';
+      const power = /^\/status\/(start|stop|shutdown|reboot)$/.exec(sub);
+      const priv = power !== null ? 'VM.PowerMgmt' : sub.startsWith('/agent/') ? 'VM.Monitor' : 'VM.Audit';
+      if (!can(req.principal, vmid, priv)) return permFail(`/vms/${vmid}`, priv);
+      const g = m.guests.get(vmid);
+      if (g === undefined || g.node !== node.name || g.type !== type) {
+        const dir = type === 'qemu' ? 'qemu-server' : 'lxc';
+        return fail(500, `Configuration file 'nodes/${node.name}/${dir}/${vmid}.conf' does not exist`);
+      }
+      if (method === 'POST' && power !== null) {
+        const action = power[1];
+        if (action !== 'start' && action !== 'stop' && action !== 'shutdown' && action !== 'reboot')
+          return fail(501, 'unreachable');
+        const r = m.power(g, action, req.principal.tokenFull, req.now);
+        return 'upid' in r ? ok(r.upid) : fail(r.status, r.message);
+      }
+      if (method === 'GET') {
+        if (sub === '/config') return ok(guestConfig(g));
+        if (sub === '/status/current') return ok(statusCurrent(m, g, req.now));
+        if (sub === '/snapshot') return snapshots(g);
+        if (type === 'qemu' && sub === '/agent/network-get-interfaces') return agentInterfaces(g);
+        if (type === 'qemu' && sub === '/agent/get-osinfo') return agentOsinfo(g);
+        if (type === 'lxc' && sub === '/interfaces') return lxcInterfaces(g);
+      }
+    }
+  }
+  return fail(501, `Method '${method} /api2/json${path}' not implemented`);
+}

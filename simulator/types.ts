@@ -1,0 +1,151 @@
+/** Classes of Proxmox API calls, used for latency, faults and call counters. */
+export type EndpointClass =
+  | 'version'
+  | 'resources'
+  | 'cluster_status'
+  | 'nodes'
+  | 'node_status'
+  | 'config'
+  | 'status'
+  | 'agent'
+  | 'interfaces'
+  | 'power'
+  | 'task'
+  | 'pools'
+  | 'other';
+
+/** Every endpoint class, in a fixed order. */
+export const ENDPOINT_CLASSES: readonly EndpointClass[] = [
+  'version',
+  'resources',
+  'cluster_status',
+  'nodes',
+  'node_status',
+  'config',
+  'status',
+  'agent',
+  'interfaces',
+  'power',
+  'task',
+  'pools',
+  'other',
+];
+
+/** Options of {@link startSimulator}; every field has a default. */
+export interface SimulatorOptions {
+  /** Number of clusters (default 2). */
+  clusters?: number;
+  /** Nodes per cluster (default 3). */
+  nodesPerCluster?: number;
+  /** Guests per cluster (default 100). */
+  guestsPerCluster?: number;
+  /** Seed of everything generated (default 1). */
+  seed?: number;
+  /** 0 (default) = free ports; otherwise cluster i's first node listens on basePort+i. */
+  basePort?: number;
+  /** API token id (default 'root@pam!sim'). */
+  tokenId?: string;
+  /** API token secret (default: a UUID derived from the seed). */
+  tokenSecret?: string;
+  /** Password of the token's user for /access/ticket (default 'simulator'). */
+  password?: string;
+  /** Ports standing for RDP and SSH on guest IPs (default 13389 / 10022). */
+  probePorts?: { rdp: number; ssh: number };
+  /** Listen on reachable guests' IPs at the probe ports (default true). */
+  probeListeners?: boolean;
+  /** Duration of power-action tasks in ms (default 1500). */
+  taskDelayMs?: number;
+  /** Modelled latency per endpoint class in ms (default 0). */
+  latencyMs?: Partial<Record<EndpointClass, number>>;
+  /** Runtime stats drift over time (default true). */
+  drift?: boolean;
+  /** Guests created/destroyed/started/stopped per minute per cluster (default 0). */
+  churnPerMinute?: number;
+  /** Delay of every 401 in ms; real PVE waits 3000 (default 0 to keep tests fast). */
+  authFailureDelayMs?: number;
+  /** Port of the plain-HTTP control listener on 127.0.0.1 (default 0 = free port). */
+  controlPort?: number;
+  /**
+   * How long guests of an offline node keep their last stats (status included) in /cluster/resources
+   * before they show `status: "unknown"` without stats; real PVE: 300000 (default 0 = at once).
+   */
+  offlineStaleMs?: number;
+}
+
+/** Category of a guest's OS as the inventory classifies it. */
+export type OsCategory = 'windows' | 'linux' | 'other';
+
+/** State of the QEMU guest agent of a VM as generated. */
+export type AgentMode = 'none' | 'disabled' | 'not-running' | 'running-no-ips' | 'running';
+
+/** What a correct sync must find for one guest. */
+export interface GroundTruthGuest {
+  vmid: number;
+  name: string;
+  node: string;
+  type: 'qemu' | 'lxc';
+  /** The /cluster/resources status (QEMU run state, e.g. 'paused'). */
+  status: string;
+  category: OsCategory;
+  ostype: string | null;
+  /** vCPUs: sockets x cores, or vcpus when set (LXC: cores). */
+  cores: number;
+  memoryMiB: number;
+  /** Size of the first boot disk (QEMU) or the root fs (LXC), as `maxdisk`. */
+  diskBytes: number;
+  /** Sum of all disk sizes in the config (cd-roms excluded). */
+  totalDiskBytes: number;
+  template: boolean;
+  tags: string[];
+  pool?: string;
+  hastate?: string;
+  lock?: string;
+  /** MAC of net0, upper case as in the config. */
+  mac?: string;
+  agent: AgentMode | null;
+  /**
+   * The IP a correct sync picks: the IPv4 of the in-guest interface whose MAC matches net0 when live
+   * data exists (agent running with IPs, or a running container); else the static IPv4 of net0
+   * (ipconfig0 / LXC ip=); else null.
+   */
+  expectedIp: string | null;
+  rdpReachable: boolean;
+  sshReachable: boolean;
+}
+
+/** One HTTPS endpoint of a simulated cluster (one per node). */
+export interface SimulatedEndpoint {
+  node: string;
+  url: string;
+  port: number;
+}
+
+/** A running simulated cluster. */
+export interface SimulatedCluster {
+  id: string;
+  name: string;
+  /** First node's endpoint URL. */
+  url: string;
+  endpoints: SimulatedEndpoint[];
+  /** First node's port. */
+  port: number;
+  ports: number[];
+  /** SHA-256 of the certificate, colon hex upper case. */
+  fingerprint: string;
+  certPem: string;
+  tokenId: string;
+  tokenSecret: string;
+  nodes: string[];
+}
+
+/** An extra API token, e.g. one restricted to a few VMIDs (PVE ACL filtering). */
+export interface ExtraToken {
+  tokenId: string;
+  secret: string;
+  /** VMIDs the token has privileges on; absent = every guest. */
+  vmids?: number[];
+  /** Privileges on those VMIDs (default VM.Audit, VM.Monitor, VM.PowerMgmt). */
+  privileges?: string[];
+  /** Sys.Audit on / and nodes (default false for restricted tokens). */
+  sysAudit?: boolean;
+}
