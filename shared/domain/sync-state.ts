@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * Per-cluster sync state, leases and global run statistics, as stored in `SyncState`. Times are
+ * epoch milliseconds; the API converts sync statistics to Unix seconds.
+ */
+
+const epochMs = z.number().int().nonnegative();
+
+/** What the last successful listing said about one node. */
+export const NodeStateSchema = z.object({
+  online: z.boolean(),
+  /** epoch ms of the last successful listing that contained the node (online or not) */
+  last_seen_at: epochMs.nullable().default(null),
+  /** epoch ms of the last successful listing that showed the node online */
+  last_online_at: epochMs.nullable().default(null),
+});
+export type NodeState = z.infer<typeof NodeStateSchema>;
+
+/** Aggregates the sync keeps so that stats and health never scan the inventory. */
+export const ClusterCountsSchema = z.object({
+  total: z.number().int().nonnegative().default(0),
+  running: z.number().int().nonnegative().default(0),
+  /** guests with a `sync_error` */
+  error: z.number().int().nonnegative().default(0),
+  templates: z.number().int().nonnegative().default(0),
+});
+export type ClusterCounts = z.infer<typeof ClusterCountsSchema>;
+
+/** The sync state of one cluster. */
+export const ClusterStateSchema = z.object({
+  cluster_id: z.string().min(1),
+  cluster_name: z.string().nullable().default(null),
+  /** epoch ms when the last successful quick / full sync started */
+  last_quick_sync_at: epochMs.nullable().default(null),
+  last_full_sync_at: epochMs.nullable().default(null),
+  /** epoch ms when the last successful observation (either kind) started */
+  last_success_at: epochMs.nullable().default(null),
+  last_attempt_at: epochMs.nullable().default(null),
+  consecutive_errors: z.number().int().nonnegative().default(0),
+  /** epoch ms before which no sync of the cluster is attempted */
+  backoff_until: epochMs.nullable().default(null),
+  /** ≤ 500 characters, secrets redacted */
+  last_error: z.string().max(500).nullable().default(null),
+  nodes: z.record(z.string(), NodeStateSchema).default({}),
+  counts: ClusterCountsSchema.default({ total: 0, running: 0, error: 0, templates: 0 }),
+  updated_at: epochMs.nullable().default(null),
+});
+export type ClusterState = z.infer<typeof ClusterStateSchema>;
+/** Input shape of a cluster state (defaults not yet applied). */
+export type ClusterStateInput = z.input<typeof ClusterStateSchema>;
+
+/** Lease kinds: lower-case words so that other parts can add their own (e.g. `refresh`). */
+export const LeaseKindSchema = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/);
+export type LeaseKind = z.infer<typeof LeaseKindSchema>;
+
+/** A lease on (cluster, kind). */
+export const LeaseSchema = z.object({
+  cluster_id: z.string().min(1),
+  kind: LeaseKindSchema,
+  owner: z.string().min(1),
+  acquired_at: epochMs,
+  /** epoch ms; the lease is free once `now` is past it (checked in the condition, never by TTL) */
+  lease_expires_at: epochMs,
+});
+export type Lease = z.infer<typeof LeaseSchema>;
+
+/** The last run of the full or quick sync over all clusters (RecordRun). */
+export const GlobalRunStatsSchema = z.object({
+  mode: z.enum(['full', 'quick']),
+  /** epoch ms */
+  finished_at: epochMs,
+  clusters: z.number().int().nonnegative(),
+  ok: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  duration_ms: z.number().int().nonnegative().nullable().default(null),
+});
+export type GlobalRunStats = z.infer<typeof GlobalRunStatsSchema>;

@@ -1,0 +1,20 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Repositories } from '../ports.ts';
+import type { TableNames } from '../table-design.ts';
+import type { RetryPolicy } from './batch-operations.ts';
+import { DynamoDbInventoryRepository } from './inventory-repository.ts';
+import { DynamoDbOwnershipRepository } from './ownership-repository.ts';
+import { DynamoDbSyncStateRepository } from './sync-state-repository.ts';
+
+/** Wires the three DynamoDB repositories on one client. */
+export function createDynamoDbRepositories(
+  client: DynamoDBDocumentClient,
+  tables: TableNames,
+  options: { retryPolicy?: RetryPolicy; now?: () => number } = {},
+): Repositories {
+  return {
+    inventory: new DynamoDbInventoryRepository(client, tables.inventory, options),
+    syncState: new DynamoDbSyncStateRepository(client, tables.syncState, options),
+    ownership: new DynamoDbOwnershipRepository(client, tables.ownership, options),
+  };
+}

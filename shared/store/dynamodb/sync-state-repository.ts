@@ -1,0 +1,284 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type ClusterRuntime,
+  chunkRuntimeStats,
+  mergeRuntimeChunks,
+  RuntimeChunkSchema,
+} from '#shared/domain/runtime-stats.ts';
+import {
+  type ClusterState,
+  type ClusterStateInput,
+  ClusterStateSchema,
+  type GlobalRunStats,
+  GlobalRunStatsSchema,
+  type Lease,
+  type LeaseKind,
+  LeaseKindSchema,
+  LeaseSchema,
+} from '#shared/domain/sync-state.ts';
+import type {
+  AcquireLeaseInput,
+  LeaseResult,
+  SyncStateRepository,
+  WriteNodeRuntimeInput,
+  WriteReport,
+} from '../ports.ts';
+import { syncStateKeys } from '../table-design.ts';
+import {
+  batchWriteAll,
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  type WriteRequest,
+} from './batch-operations.ts';
+import { isConditionalCheckFailed, parseItem, singleWrite } from './helpers.ts';
+
+/** Lease items are removed by TTL a day after they expire: cleanup only, the condition decides. */
+const LEASE_CLEANUP_AFTER_S = 24 * 3600;
+
+export interface SyncStateRepositoryOptions {
+  retryPolicy?: RetryPolicy;
+  /** clock for lease expiry (epoch ms) */
+  now?: () => number;
+}
+
+function isClusterStateAttribute(name: string): name is keyof ClusterState {
+  return Object.hasOwn(ClusterStateSchema.shape, name);
+}
+
+/** DynamoDB adapter of {@link SyncStateRepository}. */
+export class DynamoDbSyncStateRepository implements SyncStateRepository {
+  private readonly retryPolicy: RetryPolicy;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: SyncStateRepositoryOptions = {},
+  ) {
+    this.retryPolicy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    this.now = options.now ?? Date.now;
+  }
+
+  async getClusterState(clusterId: string): Promise<ClusterState | null> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: syncStateKeys.clusterState(clusterId),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item
+      ? parseItem(ClusterStateSchema, result.Item, `${this.tableName} state ${clusterId}`)
+      : null;
+  }
+
+  async listClusterStates(): Promise<ClusterState[]> {
+    const items = await this.queryAll('pk = :pk', { ':pk': syncStateKeys.clusterStatePartition });
+    return items.map((item) =>
+      parseItem(ClusterStateSchema, item, `${this.tableName} state ${String(item.sk)}`),
+    );
+  }
+
+  async putClusterState(state: ClusterStateInput): Promise<WriteReport> {
+    const parsed = ClusterStateSchema.parse(state);
+    const result = await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...syncStateKeys.clusterState(parsed.cluster_id), ...parsed },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return singleWrite(result.ConsumedCapacity);
+  }
+
+  async updateClusterState(
+    clusterId: string,
+    patch: Partial<Omit<ClusterStateInput, 'cluster_id'>>,
+  ): Promise<WriteReport> {
+    const names: Record<string, string> = { '#cluster_id': 'cluster_id' };
+    const values: Record<string, unknown> = { ':cluster_id': clusterId };
+    const assignments = ['#cluster_id = :cluster_id'];
+    let index = 0;
+    for (const [attribute, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      if (!isClusterStateAttribute(attribute) || attribute === 'cluster_id') {
+        throw new RangeError(`not a cluster state attribute: ${attribute}`);
+      }
+      // Each attribute is validated on its own: parsing the partial object would fill defaults in.
+      names[`#a${index}`] = attribute;
+      values[`:v${index}`] = ClusterStateSchema.shape[attribute].parse(value);
+      assignments.push(`#a${index} = :v${index}`);
+      index++;
+    }
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: syncStateKeys.clusterState(clusterId),
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return singleWrite(result.ConsumedCapacity);
+  }
+
+  async readRuntime(clusterId: string): Promise<ClusterRuntime> {
+    const items = await this.queryAll('pk = :pk AND begins_with(sk, :prefix)', {
+      ':pk': syncStateKeys.clusterPartition(clusterId),
+      ':prefix': syncStateKeys.runtimePrefix(),
+    });
+    return mergeRuntimeChunks(
+      items.map((item) => parseItem(RuntimeChunkSchema, item, `${this.tableName} ${String(item.sk)}`)),
+    );
+  }
+
+  async writeNodeRuntime(input: WriteNodeRuntimeInput): Promise<WriteReport> {
+    const chunks = chunkRuntimeStats(input.stats);
+    const requests: WriteRequest[] = chunks.map((stats, chunk) => ({
+      PutRequest: {
+        Item: {
+          ...syncStateKeys.runtime(input.clusterId, input.node, chunk),
+          cluster_id: input.clusterId,
+          node: input.node,
+          chunk,
+          chunk_count: chunks.length,
+          observed_at: input.observedAt,
+          stats,
+        },
+      },
+    }));
+    // Leftover chunks of a larger previous set are ignored by readers; delete them to keep it tidy.
+    for (let chunk = chunks.length; chunk < (input.previousChunkCount ?? 0); chunk++) {
+      requests.push({ DeleteRequest: { Key: syncStateKeys.runtime(input.clusterId, input.node, chunk) } });
+    }
+    return batchWriteAll(this.client, this.tableName, requests, this.retryPolicy);
+  }
+
+  async deleteNodeRuntime(clusterId: string, node: string): Promise<WriteReport> {
+    const items = await this.queryAll(
+      'pk = :pk AND begins_with(sk, :prefix)',
+      { ':pk': syncStateKeys.clusterPartition(clusterId), ':prefix': syncStateKeys.runtimePrefix(node) },
+      'pk, sk',
+    );
+    return batchWriteAll(
+      this.client,
+      this.tableName,
+      items.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
+      this.retryPolicy,
+    );
+  }
+
+  async acquireLease(input: AcquireLeaseInput): Promise<LeaseResult> {
+    const kind = LeaseKindSchema.parse(input.kind);
+    const now = input.nowMs ?? this.now();
+    const lease: Lease = {
+      cluster_id: input.clusterId,
+      kind,
+      owner: input.owner,
+      acquired_at: now,
+      lease_expires_at: now + input.ttlMs,
+    };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...syncStateKeys.lease(input.clusterId, kind),
+            ...lease,
+            expires_at: Math.ceil(lease.lease_expires_at / 1000) + LEASE_CLEANUP_AFTER_S,
+          },
+          // Free, expired (by its own attribute, never by TTL), or renewed by its holder.
+          ConditionExpression: 'attribute_not_exists(pk) OR lease_expires_at < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': input.owner },
+        }),
+      );
+      return { acquired: true, lease };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    return { acquired: false, holder: await this.getLease(input.clusterId, kind) };
+  }
+
+  async releaseLease(clusterId: string, kind: LeaseKind, owner: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: syncStateKeys.lease(clusterId, LeaseKindSchema.parse(kind)),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async getLease(clusterId: string, kind: LeaseKind): Promise<Lease | null> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: syncStateKeys.lease(clusterId, kind),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item
+      ? parseItem(LeaseSchema, result.Item, `${this.tableName} lease ${clusterId}/${kind}`)
+      : null;
+  }
+
+  async putGlobalRunStats(stats: GlobalRunStats): Promise<WriteReport> {
+    const parsed = GlobalRunStatsSchema.parse(stats);
+    const result = await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...syncStateKeys.globalRun(parsed.mode), ...parsed },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return singleWrite(result.ConsumedCapacity);
+  }
+
+  async getGlobalRunStats(mode: GlobalRunStats['mode']): Promise<GlobalRunStats | null> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: syncStateKeys.globalRun(mode) }),
+    );
+    return result.Item ? parseItem(GlobalRunStatsSchema, result.Item, `${this.tableName} run ${mode}`) : null;
+  }
+
+  private async queryAll(
+    keyCondition: string,
+    values: Record<string, unknown>,
+    projection?: string,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: keyCondition,
+          ExpressionAttributeValues: values,
+          ProjectionExpression: projection,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...(result.Items ?? []));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}

@@ -1,0 +1,183 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The single definition of pve-inventory's three DynamoDB tables (contract 3): key schema, GSIs and
+ * TTL attribute. The CDK data stack and the local table creation (DynamoDB Local) both build from
+ * it, and the repositories build their keys with the helpers below. See README "Data model".
+ */
+
+export type KeyType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyType;
+}
+
+export type ProjectionDesign =
+  | { readonly type: 'ALL' }
+  | { readonly type: 'KEYS_ONLY' }
+  | { readonly type: 'INCLUDE'; readonly nonKeyAttributes: readonly string[] };
+
+export interface IndexDesign {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly projection: ProjectionDesign;
+  /** the access pattern it serves (documentation, also shown in the README) */
+  readonly serves: string;
+}
+
+export interface TableDesign {
+  /** construct id in CDK and base of the local table name */
+  readonly id: 'VmInventory' | 'SyncState' | 'Ownership';
+  /** environment variable that carries the physical table name into the Lambdas */
+  readonly envVar: 'INVENTORY_TABLE' | 'SYNC_STATE_TABLE' | 'OWNERSHIP_TABLE';
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly globalSecondaryIndexes: readonly IndexDesign[];
+  /** TTL attribute (epoch seconds), only for cleanup, never for correctness */
+  readonly ttlAttribute?: string;
+}
+
+/** GSI of VmInventory: VMs of a cluster with a `sync_error` (sparse). */
+export const INVENTORY_ERRORS_INDEX = 'ByErrorCluster';
+/** GSI of Ownership: assignments and class links of one VM. */
+export const OWNERSHIP_BY_VM_INDEX = 'ByVm';
+/** GSI of Ownership: classes a user is a member of. */
+export const OWNERSHIP_BY_MEMBER_INDEX = 'ByMember';
+
+/** One item per guest, keyed by (cluster_id, vmid). */
+export const INVENTORY_TABLE: TableDesign = {
+  id: 'VmInventory',
+  envVar: 'INVENTORY_TABLE',
+  partitionKey: { name: 'cluster_id', type: 'S' },
+  sortKey: { name: 'vmid', type: 'N' },
+  globalSecondaryIndexes: [
+    {
+      indexName: INVENTORY_ERRORS_INDEX,
+      // `error_cluster_id` is set (= cluster_id) only while the VM has a sync_error: a sparse index.
+      partitionKey: { name: 'error_cluster_id', type: 'S' },
+      sortKey: { name: 'vmid', type: 'N' },
+      projection: {
+        type: 'INCLUDE',
+        nonKeyAttributes: ['name', 'node', 'status', 'sync_error', 'observed_at'],
+      },
+      serves: "troubleshooting: a cluster's VMs whose last sync recorded an error",
+    },
+  ],
+};
+
+/** Per-cluster sync state, leases, runtime stats chunks, coalescing records, global run stats. */
+export const SYNC_STATE_TABLE: TableDesign = {
+  id: 'SyncState',
+  envVar: 'SYNC_STATE_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [],
+  ttlAttribute: 'expires_at',
+};
+
+/** Assignments and classes. */
+export const OWNERSHIP_TABLE: TableDesign = {
+  id: 'Ownership',
+  envVar: 'OWNERSHIP_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: OWNERSHIP_BY_VM_INDEX,
+      partitionKey: { name: 'vm_key', type: 'S' },
+      sortKey: { name: 'pk', type: 'S' },
+      projection: { type: 'ALL' },
+      serves: 'who owns VM (cluster_id, vmid), which classes hold it; suspend them when it is removed',
+    },
+    {
+      indexName: OWNERSHIP_BY_MEMBER_INDEX,
+      partitionKey: { name: 'member', type: 'S' },
+      sortKey: { name: 'pk', type: 'S' },
+      projection: { type: 'ALL' },
+      serves: 'which classes user X is in (as teacher or student)',
+    },
+  ],
+};
+
+export const TABLE_DESIGNS: readonly TableDesign[] = [INVENTORY_TABLE, SYNC_STATE_TABLE, OWNERSHIP_TABLE];
+
+/** Physical names of the three tables (from the environment in Lambdas, generated in tests). */
+export interface TableNames {
+  inventory: string;
+  syncState: string;
+  ownership: string;
+}
+
+/** CreateTable input for a design (on-demand billing, as deployed). Used for DynamoDB Local. */
+export function toCreateTableInput(design: TableDesign, tableName: string): CreateTableCommandInput {
+  const attributes = new Map<string, KeyType>();
+  const add = (key: KeyAttribute | undefined) => {
+    if (key) attributes.set(key.name, key.type);
+  };
+  add(design.partitionKey);
+  add(design.sortKey);
+  for (const index of design.globalSecondaryIndexes) {
+    add(index.partitionKey);
+    add(index.sortKey);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    KeySchema: [
+      { AttributeName: design.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: design.sortKey.name, KeyType: 'RANGE' },
+    ],
+    ...(design.globalSecondaryIndexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: design.globalSecondaryIndexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: [
+              { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+              ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+            ],
+            Projection:
+              index.projection.type === 'INCLUDE'
+                ? {
+                    ProjectionType: 'INCLUDE' as const,
+                    NonKeyAttributes: [...index.projection.nonKeyAttributes],
+                  }
+                : { ProjectionType: index.projection.type },
+          })),
+        }
+      : {}),
+  };
+}
+
+/** Keys of the SyncState table. */
+export const syncStateKeys = {
+  /** All cluster states live in one partition, so listing them is one Query (a handful of items). */
+  clusterStatePartition: 'CLUSTERS',
+  clusterState: (clusterId: string) => ({ pk: 'CLUSTERS', sk: clusterId }),
+  clusterPartition: (clusterId: string) => `CLUSTER#${clusterId}`,
+  runtimePrefix: (node?: string) => (node === undefined ? 'RUNTIME#' : `RUNTIME#${node}#`),
+  runtime: (clusterId: string, node: string, chunk: number) => ({
+    pk: `CLUSTER#${clusterId}`,
+    sk: `RUNTIME#${node}#${String(chunk).padStart(3, '0')}`,
+  }),
+  lease: (clusterId: string, kind: string) => ({ pk: `CLUSTER#${clusterId}`, sk: `LEASE#${kind}` }),
+  globalRun: (mode: string) => ({ pk: 'GLOBAL', sk: `RUN#${mode}` }),
+} as const;
+
+/** Keys of the Ownership table. */
+export const ownershipKeys = {
+  userPartition: (username: string) => `USER#${username}`,
+  assignmentSortKey: (clusterId: string, vmid: number, source: string, classId: string | null) =>
+    `ASSIGN#${clusterId}#${vmid}#${source}${classId ? `#${classId}` : ''}`,
+  vmKey: (clusterId: string, vmid: number) => `${clusterId}#${vmid}`,
+  /** Class records live in one partition, so listing classes is one Query. */
+  classesPartition: 'CLASSES',
+  classPartition: (classId: string) => `CLASS#${classId}`,
+  memberSortKey: (username: string) => `MEMBER#${username}`,
+  classVmSortKey: (clusterId: string, vmid: number) => `VM#${clusterId}#${vmid}`,
+} as const;

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeSample } from '#shared/domain/runtime-stats.ts';
+import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
+import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
+
+let tables: TestTables;
+let repo: DynamoDbSyncStateRepository;
+
+beforeAll(async () => {
+  tables = await createTestTables('sync-state');
+  repo = new DynamoDbSyncStateRepository(tables.documentClient, tables.names.syncState);
+});
+
+afterAll(async () => {
+  await tables?.drop();
+});
+
+describe('leases', () => {
+  it('gives a contested lease to exactly one of two concurrent acquirers', async () => {
+    for (let round = 0; round < 10; round++) {
+      const clusterId = `race-${round}`;
+      const [a, b] = await Promise.all([
+        repo.acquireLease({ clusterId, kind: 'full', owner: 'run-a', ttlMs: 60_000, nowMs: 1_000 }),
+        repo.acquireLease({ clusterId, kind: 'full', owner: 'run-b', ttlMs: 60_000, nowMs: 1_000 }),
+      ]);
+      expect([a.acquired, b.acquired].filter(Boolean)).toHaveLength(1);
+      const loser = a.acquired ? b : a;
+      const winner = a.acquired ? 'run-a' : 'run-b';
+      expect(loser).toEqual({
+        acquired: false,
+        holder: expect.objectContaining({ owner: winner, lease_expires_at: 61_000 }),
+      });
+    }
+  });
+
+  it('can be taken again after it expires, judged by its expiry attribute', async () => {
+    const clusterId = 'expiry';
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'quick', owner: 'a', ttlMs: 1_000, nowMs: 10_000 }))
+        .acquired,
+    ).toBe(true);
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'quick', owner: 'b', ttlMs: 1_000, nowMs: 10_999 }))
+        .acquired,
+    ).toBe(false);
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'quick', owner: 'b', ttlMs: 1_000, nowMs: 11_001 }))
+        .acquired,
+    ).toBe(true);
+    expect(await repo.getLease(clusterId, 'quick')).toMatchObject({ owner: 'b', lease_expires_at: 12_001 });
+  });
+
+  it('keeps leases per kind, renews for its owner and releases only for its owner', async () => {
+    const clusterId = 'kinds';
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'full', owner: 'f', ttlMs: 5_000, nowMs: 0 })).acquired,
+    ).toBe(true);
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'quick', owner: 'q', ttlMs: 5_000, nowMs: 0 })).acquired,
+    ).toBe(true);
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'full', owner: 'f', ttlMs: 5_000, nowMs: 1_000 })).acquired,
+    ).toBe(true);
+    expect(await repo.releaseLease(clusterId, 'full', 'q')).toBe(false);
+    expect(await repo.releaseLease(clusterId, 'full', 'f')).toBe(true);
+    expect(await repo.getLease(clusterId, 'full')).toBeNull();
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'full', owner: 'x', ttlMs: 5_000, nowMs: 1_000 })).acquired,
+    ).toBe(true);
+  });
+
+  it('refuses malformed kinds', async () => {
+    await expect(
+      repo.acquireLease({ clusterId: 'c', kind: 'Full#1', owner: 'o', ttlMs: 1 }),
+    ).rejects.toThrow();
+  });
+});
+
+describe('cluster state', () => {
+  it('stores, patches and lists cluster states with defaults filled', async () => {
+    await repo.putClusterState({ cluster_id: 'lab-a', cluster_name: 'Lab A', last_success_at: 1_000 });
+    await repo.updateClusterState('lab-b', {
+      consecutive_errors: 2,
+      backoff_until: 9_000,
+      last_error: 'refused',
+    });
+    await repo.updateClusterState('lab-a', {
+      last_quick_sync_at: 2_000,
+      nodes: { pve1: { online: true, last_seen_at: 2_000, last_online_at: 2_000 } },
+      counts: { total: 10, running: 4, error: 1, templates: 0 },
+    });
+
+    expect(await repo.getClusterState('lab-a')).toMatchObject({
+      cluster_name: 'Lab A',
+      last_success_at: 1_000,
+      last_quick_sync_at: 2_000,
+      consecutive_errors: 0,
+      nodes: { pve1: { online: true } },
+      counts: { total: 10, running: 4, error: 1 },
+    });
+    expect(await repo.getClusterState('lab-b')).toMatchObject({
+      consecutive_errors: 2,
+      last_success_at: null,
+    });
+    expect((await repo.listClusterStates()).map((s) => s.cluster_id)).toEqual(['lab-a', 'lab-b']);
+    expect(await repo.getClusterState('nope')).toBeNull();
+  });
+
+  it('rejects bad patches before writing', async () => {
+    await expect(repo.updateClusterState('lab-a', { consecutive_errors: -1 })).rejects.toThrow();
+  });
+});
+
+describe('runtime chunks', () => {
+  const samples = (from: number, count: number, cpu: number): Map<number, RuntimeSample> =>
+    new Map(
+      Array.from({ length: count }, (_, i) => [from + i, { cpu_usage: cpu, memory_usage: 50 }] as const),
+    );
+
+  it('writes a node’s stats in chunks and reads them merged per node', async () => {
+    const report = await repo.writeNodeRuntime({
+      clusterId: 'rt',
+      node: 'pve1',
+      stats: samples(100, 4500, 12.34),
+      observedAt: 1_000,
+    });
+    expect(report.writes).toBe(3);
+    await repo.writeNodeRuntime({
+      clusterId: 'rt',
+      node: 'pve2',
+      stats: samples(9000, 10, 1),
+      observedAt: 1_000,
+    });
+
+    const runtime = await repo.readRuntime('rt');
+    expect(runtime.get('pve1')).toMatchObject({ chunk_count: 3, observed_at: 1_000 });
+    expect(runtime.get('pve1')?.stats.size).toBe(4500);
+    expect(runtime.get('pve1')?.stats.get(4599)).toEqual({ cpu_usage: 12.3, memory_usage: 50 });
+    expect(runtime.get('pve2')?.stats.size).toBe(10);
+  });
+
+  it('replaces a larger set and deletes its leftover chunks', async () => {
+    await repo.writeNodeRuntime({
+      clusterId: 'rt',
+      node: 'pve1',
+      stats: samples(100, 5, 2),
+      observedAt: 2_000,
+      previousChunkCount: 3,
+    });
+    const runtime = await repo.readRuntime('rt');
+    expect(runtime.get('pve1')).toMatchObject({ chunk_count: 1, observed_at: 2_000 });
+    expect(runtime.get('pve1')?.stats.size).toBe(5);
+    await repo.deleteNodeRuntime('rt', 'pve1');
+    expect((await repo.readRuntime('rt')).has('pve1')).toBe(false);
+  });
+});
+
+describe('global run stats', () => {
+  it('keeps the last run per mode', async () => {
+    await repo.putGlobalRunStats({
+      mode: 'full',
+      finished_at: 5_000,
+      clusters: 3,
+      ok: 2,
+      failed: 1,
+      duration_ms: 900,
+    });
+    expect(await repo.getGlobalRunStats('full')).toEqual({
+      mode: 'full',
+      finished_at: 5_000,
+      clusters: 3,
+      ok: 2,
+      failed: 1,
+      duration_ms: 900,
+    });
+    expect(await repo.getGlobalRunStats('quick')).toBeNull();
+  });
+});

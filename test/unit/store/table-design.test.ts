@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import {
+  INVENTORY_TABLE,
+  OWNERSHIP_TABLE,
+  ownershipKeys,
+  SYNC_STATE_TABLE,
+  syncStateKeys,
+  TABLE_DESIGNS,
+  toCreateTableInput,
+} from '#shared/store/table-design.ts';
+
+describe('table design', () => {
+  it('defines the three tables of contract 3 with their environment variables', () => {
+    expect(TABLE_DESIGNS.map((t) => [t.id, t.envVar])).toEqual([
+      ['VmInventory', 'INVENTORY_TABLE'],
+      ['SyncState', 'SYNC_STATE_TABLE'],
+      ['Ownership', 'OWNERSHIP_TABLE'],
+    ]);
+    expect(SYNC_STATE_TABLE.ttlAttribute).toBe('expires_at');
+  });
+
+  it('builds an on-demand CreateTable input with every key attribute defined once', () => {
+    const input = toCreateTableInput(OWNERSHIP_TABLE, 'own');
+    expect(input).toMatchObject({
+      TableName: 'own',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+    expect(input.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'vm_key', AttributeType: 'S' },
+      { AttributeName: 'member', AttributeType: 'S' },
+    ]);
+    expect(input.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual(['ByVm', 'ByMember']);
+  });
+
+  it('passes INCLUDE projections through and leaves out an empty index list', () => {
+    expect(toCreateTableInput(INVENTORY_TABLE, 'inv').GlobalSecondaryIndexes?.[0]?.Projection).toEqual({
+      ProjectionType: 'INCLUDE',
+      NonKeyAttributes: ['name', 'node', 'status', 'sync_error', 'observed_at'],
+    });
+    expect(toCreateTableInput(SYNC_STATE_TABLE, 'ss')).not.toHaveProperty('GlobalSecondaryIndexes');
+  });
+
+  it('builds keys that sort runtime chunks numerically and keep sources apart', () => {
+    expect(syncStateKeys.runtime('lab-a', 'pve1', 7)).toEqual({
+      pk: 'CLUSTER#lab-a',
+      sk: 'RUNTIME#pve1#007',
+    });
+    expect(syncStateKeys.lease('lab-a', 'full')).toEqual({ pk: 'CLUSTER#lab-a', sk: 'LEASE#full' });
+    expect(syncStateKeys.clusterState('lab-a')).toEqual({ pk: 'CLUSTERS', sk: 'lab-a' });
+    expect(ownershipKeys.assignmentSortKey('lab-a', 101, 'class', 'net-1')).toBe(
+      'ASSIGN#lab-a#101#class#net-1',
+    );
+    expect(ownershipKeys.assignmentSortKey('lab-a', 101, 'admin', null)).toBe('ASSIGN#lab-a#101#admin');
+  });
+});
