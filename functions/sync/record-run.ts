@@ -1,0 +1,25 @@
+/** Step Functions task: records one run's (or quick pass's) results in the global sync stats (contract 5, RecordRun). */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+import {
+  parseTaskPayload,
+  RecordRunInputSchema,
+  type RecordRunOutput,
+  RecordRunOutputSchema,
+} from '#shared/sync/contract.ts';
+import { getSyncService } from '#shared/sync/service.ts';
+
+async function recordRun(event: unknown): Promise<RecordRunOutput> {
+  const input = parseTaskPayload(RecordRunInputSchema, event, 'RecordRun input');
+  const service = await getSyncService();
+  const output = await service.recordRun(input);
+  return parseTaskPayload(RecordRunOutputSchema, output, 'RecordRun output');
+}
+
+export const handler = middy(recordRun)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

@@ -1,0 +1,30 @@
+/**
+ * Step Functions task (and the API's synchronous refresh): syncs one cluster in `full` or `quick`
+ * mode (contract 5, SyncCluster). A Proxmox failure comes back as `ok: false`; only a crash throws,
+ * and the state machine's in-iteration Catch records it.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+import {
+  parseTaskPayload,
+  SyncClusterInputSchema,
+  type SyncSummary,
+  SyncSummarySchema,
+} from '#shared/sync/contract.ts';
+import { getSyncService } from '#shared/sync/service.ts';
+
+async function syncCluster(event: unknown): Promise<SyncSummary> {
+  const input = parseTaskPayload(SyncClusterInputSchema, event, 'SyncCluster input');
+  logger.appendKeys({ cluster_id: input.cluster_id, mode: input.mode });
+  const service = await getSyncService();
+  const summary = await service.syncCluster(input);
+  return parseTaskPayload(SyncSummarySchema, summary, 'SyncCluster output');
+}
+
+export const handler = middy(syncCluster)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics));

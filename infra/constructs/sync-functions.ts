@@ -1,0 +1,103 @@
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
+import { SYNC_METRICS_NAMESPACE, SYNC_SERVICE_NAME } from '#shared/sync/metrics-names.ts';
+import { PveFunction } from './pve-function.ts';
+import type { SyncVpcNetwork } from './vpc-network.ts';
+
+/** Properties of {@link SyncFunctions}. */
+export interface SyncFunctionsProps {
+  readonly inventoryTable: ITableV2;
+  readonly syncStateTable: ITableV2;
+  readonly ownershipTable: ITableV2;
+  /** The network of the Proxmox-facing function. */
+  readonly network: SyncVpcNetwork;
+  /** `CLUSTERS_CONFIG`: the clusters JSON (no secrets in it). */
+  readonly clustersJson: string;
+  /** Secrets Manager names or ARNs of the clusters' API tokens. */
+  readonly secretRefs: readonly string[];
+  /** Full-sync period: the sync function's timeout stays below it. */
+  readonly fullSyncMinutes: number;
+}
+
+/**
+ * The three sync task functions, each with only what it needs: only `sync-cluster` talks to
+ * Proxmox, so only it runs in the VPC and may read the token secrets.
+ */
+export class SyncFunctions extends Construct {
+  /** ListClusters task: reads the configuration and the sync state (backoff). */
+  public readonly listClusters: PveFunction;
+  /** SyncCluster task (also invoked by the API's refresh): Proxmox → DynamoDB. */
+  public readonly syncCluster: PveFunction;
+  /** RecordRun task: global sync statistics. */
+  public readonly recordRun: PveFunction;
+
+  constructor(scope: Construct, id: string, props: SyncFunctionsProps) {
+    super(scope, id);
+    const environment = {
+      CLUSTERS_CONFIG: props.clustersJson,
+      POWERTOOLS_METRICS_NAMESPACE: SYNC_METRICS_NAMESPACE,
+    };
+
+    this.listClusters = new PveFunction(this, 'ListClusters', {
+      entry: 'functions/sync/list-clusters.ts',
+      serviceName: SYNC_SERVICE_NAME,
+      description: 'Sync task: lists the clusters of a sync run',
+      memorySize: 256,
+      timeout: Duration.seconds(15),
+      environment,
+    }).bindTable(props.syncStateTable, 'read', SYNC_STATE_TABLE);
+
+    this.syncCluster = new PveFunction(this, 'SyncCluster', {
+      entry: 'functions/sync/sync-cluster.ts',
+      serviceName: SYNC_SERVICE_NAME,
+      description: 'Sync task: syncs one Proxmox cluster into the inventory (full or quick)',
+      memorySize: 1024,
+      timeout: Duration.seconds(Math.min(300, props.fullSyncMinutes * 60 - 60)),
+      environment,
+      vpc: props.network.vpc,
+      vpcSubnets: props.network.subnets,
+      securityGroups: [props.network.securityGroup],
+    })
+      .bindTable(props.inventoryTable, 'readWrite', INVENTORY_TABLE)
+      .bindTable(props.syncStateTable, 'readWrite', SYNC_STATE_TABLE)
+      // Removing a guest suspends its assignments (a reused VMID must not reach the old owner).
+      .bindTable(props.ownershipTable, 'readWrite', OWNERSHIP_TABLE);
+    if (props.secretRefs.length > 0) {
+      this.syncCluster.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [...new Set(props.secretRefs.flatMap((ref) => secretArnPatterns(Stack.of(this), ref)))],
+        }),
+      );
+    }
+
+    this.recordRun = new PveFunction(this, 'RecordRun', {
+      entry: 'functions/sync/record-run.ts',
+      serviceName: SYNC_SERVICE_NAME,
+      description: 'Sync task: records a run in the global sync statistics',
+      memorySize: 256,
+      timeout: Duration.seconds(15),
+      environment,
+    }).bindTable(props.syncStateTable, 'readWrite', SYNC_STATE_TABLE);
+  }
+}
+
+/**
+ * ARNs matching a secret given by name or ARN. Secrets Manager appends `-` and 6 random characters
+ * to a secret's ARN, so a name (or a partial ARN) matches with `-??????`; a complete ARN matches itself.
+ */
+export function secretArnPatterns(stack: Stack, ref: string): string[] {
+  if (ref.startsWith('arn:'))
+    return /-[A-Za-z0-9]{6}$/.test(ref) ? [ref, `${ref}-??????`] : [`${ref}-??????`];
+  return [
+    stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${ref}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+  ];
+}

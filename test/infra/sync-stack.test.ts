@@ -1,0 +1,429 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '#infra/constructs/pve-function.ts';
+import {
+  STALE_CLUSTER_ALARM_SECONDS,
+  SYNC_METRICS_NAMESPACE,
+  SYNC_SERVICE_NAME,
+  SyncMetric,
+} from '#shared/sync/metrics-names.ts';
+import { synthApp } from './helpers.ts';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:pve/lab-b-AbCdEf';
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+
+/** A clusters file (contract 1) in a temporary directory, with a CA file beside it. */
+function writeClustersFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sync-stack-test-'));
+  writeFileSync(join(dir, 'ca.pem'), CA_PEM);
+  const file = join(dir, 'clusters.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      clusters: [
+        {
+          id: 'lab-a',
+          name: 'Lab A',
+          endpoints: [{ url: 'https://10.0.0.1:8006' }, { url: 'https://10.0.0.2:8006' }],
+          tokenId: 'inventory@pve!sync',
+          tokenSecret: { awsSecret: 'pve/lab-a' },
+          tls: { caFile: 'ca.pem' },
+        },
+        {
+          id: 'lab-b',
+          name: 'Lab B',
+          endpoints: [{ url: 'https://10.1.0.1:8443' }],
+          tokenId: 'inventory@pve!sync',
+          tokenSecret: { awsSecret: SECRET_ARN },
+          probePorts: { rdp: 13389, ssh: 2222 },
+        },
+      ],
+    }),
+  );
+  return file;
+}
+
+const GetAttSchema = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.string()]) });
+const StatementSchema = z.object({
+  Effect: z.string(),
+  Action: z.union([z.string(), z.array(z.string())]),
+  Resource: z.unknown(),
+});
+type Statement = z.infer<typeof StatementSchema>;
+const TemplateSchema = z.object({
+  Resources: z.record(
+    z.string(),
+    z.object({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).default({}) }),
+  ),
+});
+type Resources = z.infer<typeof TemplateSchema>['Resources'];
+
+function resources(template: Template): Resources {
+  return TemplateSchema.parse(template.toJSON()).Resources;
+}
+
+function functionIdByDescription(template: Template, fragment: string): string {
+  const found = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) =>
+    String(fn.Properties?.Description).includes(fragment),
+  );
+  expect(found).toHaveLength(1);
+  return found[0]?.[0] ?? '';
+}
+
+/** Every IAM statement attached to the role of a function. */
+function statementsOfFunction(template: Template, functionId: string): Statement[] {
+  const all = resources(template);
+  const role = GetAttSchema.parse(all[functionId]?.Properties.Role)['Fn::GetAtt'][0];
+  const PolicySchema = z.object({ PolicyDocument: z.object({ Statement: z.array(StatementSchema) }) });
+  return Object.values(all)
+    .filter(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: role }]),
+    )
+    .flatMap((r) => PolicySchema.parse(r.Properties).PolicyDocument.Statement);
+}
+
+/** Logical id of the security group of the (single) sync-cluster function. */
+function syncSecurityGroupId(template: Template): string {
+  const fn = resources(template)[functionIdByDescription(template, 'syncs one Proxmox cluster')];
+  const vpcConfig = z
+    .object({ SecurityGroupIds: z.array(GetAttSchema).length(1) })
+    .parse(fn?.Properties.VpcConfig);
+  return vpcConfig.SecurityGroupIds[0]?.['Fn::GetAtt'][0] ?? '';
+}
+
+const asList = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+
+/** Actions granted per resource (rendered as JSON), for comparison. */
+function grants(statements: Statement[]): Map<string, string[]> {
+  const byResource = new Map<string, string[]>();
+  for (const statement of statements) {
+    expect(statement.Effect).toBe('Allow');
+    const resourceList = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+    for (const resource of resourceList) {
+      const key = JSON.stringify(resource);
+      byResource.set(key, [...(byResource.get(key) ?? []), ...asList(statement.Action)].sort());
+    }
+  }
+  return byResource;
+}
+
+const READ = [...TABLE_READ_ACTIONS].sort();
+const READ_WRITE = [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS].sort();
+
+/** The table-related grants: `[table export name pattern, index or '', actions]`. */
+function tableGrants(statements: Statement[]): [string, string, string[]][] {
+  return [...grants(statements).entries()]
+    .filter(([resource]) => resource.includes('ExportsOutputFnGetAtt'))
+    .map(([resource, actions]): [string, string, string[]] => {
+      const table = /ExportsOutputFnGetAtt(\w+?)Table/.exec(resource)?.[1] ?? '?';
+      const index = /\/index\/(\w+)/.exec(resource)?.[1] ?? '';
+      return [table, index, actions];
+    })
+    .sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`));
+}
+
+/** Renders a dashboard body (Fn::Join of strings and references) to parsed JSON. */
+function dashboardMetrics(template: Template): unknown[][] {
+  const [dashboard] = Object.values(resources(template)).filter(
+    (r) => r.Type === 'AWS::CloudWatch::Dashboard',
+  );
+  const body = z
+    .object({ 'Fn::Join': z.tuple([z.string(), z.array(z.unknown())]) })
+    .parse(dashboard?.Properties.DashboardBody);
+  const text = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+  const parsed = z
+    .object({
+      widgets: z.array(
+        z.object({ properties: z.object({ metrics: z.array(z.array(z.unknown())).optional() }) }),
+      ),
+    })
+    .parse(JSON.parse(text));
+  return parsed.widgets.flatMap((widget) => widget.properties.metrics ?? []);
+}
+
+describe('SyncStack', () => {
+  let template: Template;
+  let clustersFile: string;
+
+  beforeAll(() => {
+    clustersFile = writeClustersFile();
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: { clustersFile, fullSyncMinutes: 5, quickSyncSeconds: 20, alarmEmail: 'ops@example.org' },
+    });
+    template = templateOf(stacks.sync);
+  });
+
+  it('schedules the full sync every fullSyncMinutes and the quick sync every minute, each with its own role', () => {
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    expect(schedules.map((s) => s.Properties.ScheduleExpression).sort()).toEqual([
+      'rate(1 minute)',
+      'rate(5 minutes)',
+    ]);
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    const machineId = (type: string) =>
+      Object.entries(machines).find(([, m]) => m.Properties.StateMachineType === type)?.[0];
+    for (const [rate, type, mode] of [
+      ['rate(5 minutes)', 'STANDARD', 'full'],
+      ['rate(1 minute)', 'EXPRESS', 'quick'],
+    ] as const) {
+      const schedule = schedules.find((s) => s.Properties.ScheduleExpression === rate);
+      const target = schedule?.Properties.Target;
+      expect(target.Arn).toEqual({ Ref: machineId(type) });
+      expect(JSON.parse(target.Input)).toEqual({ mode });
+      expect(schedule?.Properties.FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
+      const roleId = target.RoleArn['Fn::GetAtt'][0];
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })],
+        },
+      });
+      const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
+        (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+      );
+      expect(policies.flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+        { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: machineId(type) } },
+      ]);
+    }
+  });
+
+  it('places exactly the Proxmox-facing function (sync-cluster) in the VPC', () => {
+    const inVpc = Object.entries(template.findResources('AWS::Lambda::Function')).filter(
+      ([, fn]) => fn.Properties.VpcConfig !== undefined,
+    );
+    expect(inVpc.map(([id]) => id)).toEqual([functionIdByDescription(template, 'syncs one Proxmox cluster')]);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL' });
+  });
+
+  it('creates a DynamoDB gateway endpoint and a Secrets Manager interface endpoint open only to the sync functions', () => {
+    const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((endpoint) => [
+      endpoint.Properties.VpcEndpointType,
+      JSON.stringify(endpoint.Properties.ServiceName)
+        .replace(/[^a-z.]/g, '')
+        .split('.')
+        .at(-1),
+      endpoint.Properties.PrivateDnsEnabled,
+    ]);
+    expect(endpoints.sort()).toEqual([
+      ['Gateway', 'dynamodb', undefined],
+      ['Interface', 'secretsmanager', true],
+    ]);
+    const sgId = syncSecurityGroupId(template);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [sgId, 'GroupId'] },
+    });
+  });
+
+  it('lets the sync functions open only the Proxmox API, probe and HTTPS ports', () => {
+    const group = resources(template)[syncSecurityGroupId(template)];
+    const egress = z
+      .array(z.object({ IpProtocol: z.string(), FromPort: z.number(), ToPort: z.number() }))
+      .parse(group?.Properties.SecurityGroupEgress);
+    expect(egress.map((rule) => [rule.IpProtocol, rule.FromPort, rule.ToPort]).sort()).toEqual(
+      [22, 443, 2222, 3389, 8006, 8443, 13389].map((port) => ['tcp', port, port]).sort(),
+    );
+  });
+
+  it('grants list-clusters only reads of the sync state', () => {
+    const statements = statementsOfFunction(
+      template,
+      functionIdByDescription(template, 'lists the clusters'),
+    );
+    expect(tableGrants(statements)).toEqual([['SyncState', '', READ]]);
+    expect(statements.flatMap((s) => asList(s.Action)).some((a) => a.startsWith('secretsmanager:'))).toBe(
+      false,
+    );
+  });
+
+  it('grants sync-cluster read/write on the three tables and their indexes by name, and only its clusters’ secrets', () => {
+    const statements = statementsOfFunction(
+      template,
+      functionIdByDescription(template, 'syncs one Proxmox cluster'),
+    );
+    expect(tableGrants(statements)).toEqual([
+      ['Ownership', '', READ_WRITE],
+      ['Ownership', 'ByMember', READ_WRITE],
+      ['Ownership', 'ByVm', READ_WRITE],
+      ['SyncState', '', READ_WRITE],
+      ['VmInventory', '', READ_WRITE],
+      ['VmInventory', 'ByErrorCluster', READ_WRITE],
+    ]);
+    const secrets = statements.filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'));
+    expect(secrets).toHaveLength(1);
+    expect(asList(secrets[0]?.Action ?? [])).toEqual(['secretsmanager:GetSecretValue']);
+    const rendered = JSON.stringify(secrets[0]?.Resource);
+    expect(rendered).toContain(':secret:pve/lab-a-??????');
+    expect(rendered).toContain(JSON.stringify(SECRET_ARN));
+    expect(rendered).not.toContain('*');
+    // The only wildcard resource left is X-Ray's, which has no resource-level permissions.
+    const wildcard = statements.filter((s) => JSON.stringify(s.Resource) === '"*"');
+    expect(wildcard.flatMap((s) => asList(s.Action)).sort()).toEqual([
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
+  it('grants record-run read/write on the sync state only', () => {
+    const statements = statementsOfFunction(template, functionIdByDescription(template, 'records a run'));
+    expect(tableGrants(statements)).toEqual([['SyncState', '', READ_WRITE]]);
+  });
+
+  it('configures every sync function per contract 4 with the clusters configuration inlined (CA file included)', () => {
+    for (const fragment of ['lists the clusters', 'syncs one Proxmox cluster', 'records a run']) {
+      const fn = resources(template)[functionIdByDescription(template, fragment)]?.Properties ?? {};
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      const env = z.object({ Variables: z.record(z.string(), z.unknown()) }).parse(fn.Environment).Variables;
+      expect(env).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: SYNC_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: SYNC_METRICS_NAMESPACE,
+      });
+      const clusters = JSON.parse(String(env.CLUSTERS_CONFIG));
+      expect(clusters.clusters.map((c: { id: string }) => c.id)).toEqual(['lab-a', 'lab-b']);
+      expect(clusters.clusters[0].tls).toEqual({ caPem: CA_PEM });
+    }
+  });
+
+  it('runs a Standard full sync and an Express quick sync, logging ALL with tracing on', () => {
+    const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines.map((m) => m.Properties.StateMachineType).sort()).toEqual(['EXPRESS', 'STANDARD']);
+    for (const machine of machines) {
+      expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+      expect(machine.Properties.LoggingConfiguration).toMatchObject({
+        Level: 'ALL',
+        IncludeExecutionData: true,
+      });
+    }
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('alarms on stale and failing clusters (per cluster) and on failed executions, to an SSL-only topic with e-mail', () => {
+    for (const cluster of ['lab-a', 'lab-b']) {
+      const dimensions = Match.arrayEquals([
+        { Name: 'cluster_id', Value: cluster },
+        { Name: 'service', Value: SYNC_SERVICE_NAME },
+      ]);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: SYNC_METRICS_NAMESPACE,
+        MetricName: SyncMetric.SecondsSinceLastSuccess,
+        Dimensions: dimensions,
+        Threshold: STALE_CLUSTER_ALARM_SECONDS,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: SYNC_METRICS_NAMESPACE,
+        MetricName: SyncMetric.Errors,
+        Dimensions: dimensions,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+    const executionAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+      JSON.stringify(alarm.Properties.Metrics ?? []).includes('ExecutionsFailed'),
+    );
+    expect(executionAlarms).toHaveLength(2);
+    for (const alarm of executionAlarms)
+      expect(JSON.stringify(alarm.Properties.Metrics)).toContain('ExecutionsTimedOut');
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.org',
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('shows every per-cluster metric on the dashboard with the dimensions the engine emits', () => {
+    const metrics = dashboardMetrics(template);
+    for (const name of Object.values(SyncMetric)) {
+      for (const cluster of ['lab-a', 'lab-b']) {
+        const rows = metrics.filter(
+          (m) => m[0] === SYNC_METRICS_NAMESPACE && m[1] === name && m.includes(cluster),
+        );
+        expect(rows).toHaveLength(1);
+        const dimensions = Object.fromEntries([
+          [rows[0]?.[2], rows[0]?.[3]],
+          [rows[0]?.[4], rows[0]?.[5]],
+        ]);
+        expect(dimensions).toEqual({ service: SYNC_SERVICE_NAME, cluster_id: cluster });
+        expect(typeof rows[0]?.[6]).toBe('object');
+      }
+    }
+    const names = metrics.map((m) => m[1]);
+    expect(names).toEqual(
+      expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut', 'Errors', 'Throttles']),
+    );
+    const awsLambda = metrics.filter((m) => m[0] === 'AWS/Lambda');
+    expect(awsLambda).toHaveLength(6);
+  });
+});
+
+describe('SyncStack with an imported VPC', () => {
+  it('uses the configured VPC, subnets and security group without a lookup', () => {
+    const vpc = {
+      vpcId: 'vpc-0abc1234',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'],
+      securityGroupId: 'sg-0ccc3333',
+    };
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: { clustersFile: writeClustersFile(), vpc },
+    });
+    const template = templateOf(stacks.sync);
+
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    const inVpc = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Properties.VpcConfig !== undefined,
+    );
+    expect(inVpc).toHaveLength(1);
+    expect(inVpc[0]?.Properties.VpcConfig).toEqual({
+      SubnetIds: vpc.privateSubnetIds,
+      SecurityGroupIds: [vpc.securityGroupId],
+    });
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcId: vpc.vpcId,
+      VpcEndpointType: 'Interface',
+      SubnetIds: vpc.privateSubnetIds,
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 443,
+      SourceSecurityGroupId: vpc.securityGroupId,
+    });
+  });
+
+  it('skips the Secrets Manager endpoint when configured', () => {
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: { clustersFile: writeClustersFile(), secretsManagerEndpoint: false },
+    });
+    const template = templateOf(stacks.sync);
+    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 0);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+  });
+});
