@@ -1,6 +1,10 @@
 import { type App, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadDeploymentConfig } from './config.ts';
+import { readClustersForDeployment } from './constructs/sync-clusters-config.ts';
+import { secretArnPatterns } from './constructs/sync-functions.ts';
+import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { SyncStack } from './stacks/sync-stack.ts';
 
@@ -13,11 +17,38 @@ export function buildApp(app: App) {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
   const data = new DataStack(app, 'PveInventoryData', { config });
+  // Read once: the sync functions and the action handler (which calls Proxmox too) share it.
+  const clusters = readClustersForDeployment(config.clustersFile);
   const sync = new SyncStack(app, 'PveInventorySync', {
     config,
+    clusters,
     inventoryTable: data.inventoryTable,
     syncStateTable: data.syncStateTable,
     ownershipTable: data.ownershipTable,
   });
-  return { config, data, sync };
+  const api = new ApiStack(app, 'PveInventoryApi', {
+    config,
+    inventoryTable: data.inventoryTable,
+    syncStateTable: data.syncStateTable,
+    ownershipTable: data.ownershipTable,
+    network: {
+      vpc: sync.network.vpc,
+      subnets: sync.network.subnets,
+      securityGroup: sync.network.securityGroup,
+    },
+    syncClusterFunction: sync.syncClusterFunction.function,
+    syncStateMachines: { full: sync.fullSyncStateMachine, quick: sync.quickSyncStateMachine },
+    routeEnvironment: { vmAction: { CLUSTERS_CONFIG: clusters.environmentJson } },
+  });
+  // The action handler resolves the clusters' API tokens the way the sync function does.
+  const vmAction = api.handlers.functions.vmAction;
+  if (clusters.secretRefs.length > 0) {
+    vmAction.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [...new Set(clusters.secretRefs.flatMap((ref) => secretArnPatterns(api, ref)))],
+      }),
+    );
+  }
+  return { config, data, sync, api };
 }

@@ -56,6 +56,8 @@ export interface ListVmsOptions {
   limit?: number;
   /** cursor of the previous page */
   cursor?: string | null;
+  /** start after this VMID (ignored when `cursor` is given): lets the API resume mid-page */
+  startAfterVmid?: number | null;
   consistentRead?: boolean;
 }
 
@@ -183,8 +185,11 @@ export interface SyncStateRepository {
     clusterId: string,
     patch: Partial<Omit<ClusterStateInput, 'cluster_id'>>,
   ): Promise<WriteReport>;
-  /** A cluster's runtime stats, merged from its chunks. */
-  readRuntime(clusterId: string): Promise<ClusterRuntime>;
+  /**
+   * A cluster's runtime stats, merged from its chunks; with `nodes`, only those nodes' chunks
+   * (one Query each: a user's list reads the nodes of their VMs only).
+   */
+  readRuntime(clusterId: string, options?: { nodes?: readonly string[] }): Promise<ClusterRuntime>;
   /** Replaces one node's runtime chunks. */
   writeNodeRuntime(input: WriteNodeRuntimeInput): Promise<WriteReport>;
   /** Deletes a node's runtime chunks (node gone from the cluster). */

@@ -87,6 +87,8 @@ export class DynamoDbInventoryRepository implements InventoryRepository {
       const decoded = decodeCursor(options.cursor, VmCursorSchema);
       if (decoded.cluster_id !== clusterId) throw new InvalidCursorError('cursor belongs to another cluster');
       startKey = decoded;
+    } else if (options.startAfterVmid !== undefined && options.startAfterVmid !== null) {
+      startKey = { cluster_id: clusterId, vmid: options.startAfterVmid };
     }
     const items: StoredVm[] = [];
     // Query stops at 1 MB or `Limit` items: keep going until the page is full or the cluster ends.

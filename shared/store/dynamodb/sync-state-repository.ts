@@ -130,11 +130,20 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
     return singleWrite(result.ConsumedCapacity);
   }
 
-  async readRuntime(clusterId: string): Promise<ClusterRuntime> {
-    const items = await this.queryAll('pk = :pk AND begins_with(sk, :prefix)', {
-      ':pk': syncStateKeys.clusterPartition(clusterId),
-      ':prefix': syncStateKeys.runtimePrefix(),
-    });
+  async readRuntime(clusterId: string, options: { nodes?: readonly string[] } = {}): Promise<ClusterRuntime> {
+    const prefixes =
+      options.nodes === undefined
+        ? [syncStateKeys.runtimePrefix()]
+        : [...new Set(options.nodes)].map((node) => syncStateKeys.runtimePrefix(node));
+    const pages = await Promise.all(
+      prefixes.map((prefix) =>
+        this.queryAll('pk = :pk AND begins_with(sk, :prefix)', {
+          ':pk': syncStateKeys.clusterPartition(clusterId),
+          ':prefix': prefix,
+        }),
+      ),
+    );
+    const items = pages.flat();
     return mergeRuntimeChunks(
       items.map((item) => parseItem(RuntimeChunkSchema, item, `${this.tableName} ${String(item.sk)}`)),
     );

@@ -1,0 +1,74 @@
+import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
+import { DEFAULT_LIST_LIMIT } from '#shared/api/list-query.ts';
+import { listVmsPage } from '#shared/api/list-vms.ts';
+import { planRefresh, REFRESH_DEADLINE_MS, type RefreshClustersPort } from '#shared/api/refresh-port.ts';
+import { resolveVisibleScope } from '#shared/api/visibility.ts';
+import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
+import { routes } from '#shared/http/routes.ts';
+import type { ListVmsResponse } from '#shared/http/schemas/vms.ts';
+import { refreshPortFromEnv } from '#shared/refresh/wiring.ts';
+
+/** Dependencies of GET /api/vms. */
+export interface ListVmsDependencies extends ApiDependencies {
+  /** Absent until the refresh path is wired: then `force_refresh`/`live` answer from the table. */
+  readonly refreshClusters?: RefreshClustersPort;
+}
+
+/** Builds the GET /api/vms handler on the given dependencies. */
+export function createListVmsHandler(dependencies: () => ListVmsDependencies): HttpLambdaHandler {
+  const deps = lazyDependencies(dependencies);
+  return httpHandler({
+    route: routes.listVms,
+    handler: async ({ query, caller }) => {
+      const { repositories, settings, now, refreshClusters } = deps();
+      const scope = await resolveVisibleScope(caller, repositories.ownership);
+      let states = await repositories.syncState.listClusterStates();
+      let mode: ListVmsResponse['mode'] = 'inventory';
+      let refreshIncomplete = false;
+      const plan = refreshClusters === undefined ? null : planRefresh(scope, states, query);
+      if (refreshClusters !== undefined && plan !== null) {
+        const result = await refreshClusters({ ...plan, deadlineMs: now() + REFRESH_DEADLINE_MS });
+        refreshIncomplete = !result.complete;
+        if (plan.reason === 'requested') mode = 'live';
+        states = await repositories.syncState.listClusterStates();
+      }
+      const page = await listVmsPage(repositories, scope, {
+        filters: query,
+        limit: query.limit ?? DEFAULT_LIST_LIMIT,
+        cursor: query.cursor,
+        nowMs: now(),
+        staleAfterMs: settings.staleAfterMs,
+        clusterStates: states,
+      });
+      const stale = page.stale || refreshIncomplete;
+      const body: ListVmsResponse = {
+        vms: page.vms,
+        mode,
+        stale,
+        next_cursor: page.nextCursor,
+        generated_at: new Date(now()).toISOString(),
+      };
+      // Uptime and generated_at change every second without changing what the VMs are: they are
+      // left out of the ETag so that polling clients get 304s between syncs.
+      const basis = {
+        vms: page.vms.map(({ uptime: _uptime, ...rest }) => rest),
+        mode,
+        stale,
+        next_cursor: page.nextCursor,
+      };
+      return { status: 200, body, etag: { basis } };
+    },
+  });
+}
+
+/** GET /api/vms — the VMs the caller may see, paged, with ETag/304 and gzip. */
+export const handler = createListVmsHandler(() => {
+  const deps = defaultApiDependencies();
+  // The refresh (force_refresh/live, never-synced clusters): the sync-cluster function in AWS,
+  // the sync service bound by the local stack; none wired → answers from the table.
+  const refreshClusters = refreshPortFromEnv(process.env, {
+    syncState: deps.repositories.syncState,
+    now: deps.now,
+  });
+  return refreshClusters === undefined ? deps : { ...deps, refreshClusters };
+});

@@ -1,0 +1,165 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { type RouteDefinition, type RouteId, routes } from '#shared/http/routes.ts';
+import {
+  INVENTORY_TABLE,
+  OWNERSHIP_TABLE,
+  SYNC_STATE_TABLE,
+  type TableDesign,
+} from '#shared/store/table-design.ts';
+import { PveFunction } from './pve-function.ts';
+
+/** Service name (`service` metric dimension) of every API handler. */
+export const API_SERVICE_NAME = 'pve-inventory-api';
+
+/** Environment variables the ApiStack hands to the handlers of the other API engineer's routes. */
+export const API_HOOK_ENV = {
+  /** list-vms' refresh: the sync-one-cluster function it may invoke */
+  syncClusterFunction: 'SYNC_CLUSTER_FUNCTION_NAME',
+  /** sync-trigger: the state machines it may start */
+  fullSyncStateMachine: 'FULL_SYNC_STATE_MACHINE_ARN',
+  quickSyncStateMachine: 'QUICK_SYNC_STATE_MACHINE_ARN',
+} as const;
+
+type Access = 'read' | 'readWrite';
+
+/** Which tables each route's handler reads or writes: exactly those, nothing else. */
+export const ROUTE_TABLE_ACCESS: Readonly<
+  Record<RouteId, Readonly<{ inventory?: Access; syncState?: Access; ownership?: Access }>>
+> = {
+  // the refresh's rate-limit and coalescing records (force_refresh/live) live in the sync state
+  listVms: { inventory: 'read', syncState: 'readWrite', ownership: 'read' },
+  getVm: { inventory: 'read', syncState: 'read', ownership: 'read' },
+  getSyncStats: { inventory: 'read', syncState: 'read', ownership: 'read' },
+  getSyncHealth: { syncState: 'read' },
+  // the trigger coalesces through the sync state; the action writes the pending state
+  triggerSync: { syncState: 'readWrite' },
+  vmAction: { inventory: 'readWrite', syncState: 'read', ownership: 'read' },
+  listAssignments: { ownership: 'read' },
+  putAssignment: { inventory: 'read', ownership: 'readWrite' },
+  deleteAssignment: { ownership: 'readWrite' },
+  importMappings: { inventory: 'read', syncState: 'read', ownership: 'readWrite' },
+  listClasses: { ownership: 'read' },
+  createClass: { ownership: 'readWrite' },
+  getClass: { ownership: 'read' },
+  updateClass: { ownership: 'readWrite' },
+  deleteClass: { ownership: 'readWrite' },
+  putClassMember: { ownership: 'readWrite' },
+  deleteClassMember: { ownership: 'readWrite' },
+  putClassVm: { inventory: 'read', ownership: 'readWrite' },
+  deleteClassVm: { ownership: 'readWrite' },
+  getOpenApi: {},
+};
+
+/** The network of handlers placed `vpc` (the sync stack's, where Proxmox is reachable). */
+export interface ApiHandlerNetwork {
+  readonly vpc: IVpc;
+  readonly subnets?: SubnetSelection;
+  readonly securityGroup: ISecurityGroup;
+}
+
+/** Properties of {@link ApiHandlers}. */
+export interface ApiHandlersProps {
+  readonly inventoryTable: ITableV2;
+  readonly syncStateTable: ITableV2;
+  readonly ownershipTable: ITableV2;
+  /** Environment shared by every handler (identity claims, settings). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Hook: the network of the `vpc` routes (the action handler). @default - placed outside any VPC */
+  readonly network?: ApiHandlerNetwork;
+  /** Hook: the sync function list-vms may invoke for a refresh (its only extra grant). */
+  readonly syncClusterFunction?: IFunction;
+  /** Hook: the state machines the trigger may start (StartExecution on these only). */
+  readonly syncStateMachines?: { readonly full: IStateMachine; readonly quick: IStateMachine };
+  /** Extra environment per route (e.g. the action handler's clusters configuration). */
+  readonly routeEnvironment?: Partial<Record<RouteId, Readonly<Record<string, string>>>>;
+}
+
+/**
+ * One function per route of the route table, each with read or read-write grants on exactly the
+ * tables it uses. Handlers run outside the VPC except routes placed `vpc`.
+ */
+export class ApiHandlers extends Construct {
+  /** The function of each route, by route id (for extra grants by other constructs). */
+  public readonly functions: Readonly<Record<RouteId, PveFunction>>;
+
+  constructor(scope: Construct, id: string, props: ApiHandlersProps) {
+    super(scope, id);
+    const tables: Record<'inventory' | 'syncState' | 'ownership', [ITableV2, TableDesign]> = {
+      inventory: [props.inventoryTable, INVENTORY_TABLE],
+      syncState: [props.syncStateTable, SYNC_STATE_TABLE],
+      ownership: [props.ownershipTable, OWNERSHIP_TABLE],
+    };
+    const functions: Partial<Record<RouteId, PveFunction>> = {};
+    for (const [routeId, route] of Object.entries(routes) as [RouteId, RouteDefinition][]) {
+      const inVpc = route.placement === 'vpc' && props.network !== undefined;
+      const fn = new PveFunction(this, constructIdOf(routeId), {
+        entry: route.handler,
+        serviceName: API_SERVICE_NAME,
+        description: `API ${route.method} ${route.path}: ${route.summary}`.slice(0, 256),
+        memorySize: routeId === 'listVms' ? 1024 : 512,
+        // HTTP API integrations end at 30 s: the handler must answer before.
+        timeout: Duration.seconds(29),
+        environment: { ...props.environment, ...props.routeEnvironment?.[routeId] },
+        ...(inVpc && props.network
+          ? {
+              vpc: props.network.vpc,
+              vpcSubnets: props.network.subnets,
+              securityGroups: [props.network.securityGroup],
+            }
+          : {}),
+      });
+      for (const [name, access] of Object.entries(ROUTE_TABLE_ACCESS[routeId]) as [
+        keyof typeof tables,
+        Access,
+      ][]) {
+        const [table, design] = tables[name];
+        fn.bindTable(table, access, design);
+      }
+      functions[routeId] = fn;
+    }
+    this.functions = functions as Record<RouteId, PveFunction>;
+
+    if (props.syncClusterFunction) {
+      const listVms = this.functions.listVms;
+      listVms.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [props.syncClusterFunction.functionArn],
+        }),
+      );
+      listVms.function.addEnvironment(
+        API_HOOK_ENV.syncClusterFunction,
+        props.syncClusterFunction.functionName,
+      );
+    }
+    if (props.syncStateMachines) {
+      const trigger = this.functions.triggerSync;
+      const machines = [props.syncStateMachines.full, props.syncStateMachines.quick];
+      trigger.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: machines.map((machine) => machine.stateMachineArn),
+        }),
+      );
+      trigger.function.addEnvironment(
+        API_HOOK_ENV.fullSyncStateMachine,
+        props.syncStateMachines.full.stateMachineArn,
+      );
+      trigger.function.addEnvironment(
+        API_HOOK_ENV.quickSyncStateMachine,
+        props.syncStateMachines.quick.stateMachineArn,
+      );
+    }
+  }
+}
+
+/** `listVms` → `ListVms`: the construct id of a route's function. */
+export function constructIdOf(routeId: string): string {
+  return `${routeId.charAt(0).toUpperCase()}${routeId.slice(1)}`;
+}

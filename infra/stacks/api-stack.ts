@@ -1,0 +1,103 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { API_SETTINGS_ENV } from '#shared/api/settings.ts';
+import { IDENTITY_ENV } from '#shared/http/identity.ts';
+import { type RouteId, routeList } from '#shared/http/routes.ts';
+import type { DeploymentConfig } from '../config.ts';
+import { ApiAuth } from '../constructs/api-auth.ts';
+import { type ApiHandlerNetwork, ApiHandlers } from '../constructs/api-handlers.ts';
+import { ApiHttp } from '../constructs/api-http.ts';
+import { ApiMonitoring } from '../constructs/api-monitoring.ts';
+
+/** Properties of {@link ApiStack}. */
+export interface ApiStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+  readonly inventoryTable: ITableV2;
+  readonly syncStateTable: ITableV2;
+  readonly ownershipTable: ITableV2;
+  /** Hook: the network of `vpc` routes (the action handler): the sync stack's VPC and security group. */
+  readonly network?: ApiHandlerNetwork;
+  /** Hook: the sync-one-cluster function list-vms may invoke for `force_refresh`/`live`. */
+  readonly syncClusterFunction?: IFunction;
+  /** Hook: the full and quick sync state machines the trigger may start. */
+  readonly syncStateMachines?: { readonly full: IStateMachine; readonly quick: IStateMachine };
+  /** Hook: extra environment per route (e.g. the action handler's clusters configuration). */
+  readonly routeEnvironment?: Partial<Record<RouteId, Readonly<Record<string, string>>>>;
+  /** Where the API alarms are sent. @default - no action */
+  readonly alarmTopic?: ITopic;
+}
+
+/**
+ * The Inventory API: login (Cognito or external OIDC), one function per route of the route table,
+ * the HTTP API with its JWT authorizer, CORS, access logs and throttling, and its alarms. It only
+ * composes constructs.
+ */
+export class ApiStack extends Stack {
+  public readonly auth: ApiAuth;
+  public readonly handlers: ApiHandlers;
+  public readonly http: ApiHttp;
+  public readonly monitoring: ApiMonitoring;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.auth = new ApiAuth(this, 'Auth', {
+      oidc: config.oidc,
+      adminGroup: config.adminGroup,
+      teacherGroup: config.teacherGroup,
+      callbackUrls: config.corsOrigins,
+    });
+    // Cognito's access tokens carry `username` where its ID tokens carry `cognito:username`.
+    const usernameClaims =
+      config.usernameClaim === 'cognito:username' ? 'cognito:username,username' : config.usernameClaim;
+    this.handlers = new ApiHandlers(this, 'Handlers', {
+      inventoryTable: props.inventoryTable,
+      syncStateTable: props.syncStateTable,
+      ownershipTable: props.ownershipTable,
+      environment: {
+        [IDENTITY_ENV.usernameClaims]: usernameClaims,
+        [IDENTITY_ENV.groupsClaim]: config.groupsClaim,
+        [IDENTITY_ENV.adminGroup]: config.adminGroup,
+        [IDENTITY_ENV.teacherGroup]: config.teacherGroup,
+        [API_SETTINGS_ENV.quickSyncSeconds]: String(config.quickSyncSeconds),
+      },
+      network: props.network,
+      syncClusterFunction: props.syncClusterFunction,
+      syncStateMachines: props.syncStateMachines,
+      routeEnvironment: props.routeEnvironment,
+    });
+    this.http = new ApiHttp(this, 'Http', {
+      routes: routeList,
+      functions: Object.fromEntries(
+        Object.entries(this.handlers.functions).map(([routeId, fn]) => [routeId, fn.function]),
+      ),
+      authorizer: this.auth.authorizer,
+      corsOrigins: config.corsOrigins,
+    });
+    this.monitoring = new ApiMonitoring(this, 'Monitoring', {
+      api: this.http.api,
+      alarmTopic: props.alarmTopic,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.http.api.apiEndpoint,
+      description: 'Base URL of the HTTP API',
+    });
+    new CfnOutput(this, 'Issuer', {
+      value: this.auth.issuer,
+      description: 'Issuer (iss) of accepted tokens',
+    });
+    if (this.auth.userPool && this.auth.userPoolClient) {
+      new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', {
+        value: this.auth.userPoolClient.userPoolClientId,
+        description: 'Public app client of the frontend (authorization code + PKCE)',
+      });
+    }
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+  }
+}

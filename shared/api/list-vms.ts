@@ -1,0 +1,170 @@
+import {
+  compareVmKeys,
+  decodeListCursor,
+  encodeListCursor,
+  hasFilters,
+  isAfterPosition,
+  type ListPosition,
+  matchesFilters,
+  type VmListFilters,
+} from '#shared/api/list-query.ts';
+import type { VisibleScope } from '#shared/api/visibility.ts';
+import type { ClusterRuntime } from '#shared/domain/runtime-stats.ts';
+import { findRuntimeSample } from '#shared/domain/runtime-stats.ts';
+import type { ClusterState } from '#shared/domain/sync-state.ts';
+import { toApiVm } from '#shared/domain/to-api-vm.ts';
+import type { ApiVm, StoredVm } from '#shared/domain/vm-record.ts';
+import type { InventoryRepository, SyncStateRepository } from '#shared/store/ports.ts';
+
+/**
+ * The VM list: one page of what a caller sees, from the table. Admins page through each cluster
+ * in (cluster_id, vmid) order with Queries (never a scan); other callers get a BatchGet of exactly
+ * their VMs. Runtime stats are read per cluster on the page and merged in; staleness is derived.
+ */
+
+/** What the list reads. */
+export interface ListVmsReaders {
+  readonly inventory: InventoryRepository;
+  readonly syncState: SyncStateRepository;
+}
+
+/** One page of the list, before serialization. */
+export interface VmListPage {
+  readonly vms: ApiVm[];
+  /** true when any VM returned is stale */
+  readonly stale: boolean;
+  readonly nextCursor: string | null;
+}
+
+/** Options of {@link listVmsPage}. */
+export interface ListVmsPageOptions {
+  readonly filters: VmListFilters;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+  readonly nowMs: number;
+  readonly staleAfterMs: number;
+  /** the cluster states, when the caller already read them */
+  readonly clusterStates?: readonly ClusterState[];
+}
+
+/** Items read per Query when filters may drop some (so a sparse match needs few round trips). */
+const FILTERED_READ_SIZE = 1000;
+
+/** Reads a page of the VMs in scope and converts them to the API shape. */
+export async function listVmsPage(
+  readers: ListVmsReaders,
+  scope: VisibleScope,
+  options: ListVmsPageOptions,
+): Promise<VmListPage> {
+  const position = options.cursor === undefined ? null : decodeListCursor(options.cursor);
+  const states = options.clusterStates ?? (await readers.syncState.listClusterStates());
+  const { items, next } = scope.all
+    ? await readAdminPage(readers.inventory, states, position, options)
+    : await readUserPage(readers.inventory, scope.keys, position, options);
+  // Users' few VMs: only their nodes' runtime chunks; an admin page: each cluster's at once.
+  const vms = await toApiVms(readers.syncState, items, states, { ...options, onlyTheirNodes: !scope.all });
+  return {
+    vms,
+    stale: vms.some((vm) => vm.stale),
+    nextCursor: next === null ? null : encodeListCursor(next),
+  };
+}
+
+/** Converts stored VMs with their clusters' runtime stats and states (runtime read per cluster). */
+export async function toApiVms(
+  syncState: SyncStateRepository,
+  items: readonly StoredVm[],
+  states: readonly ClusterState[],
+  options: { nowMs: number; staleAfterMs: number; onlyTheirNodes?: boolean },
+): Promise<ApiVm[]> {
+  const nodesByCluster = new Map<string, Set<string>>();
+  for (const vm of items) {
+    const nodes = nodesByCluster.get(vm.cluster_id) ?? new Set<string>();
+    nodes.add(vm.node);
+    nodesByCluster.set(vm.cluster_id, nodes);
+  }
+  const runtimes = new Map<string, ClusterRuntime>(
+    await Promise.all(
+      [...nodesByCluster].map(
+        async ([id, nodes]) =>
+          [id, await syncState.readRuntime(id, options.onlyTheirNodes ? { nodes: [...nodes] } : {})] as [
+            string,
+            ClusterRuntime,
+          ],
+      ),
+    ),
+  );
+  const stateById = new Map(states.map((state) => [state.cluster_id, state]));
+  return items.map((vm) => {
+    const runtime = runtimes.get(vm.cluster_id);
+    return toApiVm(vm, runtime ? findRuntimeSample(runtime, vm) : undefined, stateById.get(vm.cluster_id), {
+      nowMs: options.nowMs,
+      staleAfterMs: options.staleAfterMs,
+    });
+  });
+}
+
+interface RawPage {
+  items: StoredVm[];
+  next: ListPosition | null;
+}
+
+async function readAdminPage(
+  inventory: InventoryRepository,
+  states: readonly ClusterState[],
+  position: ListPosition | null,
+  options: ListVmsPageOptions,
+): Promise<RawPage> {
+  const { filters, limit } = options;
+  const known = states.map((state) => state.cluster_id);
+  let clusters = filters.cluster === undefined ? known : [filters.cluster];
+  clusters = [...new Set(clusters)].sort();
+  if (position !== null) clusters = clusters.filter((id) => id >= position.cluster);
+  const filtered = hasFilters(filters);
+  const items: StoredVm[] = [];
+  const nextAfterLast = (): RawPage => {
+    const last = items[items.length - 1];
+    return { items, next: last === undefined ? null : { cluster: last.cluster_id, afterVmid: last.vmid } };
+  };
+  for (const clusterId of clusters) {
+    let after = position !== null && position.cluster === clusterId ? position.afterVmid : null;
+    for (;;) {
+      // One VM more than needed: when it exists (and matches), the page is not the last one.
+      const wanted = limit - items.length + 1;
+      const page = await inventory.listClusterVms(clusterId, {
+        startAfterVmid: after,
+        limit: filtered ? Math.max(wanted, FILTERED_READ_SIZE) : wanted,
+      });
+      for (const vm of page.items) {
+        if (!matchesFilters(vm, filters)) continue;
+        if (items.length === limit) return nextAfterLast();
+        items.push(vm);
+      }
+      const lastRead = page.items[page.items.length - 1];
+      if (page.cursor === null || lastRead === undefined) break;
+      // Full, and the rest of this cluster is unread: the next page starts after the last VM taken.
+      if (items.length === limit) return nextAfterLast();
+      after = lastRead.vmid;
+    }
+  }
+  return { items, next: null };
+}
+
+async function readUserPage(
+  inventory: InventoryRepository,
+  keys: readonly { cluster_id: string; vmid: number }[],
+  position: ListPosition | null,
+  options: ListVmsPageOptions,
+): Promise<RawPage> {
+  const { filters, limit } = options;
+  const inScope = keys
+    .filter((key) => filters.cluster === undefined || key.cluster_id === filters.cluster)
+    .filter((key) => position === null || isAfterPosition(key, position))
+    .sort(compareVmKeys);
+  const found = (await inventory.getVms(inScope)).filter((vm) => matchesFilters(vm, filters));
+  found.sort(compareVmKeys);
+  const items = found.slice(0, limit);
+  const last = items[items.length - 1];
+  const more = found.length > limit && last !== undefined;
+  return { items, next: more ? { cluster: last.cluster_id, afterVmid: last.vmid } : null };
+}

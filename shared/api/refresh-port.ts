@@ -1,0 +1,47 @@
+import type { VisibleScope } from '#shared/api/visibility.ts';
+import type { ClusterState } from '#shared/domain/sync-state.ts';
+
+/**
+ * The refresh port of GET /api/vms (`force_refresh` / `live`, and the first read of a cluster that
+ * was never synced). The list handler calls it when it is wired; until the refresh engineer wires
+ * an implementation, it is absent and the list answers from the table (mode "inventory").
+ */
+
+/** What the list asks the refresh to do. */
+export interface RefreshClustersRequest {
+  /** the clusters in the caller's scope to refresh */
+  readonly clusterIds: readonly string[];
+  /** why: the caller asked (`force_refresh`/`live`), or a cluster in scope was never synced */
+  readonly reason: 'requested' | 'never-synced';
+  /** epoch ms after which the list answers from the table as it is */
+  readonly deadlineMs: number;
+}
+
+/** What the refresh achieved before the deadline. */
+export interface RefreshClustersResult {
+  /** false when some cluster was not refreshed before the deadline: the answer is flagged stale */
+  readonly complete: boolean;
+}
+
+/** Refreshes clusters (synchronously invoking the sync-one-cluster function, rate limited and coalesced). */
+export type RefreshClustersPort = (request: RefreshClustersRequest) => Promise<RefreshClustersResult>;
+
+/** How long the list waits for a refresh before answering from the table (issue 5: 10 s). */
+export const REFRESH_DEADLINE_MS = 10_000;
+
+/** What to refresh before answering a list, or null (answer from the table as it is). */
+export function planRefresh(
+  scope: VisibleScope,
+  states: readonly ClusterState[],
+  query: { cluster?: string | undefined; force_refresh?: boolean | undefined; live?: boolean | undefined },
+): Pick<RefreshClustersRequest, 'clusterIds' | 'reason'> | null {
+  const inScope = scope.all
+    ? states.map((state) => state.cluster_id)
+    : [...new Set(scope.keys.map((key) => key.cluster_id))];
+  const clusterIds = inScope.filter((id) => query.cluster === undefined || id === query.cluster).sort();
+  if (clusterIds.length === 0) return null;
+  if (query.force_refresh === true || query.live === true) return { clusterIds, reason: 'requested' };
+  const lastSuccess = new Map(states.map((state) => [state.cluster_id, state.last_success_at]));
+  const neverSynced = clusterIds.filter((id) => (lastSuccess.get(id) ?? null) === null);
+  return neverSynced.length === 0 ? null : { clusterIds: neverSynced, reason: 'never-synced' };
+}
