@@ -1,0 +1,239 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { getDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
+import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import {
+  type ClusterConfig,
+  type ClustersFile,
+  loadClustersFile,
+  parseClustersFile,
+} from '#shared/config/clusters.ts';
+import { logger as powertoolsLogger } from '#shared/observability/powertools.ts';
+import type { ProxmoxLogger } from '#shared/proxmox/gateway.ts';
+import { DynamoDbInventoryRepository } from '#shared/store/dynamodb/inventory-repository.ts';
+import { DynamoDbOwnershipRepository } from '#shared/store/dynamodb/ownership-repository.ts';
+import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
+import type {
+  InventoryRepository,
+  OwnershipRepository,
+  Repositories,
+  SyncStateRepository,
+} from '#shared/store/ports.ts';
+import type {
+  ListClustersInput,
+  ListClustersOutput,
+  RecordRunInput,
+  RecordRunOutput,
+  SyncClusterInput,
+  SyncService,
+  SyncSummary,
+} from './contract.ts';
+import { ClusterSyncEngine, type ClusterSyncResult, type SyncEngineDeps } from './engine.ts';
+import { noMetrics, powertoolsMetricsSink, type SyncMetricsSink } from './metrics.ts';
+import { createProxmoxConnector, type ProxmoxConnector } from './proxmox-connector.ts';
+
+/**
+ * The sync service the task handlers (and the API's refresh, and the local stack) call:
+ * `createSyncService(deps)` for injection, `getSyncService()` built once per container from the
+ * environment.
+ */
+
+/** Thrown when a run names a cluster the configuration does not have. */
+export class UnknownClusterError extends Error {
+  override readonly name = 'UnknownClusterError';
+}
+
+/** Dependencies of {@link createSyncService}; everything but the clusters, repositories and Proxmox has a default. */
+export interface SyncServiceDeps extends Omit<SyncEngineDeps, 'now' | 'logger' | 'metrics'> {
+  clusters: ClustersFile;
+  now?: () => number;
+  logger?: ProxmoxLogger;
+  metrics?: SyncMetricsSink;
+}
+
+/** The service plus what tests, the local stack and benchmarks use beyond the contract. */
+export interface EngineSyncService extends SyncService {
+  /** The configured clusters. */
+  readonly clusters: readonly ClusterConfig[];
+  /** Like `syncCluster`, with the write breakdown and call counts per endpoint class. */
+  syncClusterDetailed(input: SyncClusterInput): Promise<ClusterSyncResult>;
+}
+
+const silentLogger: ProxmoxLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Builds the sync service on injected adapters. */
+export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
+  const now = deps.now ?? Date.now;
+  const engine = new ClusterSyncEngine({
+    ...deps,
+    now,
+    logger: deps.logger ?? silentLogger,
+    metrics: deps.metrics ?? noMetrics,
+  });
+  const clusters = deps.clusters.clusters;
+  const find = (clusterId: string): ClusterConfig => {
+    const cluster = clusters.find((c) => c.id === clusterId);
+    if (!cluster) throw new UnknownClusterError(`cluster ${clusterId} is not configured`);
+    return cluster;
+  };
+
+  const syncClusterDetailed = (input: SyncClusterInput): Promise<ClusterSyncResult> =>
+    engine.sync(find(input.cluster_id), input.mode);
+
+  return {
+    clusters,
+    async listClusters(input: ListClustersInput): Promise<ListClustersOutput> {
+      const selected = input.cluster_id === undefined ? clusters : [find(input.cluster_id)];
+      return { mode: input.mode, clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode })) };
+    },
+    async syncCluster(input: SyncClusterInput): Promise<SyncSummary> {
+      return (await syncClusterDetailed(input)).summary;
+    },
+    syncClusterDetailed,
+    async recordRun(input: RecordRunInput): Promise<RecordRunOutput> {
+      const ok = input.results.filter((result) => result.ok).length;
+      const failed = input.results.length - ok;
+      let duration: number | null = null;
+      for (const result of input.results) {
+        if ('duration_ms' in result) duration = Math.max(duration ?? 0, Math.round(result.duration_ms));
+      }
+      await deps.repositories.syncState.putGlobalRunStats({
+        mode: input.mode,
+        finished_at: now(),
+        clusters: input.results.length,
+        ok,
+        failed,
+        duration_ms: duration,
+      });
+      return { mode: input.mode, clusters: input.results.length, ok, failed };
+    },
+  };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the clusters configuration from `CLUSTERS_CONFIG`: the JSON itself (as the CDK deployment
+ * passes it, CA bundles inlined) or, locally, the path of a clusters file.
+ */
+export async function clustersFromEnv(env: Env): Promise<ClustersFile> {
+  const value = env.CLUSTERS_CONFIG?.trim();
+  if (!value) throw new MissingSettingError('environment variable CLUSTERS_CONFIG is not set');
+  if (!value.startsWith('{')) return loadClustersFile(value);
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch (error) {
+    throw new MissingSettingError(
+      `CLUSTERS_CONFIG is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return parseClustersFile(json, 'CLUSTERS_CONFIG');
+}
+
+/**
+ * Repositories on the environment's tables, each created on first use: the list-clusters and
+ * record-run functions only get `SYNC_STATE_TABLE`, and must not fail for the tables they never use.
+ */
+export function repositoriesFromEnv(env: Env, client: () => DynamoDBDocumentClient): Repositories {
+  const table = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new MissingSettingError(`environment variable ${name} is not set`);
+    return value;
+  };
+  let inventory: InventoryRepository | undefined;
+  let syncState: SyncStateRepository | undefined;
+  let ownership: OwnershipRepository | undefined;
+  return {
+    get inventory() {
+      if (!inventory) {
+        const tableName = table('INVENTORY_TABLE');
+        inventory = new DynamoDbInventoryRepository(client(), tableName);
+      }
+      return inventory;
+    },
+    get syncState() {
+      if (!syncState) {
+        const tableName = table('SYNC_STATE_TABLE');
+        syncState = new DynamoDbSyncStateRepository(client(), tableName);
+      }
+      return syncState;
+    },
+    get ownership() {
+      if (!ownership) {
+        const tableName = table('OWNERSHIP_TABLE');
+        ownership = new DynamoDbOwnershipRepository(client(), tableName);
+      }
+      return ownership;
+    },
+  };
+}
+
+/** Options of {@link createSyncServiceFromEnv}. */
+export interface SyncServiceFromEnvOptions {
+  env?: Env;
+  logger?: ProxmoxLogger;
+  metrics?: SyncMetricsSink;
+  documentClient?: DynamoDBDocumentClient;
+}
+
+/** A service and the connector it owns (close it when done, outside Lambda). */
+export interface OwnedSyncService {
+  service: EngineSyncService;
+  connector: ProxmoxConnector;
+}
+
+/**
+ * Builds the service from the environment: `CLUSTERS_CONFIG`, the table variables, token secrets
+ * from the environment, files or Secrets Manager (one secret per cluster, cached with a max age),
+ * `FULL_SYNC_MINUTES` (rotation sizing, default 5).
+ */
+export async function createSyncServiceFromEnv(
+  options: SyncServiceFromEnvOptions = {},
+): Promise<OwnedSyncService> {
+  const env = options.env ?? process.env;
+  const clusters = await clustersFromEnv(env);
+  const needsAws = clusters.clusters.some((c) => c.tokenSecret.awsSecret !== undefined);
+  const awsSecret = needsAws ? secretsManagerFetcher(new SecretsManagerClient({})) : undefined;
+  const logger = options.logger ?? fromPowertools(powertoolsLogger);
+  const connector = createProxmoxConnector({
+    sources: { env, ...(awsSecret ? { awsSecret } : {}) },
+    clientDeps: { logger },
+  });
+  const fullMinutes = Number(env.FULL_SYNC_MINUTES ?? '5');
+  const documentClient = options.documentClient;
+  const service = createSyncService({
+    clusters,
+    repositories: repositoriesFromEnv(env, () => documentClient ?? getDocumentClient()),
+    connect: (cluster) => connector.connect(cluster),
+    invalidate: (clusterId) => connector.invalidate(clusterId),
+    logger,
+    metrics: options.metrics ?? powertoolsMetricsSink(),
+    ...(Number.isFinite(fullMinutes) && fullMinutes > 0 ? { fullSyncIntervalMs: fullMinutes * 60_000 } : {}),
+  });
+  return { service, connector };
+}
+
+/** Adapts the Powertools logger to the structured-logger port the engine and the client use. */
+function fromPowertools(target: typeof powertoolsLogger): ProxmoxLogger {
+  return {
+    debug: (message, attributes) => target.debug(message, attributes ?? {}),
+    info: (message, attributes) => target.info(message, attributes ?? {}),
+    warn: (message, attributes) => target.warn(message, attributes ?? {}),
+    error: (message, attributes) => target.error(message, attributes ?? {}),
+  };
+}
+
+let shared: Promise<EngineSyncService> | undefined;
+
+/** The container's sync service, built once from `process.env` (a failed build is retried next call). */
+export function getSyncService(): Promise<EngineSyncService> {
+  shared ??= createSyncServiceFromEnv().then(
+    (owned) => owned.service,
+    (error: unknown) => {
+      shared = undefined;
+      throw error;
+    },
+  );
+  return shared;
+}

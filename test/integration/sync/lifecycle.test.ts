@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SyncHarness, startSyncHarness } from './harness.ts';
+
+let h: SyncHarness;
+const CLUSTER = 'sim-1';
+
+beforeAll(async () => {
+  h = await startSyncHarness('sync-lifecycle', { guestsPerCluster: 30, clusters: 1 });
+  const first = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'full' });
+  expect(first.summary.ok).toBe(true);
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function stored(vmid: number) {
+  return h.repositories.inventory.getVm({ cluster_id: CLUSTER, vmid }, { consistentRead: true });
+}
+
+describe('removal and VMID reuse', () => {
+  it('removes a destroyed guest only after a successful listing and suspends its assignments', async () => {
+    const vmid = 105;
+    await h.repositories.ownership.putAssignment({
+      username: 'alice',
+      cluster_id: CLUSTER,
+      vmid,
+      source: 'admin',
+      created_at: h.clock.now,
+    });
+    h.sim.destroyGuest(CLUSTER, vmid);
+    h.sim.faults.setClusterDown(CLUSTER, true);
+    await h.sim.settled();
+    await h.tick(15_000);
+    const failed = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(failed.summary.ok).toBe(false);
+    expect(await stored(vmid)).not.toBeNull();
+    expect(await h.repositories.ownership.listAssignmentsOfUser('alice')).toHaveLength(1);
+
+    h.sim.faults.reset();
+    await h.sim.settled();
+    await h.tick(5 * 60_000);
+    const ok = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(ok.summary).toMatchObject({ ok: true, vms: 29 });
+    expect(await stored(vmid)).toBeNull();
+    expect(await h.repositories.ownership.listAssignmentsOfUser('alice')).toEqual([]);
+    expect(await h.repositories.ownership.listOwnersOfVm({ cluster_id: CLUSTER, vmid })).toEqual([
+      expect.objectContaining({ username: 'alice', suspended: true }),
+    ]);
+
+    // The VMID is reused by a new guest: it is stored, and the old owner still does not see it.
+    const reused = h.sim.createGuest(CLUSTER, { name: 'brand-new' });
+    expect(reused).toBe(vmid);
+    await h.sim.settled();
+    await h.tick(5 * 60_000);
+    const full = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'full' });
+    expect(full.summary.ok).toBe(true);
+    expect(await stored(vmid)).toMatchObject({ name: 'brand-new' });
+    expect(await h.repositories.ownership.listAssignmentsOfUser('alice')).toEqual([]);
+  });
+
+  it('treats a VMID that now names a guest of another type as a new guest', async () => {
+    const all = await h.repositories.inventory.listAllClusterVms(CLUSTER, { consistentRead: true });
+    const old = all.find((vm) => vm.type === 'qemu' && vm.vmid > 105);
+    if (!old) throw new Error('no qemu guest');
+    const vmid = old.vmid;
+    await h.repositories.ownership.putAssignment({
+      username: 'bob',
+      cluster_id: CLUSTER,
+      vmid,
+      source: 'admin',
+      created_at: h.clock.now,
+    });
+    // Destroyed and recreated between two syncs: the listing never misses the VMID.
+    h.sim.destroyGuest(CLUSTER, vmid);
+    expect(h.sim.createGuest(CLUSTER, { name: 'ct-new', type: 'lxc' })).toBe(vmid);
+    await h.sim.settled();
+    await h.tick(30_000);
+    const result = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(result.summary.ok).toBe(true);
+    expect(await stored(vmid)).toMatchObject({ type: 'lxc', name: 'ct-new', config_checked_at: null });
+    expect(await h.repositories.ownership.listAssignmentsOfUser('bob')).toEqual([]);
+  });
+});
+
+describe('write guard', () => {
+  it('does not overwrite a start action recorded after the observation began', async () => {
+    await h.tick(60_000);
+    const truth = h.sim.groundTruth(CLUSTER).find((g) => g.status === 'stopped' && !g.template);
+    if (!truth) throw new Error('no stopped guest');
+    const key = { cluster_id: CLUSTER, vmid: truth.vmid };
+    expect(await stored(truth.vmid)).toMatchObject({ status: 'stopped' });
+
+    const observationStart = h.clock.now;
+    const actionAt = observationStart + 1_000;
+    // The action handler records the start (and the state it asked for) after the observation began.
+    expect(await h.repositories.inventory.setPending({ key, action: 'start', since: actionAt })).toEqual({
+      outcome: 'set',
+    });
+    await h.repositories.inventory.applyChanges([{ key, observedAt: actionAt, set: { status: 'running' } }]);
+
+    // The observation started before the action still sees the guest stopped.
+    const result = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(result.summary.ok).toBe(true);
+    expect(await stored(truth.vmid)).toMatchObject({
+      status: 'running',
+      pending_action: 'start',
+      pending_since: actionAt,
+    });
+
+    // A newer observation wins again: Proxmox now says stopped (say the start failed).
+    await h.tick(10_000);
+    const later = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(later.summary.ok).toBe(true);
+    expect(await stored(truth.vmid)).toMatchObject({ status: 'stopped' });
+  });
+});
+
+describe('leases', () => {
+  it('lets exactly one of two overlapping runs of a cluster sync; the other skips', async () => {
+    await h.tick(60_000);
+    for (const mode of ['quick', 'full'] as const) {
+      h.sim.resetCounters();
+      const [a, b] = await Promise.all([
+        h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode }),
+        h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode }),
+      ]);
+      const skipped = [a, b].filter((r) => r.summary.skipped !== undefined);
+      expect(skipped).toHaveLength(1);
+      expect(skipped[0]?.summary).toMatchObject({ ok: true, proxmox_calls: 0 });
+      expect(skipped[0]?.summary.skipped).toMatch(/already running/);
+      expect([a, b].filter((r) => r.summary.ok && r.summary.skipped === undefined)).toHaveLength(1);
+      expect(h.sim.counters(CLUSTER).resources).toBe(1);
+      await h.tick(30_000);
+    }
+  });
+
+  it('skips a quick pass while the cluster’s full sync holds its lease', async () => {
+    const lease = await h.repositories.syncState.acquireLease({
+      clusterId: CLUSTER,
+      kind: 'full',
+      owner: 'other-run',
+      ttlMs: 60_000,
+      nowMs: h.clock.now,
+    });
+    expect(lease.acquired).toBe(true);
+    h.sim.resetCounters();
+    const quick = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(quick.summary).toMatchObject({ ok: true, skipped: 'full sync in progress', proxmox_calls: 0 });
+    expect(h.sim.counters(CLUSTER).total).toBe(0);
+    await h.repositories.syncState.releaseLease(CLUSTER, 'full', 'other-run');
+  });
+});
