@@ -1,0 +1,131 @@
+/**
+ * POST /api/vm/{vmid}/{action}: a power action (owner, teacher of its class, admin). Pending at
+ * once, one Proxmox call, 200 with the confirmed status or 202 while the task still runs.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  type ActionResult,
+  type ActionService,
+  createActionService,
+  DEFAULT_ACTION_WAIT_MS,
+} from '#shared/actions/action-service.ts';
+import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
+import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gateway-provider.ts';
+import { defaultApiDependencies } from '#shared/api/dependencies.ts';
+import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import { type HttpLambdaHandler, type HttpResult, httpHandler } from '#shared/http/middleware.ts';
+import { routes } from '#shared/http/routes.ts';
+import type { VmActionDoneResponse, VmActionPendingResponse } from '#shared/http/schemas/actions.ts';
+import { logger } from '#shared/observability/powertools.ts';
+import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
+import { clustersFromEnv } from '#shared/sync/service.ts';
+
+/** Optional setting: seconds an action waits for its task before answering 202 (default 20). */
+export const ACTION_WAIT_ENV = 'ACTION_WAIT_SECONDS';
+
+/** The answer of an action result: 200 confirmed, 202 pending. */
+export function toActionResponse(result: ActionResult): HttpResult {
+  if (result.outcome === 'confirmed') {
+    const body: VmActionDoneResponse = {
+      ...result.key,
+      action: result.action,
+      status: result.status,
+      pending_action: null,
+      upid: result.upid,
+    };
+    return { status: 200, body };
+  }
+  const body: VmActionPendingResponse = {
+    ...result.key,
+    action: result.action,
+    pending_action: result.action,
+    upid: result.upid,
+  };
+  return { status: 202, body };
+}
+
+/** Builds the handler on a service factory (tests inject their own). */
+export function createVmActionHandler(service: () => Promise<ActionService>): HttpLambdaHandler {
+  return httpHandler({
+    route: routes.vmAction,
+    handler: async ({ path, query, caller }) => {
+      try {
+        const result = await (await service()).perform({
+          caller,
+          vmid: path.vmid,
+          action: path.action,
+          clusterId: query.cluster,
+        });
+        return toActionResponse(result);
+      } catch (error) {
+        // 5xx messages are hidden by the error mapper; this one is safe and useful to the user.
+        if (error instanceof ProxmoxUnavailableError || error instanceof UnknownClusterError) {
+          logger.warn('Proxmox unavailable for an action', { error });
+          return {
+            status: 502,
+            body: {
+              error: { code: 'proxmox_unavailable', message: `Proxmox is unavailable: ${error.message}` },
+            },
+          };
+        }
+        throw error;
+      }
+    },
+  });
+}
+
+function waitMsFromEnv(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env[ACTION_WAIT_ENV];
+  if (raw === undefined) return DEFAULT_ACTION_WAIT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 25) {
+    throw new RangeError(`${ACTION_WAIT_ENV} must be a number of seconds from 0 to 25`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** Powertools' logger as the structured logger the client and the service expect. */
+const structuredLogger = {
+  debug: (message: string, attributes: Record<string, unknown> = {}) => logger.debug(message, attributes),
+  info: (message: string, attributes: Record<string, unknown> = {}) => logger.info(message, attributes),
+  warn: (message: string, attributes: Record<string, unknown> = {}) => logger.warn(message, attributes),
+  error: (message: string, attributes: Record<string, unknown> = {}) => logger.error(message, attributes),
+};
+
+let wired: Promise<ActionService> | undefined;
+
+/** The process's action service, wired from the environment on first use. */
+function defaultActionService(): Promise<ActionService> {
+  wired ??= (async () => {
+    const api = defaultApiDependencies();
+    const clusters = await clustersFromEnv(process.env);
+    let secrets: SecretsManagerClient | undefined;
+    const connector = createProxmoxConnector({
+      sources: {
+        env: process.env,
+        awsSecret: (id) => {
+          secrets ??= new SecretsManagerClient({});
+          return secretsManagerFetcher(secrets)(id);
+        },
+      },
+      clientDeps: { logger: structuredLogger },
+    });
+    const provider = createGatewayProvider(clusters, connector);
+    return createActionService({
+      inventory: api.repositories.inventory,
+      ownership: api.repositories.ownership,
+      clusterIds: async () => provider.clusterIds(),
+      gatewayFor: (clusterId) => provider.gatewayFor(clusterId),
+      now: api.now,
+      logger: structuredLogger,
+      waitMs: waitMsFromEnv(process.env),
+    });
+  })();
+  // A failed wiring (e.g. a bad setting) is retried by the next request rather than cached.
+  wired.catch(() => {
+    wired = undefined;
+  });
+  return wired;
+}
+
+export const handler = createVmActionHandler(defaultActionService);

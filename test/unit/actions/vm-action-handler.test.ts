@@ -1,0 +1,120 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+});
+
+import { createVmActionHandler } from '#functions/api/vm-action.ts';
+import { buildHttpApiEvent } from '#local/gateway/event.ts';
+import { createLambdaContext } from '#local/gateway/server.ts';
+import type { ActionRequest, ActionResult, ActionService } from '#shared/actions/action-service.ts';
+import { ActionFailedError, ProxmoxUnavailableError } from '#shared/actions/errors.ts';
+import { routeKey, routes } from '#shared/http/routes.ts';
+import { VmActionDoneResponseSchema, VmActionPendingResponseSchema } from '#shared/http/schemas/actions.ts';
+
+const KEY = { cluster_id: 'lab-a', vmid: 101 };
+
+async function call(perform: (request: ActionRequest) => Promise<ActionResult>, path: string, query = '') {
+  const requests: ActionRequest[] = [];
+  const service: ActionService = {
+    perform: (request) => {
+      requests.push(request);
+      return perform(request);
+    },
+  };
+  const [, , , vmid = '', action = ''] = path.split('/');
+  const handler = createVmActionHandler(async () => service);
+  const event = buildHttpApiEvent({
+    method: 'POST',
+    rawPath: path,
+    rawQueryString: query,
+    headers: {},
+    body: '',
+    routeKey: routeKey(routes.vmAction),
+    pathParameters: { vmid, action },
+    jwt: { claims: { 'cognito:username': 'Alice@pve', 'cognito:groups': '' }, scopes: null },
+  });
+  const response = (await handler(
+    event,
+    createLambdaContext('vm-action', 'r', Date.now() + 30_000),
+  )) as APIGatewayProxyStructuredResultV2;
+  return { response, body: response.body === undefined ? undefined : JSON.parse(response.body), requests };
+}
+
+describe('POST /api/vm/{vmid}/{action}', () => {
+  it('answers 200 with the confirmed status and passes the normalized caller and cluster', async () => {
+    const { response, body, requests } = await call(
+      async () => ({ outcome: 'confirmed', key: KEY, action: 'start', status: 'running', upid: 'UPID:x' }),
+      '/api/vm/101/start',
+      'cluster=lab-a',
+    );
+    expect(response.statusCode).toBe(200);
+    expect(VmActionDoneResponseSchema.parse(body)).toEqual({
+      ...KEY,
+      action: 'start',
+      status: 'running',
+      pending_action: null,
+      upid: 'UPID:x',
+    });
+    expect(requests).toEqual([
+      {
+        caller: { username: 'alice', roles: { admin: false, teacher: false } },
+        vmid: 101,
+        action: 'start',
+        clusterId: 'lab-a',
+      },
+    ]);
+  });
+
+  it('answers 202 with the pending action and its UPID', async () => {
+    const { response, body } = await call(
+      async () => ({
+        outcome: 'pending',
+        key: KEY,
+        action: 'shutdown',
+        upid: 'UPID:y',
+        reason: 'task-running',
+      }),
+      '/api/vm/101/shutdown',
+    );
+    expect(response.statusCode).toBe(202);
+    expect(VmActionPendingResponseSchema.parse(body)).toEqual({
+      ...KEY,
+      action: 'shutdown',
+      pending_action: 'shutdown',
+      upid: 'UPID:y',
+    });
+  });
+
+  it('returns Proxmox’s error text of a failed task (409)', async () => {
+    const { response, body } = await call(
+      () => Promise.reject(new ActionFailedError('VM is locked (backup)', 'UPID:z')),
+      '/api/vm/101/start',
+    );
+    expect(response.statusCode).toBe(409);
+    expect(body).toEqual({
+      error: { code: 'action_failed', message: 'VM is locked (backup)', details: [{ upid: 'UPID:z' }] },
+    });
+  });
+
+  it('answers 502 naming the problem when Proxmox is unreachable', async () => {
+    const { response, body } = await call(
+      () => Promise.reject(new ProxmoxUnavailableError('lab-a: no endpoint accepted a connection')),
+      '/api/vm/101/reboot',
+    );
+    expect(response.statusCode).toBe(502);
+    expect(body.error.code).toBe('proxmox_unavailable');
+    expect(body.error.message).toContain('no endpoint accepted a connection');
+  });
+
+  it('refuses an unknown action with 400 naming the field, without calling the service', async () => {
+    const { response, body, requests } = await call(async () => {
+      throw new Error('not reached');
+    }, '/api/vm/101/hibernate');
+    expect(response.statusCode).toBe(400);
+    expect(JSON.stringify(body.error.details)).toContain('path.action');
+    expect(requests).toEqual([]);
+  });
+});
