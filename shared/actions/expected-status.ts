@@ -1,9 +1,6 @@
-import type { PendingAction, StoredVm, VmStatus } from '#shared/domain/vm-record.ts';
+import type { StoredVm, VmStatus } from '#shared/domain/vm-record.ts';
 
-/** The status a guest has once a power action's task succeeded. */
-export function expectedStatusAfter(action: PendingAction): VmStatus {
-  return action === 'start' || action === 'reboot' ? 'running' : 'stopped';
-}
+export { expectedStatusAfter } from '#shared/domain/pending-action.ts';
 
 /**
  * True when the HA stack manages the guest: its power task only records an HA request and finishes

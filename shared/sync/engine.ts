@@ -317,6 +317,14 @@ export class ClusterSyncEngine {
       );
     }
 
+    // A user's action that this observation confirms (or that expired) stops showing as pending.
+    await mapLimited(plan.settledActions, SUSPEND_CONCURRENCY, async ({ vmid, since }) => {
+      if (await inventory.clearPending({ cluster_id: cluster.id, vmid }, since)) {
+        writes.inventory += 1;
+        changed.add(vmid);
+      }
+    });
+
     for (const write of plan.runtimeWrites) {
       const report = await syncState.writeNodeRuntime({
         clusterId: cluster.id,

@@ -1,3 +1,4 @@
+import { isPendingActionSettled } from '#shared/domain/pending-action.ts';
 import { type ClusterRuntime, type RuntimeSample, runtimeStatsEqual } from '#shared/domain/runtime-stats.ts';
 import type { ClusterCounts, NodeState } from '#shared/domain/sync-state.ts';
 import {
@@ -60,6 +61,8 @@ export interface ListingPlan {
   rows: Map<number, GuestResource>;
   /** vmids whose node was online and status known: only these get per-guest calls */
   observable: Set<number>;
+  /** user actions that this observation settles: (vmid, the action's pending_since) */
+  settledActions: { vmid: number; since: number }[];
 }
 
 /**
@@ -207,6 +210,7 @@ export function planListing(
     view: new Map(),
     rows,
     observable: new Set(),
+    settledActions: [],
   };
 
   for (const row of rows.values()) {
@@ -235,6 +239,15 @@ export function planListing(
     }
     if (Object.keys(set).length > 0) plan.changes.push({ vmid: row.vmid, set });
     plan.view.set(row.vmid, applyAttributes(current, set));
+    const since = current.pending_since;
+    if (
+      since !== undefined &&
+      nodeOnline &&
+      statusKnown &&
+      isPendingActionSettled(current, normalizeVmStatus(row.status), listing.observedAt)
+    ) {
+      plan.settledActions.push({ vmid: row.vmid, since });
+    }
   }
 
   for (const vm of stored) {

@@ -114,6 +114,24 @@ describe('write guard', () => {
     expect(later.summary.ok).toBe(true);
     expect(await stored(truth.vmid)).toMatchObject({ status: 'stopped' });
   });
+
+  it('clears a pending start once a later observation sees the guest running', async () => {
+    await h.tick(60_000);
+    const truth = h.sim.groundTruth(CLUSTER).find((g) => g.status === 'stopped' && !g.template);
+    if (!truth) throw new Error('no stopped guest');
+    const key = { cluster_id: CLUSTER, vmid: truth.vmid };
+    const actionAt = h.clock.now;
+    await h.repositories.inventory.setPending({ key, action: 'start', since: actionAt });
+    h.sim.setGuestStatus(CLUSTER, truth.vmid, 'running');
+
+    await h.tick(5_000);
+    expect((await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' })).summary.ok).toBe(
+      true,
+    );
+    const after = await stored(truth.vmid);
+    expect(after).toMatchObject({ status: 'running' });
+    expect(after?.pending_action).toBeUndefined();
+  });
 });
 
 describe('leases', () => {

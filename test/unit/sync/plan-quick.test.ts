@@ -141,6 +141,55 @@ describe('planListing', () => {
     expect(plan.creates).toEqual([expect.objectContaining({ vmid: 100, type: 'lxc', name: 'ct' })]);
   });
 
+  it('settles a pending start once an observation that began after it sees the guest running', () => {
+    const { stored, runtime, nodes } = storedAfter([row(100, { status: 'stopped', uptime: 0 })]);
+    const pending = stored.map((vm) => ({
+      ...vm,
+      pending_action: 'start' as const,
+      pending_since: T0 + 10_000,
+    }));
+    const running = [row(100)];
+    const before = planListing(
+      listing(running, { observedAt: T0 + 5_000 }),
+      pending,
+      runtime,
+      nodes,
+      parseNew,
+    );
+    expect(before.settledActions).toEqual([]);
+    const stillStopped = [row(100, { status: 'stopped', uptime: 0 })];
+    const notYet = planListing(
+      listing(stillStopped, { observedAt: T0 + 20_000 }),
+      pending,
+      runtime,
+      nodes,
+      parseNew,
+    );
+    expect(notYet.settledActions).toEqual([]);
+    const after = planListing(
+      listing(running, { observedAt: T0 + 20_000 }),
+      pending,
+      runtime,
+      nodes,
+      parseNew,
+    );
+    expect(after.settledActions).toEqual([{ vmid: 100, since: T0 + 10_000 }]);
+  });
+
+  it('settles an expired pending action whatever the guest shows', () => {
+    const { stored, runtime, nodes } = storedAfter([row(100, { status: 'stopped', uptime: 0 })]);
+    const pending = stored.map((vm) => ({ ...vm, pending_action: 'start' as const, pending_since: T0 }));
+    const stillStopped = [row(100, { status: 'stopped', uptime: 0 })];
+    const plan = planListing(
+      listing(stillStopped, { observedAt: T0 + 121_000 }),
+      pending,
+      runtime,
+      nodes,
+      parseNew,
+    );
+    expect(plan.settledActions).toEqual([{ vmid: 100, since: T0 }]);
+  });
+
   it('drops the runtime of a node that left the cluster', () => {
     const { stored, runtime, nodes } = storedAfter([row(100), row(101, { node: 'pve2' })]);
     const plan = planListing(
