@@ -38,7 +38,10 @@ export function buildApp(app: App) {
     },
     syncClusterFunction: sync.syncClusterFunction.function,
     syncStateMachines: { full: sync.fullSyncStateMachine, quick: sync.quickSyncStateMachine },
-    routeEnvironment: { vmAction: { CLUSTERS_CONFIG: clusters.environmentJson } },
+    routeEnvironment: {
+      vmAction: { CLUSTERS_CONFIG: clusters.environmentJson },
+      listVms: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
+    },
   });
   // The action handler resolves the clusters' API tokens the way the sync function does.
   const vmAction = api.handlers.functions.vmAction;

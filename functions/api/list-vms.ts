@@ -1,7 +1,12 @@
 import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
 import { DEFAULT_LIST_LIMIT } from '#shared/api/list-query.ts';
 import { listVmsPage } from '#shared/api/list-vms.ts';
-import { planRefresh, REFRESH_DEADLINE_MS, type RefreshClustersPort } from '#shared/api/refresh-port.ts';
+import {
+  configuredClusterIdsFromEnv,
+  planRefresh,
+  REFRESH_DEADLINE_MS,
+  type RefreshClustersPort,
+} from '#shared/api/refresh-port.ts';
 import { resolveVisibleScope } from '#shared/api/visibility.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
@@ -12,6 +17,8 @@ import { refreshPortFromEnv } from '#shared/refresh/wiring.ts';
 export interface ListVmsDependencies extends ApiDependencies {
   /** Absent until the refresh path is wired: then `force_refresh`/`live` answer from the table. */
   readonly refreshClusters?: RefreshClustersPort;
+  /** Configured clusters: one never synced is refreshed on an admin's first read. */
+  readonly configuredClusterIds?: readonly string[];
 }
 
 /** Builds the GET /api/vms handler on the given dependencies. */
@@ -20,12 +27,13 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
   return httpHandler({
     route: routes.listVms,
     handler: async ({ query, caller }) => {
-      const { repositories, settings, now, refreshClusters } = deps();
+      const { repositories, settings, now, refreshClusters, configuredClusterIds } = deps();
       const scope = await resolveVisibleScope(caller, repositories.ownership);
       let states = await repositories.syncState.listClusterStates();
       let mode: ListVmsResponse['mode'] = 'inventory';
       let refreshIncomplete = false;
-      const plan = refreshClusters === undefined ? null : planRefresh(scope, states, query);
+      const plan =
+        refreshClusters === undefined ? null : planRefresh(scope, states, query, configuredClusterIds);
       if (refreshClusters !== undefined && plan !== null) {
         const result = await refreshClusters({ ...plan, deadlineMs: now() + REFRESH_DEADLINE_MS });
         refreshIncomplete = !result.complete;
@@ -70,5 +78,6 @@ export const handler = createListVmsHandler(() => {
     syncState: deps.repositories.syncState,
     now: deps.now,
   });
-  return refreshClusters === undefined ? deps : { ...deps, refreshClusters };
+  const configuredClusterIds = configuredClusterIdsFromEnv(process.env);
+  return refreshClusters === undefined ? deps : { ...deps, refreshClusters, configuredClusterIds };
 });

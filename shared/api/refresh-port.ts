@@ -34,9 +34,11 @@ export function planRefresh(
   scope: VisibleScope,
   states: readonly ClusterState[],
   query: { cluster?: string | undefined; force_refresh?: boolean | undefined; live?: boolean | undefined },
+  configuredClusterIds: readonly string[] = [],
 ): Pick<RefreshClustersRequest, 'clusterIds' | 'reason'> | null {
+  // An admin's scope is every cluster: those the sync has seen and those configured but never synced.
   const inScope = scope.all
-    ? states.map((state) => state.cluster_id)
+    ? [...new Set([...states.map((state) => state.cluster_id), ...configuredClusterIds])]
     : [...new Set(scope.keys.map((key) => key.cluster_id))];
   const clusterIds = inScope.filter((id) => query.cluster === undefined || id === query.cluster).sort();
   if (clusterIds.length === 0) return null;
@@ -44,4 +46,16 @@ export function planRefresh(
   const lastSuccess = new Map(states.map((state) => [state.cluster_id, state.last_success_at]));
   const neverSynced = clusterIds.filter((id) => (lastSuccess.get(id) ?? null) === null);
   return neverSynced.length === 0 ? null : { clusterIds: neverSynced, reason: 'never-synced' };
+}
+
+/** Environment variable listing the configured cluster ids (comma-separated), set by the ApiStack. */
+export const CONFIGURED_CLUSTER_IDS_ENV = 'CONFIGURED_CLUSTER_IDS';
+
+/** The configured cluster ids from the environment (none when unset). */
+export function configuredClusterIdsFromEnv(env: Readonly<Record<string, string | undefined>>): string[] {
+  const raw = env[CONFIGURED_CLUSTER_IDS_ENV] ?? '';
+  return raw
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
 }
