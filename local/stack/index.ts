@@ -1,0 +1,14 @@
+/** The local stack: everything `npm start` runs, programmatically (also used by the e2e test). */
+export { formatDuration, InvalidDurationError, parseDuration } from './durations.ts';
+export type { LocalPortBindings } from './local-ports.ts';
+export { DEFAULT_DATA_DIR, dataPaths, PROJECT_ROOT } from './paths.ts';
+export { readStackState, type StackState } from './stack-state.ts';
+export {
+  handlerEnvironment,
+  type LocalStack,
+  LocalStackAlreadyRunningError,
+  type LocalStackOptions,
+  startLocalStack,
+} from './start-local-stack.ts';
+export { formatStatusLine } from './status-line.ts';
+export { type LocalExecution, type LocalRunnerStatus, LocalSyncRunner } from './sync-runner.ts';

@@ -1,0 +1,414 @@
+import { mkdir } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createLocalIssuer, type LocalIssuer } from '#local/auth/issuer.ts';
+import {
+  createTables,
+  type DynamoDbLocal,
+  localClientConfig,
+  prefixedTableNames,
+  startDynamoDbLocal,
+} from '#local/dynamodb-local.ts';
+import { type LocalGateway, startLocalGateway } from '#local/gateway/server.ts';
+import {
+  DEMO_USERS,
+  type DemoGuest,
+  type DemoOwnershipPlan,
+  planDemoOwnership,
+  seedDemoOwnership,
+} from '#local/seed/demo-ownership.ts';
+import { createDocumentClient } from '#shared/clients/dynamodb.ts';
+import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
+import { routeList } from '#shared/http/routes.ts';
+import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
+import type { Repositories } from '#shared/store/ports.ts';
+import type { TableNames } from '#shared/store/table-design.ts';
+import type { SyncMode } from '#shared/sync/contract.ts';
+import { type Simulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
+import { loadSyncDefinitions } from './definitions-cache.ts';
+import { bindLocalPorts, type LocalPortBindings } from './local-ports.ts';
+import { DEFAULT_DATA_DIR, dataPaths } from './paths.ts';
+import { removeStackState, writeStackState } from './stack-state.ts';
+import { type LambdaStyleHandler, LocalSyncRunner, taskHandlerFromLambda } from './sync-runner.ts';
+
+/**
+ * The whole system on one machine: DynamoDB Local, the Proxmox simulator (or real clusters), the
+ * local API gateway with the real route table, JWT checks and handlers, the synthesized sync state
+ * machines on schedule, the demo ownership and a token per demo user. Used by `npm start` and by
+ * the end-to-end test. The handlers read their settings from `process.env` at module scope, as in
+ * Lambda, so one process runs one local stack at a time.
+ */
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** API port; 0 picks a free one. @default 8080 */
+  readonly port?: number;
+  /** Data folder (DynamoDB data, issuer key, state file for the CLI). @default `.data/` */
+  readonly dataDir?: string;
+  /** Keep nothing: DynamoDB Local in memory. @default false */
+  readonly inMemory?: boolean;
+  /** Use this DynamoDB (e.g. the test run's DynamoDB Local) instead of starting one. */
+  readonly dynamodbEndpoint?: string;
+  /** Prefix of the table names (tests use a unique one). @default 'pve-inventory-' */
+  readonly tablePrefix?: string;
+  /** Real clusters from a clusters.json (contract 1) instead of the simulator. */
+  readonly clustersFile?: string;
+  /** Options of the demo fleet. @default 2 clusters × 100 guests, seed 1 */
+  readonly simulator?: SimulatorOptions;
+  /** Full sync period. @default 300000 */
+  readonly fullIntervalMs?: number;
+  /** Quick sync period. @default 30000 */
+  readonly quickIntervalMs?: number;
+  /** Run the schedules (the first full sync starts at once). @default true */
+  readonly schedules?: boolean;
+  /** Staleness cutoff of the API's staleness rule (whole seconds). @default the rule's 10 minutes */
+  readonly staleAfterMs?: number;
+  /** Health: consecutive errors of a cluster that make it unhealthy. @default the API's 5 */
+  readonly healthMaxConsecutiveErrors?: number;
+  /** Seed the demo ownership. @default true */
+  readonly seed?: boolean;
+  /** Lifetime of the printed demo tokens. @default 30 days */
+  readonly tokenTtlSeconds?: number;
+  /** Powertools log level of the handlers. @default 'ERROR' */
+  readonly logLevel?: string;
+  /** Write the state file the CLI reads. @default true unless `port` is 0 */
+  readonly publishState?: boolean;
+  /** Receives the gateway's request lines and runner failures. */
+  readonly log?: (line: string) => void;
+  /** Receives a short line as each part comes up (e.g. for a progress display). */
+  readonly onProgress?: (step: string) => void;
+  /** Extra environment of the handlers (e.g. action wait times in tests). */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly apiUrl: string;
+  /** A long-lived ID token per demo user (admin, carol, alice, bob). */
+  readonly tokens: Readonly<Record<string, string>>;
+  readonly issuer: LocalIssuer;
+  /** The simulator, unless real clusters are configured. */
+  readonly simulator: Simulator | undefined;
+  readonly clusters: ClustersFile;
+  readonly dynamodbEndpoint: string;
+  readonly tableNames: TableNames;
+  readonly repositories: Repositories;
+  readonly runner: LocalSyncRunner;
+  /** The demo ownership written (null when not seeded yet or disabled). */
+  readonly demo: DemoOwnershipPlan | null;
+  /** Settles when the first full sync (started at once) has ended. */
+  readonly firstSync: Promise<void>;
+  /** Port bindings of the trigger and refresh (what was bound, what is missing). */
+  readonly ports: LocalPortBindings;
+  /** Runs a sync now through the state machine and waits for it. */
+  sync(mode: SyncMode, clusterId?: string): Promise<void>;
+  /** Stops everything started: schedules, gateway, simulator, DynamoDB Local; restores the environment. */
+  stop(): Promise<void>;
+}
+
+/** A local stack is already running in this process (the handlers' module-scope settings are per process). */
+export class LocalStackAlreadyRunningError extends Error {
+  override readonly name = 'LocalStackAlreadyRunningError';
+}
+
+let active = false;
+
+/** Environment variables the handlers read, for a stack on `endpoint` with `tables`. */
+export function handlerEnvironment(input: {
+  dynamodbEndpoint: string;
+  tables: TableNames;
+  clustersJson: string;
+  simulatorTokenSecret?: string;
+  staleAfterMs?: number;
+  quickIntervalMs: number;
+  fullIntervalMs: number;
+  healthMaxConsecutiveErrors?: number;
+  logLevel: string;
+}): Record<string, string> {
+  const seconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)));
+  return {
+    DYNAMODB_ENDPOINT: input.dynamodbEndpoint,
+    AWS_REGION: process.env.AWS_REGION ?? 'local',
+    INVENTORY_TABLE: input.tables.inventory,
+    SYNC_STATE_TABLE: input.tables.syncState,
+    OWNERSHIP_TABLE: input.tables.ownership,
+    CLUSTERS_CONFIG: input.clustersJson,
+    ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
+    // The API's staleness and health rules (shared/api/settings.ts).
+    ...(input.staleAfterMs === undefined ? {} : { STALE_AFTER_SECONDS: seconds(input.staleAfterMs) }),
+    QUICK_SYNC_SECONDS: seconds(input.quickIntervalMs),
+    ...(input.healthMaxConsecutiveErrors === undefined
+      ? {}
+      : { HEALTH_MAX_CONSECUTIVE_ERRORS: String(input.healthMaxConsecutiveErrors) }),
+    FULL_SYNC_MINUTES: String(Math.max(1, Math.ceil(input.fullIntervalMs / 60_000))),
+    ...quietEnvironment(input.logLevel),
+  };
+}
+
+/** Settings that keep handler output quiet; applied before any AWS SDK client or Powertools instance exists. */
+export function quietEnvironment(logLevel: string): Record<string, string> {
+  return {
+    // Every handler call would otherwise print EMF metrics and JSON logs.
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: logLevel,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+function applyEnvironment(values: Record<string, string>): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(values)) {
+    previous.set(name, process.env[name]);
+    process.env[name] = value;
+  }
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+/**
+ * With metrics disabled, Powertools still warns "No application metrics to publish" after every
+ * handler that recorded none. Asking it to throw on empty metrics skips that warning, and nothing
+ * throws because disabled metrics are never serialized.
+ */
+async function silenceEmptyMetricsWarning(): Promise<void> {
+  const { metrics } = await import('#shared/observability/powertools.ts');
+  if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') metrics.setThrowOnEmptyMetrics(true);
+}
+
+async function importHandler(path: string): Promise<LambdaStyleHandler> {
+  const module: Record<string, unknown> = await import(path);
+  const handler = module.handler;
+  if (typeof handler !== 'function') throw new TypeError(`${path} exports no handler function`);
+  return handler as LambdaStyleHandler;
+}
+
+function guestsFromSimulator(simulator: Simulator): DemoGuest[] {
+  return simulator.clusters.flatMap((cluster) =>
+    simulator.groundTruth(cluster.id).map((g) => ({
+      cluster_id: cluster.id,
+      vmid: g.vmid,
+      type: g.type,
+      status: g.status,
+      template: g.template,
+      lock: g.lock ?? null,
+      hastate: g.hastate ?? null,
+    })),
+  );
+}
+
+async function guestsFromInventory(repositories: Repositories, clusters: ClustersFile): Promise<DemoGuest[]> {
+  const lists = await Promise.all(
+    clusters.clusters.map((c) => repositories.inventory.listAllClusterVms(c.id)),
+  );
+  return lists.flat().map((vm) => ({
+    cluster_id: vm.cluster_id,
+    vmid: vm.vmid,
+    type: vm.type,
+    status: vm.status,
+    template: vm.is_template,
+    lock: vm.lock,
+    hastate: vm.hastate,
+  }));
+}
+
+/** Starts the local stack; everything started is stopped again if a later step fails. */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (active) throw new LocalStackAlreadyRunningError('a local stack is already running in this process');
+  active = true;
+  const cleanups: Array<() => Promise<void> | void> = [
+    () => {
+      active = false;
+    },
+  ];
+  const cleanup = async () => {
+    for (const step of cleanups.splice(0).reverse()) {
+      try {
+        await step();
+      } catch {
+        // Keep stopping the rest: leaving a java process behind is worse than a lost error.
+      }
+    }
+  };
+  const log = options.log ?? (() => {});
+  const logLevel = options.logLevel ?? 'ERROR';
+  const progress = options.onProgress ?? (() => {});
+  cleanups.push(applyEnvironment(quietEnvironment(logLevel)));
+  let dynamoPromise: Promise<DynamoDbLocal | null> = Promise.resolve(null);
+  try {
+    const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+    const paths = dataPaths(dataDir);
+    await mkdir(dataDir, { recursive: true });
+
+    // DynamoDB Local boots in its own process while the simulator starts and CDK synthesizes.
+    dynamoPromise =
+      options.dynamodbEndpoint === undefined
+        ? startDynamoDbLocal(options.inMemory ? {} : { dbPath: paths.dynamodb })
+        : Promise.resolve(null);
+    // Awaited below; until then a failed start must not count as an unhandled rejection.
+    dynamoPromise.catch(() => {});
+    // Stopped by the cleanup even when a later step fails before Java has answered.
+    cleanups.push(async () => {
+      const local = await dynamoPromise.catch(() => null);
+      await local?.stop();
+    });
+    let simulator: Simulator | undefined;
+    let clusters: ClustersFile;
+    if (options.clustersFile === undefined) {
+      simulator = await startSimulator({ clusters: 2, guestsPerCluster: 100, seed: 1, ...options.simulator });
+      const sim = simulator;
+      cleanups.push(() => sim.stop());
+      clusters = parseClustersFile(simulator.clusterConfig(), 'simulator');
+      progress('simulator started');
+    } else {
+      clusters = await loadClustersFile(options.clustersFile);
+    }
+    const definitions = await loadSyncDefinitions(paths.definitionsCache);
+    progress('sync state machine definitions ready');
+    const dynamo = await dynamoPromise;
+    const dynamodbEndpoint = dynamo?.endpoint ?? options.dynamodbEndpoint ?? '';
+    progress('DynamoDB Local ready');
+
+    const quickIntervalMs = options.quickIntervalMs ?? 30_000;
+    const fullIntervalMs = options.fullIntervalMs ?? 300_000;
+    const tableNames = prefixedTableNames(options.tablePrefix ?? 'pve-inventory-');
+    const rawClient = new DynamoDBClient(localClientConfig(dynamodbEndpoint));
+    cleanups.push(() => rawClient.destroy());
+    await createTables(rawClient, tableNames);
+    progress('tables ready');
+    const documentClient: DynamoDBDocumentClient = createDocumentClient(localClientConfig(dynamodbEndpoint));
+    cleanups.push(() => documentClient.destroy());
+    const repositories = createDynamoDbRepositories(documentClient, tableNames);
+
+    const restoreEnv = applyEnvironment({
+      ...handlerEnvironment({
+        dynamodbEndpoint,
+        tables: tableNames,
+        clustersJson: JSON.stringify(clusters),
+        ...(simulator?.clusters[0] === undefined
+          ? {}
+          : { simulatorTokenSecret: simulator.clusters[0].tokenSecret }),
+        ...(options.staleAfterMs === undefined ? {} : { staleAfterMs: options.staleAfterMs }),
+        ...(options.healthMaxConsecutiveErrors === undefined
+          ? {}
+          : { healthMaxConsecutiveErrors: options.healthMaxConsecutiveErrors }),
+        quickIntervalMs,
+        fullIntervalMs,
+        logLevel,
+      }),
+      ...options.environment,
+    });
+    cleanups.push(restoreEnv);
+
+    const issuer = await createLocalIssuer({ keyFile: paths.issuerKey });
+    const ttl = options.tokenTtlSeconds ?? 30 * 24 * 3600;
+    const tokens: Record<string, string> = {};
+    for (const user of DEMO_USERS) {
+      tokens[user.username] = await issuer.issueToken(user.username, { groups: user.groups, expiresIn: ttl });
+    }
+
+    await silenceEmptyMetricsWarning();
+    const [listClusters, syncCluster, recordRun] = await Promise.all([
+      importHandler('#functions/sync/list-clusters.ts'),
+      importHandler('#functions/sync/sync-cluster.ts'),
+      importHandler('#functions/sync/record-run.ts'),
+    ]);
+    const runner = new LocalSyncRunner({
+      definitions,
+      handlers: {
+        listClusters: taskHandlerFromLambda('list-clusters', listClusters),
+        syncCluster: taskHandlerFromLambda('sync-cluster', syncCluster),
+        recordRun: taskHandlerFromLambda('record-run', recordRun),
+      },
+      fullIntervalMs,
+      quickIntervalMs,
+      log,
+    });
+    cleanups.push(() => runner.stop());
+    progress('sync handlers loaded');
+
+    const ports = await bindLocalPorts({
+      runner,
+      syncCluster: taskHandlerFromLambda('sync-cluster', syncCluster),
+    });
+    cleanups.push(() => ports.unbind());
+
+    const gateway: LocalGateway = await startLocalGateway({
+      port: options.port ?? 8080,
+      routes: routeList,
+      issuer,
+      audience: issuer.clientId,
+      log,
+    });
+    cleanups.push(() => gateway.close());
+    const apiUrl = gateway.url;
+    progress('API gateway listening');
+
+    let demo: DemoOwnershipPlan | null = null;
+    if (options.seed !== false && simulator !== undefined) {
+      demo = planDemoOwnership(guestsFromSimulator(simulator));
+      await seedDemoOwnership(repositories.ownership, demo, Date.now());
+    }
+
+    let firstSync: Promise<void> = Promise.resolve();
+    if (options.schedules !== false) {
+      runner.startSchedules();
+      const first = runner.status().running.find((e) => e.mode === 'full');
+      firstSync = first?.done ?? Promise.resolve();
+    }
+    const holder: { demo: DemoOwnershipPlan | null } = { demo };
+    // Real clusters: the demo VMs are picked from the first inventory.
+    if (options.seed !== false && simulator === undefined) {
+      firstSync = firstSync.then(async () => {
+        holder.demo = planDemoOwnership(await guestsFromInventory(repositories, clusters));
+        await seedDemoOwnership(repositories.ownership, holder.demo, Date.now());
+      });
+    }
+
+    const stack: LocalStack = {
+      apiUrl,
+      tokens,
+      issuer,
+      simulator,
+      clusters,
+      dynamodbEndpoint,
+      tableNames,
+      repositories,
+      runner,
+      get demo() {
+        return holder.demo;
+      },
+      firstSync,
+      ports,
+      async sync(mode, clusterId) {
+        const execution = await runner.run(mode, clusterId === undefined ? {} : { clusterId });
+        if (execution.error !== null) throw new Error(`${mode} sync failed: ${execution.error}`);
+      },
+      stop: cleanup,
+    };
+
+    const publish = options.publishState ?? options.port !== 0;
+    if (publish) {
+      await writeStackState(paths.stackState, {
+        pid: process.pid,
+        apiUrl,
+        dynamodbEndpoint,
+        tables: tableNames,
+        issuerUrl: issuer.issuerUrl,
+        clientId: issuer.clientId,
+        clusters: clusters.clusters.map((c) => c.id),
+        startedAt: new Date().toISOString(),
+      });
+      cleanups.push(() => removeStackState(paths.stackState));
+    }
+    return stack;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

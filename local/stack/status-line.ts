@@ -1,0 +1,63 @@
+import type { ClusterState } from '#shared/domain/sync-state.ts';
+import type { LocalExecution, LocalRunnerStatus } from './sync-runner.ts';
+
+/**
+ * The live status line of `npm start`: last full and quick sync, guest counts and errors, in one
+ * line (refreshed in place on a terminal, printed as plain lines otherwise). Pure.
+ */
+
+/** What one status line is made of. */
+export interface StatusLineInput {
+  readonly runner: LocalRunnerStatus;
+  readonly clusters: readonly ClusterState[];
+  readonly nowMs: number;
+}
+
+const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+
+function describeRun(label: string, runner: LocalRunnerStatus, which: 'lastFull' | 'lastQuick'): string {
+  const mode = which === 'lastFull' ? 'full' : 'quick';
+  const running = runner.running.filter((r) => r.mode === mode);
+  // A quick execution records a result per pass: a running one may hold the newest.
+  const candidates = [
+    ...running.filter((r) => r.resultAt !== null),
+    ...(runner[which] === null ? [] : [runner[which]]),
+  ];
+  const timeOf = (e: LocalExecution) => e.resultAt ?? e.finishedAt ?? e.startedAt;
+  const last = candidates.sort((a, b) => timeOf(b) - timeOf(a))[0];
+  const busy = running.length > 0 ? ' (running)' : '';
+  if (last === undefined) return `${label} ${running.length > 0 ? 'running…' : 'never'}`;
+  const outcome =
+    last.error !== null
+      ? 'FAILED'
+      : last.result === null
+        ? 'done'
+        : `${last.result.ok}/${last.result.clusters} ok`;
+  return `${label} ${clock(timeOf(last))} ${outcome}${busy}`;
+}
+
+/** Formats the status line (UTC times). */
+export function formatStatusLine(input: StatusLineInput): string {
+  const total = input.clusters.reduce((sum, c) => sum + c.counts.total, 0);
+  const running = input.clusters.reduce((sum, c) => sum + c.counts.running, 0);
+  const vmErrors = input.clusters.reduce((sum, c) => sum + c.counts.error, 0);
+  const failing = input.clusters.filter((c) => c.consecutive_errors > 0);
+  const errors =
+    failing.length === 0
+      ? 'no cluster errors'
+      : failing
+          .map(
+            (c) => `${c.cluster_id}: ${(c.last_error ?? 'failing').slice(0, 60)} (×${c.consecutive_errors})`,
+          )
+          .join('; ');
+  return [
+    `[${clock(input.nowMs)}]`,
+    describeRun('full', input.runner, 'lastFull'),
+    '·',
+    describeRun('quick', input.runner, 'lastQuick'),
+    '·',
+    `${total} guests (${running} running, ${vmErrors} with errors) on ${input.clusters.length} cluster${input.clusters.length === 1 ? '' : 's'}`,
+    '·',
+    errors,
+  ].join(' ');
+}

@@ -1,0 +1,220 @@
+/**
+ * `npm start`: the whole system on one machine (see local/stack). Prints the URLs, a token per demo
+ * user and curl commands, keeps one live status line, and stops everything on Ctrl-C / SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { formatBanner } from '#local/stack/banner.ts';
+import {
+  formatStatusLine,
+  type LocalStack,
+  type LocalStackOptions,
+  parseDuration,
+  startLocalStack,
+} from '#local/stack/index.ts';
+
+const USAGE = `Usage: npm start -- [options]
+
+  --config FILE          sync real Proxmox clusters from FILE (clusters.json) instead of the simulator
+  --port N               API port (default 8080)
+  --in-memory            keep nothing: DynamoDB Local in memory (default: data kept in .data/dynamodb)
+  --data-dir DIR         data folder (default .data)
+  --full-interval D      full sync period (default 5m; D like 90s, 5m)
+  --quick-interval D     quick sync period (default 30s)
+  --stale-after D        staleness cutoff of the API (default 10m)
+  --guests N             simulator guests per cluster (default 100)
+  --no-seed              do not seed the demo ownership
+  --log-level LEVEL      handler log level (DEBUG, INFO, WARN, ERROR, SILENT; default ERROR)
+  --verbose              print one line per API request
+  -h, --help             this help`;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: boolean } | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      'in-memory': { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      'full-interval': { type: 'string' },
+      'quick-interval': { type: 'string' },
+      'stale-after': { type: 'string' },
+      guests: { type: 'string' },
+      'no-seed': { type: 'boolean' },
+      'log-level': { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return null;
+  const int = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`--${name}: expected a whole number ${min}–${max}, got "${raw}"`);
+    return n;
+  };
+  const port = int('port', values.port, 1, 65_535);
+  const guests = int('guests', values.guests, 1, 5_000);
+  const options: LocalStackOptions = {
+    ...(port === undefined ? {} : { port }),
+    ...(values.config === undefined ? {} : { clustersFile: values.config }),
+    ...(values['in-memory'] ? { inMemory: true } : {}),
+    ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+    ...(values['full-interval'] === undefined
+      ? {}
+      : { fullIntervalMs: parseDuration('--full-interval', values['full-interval']) }),
+    ...(values['quick-interval'] === undefined
+      ? {}
+      : { quickIntervalMs: parseDuration('--quick-interval', values['quick-interval']) }),
+    ...(values['stale-after'] === undefined
+      ? {}
+      : { staleAfterMs: parseDuration('--stale-after', values['stale-after']) }),
+    ...(guests === undefined ? {} : { simulator: { guestsPerCluster: guests } }),
+    ...(values['no-seed'] ? { seed: false } : {}),
+    ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'].toUpperCase() }),
+  };
+  return { options, verbose: values.verbose === true };
+}
+
+function describeProxmox(stack: LocalStack, configFile: string | undefined): string[] {
+  if (stack.simulator === undefined) {
+    return [
+      `${stack.clusters.clusters.length} cluster(s) from ${configFile}: ${stack.clusters.clusters.map((c) => c.id).join(', ')}`,
+    ];
+  }
+  const sim = stack.simulator;
+  return sim.clusters.map(
+    (c) =>
+      `simulator ${c.id} (${c.name}): ${c.url}, ${c.nodes.length} nodes, ${sim.groundTruth(c.id).length} guests`,
+  );
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed === null) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const { options, verbose } = parsed;
+  const tty = process.stdout.isTTY === true;
+  let statusShown = false;
+  // Log lines must not land in the middle of the live status line.
+  const print = (line: string) => {
+    if (tty && statusShown) process.stdout.write('\r\x1b[2K');
+    process.stdout.write(`${line}\n`);
+    statusShown = false;
+  };
+  const started = Date.now();
+  process.stdout.write(
+    'Starting DynamoDB Local, the Proxmox simulator, the sync state machines and the API…\n',
+  );
+
+  let stopping: Promise<void> | null = null;
+  let stack: LocalStack | null = null;
+  let stopRequestedAt = 0;
+  const shutdown = (signal: string) => {
+    if (stopping !== null) {
+      // npm relays the terminal's Ctrl-C as another signal at once: only a later Ctrl-C means
+      // "the clean stop is taking too long".
+      if (Date.now() - stopRequestedAt > 2_000) process.exit(130);
+      return;
+    }
+    stopRequestedAt = Date.now();
+    print(`\n${signal}: stopping…`);
+    stopping = (async () => {
+      clearInterval(statusTimer);
+      await stack?.stop();
+      print('Stopped: DynamoDB Local, simulator, API and schedules are down.');
+      // Nothing should be left, but never hang on a stray handle.
+      setTimeout(() => process.exit(0), 2_000).unref();
+    })();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  let statusTimer: NodeJS.Timeout | undefined;
+
+  try {
+    stack = await startLocalStack({
+      ...options,
+      onProgress: (step) => print(`  ${((Date.now() - started) / 1000).toFixed(1)} s  ${step}`),
+      ...(verbose ? { log: print } : { log: (line) => (line.includes('failed') ? print(line) : undefined) }),
+    });
+  } catch (error) {
+    const inUse = error instanceof Error && 'code' in error && error.code === 'EADDRINUSE';
+    const message = inUse
+      ? `port ${options.port ?? 8080} is already in use: stop the other process or pass --port N`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+    process.stderr.write(`error: ${message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (stopping !== null) return;
+  const running = stack;
+  const port = new URL(running.apiUrl).port;
+  const dataDescription = options.inMemory
+    ? `${running.dynamodbEndpoint} (in memory: nothing is kept)`
+    : `${running.dynamodbEndpoint} (data kept in ${options.dataDir ?? '.data'}/dynamodb)`;
+
+  print(`  ${((Date.now() - started) / 1000).toFixed(1)} s  first full sync running…`);
+  await running.firstSync;
+  if (stopping !== null) return;
+  const full = running.runner.status().lastFull;
+  print(
+    formatBanner({
+      apiUrl: `http://localhost:${port}`,
+      dynamodb: dataDescription,
+      proxmox: describeProxmox(running, options.clustersFile),
+      fullIntervalMs: options.fullIntervalMs ?? 300_000,
+      quickIntervalMs: options.quickIntervalMs ?? 30_000,
+      tokens: running.tokens,
+      tokenTtlSeconds: options.tokenTtlSeconds ?? 30 * 86_400,
+      demo: running.demo,
+    }),
+  );
+  print(
+    `First full sync ${full?.error === null ? 'done' : `failed (${full?.error ?? 'not run'})`} ${((Date.now() - started) / 1000).toFixed(1)} s after start.`,
+  );
+
+  let lastPlain = '';
+  const showStatus = async () => {
+    if (stopping !== null) return;
+    let line: string;
+    try {
+      line = formatStatusLine({
+        runner: running.runner.status(),
+        clusters: await running.repositories.syncState.listClusterStates(),
+        nowMs: Date.now(),
+      });
+    } catch (error) {
+      line = `status unavailable: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    if (stopping !== null) return;
+    if (tty) {
+      process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns ?? 200) - 1)}`);
+      statusShown = true;
+    } else {
+      // Without a terminal, print a line only when something other than the clock changed.
+      const content = line.replace(/^\[[^\]]*\] /, '');
+      if (content !== lastPlain) print(line);
+      lastPlain = content;
+    }
+  };
+  await showStatus();
+  statusTimer = setInterval(() => void showStatus(), 2_000);
+}
+
+await main();
