@@ -108,6 +108,18 @@ export function bindSyncTaskHandlers(
   return bound;
 }
 
+/** Interpreters by definition: building one validates the whole definition, which is costly. */
+const machines = new WeakMap<StateMachineDefinition, StateMachine>();
+
+function machineFor(definition: StateMachineDefinition): StateMachine {
+  let machine = machines.get(definition);
+  if (machine === undefined) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    machines.set(definition, machine);
+  }
+  return machine;
+}
+
 /**
  * Executes a definition locally and resolves with its output. Rejects with the interpreter's
  * `ExecutionError` (failed), `ExecutionTimeoutError` or `ExecutionAbortedError`.
@@ -125,7 +137,7 @@ export async function runStateMachine(
   for (const [name, handler] of Object.entries(options.taskHandlers)) {
     localHandlers[name] = async (taskInput) => toJsonValue(await handler(taskInput));
   }
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = machineFor(definition);
   const execution = machine.run(toJsonValue(input), {
     overrides: {
       taskResourceLocalHandlers: localHandlers,
