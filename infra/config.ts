@@ -26,8 +26,22 @@ export const DeploymentConfigSchema = z
         availabilityZones: z.array(z.string().min(1)).min(1),
         privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(1),
         securityGroupId: z.string().regex(/^sg-[0-9a-f]+$/),
+        /**
+         * Route tables of those subnets, one per subnet in the same order: with them the stack adds a
+         * DynamoDB gateway endpoint (free). Leave out when the VPC reaches DynamoDB another way.
+         */
+        privateRouteTableIds: z
+          .array(z.string().regex(/^rtb-[0-9a-f]+$/))
+          .min(1)
+          .optional(),
       })
       .strict()
+      .refine(
+        (vpc) =>
+          vpc.privateRouteTableIds === undefined ||
+          vpc.privateRouteTableIds.length === vpc.privateSubnetIds.length,
+        { message: 'privateRouteTableIds needs one route table id per private subnet id' },
+      )
       .optional(),
     /** Number of AZs of the created VPC. */
     maxAzs: z.number().int().min(1).max(3).default(2),

@@ -23,6 +23,8 @@ export interface ImportedVpcSettings {
   readonly availabilityZones: string[];
   readonly privateSubnetIds: string[];
   readonly securityGroupId: string;
+  /** Route tables of the private subnets (same order): a DynamoDB gateway endpoint is added to them. */
+  readonly privateRouteTableIds?: string[];
 }
 
 /** Properties of {@link SyncVpcNetwork}. */
@@ -41,8 +43,8 @@ export interface SyncVpcNetworkProps {
  * The network of the Proxmox-facing functions. A created VPC has private isolated subnets only (no
  * NAT: the operator connects it to the Proxmox network by VPN, peering or a transit gateway), flow
  * logs, a DynamoDB gateway endpoint and a Secrets Manager interface endpoint. An imported VPC uses
- * its own routing and security group; only the Secrets Manager endpoint is created (if wanted),
- * because a gateway endpoint needs route table ids the configuration does not carry.
+ * its own security group; it gets the DynamoDB gateway endpoint when its route table ids are given
+ * (otherwise its own routing must reach DynamoDB) and the Secrets Manager endpoint (if wanted).
  */
 export class SyncVpcNetwork extends Construct {
   /** The VPC the Proxmox-facing functions run in. */
@@ -63,8 +65,17 @@ export class SyncVpcNetwork extends Construct {
         vpcId: imported.vpcId,
         availabilityZones: imported.availabilityZones,
         isolatedSubnetIds: imported.privateSubnetIds,
+        ...(imported.privateRouteTableIds
+          ? { isolatedSubnetRouteTableIds: imported.privateRouteTableIds }
+          : {}),
       });
       this.subnets = { subnets: this.vpc.isolatedSubnets };
+      if (imported.privateRouteTableIds) {
+        this.vpc.addGatewayEndpoint('DynamoDb', {
+          service: GatewayVpcEndpointAwsService.DYNAMODB,
+          subnets: [this.subnets],
+        });
+      }
       // The operator owns this group's rules: the stack must not rewrite them.
       this.securityGroup = SecurityGroup.fromSecurityGroupId(
         this,

@@ -418,6 +418,54 @@ describe('SyncStack with an imported VPC', () => {
     });
   });
 
+  it('adds no DynamoDB gateway endpoint to an imported VPC without route table ids', () => {
+    const vpc = {
+      vpcId: 'vpc-0abc1234',
+      availabilityZones: ['eu-west-1a'],
+      privateSubnetIds: ['subnet-0aaa1111'],
+      securityGroupId: 'sg-0ccc3333',
+    };
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: { clustersFile: writeClustersFile(), vpc },
+    });
+    templateOf(stacks.sync).resourcePropertiesCountIs(
+      'AWS::EC2::VPCEndpoint',
+      { VpcEndpointType: 'Gateway' },
+      0,
+    );
+  });
+
+  it('adds the DynamoDB gateway endpoint to the route tables of an imported VPC', () => {
+    const vpc = {
+      vpcId: 'vpc-0abc1234',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'],
+      securityGroupId: 'sg-0ccc3333',
+      privateRouteTableIds: ['rtb-0ddd4444', 'rtb-0eee5555'],
+    };
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: { clustersFile: writeClustersFile(), vpc },
+    });
+    templateOf(stacks.sync).hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcId: vpc.vpcId,
+      VpcEndpointType: 'Gateway',
+      RouteTableIds: vpc.privateRouteTableIds,
+    });
+  });
+
+  it('refuses route table ids that do not match the subnets, naming the setting', () => {
+    const vpc = {
+      vpcId: 'vpc-0abc1234',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'],
+      securityGroupId: 'sg-0ccc3333',
+      privateRouteTableIds: ['rtb-0ddd4444'],
+    };
+    expect(() => synthApp({ pveInventory: { clustersFile: writeClustersFile(), vpc } })).toThrow(
+      /pveInventory\.vpc.*one route table id per private subnet id/,
+    );
+  });
+
   it('skips the Secrets Manager endpoint when configured', () => {
     const { stacks, template: templateOf } = synthApp({
       pveInventory: { clustersFile: writeClustersFile(), secretsManagerEndpoint: false },
