@@ -1,5 +1,5 @@
 import type { App } from 'aws-cdk-lib';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Deployment configuration, read from the CDK context key `pveInventory` (cdk.json, `-c`, or

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENDPOINT_CLASSES, type EndpointClass } from '#simulator/types.ts';
 
 const EndpointClassSchema = z.enum(ENDPOINT_CLASSES as [EndpointClass, ...EndpointClass[]]);

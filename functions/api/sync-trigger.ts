@@ -5,7 +5,7 @@
  * same answer body.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { lazyDependencies } from '#shared/api/dependencies.ts';
 import { getDocumentClient } from '#shared/clients/dynamodb.ts';
 import { requireAdmin } from '#shared/http/identity.ts';

@@ -123,8 +123,9 @@ export class PveFunction extends Construct {
         mainFields: ['module', 'main'],
         minify: true,
         sourceMap: true,
-        // Bundle the SDK too: the versions tested are the versions deployed.
-        externalModules: [],
+        // The Node.js 22 runtime ships the AWS SDK v3: leaving it out keeps each bundle about a
+        // third of its size (smaller deployments, faster cold starts). Only stable SDK APIs are used.
+        externalModules: ['@aws-sdk/*'],
         banner: CREATE_REQUIRE_BANNER,
       },
     });

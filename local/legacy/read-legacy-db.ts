@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import initSqlJs, { type Database } from 'sql.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Reads the original Flask portal's SQLite database (app.db) with sql.js, a pure WebAssembly

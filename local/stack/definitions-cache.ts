@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SyncDefinitions } from '#local/stepfunctions/synthesize-sync.ts';
 import { PROJECT_ROOT } from './paths.ts';
 

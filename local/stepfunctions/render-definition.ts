@@ -5,7 +5,7 @@
  * need to look like ARNs.
  */
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { z } from 'zod';
+import * as z from 'zod';
 import { assertValidDefinition } from './validate-definition.ts';
 
 const PLACEHOLDER_REGION = 'us-east-1';

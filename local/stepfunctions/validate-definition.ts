@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const require = createRequire(import.meta.url);
 const aslValidatorModule: unknown = require('asl-validator');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClusterIdSchema, type StoredVm, type VmStatus } from '#shared/domain/vm-record.ts';
 import { BadRequestError } from '#shared/http/errors.ts';
 import { MAX_LIST_LIMIT } from '#shared/http/schemas/common.ts';

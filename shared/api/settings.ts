@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SyncRulesSettings } from '#shared/api/sync-stats.ts';
 import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 

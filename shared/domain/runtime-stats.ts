@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Runtime stats that change on every quick sync (CPU and memory use) are stored compactly per

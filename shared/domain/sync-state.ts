@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Per-cluster sync state, leases and global run statistics, as stored in `SyncState`. Times are

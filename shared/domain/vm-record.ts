@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The VM record: what is stored per guest in `VmInventory` and what the API answers.

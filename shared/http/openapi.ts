@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteDefinition } from '#shared/http/routes.ts';
 import { examplesOf, isOptionalProperty, objectShape } from '#shared/http/schema-introspection.ts';
 import { ErrorResponseSchema } from '#shared/http/schemas/common.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Small helpers reading zod schemas (shape, examples) for the OpenAPI generator and the bad-input

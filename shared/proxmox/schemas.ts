@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * Response schemas for the Proxmox VE calls the client makes. They accept what real PVE 8.x servers

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isConditionalCheckFailed, parseItem } from '#shared/store/dynamodb/helpers.ts';
 import { syncStateKeys } from '#shared/store/table-design.ts';
 

@@ -3,7 +3,7 @@
  * service interface the task handlers call. The state machines, the handlers, the engine and the
  * local interpreter all agree through these schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Kind of sync: `full` (every few minutes, per-guest details) or `quick` (one listing per cluster). */
 export const SyncModeSchema = z.enum(['full', 'quick']);

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROUTE_TABLE_ACCESS } from '#infra/constructs/api-handlers.ts';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '#infra/constructs/pve-function.ts';
 import { type RouteId, routeKey, routeList, routes } from '#shared/http/routes.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PendingActionSchema, VmStatusSchema } from '#shared/domain/vm-record.ts';
 import { ClusterIdParam, VmidParam } from '#shared/http/schemas/common.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AssignmentSourceSchema, ClassIdSchema, ClassRoleSchema } from '#shared/domain/ownership.ts';
 import { ClusterIdSchema, VmidSchema } from '#shared/domain/vm-record.ts';
 import {

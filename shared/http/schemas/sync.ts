@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClusterIdSchema } from '#shared/domain/vm-record.ts';
 import { UnixSecondsOrNull } from '#shared/http/schemas/common.ts';
 
