@@ -17,7 +17,13 @@ import { createTriggerService } from '#shared/trigger/trigger-service.ts';
 import { DynamoDbTriggerStore } from '#shared/trigger/trigger-store.ts';
 import { badInputArbitrary, badInputEvent, checkBadInputResponse } from '../../helpers/bad-input.ts';
 import { type RefusedTokens, refusedTokens } from '../../helpers/tokens.ts';
-import { type ApiWorld, freshClusterState, NOW_MS, startApiWorld, vmItem } from '../api/api-world.ts';
+import {
+  type ApiWorld,
+  freshClusterState,
+  seedTestOwnership,
+  startApiWorld,
+  vmItem,
+} from '../api/api-world.ts';
 
 /**
  * The action and trigger routes through the local gateway (the HTTP API's JWT authorizer) with the
@@ -87,24 +93,7 @@ beforeAll(async () => {
   ]);
   await syncState.putClusterState(freshClusterState('lab-a'));
   await syncState.putClusterState(freshClusterState('lab-b'));
-  await ownership.putAssignment({
-    username: 'alice',
-    cluster_id: 'lab-a',
-    vmid: 101,
-    source: 'admin',
-    created_at: NOW_MS,
-  });
-  await ownership.putAssignment({
-    username: 'bob',
-    cluster_id: 'lab-b',
-    vmid: 101,
-    source: 'admin',
-    created_at: NOW_MS,
-  });
-  await ownership.putClass({ class_id: 'net-a', name: 'Networking A', created_at: NOW_MS });
-  await ownership.addClassMember('net-a', 'carol', 'teacher');
-  await ownership.addClassMember('net-a', 'alice', 'student');
-  await ownership.assignClassVm('net-a', { cluster_id: 'lab-a', vmid: 102 }, 'alice', NOW_MS);
+  await seedTestOwnership(ownership);
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import type { ClusterStateInput } from '#shared/domain/sync-state.ts';
 import type { NewStoredVm } from '#shared/domain/vm-record.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
-import type { Repositories } from '#shared/store/ports.ts';
+import type { OwnershipRepository, Repositories } from '#shared/store/ports.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
 import { createTestIssuer, TEST_AUDIENCE, testUserTokens } from '../../helpers/tokens.ts';
 import { ownershipHandlers } from './ownership-handlers.ts';
@@ -142,4 +142,21 @@ export function freshClusterState(
     counts: { ...counts, templates: 0 },
     updated_at: at,
   };
+}
+
+/**
+ * The ownership the API tests share: alice owns lab-a:101 and bob lab-b:101 (the same VMID on two
+ * clusters); class `net-a` is taught by carol, with alice as a student holding lab-a:102.
+ */
+export async function seedTestOwnership(ownership: OwnershipRepository): Promise<void> {
+  for (const [username, cluster_id] of [
+    ['alice', 'lab-a'],
+    ['bob', 'lab-b'],
+  ] as const) {
+    await ownership.putAssignment({ username, cluster_id, vmid: 101, source: 'admin', created_at: NOW_MS });
+  }
+  await ownership.putClass({ class_id: 'net-a', name: 'Networking A', created_at: NOW_MS });
+  await ownership.addClassMember('net-a', 'carol', 'teacher');
+  await ownership.addClassMember('net-a', 'alice', 'student');
+  await ownership.assignClassVm('net-a', { cluster_id: 'lab-a', vmid: 102 }, 'alice', NOW_MS);
 }

@@ -9,7 +9,7 @@ import { type RouteId, routeList, routes } from '#shared/http/routes.ts';
 import { SyncStatsResponseSchema } from '#shared/http/schemas/sync.ts';
 import { ListVmsResponseSchema } from '#shared/http/schemas/vms.ts';
 import { type RefusedTokens, refusedTokens } from '../../helpers/tokens.ts';
-import { type ApiWorld, freshClusterState, NOW_MS, startApiWorld, vmItem } from './api-world.ts';
+import { type ApiWorld, freshClusterState, seedTestOwnership, startApiWorld, vmItem } from './api-world.ts';
 
 /**
  * Every route × {no token, forged signature, expired, wrong audience, student A, student B, teacher
@@ -36,24 +36,7 @@ beforeAll(async () => {
   ]);
   await syncState.putClusterState(freshClusterState('lab-a', { total: 3, running: 3, error: 0 }));
   await syncState.putClusterState(freshClusterState('lab-b', { total: 2, running: 2, error: 0 }));
-  await ownership.putAssignment({
-    username: 'alice',
-    cluster_id: 'lab-a',
-    vmid: 101,
-    source: 'admin',
-    created_at: NOW_MS,
-  });
-  await ownership.putAssignment({
-    username: 'bob',
-    cluster_id: 'lab-b',
-    vmid: 101,
-    source: 'admin',
-    created_at: NOW_MS,
-  });
-  await ownership.putClass({ class_id: 'net-a', name: 'Networking A', created_at: NOW_MS });
-  await ownership.addClassMember('net-a', 'carol', 'teacher');
-  await ownership.addClassMember('net-a', 'alice', 'student');
-  await ownership.assignClassVm('net-a', { cluster_id: 'lab-a', vmid: 102 }, 'alice', NOW_MS);
+  await seedTestOwnership(ownership);
 });
 
 afterAll(async () => {
