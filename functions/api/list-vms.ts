@@ -28,8 +28,10 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
     route: routes.listVms,
     handler: async ({ query, caller }) => {
       const { repositories, settings, now, refreshClusters, configuredClusterIds } = deps();
-      const scope = await resolveVisibleScope(caller, repositories.ownership);
-      let states = await repositories.syncState.listClusterStates();
+      let [scope, states] = await Promise.all([
+        resolveVisibleScope(caller, repositories.ownership),
+        repositories.syncState.listClusterStates(),
+      ]);
       let mode: ListVmsResponse['mode'] = 'inventory';
       let refreshIncomplete = false;
       const plan =

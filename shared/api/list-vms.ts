@@ -58,11 +58,25 @@ export async function listVmsPage(
 ): Promise<VmListPage> {
   const position = options.cursor === undefined ? null : decodeListCursor(options.cursor);
   const states = options.clusterStates ?? (await readers.syncState.listClusterStates());
-  const { items, next } = scope.all
-    ? await readAdminPage(readers.inventory, states, position, options)
-    : await readUserPage(readers.inventory, scope.keys, position, options);
+  const runtimeReads = new Map<string, Promise<ClusterRuntime>>();
+  let raw: RawPage;
+  if (scope.all) {
+    const expected = expectedClusters(states, position, options);
+    // The clusters the counts say fill the page are read at once, with their runtime stats.
+    for (const clusterId of expected.keys()) {
+      runtimeReads.set(clusterId, settledLater(readers.syncState.readRuntime(clusterId)));
+    }
+    raw = await readAdminPage(readers.inventory, states, position, options, expected);
+  } else {
+    raw = await readUserPage(readers.inventory, scope.keys, position, options);
+  }
+  const { items, next } = raw;
   // Users' few VMs: only their nodes' runtime chunks; an admin page: each cluster's at once.
-  const vms = await toApiVms(readers.syncState, items, states, { ...options, onlyTheirNodes: !scope.all });
+  const vms = await toApiVms(readers.syncState, items, states, {
+    ...options,
+    onlyTheirNodes: !scope.all,
+    runtimeReads,
+  });
   return {
     vms,
     stale: vms.some((vm) => vm.stale),
@@ -75,7 +89,13 @@ export async function toApiVms(
   syncState: SyncStateRepository,
   items: readonly StoredVm[],
   states: readonly ClusterState[],
-  options: { nowMs: number; staleAfterMs: number; onlyTheirNodes?: boolean },
+  options: {
+    nowMs: number;
+    staleAfterMs: number;
+    onlyTheirNodes?: boolean;
+    /** runtime reads already under way, by cluster */
+    runtimeReads?: ReadonlyMap<string, Promise<ClusterRuntime>>;
+  },
 ): Promise<ApiVm[]> {
   const nodesByCluster = new Map<string, Set<string>>();
   for (const vm of items) {
@@ -87,10 +107,11 @@ export async function toApiVms(
     await Promise.all(
       [...nodesByCluster].map(
         async ([id, nodes]) =>
-          [id, await syncState.readRuntime(id, options.onlyTheirNodes ? { nodes: [...nodes] } : {})] as [
-            string,
-            ClusterRuntime,
-          ],
+          [
+            id,
+            await (options.runtimeReads?.get(id) ??
+              syncState.readRuntime(id, options.onlyTheirNodes ? { nodes: [...nodes] } : {})),
+          ] as [string, ClusterRuntime],
       ),
     ),
   );
@@ -109,17 +130,65 @@ interface RawPage {
   next: ListPosition | null;
 }
 
+/** The clusters of an admin page, in page order, from the position on. */
+function pageClusters(
+  states: readonly ClusterState[],
+  position: ListPosition | null,
+  filters: VmListFilters,
+): string[] {
+  const known = states.map((state) => state.cluster_id);
+  const clusters = [...new Set(filters.cluster === undefined ? known : [filters.cluster])].sort();
+  return position === null ? clusters : clusters.filter((id) => id >= position.cluster);
+}
+
+/**
+ * For an unfiltered admin page: the clusters whose VM counts (kept by the sync) say they fill the
+ * page, each with how many items to read, so that their Queries run in parallel instead of one after
+ * the other. Counts may be off by the latest changes: the page loop reads on where they fell short.
+ */
+function expectedClusters(
+  states: readonly ClusterState[],
+  position: ListPosition | null,
+  options: ListVmsPageOptions,
+): Map<string, number> {
+  const expected = new Map<string, number>();
+  if (hasFilters(options.filters)) return expected;
+  const totals = new Map(states.map((state) => [state.cluster_id, state.counts.total]));
+  let before = 0;
+  for (const clusterId of pageClusters(states, position, options.filters)) {
+    if (before > options.limit) break;
+    // One VM more than needed: when it exists, the page is not the last one.
+    expected.set(clusterId, Math.max(1, options.limit + 1 - before));
+    before += totals.get(clusterId) ?? 0;
+  }
+  return expected;
+}
+
+/** Marks a read that may never be awaited (its page filled first) as handled; awaiting it still throws. */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 async function readAdminPage(
   inventory: InventoryRepository,
   states: readonly ClusterState[],
   position: ListPosition | null,
   options: ListVmsPageOptions,
+  expected: ReadonlyMap<string, number>,
 ): Promise<RawPage> {
   const { filters, limit } = options;
-  const known = states.map((state) => state.cluster_id);
-  let clusters = filters.cluster === undefined ? known : [filters.cluster];
-  clusters = [...new Set(clusters)].sort();
-  if (position !== null) clusters = clusters.filter((id) => id >= position.cluster);
+  const clusters = pageClusters(states, position, filters);
+  const startAfter = (clusterId: string): number | null =>
+    position !== null && position.cluster === clusterId ? position.afterVmid : null;
+  const firstReads = new Map(
+    [...expected].map(([clusterId, count]) => [
+      clusterId,
+      settledLater(
+        inventory.listClusterVms(clusterId, { startAfterVmid: startAfter(clusterId), limit: count }),
+      ),
+    ]),
+  );
   const filtered = hasFilters(filters);
   const items: StoredVm[] = [];
   const nextAfterLast = (): RawPage => {
@@ -127,14 +196,17 @@ async function readAdminPage(
     return { items, next: last === undefined ? null : { cluster: last.cluster_id, afterVmid: last.vmid } };
   };
   for (const clusterId of clusters) {
-    let after = position !== null && position.cluster === clusterId ? position.afterVmid : null;
+    let after = startAfter(clusterId);
+    let first = firstReads.get(clusterId);
     for (;;) {
       // One VM more than needed: when it exists (and matches), the page is not the last one.
       const wanted = limit - items.length + 1;
-      const page = await inventory.listClusterVms(clusterId, {
-        startAfterVmid: after,
-        limit: filtered ? Math.max(wanted, FILTERED_READ_SIZE) : wanted,
-      });
+      const page = await (first ??
+        inventory.listClusterVms(clusterId, {
+          startAfterVmid: after,
+          limit: filtered ? Math.max(wanted, FILTERED_READ_SIZE) : wanted,
+        }));
+      first = undefined;
       for (const vm of page.items) {
         if (!matchesFilters(vm, filters)) continue;
         if (items.length === limit) return nextAfterLast();
