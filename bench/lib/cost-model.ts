@@ -1,0 +1,291 @@
+import {
+  EXPRESS_BILLED_GB,
+  FREE_TIER,
+  HOURS_PER_MONTH,
+  HTTP_API_METERING_BYTES,
+  MINUTES_PER_MONTH,
+  PRICES,
+  type UnitPrice,
+} from './prices.ts';
+
+/**
+ * The monthly AWS bill of one deployment shape, from counts measured by the benchmark and the unit
+ * prices in prices.ts. Pure arithmetic: every input is a number the run measured (or a stated
+ * assumption), every output line says which.
+ */
+
+/** The workload: the reference fleet and its users. */
+export interface Workload {
+  clusters: number;
+  guests: number;
+  /** GET /api/vms calls a month (e.g. 50 users × 200 a day × 30 days). */
+  listLoadsPerMonth: number;
+  /** Quick-sync interval (s): one execution a minute runs 60/interval passes. */
+  quickSyncSeconds: number;
+  fullSyncMinutes: number;
+}
+
+/** Where a figure comes from. */
+export type Basis = 'measured' | 'configured' | 'assumed';
+
+/** One deployment shape (this design or the naive one) with its measured unit counts. */
+export interface ShapeInputs {
+  name: string;
+  architecture: 'arm64' | 'x86_64';
+  quickWorkflow: 'express' | 'standard';
+  /** Step Functions state transitions of one quick execution (all passes) and one full execution. */
+  quickTransitionsPerExecution: number;
+  fullTransitionsPerExecution: number;
+  /** Wall time of one quick execution (passes and waits), seconds: Express duration billing. */
+  quickExecutionSeconds: number;
+  lambda: {
+    syncMemoryMb: number;
+    auxMemoryMb: number;
+    apiMemoryMb: number;
+    /** Duration of one cluster's quick pass (ms). */
+    quickMsPerCluster: number;
+    /** Duration of one cluster's full sync (ms). */
+    fullMsPerCluster: number;
+    listClustersMs: number;
+    recordRunMs: number;
+    apiMsPerRequest: number;
+  };
+  dynamodb: {
+    /** Write/read units of one quick pass over all clusters. */
+    quickWcuPerPass: number;
+    quickRcuPerPass: number;
+    /** Write/read units of one full sync over all clusters. */
+    fullWcuPerRun: number;
+    fullRcuPerRun: number;
+    apiRcuPerRequest: number;
+  };
+  /** Bytes of one list response as sent (gzip or not). */
+  apiResponseBytes: number;
+  /** Interface endpoints × AZs (Secrets Manager endpoint in the sync VPC). */
+  interfaceEndpointAzs: number;
+  /** Custom metric series (metric names × dimension values). */
+  customMetrics: number;
+  secrets: number;
+  /** Assumed Secrets Manager calls a month (secrets cached in the function instances). */
+  secretApiCallsPerMonth: number;
+  /** Assumed log bytes per Lambda invocation (platform lines + JSON logs) and per state transition (ALL logging). */
+  logBytesPerInvocation: number;
+  logBytesPerTransition: number;
+}
+
+/** One line of the bill. */
+export interface CostLine {
+  service: string;
+  item: string;
+  quantity: number;
+  unit: string;
+  free: number;
+  unitUsd: number;
+  usd: number;
+  basis: Basis;
+}
+
+/** A shape's monthly bill. */
+export interface MonthlyCost {
+  name: string;
+  lines: CostLine[];
+  byService: Record<string, number>;
+  totalUsd: number;
+}
+
+/** Monthly counts derived from the workload's schedule. */
+export interface Schedule {
+  quickExecutions: number;
+  quickPassesPerExecution: number;
+  quickPasses: number;
+  fullRuns: number;
+}
+
+/** Quick sync: one execution a minute running 60/interval passes; full sync every N minutes. */
+export function scheduleOf(workload: Workload): Schedule {
+  const passes = Math.max(1, Math.floor(60 / workload.quickSyncSeconds));
+  return {
+    quickExecutions: MINUTES_PER_MONTH,
+    quickPassesPerExecution: passes,
+    quickPasses: MINUTES_PER_MONTH * passes,
+    fullRuns: MINUTES_PER_MONTH / workload.fullSyncMinutes,
+  };
+}
+
+function line(
+  service: string,
+  item: string,
+  quantity: number,
+  price: UnitPrice,
+  basis: Basis,
+  free = 0,
+): CostLine {
+  const billable = Math.max(0, quantity - free);
+  return {
+    service,
+    item,
+    quantity,
+    unit: price.per,
+    free,
+    unitUsd: price.usd,
+    usd: billable * price.usd,
+    basis,
+  };
+}
+
+const GIB = 1024 ** 3;
+
+/** The monthly bill of one shape for the workload, itemized per service. */
+export function monthlyCost(workload: Workload, shape: ShapeInputs): MonthlyCost {
+  const s = scheduleOf(workload);
+  const c = workload.clusters;
+  const L = shape.lambda;
+  const lines: CostLine[] = [];
+
+  // Lambda: ListClusters once per execution, SyncCluster per cluster and RecordRun per pass.
+  const quickInvocations = s.quickExecutions + s.quickPasses * (c + 1);
+  const fullInvocations = s.fullRuns * (c + 2);
+  const apiInvocations = workload.listLoadsPerMonth;
+  const invocations = quickInvocations + fullInvocations + apiInvocations;
+  const gbs = (mb: number, ms: number, count: number): number => (mb / 1024) * (ms / 1000) * count;
+  const gbSeconds =
+    gbs(L.syncMemoryMb, L.quickMsPerCluster, s.quickPasses * c) +
+    gbs(L.syncMemoryMb, L.fullMsPerCluster, s.fullRuns * c) +
+    gbs(L.auxMemoryMb, L.listClustersMs, s.quickExecutions + s.fullRuns) +
+    gbs(L.auxMemoryMb, L.recordRunMs, s.quickPasses + s.fullRuns) +
+    gbs(L.apiMemoryMb, L.apiMsPerRequest, apiInvocations);
+  lines.push(
+    line('Lambda', 'requests', invocations, PRICES.lambdaRequest, 'measured', FREE_TIER.lambdaRequests),
+  );
+  lines.push(
+    line(
+      'Lambda',
+      `compute (${shape.architecture})`,
+      gbSeconds,
+      shape.architecture === 'arm64' ? PRICES.lambdaGbSecondArm : PRICES.lambdaGbSecondX86,
+      'measured',
+      FREE_TIER.lambdaGbSeconds,
+    ),
+  );
+
+  // Step Functions: the full sync is Standard; the quick sync Express (or Standard in the naive shape).
+  const standardTransitions =
+    s.fullRuns * shape.fullTransitionsPerExecution +
+    (shape.quickWorkflow === 'standard' ? s.quickExecutions * shape.quickTransitionsPerExecution : 0);
+  lines.push(
+    line(
+      'Step Functions',
+      'Standard state transitions',
+      standardTransitions,
+      PRICES.sfnStandardTransition,
+      'measured',
+      FREE_TIER.sfnStandardTransitions,
+    ),
+  );
+  if (shape.quickWorkflow === 'express') {
+    lines.push(
+      line('Step Functions', 'Express executions', s.quickExecutions, PRICES.sfnExpressRequest, 'configured'),
+    );
+    lines.push(
+      line(
+        'Step Functions',
+        'Express duration (64 MB steps)',
+        s.quickExecutions * shape.quickExecutionSeconds * EXPRESS_BILLED_GB,
+        PRICES.sfnExpressGbSecond,
+        'measured',
+      ),
+    );
+  }
+
+  // DynamoDB on demand.
+  const D = shape.dynamodb;
+  lines.push(
+    line(
+      'DynamoDB',
+      'write request units',
+      s.quickPasses * D.quickWcuPerPass + s.fullRuns * D.fullWcuPerRun,
+      PRICES.dynamoWriteUnit,
+      'measured',
+    ),
+  );
+  lines.push(
+    line(
+      'DynamoDB',
+      'read request units',
+      s.quickPasses * D.quickRcuPerPass + s.fullRuns * D.fullRcuPerRun + apiInvocations * D.apiRcuPerRequest,
+      PRICES.dynamoReadUnit,
+      'measured',
+    ),
+  );
+
+  // API Gateway HTTP API (metered per 512 KB of response) and data out.
+  const metered = Math.max(1, Math.ceil(shape.apiResponseBytes / HTTP_API_METERING_BYTES));
+  lines.push(
+    line('API Gateway', 'HTTP API requests', apiInvocations * metered, PRICES.httpApiRequest, 'measured'),
+  );
+  lines.push(
+    line(
+      'Data transfer',
+      'API responses out',
+      (apiInvocations * shape.apiResponseBytes) / GIB,
+      PRICES.dataTransferOutGb,
+      'measured',
+      FREE_TIER.dataTransferOutGb,
+    ),
+  );
+
+  lines.push(
+    line(
+      'EventBridge Scheduler',
+      'invocations',
+      s.quickExecutions + s.fullRuns,
+      PRICES.schedulerInvocation,
+      'configured',
+      FREE_TIER.schedulerInvocations,
+    ),
+  );
+  lines.push(line('Secrets Manager', 'secrets', shape.secrets, PRICES.secretMonth, 'configured'));
+  lines.push(
+    line('Secrets Manager', 'API calls', shape.secretApiCallsPerMonth, PRICES.secretApiCall, 'assumed'),
+  );
+  lines.push(
+    line(
+      'VPC',
+      'interface endpoint hours',
+      shape.interfaceEndpointAzs * HOURS_PER_MONTH,
+      PRICES.interfaceEndpointAzHour,
+      'configured',
+    ),
+  );
+  lines.push(
+    line(
+      'CloudWatch',
+      'custom metrics',
+      shape.customMetrics,
+      PRICES.customMetricMonth,
+      'configured',
+      FREE_TIER.customMetrics,
+    ),
+  );
+  const transitions =
+    s.fullRuns * shape.fullTransitionsPerExecution + s.quickExecutions * shape.quickTransitionsPerExecution;
+  const logGb = (invocations * shape.logBytesPerInvocation + transitions * shape.logBytesPerTransition) / GIB;
+  lines.push(
+    line('CloudWatch', 'log ingestion', logGb, PRICES.logIngestGb, 'assumed', FREE_TIER.logIngestGb),
+  );
+  lines.push(
+    line(
+      'X-Ray',
+      'traces (every invocation and execution)',
+      invocations + s.quickExecutions + s.fullRuns,
+      PRICES.xrayTrace,
+      'assumed',
+      FREE_TIER.xrayTraces,
+    ),
+  );
+
+  const byService: Record<string, number> = {};
+  for (const l of lines) byService[l.service] = (byService[l.service] ?? 0) + l.usd;
+  const totalUsd = lines.reduce((sum, l) => sum + l.usd, 0);
+  return { name: shape.name, lines, byService, totalUsd };
+}

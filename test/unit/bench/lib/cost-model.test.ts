@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import {
+  monthlyCost,
+  type ShapeInputs,
+  scheduleOf,
+  type Workload,
+} from '../../../../bench/lib/cost-model.ts';
+
+const workload: Workload = {
+  clusters: 5,
+  guests: 1000,
+  listLoadsPerMonth: 300_000,
+  quickSyncSeconds: 30,
+  fullSyncMinutes: 5,
+};
+
+const design: ShapeInputs = {
+  name: 'design',
+  architecture: 'arm64',
+  quickWorkflow: 'express',
+  quickTransitionsPerExecution: 17,
+  fullTransitionsPerExecution: 8,
+  quickExecutionSeconds: 31,
+  lambda: {
+    syncMemoryMb: 1024,
+    auxMemoryMb: 256,
+    apiMemoryMb: 1024,
+    quickMsPerCluster: 100,
+    fullMsPerCluster: 1000,
+    listClustersMs: 5,
+    recordRunMs: 10,
+    apiMsPerRequest: 50,
+  },
+  dynamodb: {
+    quickWcuPerPass: 10,
+    quickRcuPerPass: 0,
+    fullWcuPerRun: 20,
+    fullRcuPerRun: 0,
+    apiRcuPerRequest: 0,
+  },
+  apiResponseBytes: 40 * 1024,
+  interfaceEndpointAzs: 2,
+  customMetrics: 36,
+  secrets: 5,
+  secretApiCallsPerMonth: 0,
+  logBytesPerInvocation: 0,
+  logBytesPerTransition: 0,
+};
+
+const lineOf = (cost: ReturnType<typeof monthlyCost>, service: string, item: string) => {
+  const found = cost.lines.find((l) => l.service === service && l.item.startsWith(item));
+  if (found === undefined) throw new Error(`no line ${service}: ${item}`);
+  return found;
+};
+
+describe('scheduleOf', () => {
+  it('runs one quick execution a minute with 60/interval passes and a full sync every N minutes', () => {
+    expect(scheduleOf(workload)).toEqual({
+      quickExecutions: 43_200,
+      quickPassesPerExecution: 2,
+      quickPasses: 86_400,
+      fullRuns: 8_640,
+    });
+  });
+});
+
+describe('monthlyCost', () => {
+  const cost = monthlyCost(workload, design);
+
+  it('prices DynamoDB write units per pass and per full run at the on-demand rate', () => {
+    const writes = lineOf(cost, 'DynamoDB', 'write');
+    expect(writes.quantity).toBe(86_400 * 10 + 8_640 * 20);
+    expect(writes.usd).toBeCloseTo(1_036_800 * 0.625e-6, 6);
+  });
+
+  it('bills Standard transitions of the full sync after the 4,000 free ones, and Express by execution and duration', () => {
+    expect(lineOf(cost, 'Step Functions', 'Standard').usd).toBeCloseTo((8_640 * 8 - 4_000) * 0.000025, 6);
+    expect(lineOf(cost, 'Step Functions', 'Express executions').usd).toBeCloseTo(0.0432, 6);
+    expect(lineOf(cost, 'Step Functions', 'Express duration').usd).toBeCloseTo(
+      43_200 * 31 * 0.0625 * 0.00001667,
+      6,
+    );
+  });
+
+  it('counts Lambda requests of every function and keeps them in the free tier here', () => {
+    const requests = lineOf(cost, 'Lambda', 'requests');
+    expect(requests.quantity).toBe(43_200 + 86_400 * 6 + 8_640 * 7 + 300_000);
+    expect(requests.usd).toBe(0);
+  });
+
+  it('meters API responses per 512 KB and bills data out beyond 100 GB', () => {
+    const big = monthlyCost(workload, { ...design, apiResponseBytes: 600 * 1024 });
+    expect(lineOf(big, 'API Gateway', 'HTTP API').quantity).toBe(600_000);
+    const gb = (300_000 * 600 * 1024) / 1024 ** 3;
+    expect(lineOf(big, 'Data transfer', 'API').usd).toBeCloseTo((gb - 100) * 0.09, 6);
+    expect(lineOf(cost, 'API Gateway', 'HTTP API').quantity).toBe(300_000);
+  });
+
+  it('charges the interface endpoint per AZ-hour and custom metrics beyond the free 10', () => {
+    expect(lineOf(cost, 'VPC', 'interface').usd).toBeCloseTo(14.6, 6);
+    expect(lineOf(cost, 'CloudWatch', 'custom metrics').usd).toBeCloseTo(26 * 0.3, 6);
+  });
+
+  it('bills every quick execution as Standard transitions in the naive shape', () => {
+    const naive = monthlyCost(workload, { ...design, quickWorkflow: 'standard' });
+    expect(lineOf(naive, 'Step Functions', 'Standard').quantity).toBe(8_640 * 8 + 43_200 * 17);
+    expect(naive.lines.some((l) => l.item.startsWith('Express'))).toBe(false);
+  });
+
+  it('totals the lines and groups them by service', () => {
+    const sum = cost.lines.reduce((s, l) => s + l.usd, 0);
+    expect(cost.totalUsd).toBeCloseTo(sum, 9);
+    expect(Object.values(cost.byService).reduce((s, v) => s + v, 0)).toBeCloseTo(sum, 9);
+  });
+
+  it('charges x86 compute at the x86 rate', () => {
+    const heavy = { ...design, lambda: { ...design.lambda, quickMsPerCluster: 10_000 } };
+    const arm = lineOf(monthlyCost(workload, heavy), 'Lambda', 'compute');
+    const x86 = lineOf(monthlyCost(workload, { ...heavy, architecture: 'x86_64' }), 'Lambda', 'compute');
+    expect(arm.quantity).toBe(x86.quantity);
+    expect(x86.usd / arm.usd).toBeGreaterThan(1.2);
+  });
+});
