@@ -103,18 +103,24 @@ export async function toApiVms(
     nodes.add(vm.node);
     nodesByCluster.set(vm.cluster_id, nodes);
   }
-  const runtimes = new Map<string, ClusterRuntime>(
-    await Promise.all(
-      [...nodesByCluster].map(
-        async ([id, nodes]) =>
-          [
+  let runtimes: Map<string, ClusterRuntime>;
+  if (options.onlyTheirNodes) {
+    // A user's few VMs: their nodes' runtime stats in one BatchGet, whatever the clusters.
+    runtimes = await syncState.readNodeRuntimes(
+      [...nodesByCluster].flatMap(([clusterId, nodes]) => [...nodes].map((node) => ({ clusterId, node }))),
+    );
+  } else {
+    runtimes = new Map(
+      await Promise.all(
+        [...nodesByCluster.keys()].map(
+          async (id): Promise<[string, ClusterRuntime]> => [
             id,
-            await (options.runtimeReads?.get(id) ??
-              syncState.readRuntime(id, options.onlyTheirNodes ? { nodes: [...nodes] } : {})),
-          ] as [string, ClusterRuntime],
+            await (options.runtimeReads?.get(id) ?? syncState.readRuntime(id)),
+          ],
+        ),
       ),
-    ),
-  );
+    );
+  }
   const stateById = new Map(states.map((state) => [state.cluster_id, state]));
   return items.map((vm) => {
     const runtime = runtimes.get(vm.cluster_id);

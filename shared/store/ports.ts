@@ -190,6 +190,13 @@ export interface SyncStateRepository {
    * (one Query each: a user's list reads the nodes of their VMs only).
    */
   readRuntime(clusterId: string, options?: { nodes?: readonly string[] }): Promise<ClusterRuntime>;
+  /**
+   * Runtime stats of a few nodes across clusters in one BatchGet of their first chunks (a node
+   * with more than one chunk is completed with a Query), keyed by cluster id.
+   */
+  readNodeRuntimes(
+    nodes: readonly { clusterId: string; node: string }[],
+  ): Promise<Map<string, ClusterRuntime>>;
   /** Replaces one node's runtime chunks. */
   writeNodeRuntime(input: WriteNodeRuntimeInput): Promise<WriteReport>;
   /** Deletes a node's runtime chunks (node gone from the cluster). */

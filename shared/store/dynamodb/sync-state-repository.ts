@@ -10,6 +10,7 @@ import {
   type ClusterRuntime,
   chunkRuntimeStats,
   mergeRuntimeChunks,
+  type RuntimeChunk,
   RuntimeChunkSchema,
 } from '#shared/domain/runtime-stats.ts';
 import {
@@ -32,6 +33,7 @@ import type {
 } from '../ports.ts';
 import { syncStateKeys } from '../table-design.ts';
 import {
+  batchGetAll,
   batchWriteAll,
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
@@ -147,6 +149,39 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
     return mergeRuntimeChunks(
       items.map((item) => parseItem(RuntimeChunkSchema, item, `${this.tableName} ${String(item.sk)}`)),
     );
+  }
+
+  async readNodeRuntimes(
+    nodes: readonly { clusterId: string; node: string }[],
+  ): Promise<Map<string, ClusterRuntime>> {
+    const unique = new Map(nodes.map((entry) => [`${entry.clusterId}#${entry.node}`, entry]));
+    const firstChunks = (
+      await batchGetAll(
+        this.client,
+        this.tableName,
+        [...unique.values()].map(({ clusterId, node }) => syncStateKeys.runtime(clusterId, node, 0)),
+        {},
+        this.retryPolicy,
+      )
+    ).map((item) => parseItem(RuntimeChunkSchema, item, `${this.tableName} ${String(item.sk)}`));
+    const byCluster = new Map<string, RuntimeChunk[]>();
+    const incomplete: { clusterId: string; node: string }[] = [];
+    for (const chunk of firstChunks) {
+      if (chunk.chunk_count > 1) incomplete.push({ clusterId: chunk.cluster_id, node: chunk.node });
+      else byCluster.set(chunk.cluster_id, [...(byCluster.get(chunk.cluster_id) ?? []), chunk]);
+    }
+    const result = new Map<string, ClusterRuntime>();
+    for (const [clusterId, chunks] of byCluster) result.set(clusterId, mergeRuntimeChunks(chunks));
+    // Nodes of more than one chunk (thousands of guests) are rare: their whole set is read.
+    await Promise.all(
+      incomplete.map(async ({ clusterId, node }) => {
+        const runtime = await this.readRuntime(clusterId, { nodes: [node] });
+        const merged = result.get(clusterId) ?? new Map();
+        for (const [name, value] of runtime) merged.set(name, value);
+        result.set(clusterId, merged);
+      }),
+    );
+    return result;
   }
 
   async writeNodeRuntime(input: WriteNodeRuntimeInput): Promise<WriteReport> {

@@ -153,6 +153,29 @@ describe('runtime chunks', () => {
     await repo.deleteNodeRuntime('rt', 'pve1');
     expect((await repo.readRuntime('rt')).has('pve1')).toBe(false);
   });
+
+  it('reads chosen nodes across clusters at once, completing nodes of several chunks', async () => {
+    await repo.writeNodeRuntime({ clusterId: 'nr-a', node: 'n1', stats: samples(100, 3, 5), observedAt: 1 });
+    await repo.writeNodeRuntime({ clusterId: 'nr-a', node: 'n2', stats: samples(200, 2, 6), observedAt: 1 });
+    await repo.writeNodeRuntime({
+      clusterId: 'nr-b',
+      node: 'n1',
+      stats: samples(100, 4500, 7),
+      observedAt: 1,
+    });
+
+    const runtimes = await repo.readNodeRuntimes([
+      { clusterId: 'nr-a', node: 'n1' },
+      { clusterId: 'nr-b', node: 'n1' },
+      { clusterId: 'nr-b', node: 'n1' },
+      { clusterId: 'nr-c', node: 'missing' },
+    ]);
+    expect([...runtimes.keys()].sort()).toEqual(['nr-a', 'nr-b']);
+    expect([...(runtimes.get('nr-a')?.keys() ?? [])]).toEqual(['n1']);
+    expect(runtimes.get('nr-a')?.get('n1')?.stats.get(101)).toEqual({ cpu_usage: 5, memory_usage: 50 });
+    expect(runtimes.get('nr-b')?.get('n1')).toEqual((await repo.readRuntime('nr-b')).get('n1'));
+    expect(runtimes.get('nr-b')?.get('n1')?.stats.size).toBe(4500);
+  });
 });
 
 describe('global run stats', () => {
