@@ -1,5 +1,5 @@
 import { vmFreshness } from '#shared/domain/staleness.ts';
-import type { ClusterState } from '#shared/domain/sync-state.ts';
+import { type ClusterState, ClusterStateSchema } from '#shared/domain/sync-state.ts';
 import type { StoredVm } from '#shared/domain/vm-record.ts';
 import type { ClusterSyncStats, SyncHealthResponse, SyncStatsResponse } from '#shared/http/schemas/sync.ts';
 
@@ -124,23 +124,9 @@ export function statsFromVms(
     if (vm.status === 'running') entry.running_vms++;
     counts.set(vm.cluster_id, entry);
   }
-  const inScope = [...counts.keys()].sort().map(
-    (clusterId) =>
-      stateById.get(clusterId) ?? {
-        cluster_id: clusterId,
-        cluster_name: null,
-        last_quick_sync_at: null,
-        last_full_sync_at: null,
-        last_success_at: null,
-        last_attempt_at: null,
-        consecutive_errors: 0,
-        backoff_until: null,
-        last_error: null,
-        nodes: {},
-        counts: { total: 0, running: 0, error: 0, templates: 0 },
-        updated_at: null,
-      },
-  );
+  const inScope = [...counts.keys()]
+    .sort()
+    .map((clusterId) => stateById.get(clusterId) ?? ClusterStateSchema.parse({ cluster_id: clusterId }));
   const clusters = inScope.map((state) =>
     clusterFigures(
       state,
