@@ -313,7 +313,11 @@ describe('power actions against the simulator and DynamoDB Local', () => {
   });
 
   it("resolves a user's VMID to their cluster and answers 404 for another cluster's VM", async () => {
-    const guest = take('sim-1', 'stopped plain VM for alice', (g) => plain(g) && g.status === 'stopped');
+    const guest = take(
+      'sim-1',
+      'stopped plain VM for alice whose VMID is also on sim-2',
+      (g) => plain(g) && g.status === 'stopped' && sim.guest('sim-2', g.vmid) !== undefined,
+    );
     expect(sim.guest('sim-2', guest.vmid)).toBeDefined();
     await repos.ownership.putAssignment({
       username: 'alice',
