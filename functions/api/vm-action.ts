@@ -4,6 +4,7 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  ACTION_WAIT_ENV,
   type ActionResult,
   type ActionService,
   createActionService,
@@ -21,8 +22,7 @@ import { logger } from '#shared/observability/powertools.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { clustersFromEnv } from '#shared/sync/service.ts';
 
-/** Optional setting: seconds after its arrival an action answers 202 unless confirmed (default 5, 0–10). */
-export const ACTION_WAIT_ENV = 'ACTION_WAIT_SECONDS';
+export { ACTION_WAIT_ENV };
 
 /**
  * The answer of an action result: 200 confirmed or unchanged, 202 pending. Both carry `ok: true`

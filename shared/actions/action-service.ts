@@ -44,6 +44,8 @@ export const MAX_ACTION_WAIT_MS = 10_000;
 export const ACTION_CALL_BUDGET_MS = 5_000;
 /** Pause between task (or HA status) polls. */
 export const DEFAULT_ACTION_POLL_MS = 1_000;
+/** The action function's setting: seconds of {@link DEFAULT_ACTION_WAIT_MS} (0 to {@link MAX_ACTION_WAIT_MS}). */
+export const ACTION_WAIT_ENV = 'ACTION_WAIT_SECONDS';
 
 /** The part of the Proxmox client an action uses. */
 export type ActionGateway = Pick<ProxmoxGateway, 'powerAction' | 'waitForTask' | 'guestStatus'>;
