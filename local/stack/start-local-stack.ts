@@ -268,7 +268,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clusters = await loadClustersFile(options.clustersFile);
     }
     const definitions = await loadSyncDefinitions(paths.definitionsCache);
-    progress('sync state machine definitions ready');
+    progress(
+      definitions.source === 'synthesized'
+        ? 'sync state machine definitions synthesized'
+        : `sync state machine definitions ready (${definitions.source})`,
+    );
     const dynamo = await dynamoPromise;
     const dynamodbEndpoint = dynamo?.endpoint ?? options.dynamodbEndpoint ?? '';
     progress('DynamoDB Local ready');
