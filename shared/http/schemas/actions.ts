@@ -4,8 +4,11 @@ import { ClusterIdParam, OkTrue, VmidParam } from '#shared/http/schemas/common.t
 
 /** The power actions of POST /api/vm/{vmid}/{action}. */
 export const VmActionSchema = PendingActionSchema.meta({
-  description: 'Power action',
-  examples: ['start'],
+  description:
+    "Power action, with Proxmox's meanings: start; shutdown = graceful power-off (ACPI or guest agent; " +
+    'the task fails after 60 s if the guest ignores it); stop = hard stop at once (like pulling the plug: ' +
+    'offer it as a confirmed "force stop"); reboot',
+  examples: ['shutdown'],
 });
 export type VmAction = z.infer<typeof VmActionSchema>;
 

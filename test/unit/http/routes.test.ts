@@ -102,6 +102,12 @@ describe('OpenAPI document', () => {
     expect(json('/api/vms', 'get', '200')).toContain('"is_admin"');
   });
 
+  it('says what stop and shutdown mean (a portal offers shutdown first, stop as a confirmed force stop)', () => {
+    const action = JSON.stringify(paths['/api/vm/{vmid}/{action}']?.post?.parameters);
+    expect(action).toContain('shutdown = graceful power-off');
+    expect(action).toContain('stop = hard stop');
+  });
+
   it('resolves every $ref to a component', () => {
     const schemas = (document.components as { schemas: Record<string, unknown> }).schemas;
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map(
