@@ -180,8 +180,8 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  *    from the task); otherwise answers pending (202) and leaves the confirmation to the sync.
  *
  * Every Proxmox call (the client set-up included) is bounded by the time left: the set-up, the
- * state check and the power call by {@link ACTION_CALL_BUDGET_MS} or the wait, whichever is
- * longer; the task and status polls by the wait. So an action answers within
+ * state check (at most half of what is left) and the power call by {@link ACTION_CALL_BUDGET_MS}
+ * or the wait, whichever is longer; the task and status polls by the wait. So an action answers within
  * max(wait, call budget) plus its table writes, whatever Proxmox does.
  */
 export function createActionService(deps: ActionServiceDeps): ActionService {
@@ -295,8 +295,10 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
 
       const expected = expectedStatusAfter(action);
       if (hasSteadyTarget(action) && vm.status === expected && vm.pending_action === undefined) {
-        // The table says there is nothing to do: Proxmox confirms before the answer says so.
-        const current = await readStatus(gateway, vm, callDeadline);
+        // The table says there is nothing to do: Proxmox confirms before the answer says so. The
+        // check gets half the time left, so that the power call keeps the other half if it hangs.
+        const checkDeadline = now() + Math.max(0, callDeadline - now()) / 2;
+        const current = await readStatus(gateway, vm, checkDeadline);
         if (current !== null && observedStatus(current) === expected) {
           return { outcome: 'unchanged', key, action, status: expected };
         }

@@ -21,8 +21,8 @@ import { pickGuest, simClusters, storedFromTruth } from './sim-fixtures.ts';
 
 /**
  * An action must answer before API Gateway's 30 s integration timeout whatever Proxmox does. Here
- * the simulator is slow in every way an action meets — a power call that never answers, task and
- * status polls that take 9 s each, tasks that run for a minute, a client set-up that never
+ * the simulator is slow in every way an action meets — a power call that never answers, state
+ * checks and task polls that take 9 s each, tasks that run for a minute, a client set-up that never
  * finishes (a secret fetch on a cold start) — and the action route runs with the longest wait the
  * setting accepts, through the local gateway, on DynamoDB Local. Every answer arrives well before
  * 29 s, as 200 or 202 when Proxmox was reached (502 when not even the client could be set up).
@@ -32,6 +32,8 @@ import { pickGuest, simClusters, storedFromTruth } from './sim-fixtures.ts';
 const INTEGRATION_LIMIT_MS = 29_000;
 /** Slower than any poll interval, faster than the client's own 10 s timeouts: the worst "slow but alive". */
 const SLOW_POLL_MS = 9_000;
+/** A slow state check that still fits its half of the 10 s call budget. */
+const SLOW_CHECK_MS = 3_000;
 
 let sim: Simulator;
 let world: ApiWorld;
@@ -114,16 +116,19 @@ describe('an action against a slow Proxmox, with the longest wait the setting ac
       'stopped HA VM',
       (g) => g.hastate !== undefined && g.status === 'stopped',
     );
+    const hungCheck = pickGuest(sim, 'sim-1', 'running plain VM', (g) => plain(g) && g.status === 'running');
     sim.faults.setHang('sim-1', 'power', true);
+    sim.faults.setLatency('sim-1', 'status', SLOW_POLL_MS);
     sim.faults.setLatency('sim-2', 'task', SLOW_POLL_MS);
-    sim.faults.setLatency('sim-2', 'status', SLOW_POLL_MS);
+    sim.faults.setLatency('sim-2', 'status', SLOW_CHECK_MS);
     await sim.settled();
 
-    const [power, task, check, ha] = await Promise.all([
+    const [power, task, check, ha, checkThenHang] = await Promise.all([
       timedAction(`/api/vm/${hungPower.vmid}/start?cluster=sim-1`),
       timedAction(`/api/vm/${slowTask.vmid}/start?cluster=sim-2`),
       timedAction(`/api/vm/${slowCheck.vmid}/start?cluster=sim-2`),
       timedAction(`/api/vm/${haGuest.vmid}/start?cluster=sim-2`),
+      timedAction(`/api/vm/${hungCheck.vmid}/start?cluster=sim-1`),
     ]);
 
     // The power call never answered: pending kept, no UPID, the sync confirms or it expires.
@@ -133,17 +138,27 @@ describe('an action against a slow Proxmox, with the longest wait the setting ac
     expect(task.status).toBe(202);
     expect(VmActionPendingResponseSchema.parse(task.body).upid).toMatch(/^UPID:/);
     expect(ha.status).toBe(202);
-    // The state check took 9 s but fit the call budget: already running, no task.
+    // The state check took 3 s, within its half of the call budget: already running, no task.
     expect(check.status).toBe(200);
     expect(VmActionDoneResponseSchema.parse(check.body)).toMatchObject({ ok: true, unchanged: true });
 
-    for (const answer of [power, task, check, ha]) {
+    // The state check outlasted its half of the call budget, then the power call hung: pending, no UPID.
+    expect(checkThenHang.status).toBe(202);
+    expect(VmActionPendingResponseSchema.parse(checkThenHang.body)).toMatchObject({ ok: true, upid: null });
+
+    for (const answer of [power, task, check, ha, checkThenHang]) {
       expect(answer.elapsedMs).toBeLessThan(INTEGRATION_LIMIT_MS);
     }
   });
 
   it('answers before 29 s when the Proxmox client cannot even be set up (502, nothing recorded)', async () => {
-    const guest = pickGuest(sim, 'sim-1', 'running plain VM', (g) => plain(g) && g.status === 'running');
+    // A container: none of the other test's guests (all QEMU VMs) is touched.
+    const guest = pickGuest(
+      sim,
+      'sim-1',
+      'running plain container',
+      (g) => g.type === 'lxc' && !g.template && g.lock === undefined && g.status === 'running',
+    );
     const started = performance.now();
     const event = buildHttpApiEvent({
       method: 'POST',
