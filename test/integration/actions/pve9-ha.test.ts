@@ -29,7 +29,14 @@ describe('an action on a freshly HA-managed guest on PVE 9', () => {
   it('reads ha.state null and confirms the start once the HA stack has acted', async () => {
     const guest = h.sim
       .groundTruth(CLUSTER)
-      .find((g) => g.type === 'qemu' && g.status === 'stopped' && !g.template && g.hastate === undefined && g.lock === undefined);
+      .find(
+        (g) =>
+          g.type === 'qemu' &&
+          g.status === 'stopped' &&
+          !g.template &&
+          g.hastate === undefined &&
+          g.lock === undefined,
+      );
     if (guest === undefined) throw new Error('fleet has no stopped VM outside HA');
     h.sim.addToHa(CLUSTER, guest.vmid, { crmDelayMs: 1_500 });
     const cluster = h.clusters.clusters[0];
@@ -50,7 +57,12 @@ describe('an action on a freshly HA-managed guest on PVE 9', () => {
       waitMs: 10_000,
       pollIntervalMs: 200,
     });
-    const result = await service.perform({ caller: admin, vmid: guest.vmid, action: 'start', clusterId: CLUSTER });
+    const result = await service.perform({
+      caller: admin,
+      vmid: guest.vmid,
+      action: 'start',
+      clusterId: CLUSTER,
+    });
     expect(result).toMatchObject({ outcome: 'confirmed', status: 'running' });
     expect(warnings).toEqual([]);
   });

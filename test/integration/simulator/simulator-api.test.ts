@@ -54,7 +54,11 @@ describe('envelope and shapes', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('application/json;charset=UTF-8');
     expect(JSON.parse(r.text)).toEqual({
-      data: { version: expect.stringMatching(/^9\.\d+\.\d+$/), release: expect.any(String), repoid: expect.any(String) },
+      data: {
+        version: expect.stringMatching(/^9\.\d+\.\d+$/),
+        release: expect.any(String),
+        repoid: expect.any(String),
+      },
     });
   });
 

@@ -41,9 +41,12 @@ describe('sync against PVE 9', () => {
       const truth = slot(h, index);
       expect(truth.type).toBe('lxc');
       const vm = await stored(h, truth.vmid);
-      expect({ category: vm.category, mac: vm.mac, sync_error: vm.sync_error, checked: vm.config_checked_at !== null }).toEqual(
-        { category: 'linux', mac: truth.mac ?? null, sync_error: null, checked: true },
-      );
+      expect({
+        category: vm.category,
+        mac: vm.mac,
+        sync_error: vm.sync_error,
+        checked: vm.config_checked_at !== null,
+      }).toEqual({ category: 'linux', mac: truth.mac ?? null, sync_error: null, checked: true });
     }
   });
 
@@ -61,7 +64,9 @@ describe('sync against PVE 9', () => {
 
   it('keeps the guests of upgraded nodes, stale, when an 8.4 endpoint cannot read their stats', async () => {
     await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'full' });
-    const before = new Map((await h.repositories.inventory.listAllClusterVms(CLUSTER)).map((v) => [v.vmid, v]));
+    const before = new Map(
+      (await h.repositories.inventory.listAllClusterVms(CLUSTER)).map((v) => [v.vmid, v]),
+    );
     const [contacted] = h.sim.clusters[0]?.nodes ?? [];
     if (contacted === undefined) throw new Error('no node');
     h.sim.setNodeVersion(CLUSTER, contacted, 8);
