@@ -551,6 +551,7 @@ export function guestConfig(
       c.entrypoint = oci.entrypoint;
       c.env = oci.env;
     }
+    // An OCI container's raw keys come with its OCI support (a node of a version without it has neither).
     if (g.rawLxc !== undefined && (oci !== undefined || g.oci === undefined)) {
       c.lxc = g.rawLxc.map(([k, v]) => [k, v]);
     }
