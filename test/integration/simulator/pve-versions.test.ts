@@ -73,9 +73,9 @@ describe.each(VERSIONS)(
       const nodes = all.filter((r) => r.type === 'node');
       expect(nodes).toHaveLength(3);
       for (const n of nodes) expect(n['host-arch']).toBe(pve9Shapes ? 'x86_64' : undefined);
-    // The HA node state is there on both (since 8.3) once the cluster uses HA.
-    expect(truth.some((g) => g.hastate !== undefined)).toBe(true);
-    for (const n of nodes) expect(n.hastate).toBe('online');
+      // The HA node state is there on both (since 8.3) once the cluster uses HA.
+      expect(truth.some((g) => g.hastate !== undefined)).toBe(true);
+      for (const n of nodes) expect(n.hastate).toBe('online');
       const types = new Set(all.map((r) => r.type));
       expect(types.has('network')).toBe(pve9Shapes);
       expect(types.has('sdn')).toBe(!pve9Shapes);
