@@ -1,7 +1,7 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ACTION_WAIT_ENV } from '#shared/actions/action-service.ts';
+import { ACTION_WAIT_ENV } from '#shared/actions/action-timing.ts';
 import { loadDeploymentConfig } from './config.ts';
 import { readClustersForDeployment } from './constructs/sync-clusters-config.ts';
 import { secretArnPatterns } from './constructs/sync-functions.ts';

@@ -1,6 +1,6 @@
 import type { App } from 'aws-cdk-lib';
 import * as z from 'zod';
-import { DEFAULT_ACTION_WAIT_MS, MAX_ACTION_WAIT_MS } from '#shared/actions/action-service.ts';
+import { DEFAULT_ACTION_WAIT_MS, MAX_ACTION_WAIT_MS } from '#shared/actions/action-timing.ts';
 
 /**
  * Deployment configuration, read from the CDK context key `pveInventory` (cdk.json, `-c`, or
