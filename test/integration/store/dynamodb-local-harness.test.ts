@@ -101,7 +101,7 @@ describe('DynamoDB Local process', () => {
     const script = [
       "const { startDynamoDbLocal } = await import('#local/dynamodb-local.ts');",
       'const local = await startDynamoDbLocal();',
-      'process.stdout.write(`${local.pid}\\n`);',
+      'process.stdout.write(String(local.pid) + "\\n");',
       'setInterval(() => {}, 1000);',
     ].join('\n');
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
