@@ -50,8 +50,8 @@ const importAs = (body: unknown, query = '') =>
   world.request('POST', `/api/assignments/import${query}`, { token: world.tokens.admin, body });
 
 /** A file of `users` users, each listing the given VMs. */
-function file(users: number, vms: readonly string[], name = (i: number) => `student${i}`) {
-  const body: Record<string, string[]> = {};
+function file(users: number, vms: readonly (string | number)[], name = (i: number) => `student${i}`) {
+  const body: Record<string, (string | number)[]> = {};
   for (let i = 0; i < users; i++) body[name(i)] = [...vms];
   return body;
 }
