@@ -333,6 +333,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       fullIntervalMs,
       quickIntervalMs,
+      // Each cluster's quick syncs on their own: a hanging cluster delays only itself.
+      quickClusterIds: clusters.clusters.map((c) => c.id),
       log,
     });
     cleanups.push(() => runner.stop());
