@@ -21,7 +21,12 @@ beforeAll(async () => {
     dataDir,
     dynamodbEndpoint: inject('dynamodbEndpoint'),
     tablePrefix: `iso-${process.pid}-${Date.now()}-`,
-    simulator: { clusters: 2, guestsPerCluster: 10, seed: 9, probePorts: { rdp: probeBase, ssh: probeBase + 1 } },
+    simulator: {
+      clusters: 2,
+      guestsPerCluster: 10,
+      seed: 9,
+      probePorts: { rdp: probeBase, ssh: probeBase + 1 },
+    },
     fullIntervalMs: 600_000,
     quickIntervalMs: 500,
     seed: false,
