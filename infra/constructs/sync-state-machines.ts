@@ -12,7 +12,6 @@ import {
   QueryLanguage,
   StateMachine,
   StateMachineType,
-  Succeed,
   TaskInput,
   Timeout,
   Wait,
