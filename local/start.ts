@@ -12,6 +12,7 @@ import {
   parseDuration,
   startLocalStack,
 } from '#local/stack/index.ts';
+import { PVE_MAJORS } from '#simulator/index.ts';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -25,6 +26,7 @@ const USAGE = `Usage: npm start -- [options]
   --quick-interval D     quick sync period (default 30s)
   --stale-after D        staleness cutoff of the API (default 10m)
   --guests N             simulator guests per cluster (default 100)
+  --pve-version 8|9      Proxmox VE major version the simulator speaks (default 9)
   --no-seed              do not seed the demo ownership
   --log-level LEVEL      handler log level (DEBUG, INFO, WARN, ERROR, SILENT; default ERROR)
   --verbose              print one line per API request
@@ -47,6 +49,7 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
       'quick-interval': { type: 'string' },
       'stale-after': { type: 'string' },
       guests: { type: 'string' },
+      'pve-version': { type: 'string' },
       'no-seed': { type: 'boolean' },
       'log-level': { type: 'string' },
       verbose: { type: 'boolean' },
@@ -66,6 +69,16 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
   const guests = int('guests', values.guests, 1, 5_000);
   if (values.host !== undefined && isIP(values.host) === 0 && values.host !== 'localhost')
     throw new UsageError(`--host: expected an IP address or localhost, got "${values.host}"`);
+  const pveVersion =
+    values['pve-version'] === undefined
+      ? undefined
+      : PVE_MAJORS.find((m) => String(m) === values['pve-version']?.trim());
+  if (values['pve-version'] !== undefined && pveVersion === undefined)
+    throw new UsageError(`--pve-version: expected 8 or 9, got "${values['pve-version']}"`);
+  const simulator = {
+    ...(guests === undefined ? {} : { guestsPerCluster: guests }),
+    ...(pveVersion === undefined ? {} : { pveVersion }),
+  };
   const options: LocalStackOptions = {
     ...(port === undefined ? {} : { port }),
     ...(values.host === undefined ? {} : { host: values.host }),
@@ -81,7 +94,7 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
     ...(values['stale-after'] === undefined
       ? {}
       : { staleAfterMs: parseDuration('--stale-after', values['stale-after']) }),
-    ...(guests === undefined ? {} : { simulator: { guestsPerCluster: guests } }),
+    ...(Object.keys(simulator).length === 0 ? {} : { simulator }),
     ...(values['no-seed'] ? { seed: false } : {}),
     ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'].toUpperCase() }),
   };
@@ -201,7 +214,7 @@ async function main(): Promise<void> {
   );
   if (exposed) {
     print(
-      `Note: the API listens on ${host}, reachable from other machines (every route still needs a token; DynamoDB Local stays on 127.0.0.1).`,
+      `Note: the API listens on ${host}, reachable from other machines (every route but the health check needs a token; DynamoDB Local stays on 127.0.0.1).`,
     );
   }
   print(
