@@ -52,7 +52,7 @@ export function parseMappings(body: ImportMappingsBody, options: ParseMappingsOp
   if (options.cluster !== undefined && !known.has(options.cluster)) {
     problems.push({ field: 'query.cluster', message: `unknown cluster "${options.cluster}"` });
   }
-  for (const [rawUser, list] of Object.entries(body)) {
+  for (const [rawUser, list] of body) {
     const username = tryNormalizeUsername(rawUser, options.usernames);
     if (username === null) {
       problems.push({

@@ -10,6 +10,7 @@ import {
   type Caller,
   callerFromClaims,
   claimsFromEvent,
+  groupsFromEvent,
   type IdentityOptions,
   identityOptionsFromEnv,
 } from '#shared/http/identity.ts';
@@ -82,7 +83,7 @@ export function resolveCaller(auth: RouteAuth, event: unknown, options: Identity
     // Only reachable when a route is deployed without its authorizer: refuse rather than guess.
     throw new UnauthorizedError('Authentication required');
   }
-  return callerFromClaims(claims, options);
+  return callerFromClaims(claims, options, groupsFromEvent(event, claims, options.groupsClaim));
 }
 
 /** Maps every error to the API's error shape, once; logs the detail of unexpected ones. */

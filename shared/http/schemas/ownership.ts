@@ -68,11 +68,52 @@ export const MappingEntrySchema = z.union([
   z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}:\d{3,9}$/, 'must be a VMID or "cluster:vmid"'),
 ]);
 
-/** Body of POST /api/assignments/import: the original portal's mappings.json. */
+/** The list of one user in a mappings.json. */
+export const MappingListSchema = z.array(MappingEntrySchema).max(10_000);
+
+const mappingListJsonSchema = (() => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(MappingListSchema, { io: 'input' });
+  return rest;
+})();
+
+/**
+ * Body of POST /api/assignments/import: the original portal's mappings.json, a JSON object of
+ * username → list. Parsed into a Map, so that no key has a special meaning (`__proto__` or
+ * `constructor` are usernames like any other, and are then refused or kept by the username rules,
+ * never silently dropped); each bad key or list is reported at its own field.
+ */
 export const ImportMappingsBodySchema = z
-  .record(UsernameSchema, z.array(MappingEntrySchema).max(10_000))
-  .meta({ examples: [{ 'alice@pve': [101, 102], bob: ['lab-b:101'] }] });
-export type ImportMappingsBody = z.infer<typeof ImportMappingsBodySchema>;
+  .custom<Readonly<Record<string, unknown>>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    { message: 'Invalid input: expected a JSON object of username → list' },
+  )
+  .transform((file, ctx) => {
+    const users = new Map<string, z.output<typeof MappingListSchema>>();
+    for (const [rawUser, list] of Object.entries(file)) {
+      const user = UsernameSchema.safeParse(rawUser);
+      if (!user.success) {
+        for (const issue of user.error.issues)
+          ctx.addIssue({ code: 'custom', path: [rawUser], message: issue.message });
+        continue;
+      }
+      const parsed = MappingListSchema.safeParse(list);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          ctx.addIssue({ code: 'custom', path: [rawUser, ...issue.path], message: issue.message });
+        }
+        continue;
+      }
+      users.set(rawUser, parsed.data);
+    }
+    return users;
+  })
+  .meta({
+    type: 'object',
+    additionalProperties: mappingListJsonSchema,
+    description: 'username → list of VMIDs or "cluster:vmid" strings',
+    examples: [{ 'alice@pve': [101, 102], bob: ['lab-b:101'] }],
+  });
+export type ImportMappingsBody = z.output<typeof ImportMappingsBodySchema>;
 
 /** Query of POST /api/assignments/import. */
 export const ImportMappingsQuerySchema = z.object({
