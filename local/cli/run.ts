@@ -9,8 +9,10 @@ import { planLegacyImport } from '#local/legacy/plan-import.ts';
 import { readLegacyDatabaseFile } from '#local/legacy/read-legacy-db.ts';
 import { parseDuration } from '#local/stack/durations.ts';
 import { dataPaths } from '#local/stack/paths.ts';
+import { readStackState } from '#local/stack/stack-state.ts';
 import { createDocumentClient, tableNamesFromEnv } from '#shared/clients/dynamodb.ts';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
+import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { ImportMappingsResponseSchema } from '#shared/http/schemas/ownership.ts';
 import {
   SyncHealthResponseSchema,
@@ -448,7 +450,14 @@ async function token(context: Context): Promise<number> {
     env: context.io.env,
   });
   const issuer = await createLocalIssuer({ keyFile: dataPaths(dataDir).issuerKey });
-  const groups = context.values.admin ? ['admins'] : context.values.teacher ? ['teachers'] : [];
+  const stack = await readStackState(dataPaths(dataDir).stackState);
+  const identity = identityOptionsFromEnv(context.io.env);
+  const groupNames = stack?.groups ?? { admin: identity.adminGroup, teacher: identity.teacherGroup };
+  const groups = context.values.admin
+    ? [groupNames.admin]
+    : context.values.teacher
+      ? [groupNames.teacher]
+      : [];
   context.io.stdout(
     `${await issuer.issueToken(username, { groups, expiresIn: Math.round(ttlMs / 1000) })}\n`,
   );

@@ -14,6 +14,10 @@ export const StackStateSchema = z.object({
   issuerUrl: z.string(),
   clientId: z.string(),
   clusters: z.array(z.string()),
+  /** the identity provider group names the stack's handlers give the admin and teacher roles */
+  groups: z
+    .object({ admin: z.string().min(1), teacher: z.string().min(1) })
+    .default({ admin: 'admins', teacher: 'teachers' }),
   startedAt: z.iso.datetime(),
 });
 export type StackState = z.infer<typeof StackStateSchema>;

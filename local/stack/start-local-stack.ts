@@ -19,6 +19,7 @@ import {
 } from '#local/seed/demo-ownership.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
+import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
@@ -308,8 +309,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const issuer = await createLocalIssuer({ keyFile: paths.issuerKey });
     const ttl = options.tokenTtlSeconds ?? 30 * 24 * 3600;
     const tokens: Record<string, string> = {};
+    // The demo users' groups follow the configured group names (AUTH_ADMIN_GROUP, AUTH_TEACHER_GROUP).
+    const identity = identityOptionsFromEnv(process.env);
+    const groupOf = { admin: [identity.adminGroup], teacher: [identity.teacherGroup], student: [] } as const;
     for (const user of DEMO_USERS) {
-      tokens[user.username] = await issuer.issueToken(user.username, { groups: user.groups, expiresIn: ttl });
+      tokens[user.username] = await issuer.issueToken(user.username, {
+        groups: [...groupOf[user.role]],
+        expiresIn: ttl,
+      });
     }
 
     await silenceEmptyMetricsWarning();
@@ -402,6 +409,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         issuerUrl: issuer.issuerUrl,
         clientId: issuer.clientId,
         clusters: clusters.clusters.map((c) => c.id),
+        groups: { admin: identity.adminGroup, teacher: identity.teacherGroup },
         startedAt: new Date().toISOString(),
       });
       cleanups.push(() => removeStackState(paths.stackState));

@@ -140,6 +140,8 @@ export const ClassResponseSchema = z
     name: z.string(),
     description: z.string().nullable(),
     created_at: z.iso.datetime(),
+    /** the class owner (a teacher): grants the teacher role with admins; cannot be removed */
+    owner: z.string().nullable(),
     teachers: z.array(z.string()),
     students: z.array(z.string()),
     vms: z.array(
@@ -164,6 +166,8 @@ export const CreateClassBodySchema = z
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).nullable().optional(),
     teachers: z.array(UsernameSchema).max(50).optional(),
+    /** the class owner (made a teacher of the class); default: the first of `teachers` */
+    owner: UsernameSchema.optional(),
   })
   .meta({ examples: [{ name: 'Networking 101', teachers: ['carol'] }] });
 export type CreateClassBody = z.infer<typeof CreateClassBodySchema>;
@@ -173,6 +177,8 @@ export const UpdateClassBodySchema = z
   .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     description: z.string().max(2000).nullable().optional(),
+    /** admins only: a teacher of the class who becomes its owner */
+    owner: UsernameSchema.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: 'must change at least one field' })
   .meta({ examples: [{ name: 'Networking 102' }] });

@@ -155,7 +155,7 @@ export async function seedTestOwnership(ownership: OwnershipRepository): Promise
   ] as const) {
     await ownership.putAssignment({ username, cluster_id, vmid: 101, source: 'admin', created_at: NOW_MS });
   }
-  await ownership.putClass({ class_id: 'net-a', name: 'Networking A', created_at: NOW_MS });
+  await ownership.putClass({ class_id: 'net-a', name: 'Networking A', owner: 'carol', created_at: NOW_MS });
   await ownership.addClassMember('net-a', 'carol', 'teacher');
   await ownership.addClassMember('net-a', 'alice', 'student');
   await ownership.assignClassVm('net-a', { cluster_id: 'lab-a', vmid: 102 }, 'alice', NOW_MS);
