@@ -13,6 +13,7 @@ import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gateway-provider.ts';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import { UpstreamUnavailableError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, type HttpResult, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 import type { VmActionDoneResponse, VmActionPendingResponse } from '#shared/http/schemas/actions.ts';
@@ -58,15 +59,13 @@ export function createVmActionHandler(service: () => Promise<ActionService>): Ht
         });
         return toActionResponse(result);
       } catch (error) {
-        // 5xx messages are hidden by the error mapper; this one is safe and useful to the user.
         if (error instanceof ProxmoxUnavailableError || error instanceof UnknownClusterError) {
           logger.warn('Proxmox unavailable for an action', { error });
-          return {
-            status: 502,
-            body: {
-              error: { code: 'proxmox_unavailable', message: `Proxmox is unavailable: ${error.message}` },
-            },
-          };
+          throw new UpstreamUnavailableError(
+            'Proxmox is unavailable; the action was not run',
+            `Proxmox is unavailable: ${error.message}`,
+            error,
+          );
         }
         throw error;
       }

@@ -1,8 +1,7 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { toErrorResponse, UnauthorizedError } from '#shared/http/errors.ts';
@@ -18,9 +17,10 @@ import { type HttpResult, toHttpResponse } from '#shared/http/response.ts';
 
 export type { HttpResult } from '#shared/http/response.ts';
 
+import { audienceOf } from '#shared/http/disclosure.ts';
 import type { RouteAuth, RouteDefinition, RouteRequestSchemas } from '#shared/http/routes.ts';
 import { validateRequest } from '#shared/http/validation.ts';
-import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+import { logger, metrics, tracer, withInvocationLogger } from '#shared/observability/powertools.ts';
 
 /**
  * THE middy stack of every HTTP handler: Powertools logger/metrics/tracer, validation of path,
@@ -70,7 +70,10 @@ export interface HttpHandlerOptions<TRequest extends RouteRequestSchemas, TAuth 
 }
 
 /** The Lambda handler type every HTTP entry point exports. */
-export type HttpLambdaHandler = MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+export type HttpLambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * Resolves the caller of a request: required on `jwt` routes (401 when the claims name nobody),
@@ -86,14 +89,33 @@ export function resolveCaller(auth: RouteAuth, event: unknown, options: Identity
   return callerFromClaims(claims, options, groupsFromEvent(event, claims, options.groupsClaim));
 }
 
-/** Maps every error to the API's error shape, once; logs the detail of unexpected ones. */
-function httpErrorMapper(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+/** The caller of a request for the error answer's audience, or `null` when it names nobody usable. */
+function callerForErrorAnswer(auth: RouteAuth, event: unknown, options: IdentityOptions): Caller | null {
+  try {
+    return resolveCaller(auth, event, options);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Maps every error to the API's error shape, once; logs the detail of unexpected ones. What the
+ * body discloses depends on the caller's role (`shared/http/disclosure.ts`): admins get internal
+ * detail, everyone the request id.
+ */
+function httpErrorMapper(
+  auth: RouteAuth,
+  identity: IdentityOptions,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     name: 'httpErrorMapper',
     onError: function mapHttpError(request) {
-      const mapped = toErrorResponse(request.error);
+      const mapped = toErrorResponse(request.error, {
+        audience: audienceOf(callerForErrorAnswer(auth, request.event, identity)),
+        requestId: request.event.requestContext?.requestId,
+      });
       if (mapped.unexpected) {
-        logger.error('Unhandled error', { error: request.error });
+        logger.error('Request failed', { status: mapped.status, error: request.error });
         metrics.addMetric(API_METRICS.serverErrors, MetricUnit.Count, 1);
       } else {
         logger.info('Request refused', { status: mapped.status, code: mapped.body.error.code });
@@ -150,11 +172,12 @@ export function httpHandler<TRequest extends RouteRequestSchemas, TAuth extends 
     const result = await handler(request);
     return toHttpResponse(result, { method: event.requestContext?.http?.method ?? 'GET', headers });
   };
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+  const stack = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(captureLambdaHandler(tracer))
     .use(requestCounter())
-    .use(httpErrorMapper())
+    .use(httpErrorMapper(route.auth, identity))
     .handler(base);
+  // Each invocation logs through its own child logger (function name, request id, username).
+  return withInvocationLogger((event: APIGatewayProxyEventV2, context: Context) => stack(event, context));
 }
