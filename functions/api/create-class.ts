@@ -11,6 +11,7 @@ export function createCreateClassHandler(dependencies: () => ApiDependencies): H
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.createClass,
+    audit: () => deps().audit,
     handler: async ({ body, caller }) => {
       requireAdmin(caller);
       const { repositories, usernames, now } = deps();

@@ -10,6 +10,7 @@ export function createDeleteClassMemberHandler(dependencies: () => ApiDependenci
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.deleteClassMember,
+    audit: () => deps().audit,
     handler: async ({ path, caller }) => {
       const { repositories, usernames } = deps();
       const { ownership } = repositories;

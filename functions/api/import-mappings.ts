@@ -13,6 +13,7 @@ export function createImportMappingsHandler(dependencies: () => ApiDependencies)
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.importMappings,
+    audit: () => deps().audit,
     handler: async ({ query, body, caller }) => {
       requireAdmin(caller);
       const { repositories, usernames, now } = deps();

@@ -10,6 +10,7 @@ export function createPutClassMemberHandler(dependencies: () => ApiDependencies)
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.putClassMember,
+    audit: () => deps().audit,
     handler: async ({ path, body, caller }) => {
       const { repositories, usernames } = deps();
       const { ownership } = repositories;

@@ -11,6 +11,7 @@ export function createUpdateClassHandler(dependencies: () => ApiDependencies): H
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.updateClass,
+    audit: () => deps().audit,
     handler: async ({ path, body, caller }) => {
       const { repositories, usernames } = deps();
       const { ownership } = repositories;

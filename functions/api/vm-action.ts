@@ -12,6 +12,7 @@ import {
 import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gateway-provider.ts';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
+import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
 import { UpstreamUnavailableError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, type HttpResult, httpHandler } from '#shared/http/middleware.ts';
@@ -45,10 +46,14 @@ export function toActionResponse(result: ActionResult): HttpResult {
   return { status: 202, body };
 }
 
-/** Builds the handler on a service factory (tests inject their own). */
-export function createVmActionHandler(service: () => Promise<ActionService>): HttpLambdaHandler {
+/** Builds the handler on a service factory (tests inject their own, and may give an audit port). */
+export function createVmActionHandler(
+  service: () => Promise<ActionService>,
+  audit?: () => AuditPort | undefined,
+): HttpLambdaHandler {
   return httpHandler({
     route: routes.vmAction,
+    ...(audit === undefined ? {} : { audit }),
     handler: async ({ path, query, caller }) => {
       try {
         const result = await (await service()).perform({

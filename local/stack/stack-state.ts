@@ -10,7 +10,12 @@ export const StackStateSchema = z.object({
   pid: z.number().int(),
   apiUrl: z.url(),
   dynamodbEndpoint: z.url(),
-  tables: z.object({ inventory: z.string(), syncState: z.string(), ownership: z.string() }),
+  tables: z.object({
+    inventory: z.string(),
+    syncState: z.string(),
+    ownership: z.string(),
+    audit: z.string().default('pve-inventory-AuditTrail'),
+  }),
   issuerUrl: z.string(),
   clientId: z.string(),
   clusters: z.array(z.string()),

@@ -23,7 +23,7 @@ import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
-import type { TableNames } from '#shared/store/table-design.ts';
+import type { AllTableNames } from '#shared/store/table-design.ts';
 import type { SyncMode } from '#shared/sync/contract.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
 import { loadSyncDefinitions } from './definitions-cache.ts';
@@ -93,7 +93,7 @@ export interface LocalStack {
   readonly simulator: Simulator | undefined;
   readonly clusters: ClustersFile;
   readonly dynamodbEndpoint: string;
-  readonly tableNames: TableNames;
+  readonly tableNames: AllTableNames;
   readonly repositories: Repositories;
   readonly runner: LocalSyncRunner;
   /** The demo ownership written (null when not seeded yet or disabled). */
@@ -118,7 +118,7 @@ let active = false;
 /** Environment variables the handlers read, for a stack on `endpoint` with `tables`. */
 export function handlerEnvironment(input: {
   dynamodbEndpoint: string;
-  tables: TableNames;
+  tables: AllTableNames;
   clustersJson: string;
   simulatorTokenSecret?: string;
   staleAfterMs?: number;
@@ -134,6 +134,7 @@ export function handlerEnvironment(input: {
     INVENTORY_TABLE: input.tables.inventory,
     SYNC_STATE_TABLE: input.tables.syncState,
     OWNERSHIP_TABLE: input.tables.ownership,
+    AUDIT_TABLE: input.tables.audit,
     CLUSTERS_CONFIG: input.clustersJson,
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
     // The API's staleness and health rules (shared/api/settings.ts).

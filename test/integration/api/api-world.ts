@@ -1,4 +1,5 @@
 import { createGetVmHandler } from '#functions/api/get-vm.ts';
+import { createListAuditHandler } from '#functions/api/list-audit.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
@@ -10,6 +11,7 @@ import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 import type { ClusterStateInput } from '#shared/domain/sync-state.ts';
 import type { NewStoredVm } from '#shared/domain/vm-record.ts';
 import { routeList } from '#shared/http/routes.ts';
+import { DynamoDbAuditTrail } from '#shared/store/dynamodb/audit-repository.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { OwnershipRepository, Repositories } from '#shared/store/ports.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
@@ -57,6 +59,7 @@ export async function startApiWorld(
     },
     usernames: { realmSuffixes: DEFAULT_REALM_SUFFIXES },
     now: nowMs,
+    audit: new DynamoDbAuditTrail(tables.documentClient, tables.names.audit),
   };
   const issuer = await createTestIssuer();
   const tokens = await testUserTokens(issuer);
@@ -70,6 +73,7 @@ export async function startApiWorld(
       getVm: createGetVmHandler(() => deps),
       getSyncStats: createSyncStatsHandler(() => deps),
       getSyncHealth: createSyncHealthHandler(() => deps),
+      listAudit: createListAuditHandler(() => deps),
       ...ownershipHandlers(() => deps),
       ...extraHandlers,
     },

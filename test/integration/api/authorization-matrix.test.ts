@@ -147,6 +147,7 @@ const CELLS: Record<RouteId, Cell> = {
     expect: managers(200),
   },
   deleteClassVm: { method: 'DELETE', path: '/api/classes/net-a/vms/lab-a/103', expect: managers(204) },
+  listAudit: { method: 'GET', path: '/api/audit?limit=5', expect: admins(200) },
   getOpenApi: { method: 'GET', path: '/api/openapi.json', expect: everyone(200) },
 };
 

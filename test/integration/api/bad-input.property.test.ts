@@ -8,6 +8,7 @@ vi.hoisted(() => {
 });
 
 import { createGetVmHandler } from '#functions/api/get-vm.ts';
+import { createListAuditHandler } from '#functions/api/list-audit.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { handler as openApiHandler } from '#functions/api/openapi.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
@@ -47,6 +48,7 @@ beforeAll(async () => {
     getVm: createGetVmHandler(deps),
     getSyncStats: createSyncStatsHandler(deps),
     getSyncHealth: createSyncHealthHandler(deps),
+    listAudit: createListAuditHandler(deps),
     getOpenApi: openApiHandler,
     ...ownershipHandlers(deps),
   };
