@@ -102,11 +102,11 @@ export const OWNERSHIP_TABLE: TableDesign = {
 };
 
 /** GSI of AuditTrail: entries of one user (the actor), newest first. */
-export const AUDIT_BY_ACTOR_INDEX = 'ByActor';
+export const AUDIT_BY_ACTOR_INDEX = 'AuditByActor';
 /** GSI of AuditTrail: entries about one VM. */
-export const AUDIT_BY_VM_INDEX = 'ByVm';
+export const AUDIT_BY_VM_INDEX = 'AuditByVm';
 /** GSI of AuditTrail: entries about one class. */
-export const AUDIT_BY_CLASS_INDEX = 'ByClass';
+export const AUDIT_BY_CLASS_INDEX = 'AuditByClass';
 
 /**
  * The audit trail: one item per state-changing request, in monthly partitions (`MONTH#2026-12`)
