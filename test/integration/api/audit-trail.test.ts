@@ -12,14 +12,7 @@ import type { GatewayLambdaHandler } from '#local/gateway/server.ts';
 import { type ActionGateway, createActionService } from '#shared/actions/action-service.ts';
 import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
-import {
-  type ApiWorld,
-  freshClusterState,
-  NOW_MS,
-  seedTestOwnership,
-  startApiWorld,
-  vmItem,
-} from './api-world.ts';
+import { type ApiWorld, freshClusterState, seedTestOwnership, startApiWorld, vmItem } from './api-world.ts';
 
 /**
  * The audit trail through the local gateway and the real handlers on DynamoDB Local: a power
