@@ -193,7 +193,7 @@ describe('power actions against the simulator and DynamoDB Local', () => {
       service().perform({ caller: admin, vmid: guest.vmid, action: 'start', clusterId: 'sim-1' }),
     );
     expect(error).toBeInstanceOf(ActionFailedError);
-    expect((error as Error).message).toContain('already running');
+    expect((error as ActionFailedError).proxmoxMessage).toContain('already running');
     expect((await repos.inventory.getVm(key, { consistentRead: true }))?.pending_action).toBeUndefined();
   });
 
