@@ -32,6 +32,7 @@ export function buildApp(app: App) {
     inventoryTable: data.inventoryTable,
     syncStateTable: data.syncStateTable,
     ownershipTable: data.ownershipTable,
+    auditTable: data.auditTable,
     network: {
       vpc: sync.network.vpc,
       subnets: sync.network.subnets,

@@ -66,7 +66,9 @@ export const DeploymentConfigSchema = z
       .optional(),
     /** Allowed CORS origins of the HTTP API. */
     corsOrigins: z.array(z.string().min(1)).default(['http://localhost:3000']),
-    /** Claims and role names used by the handlers. */
+    /** Days an audit trail entry is kept before DynamoDB's TTL removes it. */
+    auditRetentionDays: z.number().int().min(1).max(3650).default(400),
+    /** Claims and role names used by the handlers (group names match exactly, case-sensitively). */
     usernameClaim: z.string().min(1).default('cognito:username'),
     groupsClaim: z.string().min(1).default('cognito:groups'),
     adminGroup: z.string().min(1).default('admins'),
