@@ -62,6 +62,13 @@ export const LeaseSchema = z.object({
   acquired_at: epochMs,
   /** epoch ms; the lease is free once `now` is past it (checked in the condition, never by TTL) */
   lease_expires_at: epochMs,
+  /**
+   * How far the holder got (full sync: guests whose details are done, of all it had to do),
+   * written as batches land; read when the run was killed, to say how far it got.
+   */
+  progress: z
+    .object({ done: z.number().int().nonnegative(), total: z.number().int().nonnegative(), at: epochMs })
+    .optional(),
 });
 export type Lease = z.infer<typeof LeaseSchema>;
 

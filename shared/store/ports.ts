@@ -206,6 +206,13 @@ export interface SyncStateRepository {
   /** Releases the lease if `owner` holds it; false otherwise. */
   releaseLease(clusterId: string, kind: LeaseKind, owner: string): Promise<boolean>;
   getLease(clusterId: string, kind: LeaseKind): Promise<Lease | null>;
+  /** Records the holder's progress on its lease; false when `owner` no longer holds it. */
+  recordLeaseProgress(
+    clusterId: string,
+    kind: LeaseKind,
+    owner: string,
+    progress: { done: number; total: number; at: number },
+  ): Promise<boolean>;
   putGlobalRunStats(stats: GlobalRunStats): Promise<WriteReport>;
   getGlobalRunStats(mode: GlobalRunStats['mode']): Promise<GlobalRunStats | null>;
 }
