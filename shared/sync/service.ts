@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { getDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
+import { getPacedDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
 import {
   type ClusterConfig,
@@ -215,7 +215,7 @@ export async function createSyncServiceFromEnv(
   const documentClient = options.documentClient;
   const service = createSyncService({
     clusters,
-    repositories: repositoriesFromEnv(env, () => documentClient ?? getDocumentClient()),
+    repositories: repositoriesFromEnv(env, () => documentClient ?? getPacedDocumentClient()),
     connect: (cluster) => connector.connect(cluster),
     invalidate: (clusterId) => connector.invalidate(clusterId),
     logger,
