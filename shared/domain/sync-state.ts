@@ -44,6 +44,13 @@ export const ClusterStateSchema = z.object({
   last_error: z.string().max(500).nullable().default(null),
   nodes: z.record(z.string(), NodeStateSchema).default({}),
   counts: ClusterCountsSchema.default({ total: 0, running: 0, error: 0, templates: 0 }),
+  /**
+   * Guests removed recently whose assignments are looked up again once the `ByVm` index has caught
+   * up (it lags writes: an assignment made seconds before the removal may be missing from it).
+   */
+  removals_to_recheck: z
+    .array(z.object({ vmid: z.number().int().nonnegative(), removed_at: epochMs }))
+    .optional(),
   updated_at: epochMs.nullable().default(null),
 });
 export type ClusterState = z.infer<typeof ClusterStateSchema>;

@@ -240,8 +240,11 @@ export interface OwnershipRepository {
   listOwnersOfVm(key: VmKey): Promise<Assignment[]>;
   /** Every assignment (admin listing; a paginated scan). */
   listAllAssignments(): Promise<Assignment[]>;
-  /** Suspends every assignment and class link of a removed VM. */
-  suspendVm(key: VmKey, atMs: number): Promise<WriteReport>;
+  /**
+   * Suspends every assignment and class link of a removed VM (found through the `ByVm` index);
+   * `createdBefore` leaves out assignments made after that time (for a VMID reused since).
+   */
+  suspendVm(key: VmKey, atMs: number, options?: { createdBefore?: number }): Promise<WriteReport>;
 
   putClass(info: ClassInfoInput): Promise<WriteReport>;
   getClass(classId: string): Promise<ClassDetails | null>;

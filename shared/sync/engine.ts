@@ -73,6 +73,14 @@ const DETAIL_FLUSH_SIZE = 100;
 const DETAIL_FLUSH_INTERVAL_MS = 5_000;
 /** Ownership suspensions in flight at once. */
 const SUSPEND_CONCURRENCY = 8;
+/**
+ * A removed guest's assignments are looked up again this long after the removal: the `ByVm` index
+ * lags writes (usually well under a second), so an assignment made just before the removal may
+ * have been missing from the first lookup.
+ */
+export const REMOVAL_RECHECK_AFTER_MS = 10_000;
+/** Removals remembered for a re-check at most (oldest dropped first). */
+const MAX_REMOVALS_TO_RECHECK = 500;
 
 /** Everything the engine needs; entry points wire the real adapters, tests inject their own. */
 export interface SyncEngineDeps {
@@ -173,6 +181,30 @@ export function classifyLiveIpError(error: unknown): LiveIpOutcome {
   if (error instanceof ProxmoxTimeoutError && error.endpointClass === 'agent')
     return { kind: 'agent-unavailable', state: 'not_running' };
   return { kind: 'error', message: toSyncError(error) };
+}
+
+/** Removals waiting for their assignments' re-check: read from the state, written back. */
+interface RemovalRecheck {
+  pending: readonly { vmid: number; removed_at: number }[];
+  next: { vmid: number; removed_at: number }[];
+}
+
+/**
+ * Splits the remembered removals into those to re-check now (the index had time to catch up, or
+ * the VMID is listed again and its new guest is about to be stored) and those to keep.
+ */
+export function splitDueRechecks(
+  pending: readonly { vmid: number; removed_at: number }[],
+  nowMs: number,
+  listed: ReadonlyMap<number, unknown>,
+): { due: { vmid: number; removed_at: number }[]; keep: { vmid: number; removed_at: number }[] } {
+  const due: { vmid: number; removed_at: number }[] = [];
+  const keep: { vmid: number; removed_at: number }[] = [];
+  for (const entry of pending) {
+    if (nowMs - entry.removed_at >= REMOVAL_RECHECK_AFTER_MS || listed.has(entry.vmid)) due.push(entry);
+    else keep.push(entry);
+  }
+  return { due, keep };
 }
 
 /** Attributes that only record when the sync looked: alone they are not worth a write. */
@@ -403,8 +435,10 @@ export class ClusterSyncEngine {
     const plan = planListing(listing, stored, runtime, state?.nodes ?? {}, (vm) => StoredVmSchema.parse(vm));
     const changed = new Set<number>();
     // New guests are stored from the listing first: a run that ends early has still shown them.
+    const recheck: RemovalRecheck = { pending: state?.removals_to_recheck ?? [], next: [] };
     await this.applyListingPlan(cluster, plan, startedAt, writes, changed, {
       bulkCreates: stored.length === 0,
+      recheck,
     });
 
     let outcome: DetailsOutcome | null = null;
@@ -451,6 +485,7 @@ export class ClusterSyncEngine {
       last_error: failure,
       nodes: plan.nodes,
       counts: countVms(plan.view.values()),
+      removals_to_recheck: recheck.next,
       updated_at: this.deps.now(),
     };
     if (mode === 'full' && failure === null) patch.last_full_sync_at = startedAt;
@@ -505,20 +540,35 @@ export class ClusterSyncEngine {
     observedAt: number,
     writes: WriteBreakdown,
     changed: Set<number>,
-    options: { bulkCreates: boolean },
+    options: { bulkCreates: boolean; recheck: RemovalRecheck },
   ): Promise<void> {
     const { inventory, ownership } = this.deps.repositories;
     const key = (vmid: number): VmKey => ({ cluster_id: cluster.id, vmid });
+    // Earlier removals, once the index caught up (at once for a VMID that is back: before it is stored).
+    const { due, keep } = splitDueRechecks(options.recheck.pending, observedAt, plan.rows);
+    await mapLimited(due, SUSPEND_CONCURRENCY, async ({ vmid, removed_at }) => {
+      const report = await ownership.suspendVm(key(vmid), removed_at, { createdBefore: removed_at });
+      writes.ownership += report.writes;
+      if (report.writes > 0) {
+        this.deps.logger.info('suspended an assignment the first lookup missed', { cluster_id: cluster.id, vmid });
+      }
+    });
+    options.recheck.next = keep;
     if (plan.removals.length > 0) {
       const removed = await inventory.deleteVms(
         plan.removals.map((vmid) => ({ key: key(vmid), observedAt })),
       );
       writes.inventory += removed.writes;
       // A VMID may be reused by a new guest: its old owners must never see that one.
+      const removedAt = this.deps.now();
       await mapLimited(removed.applied, SUSPEND_CONCURRENCY, async (vmKey) => {
         writes.ownership += (await ownership.suspendVm(vmKey, observedAt)).writes;
         changed.add(vmKey.vmid);
       });
+      options.recheck.next = [
+        ...options.recheck.next,
+        ...removed.applied.map((vmKey) => ({ vmid: vmKey.vmid, removed_at: removedAt })),
+      ].slice(-MAX_REMOVALS_TO_RECHECK);
       for (const vmKey of removed.rejected) {
         this.deps.logger.info('removal deferred: a newer action or observation wrote the guest', {
           cluster_id: cluster.id,

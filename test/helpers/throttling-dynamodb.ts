@@ -67,7 +67,8 @@ export function attachThrottling(client: DynamoDBDocumentClient, options: Thrott
       layer.partialBatches += 1;
       layer.unprocessedItems += count;
       const output: unknown = result.output;
-      return { ...result, output: { ...(isRecord(output) ? output : {}), UnprocessedItems: left } };
+      if (isRecord(output)) output.UnprocessedItems = left;
+      return result;
     },
     { step: 'initialize', name: 'testThrottling', priority: 'low' },
   );
