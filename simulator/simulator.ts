@@ -501,7 +501,12 @@ export class SimulatorRuntime implements Simulator {
       await this.delay(this.latencyOf(rt, route.cls));
       now = this.now();
       m.settle(now);
-      const answer = handleApi(m, { method, path, params, principal: auth, now }, ep.node, rt.cert.fingerprint);
+      const answer = handleApi(
+        m,
+        { method, path, params, principal: auth, now },
+        ep.node,
+        rt.cert.fingerprint,
+      );
       // PVE waits for the guest agent's socket before it gives up, and the worker waits with it.
       if (route.cls === 'agent' && !answer.ok && /agent is not running/.test(answer.message))
         await this.delay(this.opts.agentNotRunningDelayMs);

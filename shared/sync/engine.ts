@@ -22,8 +22,10 @@ import { BatchWriteIncompleteError } from '#shared/store/dynamodb/errors.ts';
 import type { Repositories, VmChange } from '#shared/store/ports.ts';
 import { type BackoffPolicy, backoffDelayMs, DEFAULT_BACKOFF, isBackingOff } from './backoff.ts';
 import type { SyncMode, SyncSummary } from './contract.ts';
+import { DetailWriter } from './detail-writer.ts';
 import { applyAttributes, diffAttributes } from './diff.ts';
 import type { SyncMetricsSink } from './metrics.ts';
+import { Limiter, runPerNode } from './node-queues.ts';
 import {
   type ConfigDetails,
   configReadReason,
@@ -33,8 +35,6 @@ import {
   type LiveIpOutcome,
 } from './plan-full.ts';
 import { countVms, type ListingObservation, type ListingPlan, planListing } from './plan-quick.ts';
-import { DetailWriter } from './detail-writer.ts';
-import { Limiter, runPerNode } from './node-queues.ts';
 import {
   DEFAULT_PROBE_CONCURRENCY,
   DEFAULT_PROBE_TIMEOUT_MS,
@@ -208,7 +208,12 @@ export function splitDueRechecks(
 }
 
 /** Attributes that only record when the sync looked: alone they are not worth a write. */
-const BOOKKEEPING_ATTRIBUTES = new Set(['config_checked_at', 'ip_checked_at', 'last_updated', 'agent_retry_at']);
+const BOOKKEEPING_ATTRIBUTES = new Set([
+  'config_checked_at',
+  'ip_checked_at',
+  'last_updated',
+  'agent_retry_at',
+]);
 
 /** Details gathered for one guest during a full sync. */
 interface GuestDetails {
@@ -234,7 +239,11 @@ export class ClusterSyncEngine {
   }
 
   /** Syncs one cluster once; Proxmox failures give `ok: false`, a skipped run says why. */
-  async sync(cluster: ClusterConfig, mode: SyncMode, options: SyncRunOptions = {}): Promise<ClusterSyncResult> {
+  async sync(
+    cluster: ClusterConfig,
+    mode: SyncMode,
+    options: SyncRunOptions = {},
+  ): Promise<ClusterSyncResult> {
     const { syncState } = this.deps.repositories;
     const startedAt = this.deps.now();
     const budget = runBudget(startedAt, options.deadlineAt);
@@ -444,7 +453,17 @@ export class ClusterSyncEngine {
     let outcome: DetailsOutcome | null = null;
     if (mode === 'full') {
       const before = new Map(stored.map((vm) => [vm.vmid, vm]));
-      outcome = await this.syncDetails(cluster, gateway, plan, before, startedAt, calls, writes, changed, run);
+      outcome = await this.syncDetails(
+        cluster,
+        gateway,
+        plan,
+        before,
+        startedAt,
+        calls,
+        writes,
+        changed,
+        run,
+      );
       run.reportDetails(outcome);
     }
 
@@ -550,7 +569,10 @@ export class ClusterSyncEngine {
       const report = await ownership.suspendVm(key(vmid), removed_at, { createdBefore: removed_at });
       writes.ownership += report.writes;
       if (report.writes > 0) {
-        this.deps.logger.info('suspended an assignment the first lookup missed', { cluster_id: cluster.id, vmid });
+        this.deps.logger.info('suspended an assignment the first lookup missed', {
+          cluster_id: cluster.id,
+          vmid,
+        });
       }
     });
     options.recheck.next = keep;
@@ -684,7 +706,9 @@ export class ClusterSyncEngine {
         });
       },
     });
-    const probeSlots = new Limiter(Math.max(1, Math.floor((this.deps.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY) / 2)));
+    const probeSlots = new Limiter(
+      Math.max(1, Math.floor((this.deps.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY) / 2)),
+    );
     const continuations = new Set<Promise<void>>();
 
     // Reachability of every running guest with an IP (RDP/SSH may open or close at any time).
@@ -695,7 +719,9 @@ export class ClusterSyncEngine {
       if (vm?.status === 'running' && ip) {
         await probeSlots.acquire();
         try {
-          probed = (await probeGuests([{ vmid: detail.vmid, ip }], this.probeOptions(cluster))).get(detail.vmid);
+          probed = (await probeGuests([{ vmid: detail.vmid, ip }], this.probeOptions(cluster))).get(
+            detail.vmid,
+          );
         } finally {
           probeSlots.release();
         }
@@ -718,7 +744,15 @@ export class ClusterSyncEngine {
         mayStart: () => mayStart(run.budget, this.deps.now()),
       },
       async (vm) => {
-        const detail = await this.guestDetails(cluster, gateway, plan, before.get(vm.vmid), vm, observedAt, calls);
+        const detail = await this.guestDetails(
+          cluster,
+          gateway,
+          plan,
+          before.get(vm.vmid),
+          vm,
+          observedAt,
+          calls,
+        );
         if (closed) return;
         // The node's slot is free for the next guest while this one is probed and written.
         const next = probeAndStore(detail).catch((error: unknown) => {
@@ -753,7 +787,12 @@ export class ClusterSyncEngine {
       done,
       details_ms: this.deps.now() - detailsStart,
     });
-    return { done: writer.durableDone, total: targets.length, unwritten: writer.unwritten, writeError: writer.firstError };
+    return {
+      done: writer.durableDone,
+      total: targets.length,
+      unwritten: writer.unwritten,
+      writeError: writer.firstError,
+    };
   }
 
   private probeOptions(cluster: ClusterConfig): Parameters<typeof probeGuests>[1] {

@@ -82,8 +82,10 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
     return cluster;
   };
 
-  const syncClusterDetailed = (input: SyncClusterInput, options?: SyncRunOptions): Promise<ClusterSyncResult> =>
-    engine.sync(find(input.cluster_id), input.mode, options);
+  const syncClusterDetailed = (
+    input: SyncClusterInput,
+    options?: SyncRunOptions,
+  ): Promise<ClusterSyncResult> => engine.sync(find(input.cluster_id), input.mode, options);
 
   return {
     clusters,

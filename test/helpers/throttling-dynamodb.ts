@@ -29,7 +29,10 @@ const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemComman
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
 
-export function attachThrottling(client: DynamoDBDocumentClient, options: ThrottlingOptions): ThrottlingLayer {
+export function attachThrottling(
+  client: DynamoDBDocumentClient,
+  options: ThrottlingOptions,
+): ThrottlingLayer {
   let shares = { errorShare: options.errorShare ?? 0, unprocessedShare: options.unprocessedShare ?? 0 };
   let errorDue = 0;
   let partialDue = 0;
@@ -48,7 +51,8 @@ export function attachThrottling(client: DynamoDBDocumentClient, options: Thrott
         });
       }
       const input: unknown = args.input;
-      if (name !== 'BatchWriteItemCommand' || !isRecord(input) || !isRecord(input.RequestItems)) return next(args);
+      if (name !== 'BatchWriteItemCommand' || !isRecord(input) || !isRecord(input.RequestItems))
+        return next(args);
       partialDue += shares.unprocessedShare;
       if (partialDue < 1) return next(args);
       partialDue -= 1;

@@ -86,7 +86,10 @@ export async function batchWriteAll(
         let unprocessed: WriteRequest[];
         try {
           const result = await client.send(
-            new BatchWriteCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
+            new BatchWriteCommand({
+              RequestItems: { [tableName]: pending },
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
           );
           unprocessed = result.UnprocessedItems?.[tableName] ?? [];
           writes += pending.length - unprocessed.length;

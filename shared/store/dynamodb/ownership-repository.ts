@@ -154,7 +154,9 @@ export class DynamoDbOwnershipRepository implements OwnershipRepository {
     const items = (await this.queryByVm(key)).filter(
       (item) =>
         item.suspended !== true &&
-        (createdBefore === undefined || typeof item.created_at !== 'number' || item.created_at <= createdBefore),
+        (createdBefore === undefined ||
+          typeof item.created_at !== 'number' ||
+          item.created_at <= createdBefore),
     );
     const reports: WriteReport[] = [];
     for (const item of items) {

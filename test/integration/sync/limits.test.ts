@@ -55,11 +55,17 @@ describe('a full sync with a deadline', () => {
     expect(stored).toHaveLength(GUESTS);
     expect(stored.filter((vm) => vm.config_checked_at !== null)).toHaveLength(done);
     // Work went to every node at once (contiguous VMIDs would otherwise leave two nodes idle).
-    const nodesWithDetails = new Set(stored.filter((vm) => vm.config_checked_at !== null).map((vm) => vm.node));
+    const nodesWithDetails = new Set(
+      stored.filter((vm) => vm.config_checked_at !== null).map((vm) => vm.node),
+    );
     expect(nodesWithDetails.size).toBe(3);
 
     const state = await h.repositories.syncState.getClusterState(clusterId);
-    expect(state).toMatchObject({ consecutive_errors: 1, last_error: first.summary.error, backoff_until: null });
+    expect(state).toMatchObject({
+      consecutive_errors: 1,
+      last_error: first.summary.error,
+      backoff_until: null,
+    });
     expect(state?.last_full_sync_at).toBeNull();
     expect(h.metrics.at(-1)).toMatchObject({ clusterId, errors: 1 });
     expect(await h.repositories.syncState.getLease(clusterId, 'full')).toBeNull();
@@ -122,7 +128,9 @@ describe('a full sync with a deadline', () => {
     const before = await h.repositories.syncState.getClusterState(clusterId);
     await h.service.recordRun({
       mode: 'full',
-      results: [{ cluster_id: clusterId, ok: false, error: '{"Error":"Runtime.ExitError","Cause":"out of memory"}' }],
+      results: [
+        { cluster_id: clusterId, ok: false, error: '{"Error":"Runtime.ExitError","Cause":"out of memory"}' },
+      ],
     });
     const state = await h.repositories.syncState.getClusterState(clusterId);
     expect(state?.consecutive_errors).toBe((before?.consecutive_errors ?? 0) + 1);

@@ -40,7 +40,9 @@ describe('suspending a removed guest’s assignments', () => {
 
     const removal = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
     expect(removal.summary.ok).toBe(true);
-    expect(await h.repositories.inventory.getVm({ cluster_id: CLUSTER, vmid }, { consistentRead: true })).toBeNull();
+    expect(
+      await h.repositories.inventory.getVm({ cluster_id: CLUSTER, vmid }, { consistentRead: true }),
+    ).toBeNull();
     expect(index.hidden).toBeGreaterThan(0);
     // The first lookup missed it: still active.
     expect(await h.repositories.ownership.listAssignmentsOfUser('bob')).toHaveLength(1);
@@ -74,7 +76,9 @@ describe('suspending a removed guest’s assignments', () => {
     h.sim.destroyGuest(CLUSTER, vmid);
     await h.sim.settled();
     await h.tick(1_000);
-    expect((await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' })).summary.ok).toBe(true);
+    expect((await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' })).summary.ok).toBe(
+      true,
+    );
     expect(await h.repositories.ownership.listAssignmentsOfUser('carol')).toHaveLength(1);
 
     index.catchUp();
@@ -82,9 +86,13 @@ describe('suspending a removed guest’s assignments', () => {
     expect(reused).toBe(vmid);
     await h.sim.settled();
     await h.tick(1_000);
-    expect((await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' })).summary.ok).toBe(true);
+    expect((await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' })).summary.ok).toBe(
+      true,
+    );
     expect(await h.repositories.ownership.listAssignmentsOfUser('carol')).toEqual([]);
-    expect(await h.repositories.inventory.getVm({ cluster_id: CLUSTER, vmid }, { consistentRead: true })).toMatchObject({
+    expect(
+      await h.repositories.inventory.getVm({ cluster_id: CLUSTER, vmid }, { consistentRead: true }),
+    ).toMatchObject({
       name: 'reused',
     });
 
@@ -97,7 +105,9 @@ describe('suspending a removed guest’s assignments', () => {
       created_at: h.clock.now,
     });
     await h.tick(REMOVAL_RECHECK_AFTER_MS);
-    expect((await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' })).summary.ok).toBe(true);
+    expect((await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' })).summary.ok).toBe(
+      true,
+    );
     expect(await h.repositories.ownership.listAssignmentsOfUser('dave')).toHaveLength(1);
   });
 });

@@ -3,7 +3,9 @@ import { runPerNode } from '#shared/sync/node-queues.ts';
 
 /** Items whose VMIDs are contiguous per node, as on a cluster filled node by node. */
 const contiguous = (perNode: number, nodes: string[]) =>
-  nodes.flatMap((node, n) => Array.from({ length: perNode }, (_, i) => ({ vmid: 100 + n * perNode + i, node })));
+  nodes.flatMap((node, n) =>
+    Array.from({ length: perNode }, (_, i) => ({ vmid: 100 + n * perNode + i, node })),
+  );
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

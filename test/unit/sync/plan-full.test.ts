@@ -86,7 +86,9 @@ describe('config reads', () => {
 
   it('skips the rotation turn of a guest whose config was read less than an interval ago', () => {
     const now = T0;
-    const inside = [100, 101, 102, 103, 104, 105].find((id) => inRotationSlice(id, now, { intervalMs: interval }));
+    const inside = [100, 101, 102, 103, 104, 105].find((id) =>
+      inRotationSlice(id, now, { intervalMs: interval }),
+    );
     if (inside === undefined) throw new Error('no guest in the slice');
     const readByLastRun = vm({ vmid: inside, name: `vm-${inside}`, config_checked_at: now - interval + 1 });
     expect(configReadReason(readByLastRun, readByLastRun, row(inside), now, interval)).toBeNull();

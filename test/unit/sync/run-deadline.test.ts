@@ -51,7 +51,9 @@ describe('timed-out runs', () => {
 
   it('recognises the Step Functions records of a Lambda or task timeout, not other failures', () => {
     expect(
-      isTimeoutFailure('{"Error":"Sandbox.Timedout","Cause":"{\\"errorMessage\\":\\"Task timed out after 240.00 seconds\\"}"}'),
+      isTimeoutFailure(
+        '{"Error":"Sandbox.Timedout","Cause":"{\\"errorMessage\\":\\"Task timed out after 240.00 seconds\\"}"}',
+      ),
     ).toBe(true);
     expect(isTimeoutFailure('{"Error":"States.Timeout","Cause":"The task timed out."}')).toBe(true);
     expect(isTimeoutFailure('{"Error":"Lambda.Unknown","Cause":"out of memory"}')).toBe(false);
