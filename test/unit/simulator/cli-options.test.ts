@@ -46,6 +46,12 @@ describe('parseCli', () => {
     expect(writeConfig).toBe('out/clusters.json');
   });
 
+  it('takes the agent delay and the node layout', () => {
+    const { options } = parseCli(['--agent-delay', '3000', '--node-layout', 'contiguous']);
+    expect(options).toMatchObject({ agentNotRunningDelayMs: 3000, nodeLayout: 'contiguous' });
+    expect(() => parseCli(['--node-layout', 'random'])).toThrow(CliUsageError);
+  });
+
   it('rejects malformed tokens and numbers', () => {
     expect(() => parseCli(['--token', 'nonsense'])).toThrow(CliUsageError);
     expect(() => parseCli(['--vms', 'many'])).toThrow(CliUsageError);
