@@ -84,16 +84,20 @@ describe('config reads', () => {
     expect(configReadReason(stored, stored, row(outside), now, interval)).toBeNull();
   });
 
-  it('skips the rotation turn of a guest whose config was read less than an interval ago', () => {
+  it('skips the rotation turn of a guest the previous full sync read', () => {
     const now = T0;
     const inside = [100, 101, 102, 103, 104, 105].find((id) =>
       inRotationSlice(id, now, { intervalMs: interval }),
     );
     if (inside === undefined) throw new Error('no guest in the slice');
-    const readByLastRun = vm({ vmid: inside, name: `vm-${inside}`, config_checked_at: now - interval + 1 });
+    const readByLastRun = vm({
+      vmid: inside,
+      name: `vm-${inside}`,
+      config_checked_at: now - interval - 5_000,
+    });
     expect(configReadReason(readByLastRun, readByLastRun, row(inside), now, interval)).toBeNull();
-    const readLongAgo = vm({ vmid: inside, name: `vm-${inside}`, config_checked_at: now - interval });
-    expect(configReadReason(readLongAgo, readLongAgo, row(inside), now, interval)).toBe('rotation');
+    const readTwoRunsAgo = vm({ vmid: inside, name: `vm-${inside}`, config_checked_at: now - 2 * interval });
+    expect(configReadReason(readTwoRunsAgo, readTwoRunsAgo, row(inside), now, interval)).toBe('rotation');
   });
 });
 
