@@ -11,8 +11,9 @@ import { createBenchSync } from '../harness/sync.ts';
 /**
  * The limits scenario (issue 20): one cluster of 5,000 guests on 3 nodes, contiguous VMID ranges
  * per node, modelled call latencies, "agent not running" answered after 3 s as real PVE does, and
- * each full sync given the deployed sync-cluster timeout as its deadline. Cold full syncs run one
- * full-sync period apart (simulated time) until every guest has its details.
+ * each full sync given the deployed sync-cluster timeout as its deadline. Cold full syncs start one
+ * full-sync period apart, as scheduled (the wait is simulated time), until every guest has its
+ * details.
  */
 
 /** One full sync of the scenario. */
@@ -87,8 +88,12 @@ export async function runLimitsScenario(input: {
     ).length;
     const runs: LimitsRun[] = [];
     let completed = false;
+    let lastStart = 0;
     for (let run = 1; run <= maxRuns && !completed; run += 1) {
-      if (run > 1) await sync.clock.advance(fullSyncMinutes * 60_000);
+      // The schedule starts a full sync every period: the next one a period after this one started.
+      if (run > 1)
+        await sync.clock.advance(Math.max(0, fullSyncMinutes * 60_000 - (performance.now() - lastStart)));
+      lastStart = performance.now();
       const started = performance.now();
       const result = await sync.service.syncClusterDetailed(
         { cluster_id: cluster.id, mode: 'full' },
