@@ -92,7 +92,9 @@ export async function runLimitsScenario(input: {
     for (let run = 1; run <= maxRuns && !completed; run += 1) {
       // The schedule starts a full sync every period: the next one a period after this one started.
       if (run > 1)
-        await sync.clock.advance(Math.max(0, fullSyncMinutes * 60_000 - (performance.now() - lastStart)));
+        await sync.clock.advance(
+          Math.max(0, Math.round(fullSyncMinutes * 60_000 - (performance.now() - lastStart))),
+        );
       lastStart = performance.now();
       const started = performance.now();
       const result = await sync.service.syncClusterDetailed(
