@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_PVE_MAJOR, PVE_MAJORS, type PveMajor } from '#simulator/pve-version.ts';
 import type { SimulatorOptions } from '#simulator/types.ts';
 
 /** Thrown for a bad command-line flag. */
@@ -26,6 +27,7 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --offline-stale MS      guests of an offline node keep stale stats this long (300000 on real servers; default 0)
   --agent-delay MS        "agent not running" answers take this long (about 3000 on real servers; default 0)
   --node-layout L         round-robin (default) or contiguous: VMID ranges per node
+  --pve-version 8|9       Proxmox VE major version the nodes speak (default 9)
   --write-config FILE     write the clusters JSON there and the token secret beside it
 `;
 
@@ -35,6 +37,13 @@ function int(name: string, value: string | undefined, fallback: number): number 
   if (!Number.isInteger(n) || n < 0)
     throw new CliUsageError(`--${name} must be a non-negative integer, got '${value}'`);
   return n;
+}
+
+function pveVersion(value: string | undefined): PveMajor {
+  if (value === undefined) return DEFAULT_PVE_MAJOR;
+  const major = PVE_MAJORS.find((m) => String(m) === value.trim());
+  if (major === undefined) throw new CliUsageError(`--pve-version must be 8 or 9, got '${value}'`);
+  return major;
 }
 
 /** Parses the CLI flags into simulator options and the optional config path. */
@@ -60,6 +69,7 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
       'offline-stale': { type: 'string' },
       'agent-delay': { type: 'string' },
       'node-layout': { type: 'string' },
+      'pve-version': { type: 'string' },
       'write-config': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -83,6 +93,7 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
     authFailureDelayMs: int('auth-delay', values['auth-delay'], 0),
     offlineStaleMs: int('offline-stale', values['offline-stale'], 0),
     agentNotRunningDelayMs: int('agent-delay', values['agent-delay'], 0),
+    pveVersion: pveVersion(values['pve-version']),
   };
   const layout = values['node-layout'];
   if (layout !== undefined) {
