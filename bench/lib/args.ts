@@ -24,6 +24,7 @@ export const MEASUREMENT_IDS = [
   'lambda',
   'cost',
   'limits',
+  'import',
 ] as const;
 
 /** Parses `--json`, `--quick`, `--save=DIR` and `--only=a,b` (ids of {@link MEASUREMENT_IDS}). */
