@@ -85,6 +85,11 @@ export interface FleetSpec {
   nodes: string[];
   guests: number;
   now: number;
+  /**
+   * How guests spread over the nodes: `round-robin` (default: guest i on node i mod n) or
+   * `contiguous` (each node holds one contiguous VMID range, as clusters filled node by node do).
+   */
+  nodeLayout?: 'round-robin' | 'contiguous';
   /** Version whose traits the guests get (default: the simulator's default version). */
   profile?: PveVersionProfile;
 }
@@ -147,7 +152,11 @@ function mac(rng: Prng, prefix = 'BC:24:11'): string {
 /** Creates one guest deterministically from the cluster seed and the guest's slot. */
 export function generateGuest(spec: FleetSpec, slot: number, vmid: number): SimGuest {
   const rng = new Prng(mixSeed(spec.seed, spec.clusterIndex, slot, 0x5eed));
-  const node = spec.nodes[slot % spec.nodes.length] ?? spec.nodes[0] ?? 'pve1';
+  const nodeIndex =
+    spec.nodeLayout === 'contiguous'
+      ? Math.min(spec.nodes.length - 1, Math.floor((slot * spec.nodes.length) / Math.max(1, spec.guests)))
+      : slot % spec.nodes.length;
+  const node = spec.nodes[nodeIndex] ?? spec.nodes[0] ?? 'pve1';
   // Fixed rotation for the first slots guarantees every category in small fleets.
   const kind = slot < 6 ? slot : rng.int(0, 99);
   let type: 'qemu' | 'lxc';

@@ -26,6 +26,14 @@ export interface SyncFunctionsProps {
  * The three sync task functions, each with only what it needs: only `sync-cluster` talks to
  * Proxmox, so only it runs in the VPC and may read the token secrets.
  */
+/**
+ * Timeout of the sync-cluster function: a minute below the full-sync period, at most 5 minutes.
+ * The engine stops a run before it (the Lambda context's remaining time) and the next run goes on.
+ */
+export function syncClusterTimeoutSeconds(fullSyncMinutes: number): number {
+  return Math.min(300, fullSyncMinutes * 60 - 60);
+}
+
 export class SyncFunctions extends Construct {
   /** ListClusters task: reads the configuration and the sync state (backoff). */
   public readonly listClusters: PveFunction;
@@ -55,7 +63,7 @@ export class SyncFunctions extends Construct {
       serviceName: SYNC_SERVICE_NAME,
       description: 'Sync task: syncs one Proxmox cluster into the inventory (full or quick)',
       memorySize: 1024,
-      timeout: Duration.seconds(Math.min(300, props.fullSyncMinutes * 60 - 60)),
+      timeout: Duration.seconds(syncClusterTimeoutSeconds(props.fullSyncMinutes)),
       environment,
       vpc: props.network.vpc,
       vpcSubnets: props.network.subnets,

@@ -95,6 +95,7 @@ export class SyncStack extends Stack {
         'sync-cluster': this.functions.syncCluster.function,
         'record-run': this.functions.recordRun.function,
       },
+      syncClusterFunction: this.functions.syncCluster.function,
       consecutiveErrorThreshold: props.consecutiveErrorThreshold,
       alarmEmail: config.alarmEmail,
     });

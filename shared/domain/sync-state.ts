@@ -44,6 +44,13 @@ export const ClusterStateSchema = z.object({
   last_error: z.string().max(500).nullable().default(null),
   nodes: z.record(z.string(), NodeStateSchema).default({}),
   counts: ClusterCountsSchema.default({ total: 0, running: 0, error: 0, templates: 0 }),
+  /**
+   * Guests removed recently whose assignments are looked up again once the `ByVm` index has caught
+   * up (it lags writes: an assignment made seconds before the removal may be missing from it).
+   */
+  removals_to_recheck: z
+    .array(z.object({ vmid: z.number().int().nonnegative(), removed_at: epochMs }))
+    .optional(),
   updated_at: epochMs.nullable().default(null),
 });
 export type ClusterState = z.infer<typeof ClusterStateSchema>;
@@ -62,6 +69,13 @@ export const LeaseSchema = z.object({
   acquired_at: epochMs,
   /** epoch ms; the lease is free once `now` is past it (checked in the condition, never by TTL) */
   lease_expires_at: epochMs,
+  /**
+   * How far the holder got (full sync: guests whose details are done, of all it had to do),
+   * written as batches land; read when the run was killed, to say how far it got.
+   */
+  progress: z
+    .object({ done: z.number().int().nonnegative(), total: z.number().int().nonnegative(), at: epochMs })
+    .optional(),
 });
 export type Lease = z.infer<typeof LeaseSchema>;
 

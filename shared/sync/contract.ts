@@ -83,8 +83,11 @@ export type RecordRunOutput = z.infer<typeof RecordRunOutputSchema>;
 export interface SyncService {
   /** Clusters to sync in this run (all configured ones, or the one asked for). */
   listClusters(input: ListClustersInput): Promise<ListClustersOutput>;
-  /** Syncs one cluster; a Proxmox failure is a summary with `ok: false`, not an exception. */
-  syncCluster(input: SyncClusterInput): Promise<SyncSummary>;
+  /**
+   * Syncs one cluster; a Proxmox failure is a summary with `ok: false`, not an exception.
+   * `deadlineAt` (epoch ms): when the caller is killed (a Lambda's end); the run stops before it.
+   */
+  syncCluster(input: SyncClusterInput, options?: { deadlineAt?: number }): Promise<SyncSummary>;
   /** Aggregates a run's results into the global sync statistics and metrics. */
   recordRun(input: RecordRunInput): Promise<RecordRunOutput>;
 }

@@ -65,7 +65,9 @@ export type ConfigReadReason = 'new' | 'changed' | 'ip-fallback' | 'rotation';
 /**
  * Whether (and why) a full sync reads a guest's config: never read, the listing shows a change
  * (`before` is the item as stored before this sync's listing was applied), a stopped guest still
- * shows a live IP, or the guest is in this window's rotating slice.
+ * shows a live IP, or the guest is in this window's rotating slice — unless the previous full sync
+ * read its config (as new, or for a run that continued an unfinished one): an unchanged guest is
+ * never read twice in a row.
  */
 export function configReadReason(
   before: StoredVm | undefined,
@@ -77,7 +79,9 @@ export function configReadReason(
   if (!before || current.config_checked_at === null) return 'new';
   if (listingDiffersFromDetails(before, row)) return 'changed';
   if (needsIpFallback(current)) return 'ip-fallback';
-  if (inRotationSlice(current.vmid, nowMs, { intervalMs })) return 'rotation';
+  // Read by the previous full sync (one interval ago, give or take the schedule's jitter).
+  const readByLastRun = nowMs - current.config_checked_at < 1.5 * intervalMs;
+  if (!readByLastRun && inRotationSlice(current.vmid, nowMs, { intervalMs })) return 'rotation';
   return null;
 }
 

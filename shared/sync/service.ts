@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { getDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
+import { getPacedDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
 import {
   type ClusterConfig,
@@ -28,7 +28,12 @@ import type {
   SyncService,
   SyncSummary,
 } from './contract.ts';
-import { ClusterSyncEngine, type ClusterSyncResult, type SyncEngineDeps } from './engine.ts';
+import {
+  ClusterSyncEngine,
+  type ClusterSyncResult,
+  type SyncEngineDeps,
+  type SyncRunOptions,
+} from './engine.ts';
 import { noMetrics, powertoolsMetricsSink, type SyncMetricsSink } from './metrics.ts';
 import { createProxmoxConnector, type ProxmoxConnector } from './proxmox-connector.ts';
 
@@ -56,7 +61,7 @@ export interface EngineSyncService extends SyncService {
   /** The configured clusters. */
   readonly clusters: readonly ClusterConfig[];
   /** Like `syncCluster`, with the write breakdown and call counts per endpoint class. */
-  syncClusterDetailed(input: SyncClusterInput): Promise<ClusterSyncResult>;
+  syncClusterDetailed(input: SyncClusterInput, options?: SyncRunOptions): Promise<ClusterSyncResult>;
 }
 
 const silentLogger: ProxmoxLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -77,8 +82,10 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
     return cluster;
   };
 
-  const syncClusterDetailed = (input: SyncClusterInput): Promise<ClusterSyncResult> =>
-    engine.sync(find(input.cluster_id), input.mode);
+  const syncClusterDetailed = (
+    input: SyncClusterInput,
+    options?: SyncRunOptions,
+  ): Promise<ClusterSyncResult> => engine.sync(find(input.cluster_id), input.mode, options);
 
   return {
     clusters,
@@ -86,11 +93,17 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
       const selected = input.cluster_id === undefined ? clusters : [find(input.cluster_id)];
       return { mode: input.mode, clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode })) };
     },
-    async syncCluster(input: SyncClusterInput): Promise<SyncSummary> {
-      return (await syncClusterDetailed(input)).summary;
+    async syncCluster(input: SyncClusterInput, options?: SyncRunOptions): Promise<SyncSummary> {
+      return (await syncClusterDetailed(input, options)).summary;
     },
     syncClusterDetailed,
     async recordRun(input: RecordRunInput): Promise<RecordRunOutput> {
+      // A task that failed as a whole (timeout, crash) left no summary: record it on its cluster.
+      for (const result of input.results) {
+        if ('mode' in result) continue;
+        const cluster = clusters.find((c) => c.id === result.cluster_id);
+        if (cluster) await engine.recordTaskFailure(cluster, input.mode, result.error);
+      }
       const ok = input.results.filter((result) => result.ok).length;
       const failed = input.results.length - ok;
       let duration: number | null = null;
@@ -204,7 +217,7 @@ export async function createSyncServiceFromEnv(
   const documentClient = options.documentClient;
   const service = createSyncService({
     clusters,
-    repositories: repositoriesFromEnv(env, () => documentClient ?? getDocumentClient()),
+    repositories: repositoriesFromEnv(env, () => documentClient ?? getPacedDocumentClient()),
     connect: (cluster) => connector.connect(cluster),
     invalidate: (clusterId) => connector.invalidate(clusterId),
     logger,

@@ -345,7 +345,16 @@ describe('SyncStack', () => {
     expect(executionAlarms).toHaveLength(2);
     for (const alarm of executionAlarms)
       expect(JSON.stringify(alarm.Properties.Metrics)).toContain('ExecutionsTimedOut');
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // A sync-cluster run killed at its timeout is caught inside the Map: its function errors alarm.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('SyncCluster') } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+    });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.org',
