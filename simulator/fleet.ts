@@ -95,7 +95,7 @@ const LOCKS = { qemu: ['backup', 'snapshot', 'migrate'], lxc: ['backup', 'mounte
 
 /** Classifies an ostype the way the inventory should. */
 export function categoryOf(type: 'qemu' | 'lxc', ostype: string | null): OsCategory {
-  if (type === 'lxc') return 'linux';
+  if (type === 'lxc') return ostype === null || ostype === 'unmanaged' ? 'other' : 'linux';
   if (ostype === null) return 'other';
   if (/^w/.test(ostype)) return 'windows';
   if (/^l\d\d$/.test(ostype)) return 'linux';

@@ -99,8 +99,8 @@ export function detailsFromConfig(
   const disk = bootDiskBytesFromConfig(type, config) ?? (row.maxdisk === undefined ? 0 : row.maxdisk);
   const nics = nicsFromConfig(type, config);
   const firstMac = nics[0]?.mac ?? null;
-  // A container shares its host's Linux kernel whatever `ostype` says (even `unmanaged`).
-  const category: VmCategory = type === 'lxc' ? 'linux' : categoryFromOstype(type, config.ostype);
+  // One mapping for both types: an `unmanaged` container (no distribution Proxmox knows) is `other`.
+  const category: VmCategory = categoryFromOstype(type, config.ostype);
   const name = config.name ?? config.hostname ?? row.name ?? `${type}-${row.vmid}`;
   return {
     set: {
