@@ -1,5 +1,6 @@
 import type { App } from 'aws-cdk-lib';
 import * as z from 'zod';
+import type { SyncCadence } from '#shared/config/cadence.ts';
 
 /**
  * Deployment configuration, read from the CDK context key `pveInventory` (cdk.json, `-c`, or
@@ -17,6 +18,8 @@ export const DeploymentConfigSchema = z
     fullSyncMinutes: z.number().int().min(2).max(10).default(5),
     /** Quick-sync interval in seconds; the Express machine runs 60/interval passes a minute. */
     quickSyncSeconds: z.union([z.literal(15), z.literal(20), z.literal(30)]).default(30),
+    /** Staleness cutoff in minutes: a VM not confirmed by a successful sync for this long is stale. */
+    staleAfterMinutes: z.number().int().min(1).max(60).default(10),
     /** Map MaxConcurrency over clusters. */
     syncMaxConcurrency: z.number().int().min(1).max(40).default(10),
     /** Import an existing VPC that reaches the Proxmox network instead of creating one. */
@@ -65,6 +68,15 @@ export const DeploymentConfigSchema = z
   .strict();
 
 export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
+
+/** The sync cadence of a deployment: the one value every function that depends on it receives. */
+export function deploymentCadence(config: DeploymentConfig): SyncCadence {
+  return {
+    fullIntervalMs: config.fullSyncMinutes * 60_000,
+    quickIntervalMs: config.quickSyncSeconds * 1000,
+    staleAfterMs: config.staleAfterMinutes * 60_000,
+  };
+}
 
 /** Thrown when the deployment configuration is invalid; the message names each bad setting. */
 export class DeploymentConfigError extends Error {

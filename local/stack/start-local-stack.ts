@@ -18,7 +18,9 @@ import {
   seedDemoOwnership,
 } from '#local/seed/demo-ownership.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
+import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
+import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
@@ -126,7 +128,6 @@ export function handlerEnvironment(input: {
   healthMaxConsecutiveErrors?: number;
   logLevel: string;
 }): Record<string, string> {
-  const seconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)));
   return {
     DYNAMODB_ENDPOINT: input.dynamodbEndpoint,
     AWS_REGION: process.env.AWS_REGION ?? 'local',
@@ -135,13 +136,15 @@ export function handlerEnvironment(input: {
     OWNERSHIP_TABLE: input.tables.ownership,
     CLUSTERS_CONFIG: input.clustersJson,
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
-    // The API's staleness and health rules (shared/api/settings.ts).
-    ...(input.staleAfterMs === undefined ? {} : { STALE_AFTER_SECONDS: seconds(input.staleAfterMs) }),
-    QUICK_SYNC_SECONDS: seconds(input.quickIntervalMs),
+    // One cadence for the sync function and the API (shared/config/cadence.ts).
+    ...cadenceEnvironment({
+      fullIntervalMs: input.fullIntervalMs,
+      quickIntervalMs: input.quickIntervalMs,
+      staleAfterMs: input.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+    }),
     ...(input.healthMaxConsecutiveErrors === undefined
       ? {}
       : { HEALTH_MAX_CONSECUTIVE_ERRORS: String(input.healthMaxConsecutiveErrors) }),
-    FULL_SYNC_MINUTES: String(Math.max(1, Math.ceil(input.fullIntervalMs / 60_000))),
     ...quietEnvironment(input.logLevel),
   };
 }

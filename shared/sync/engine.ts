@@ -149,7 +149,7 @@ interface GuestDetails {
 /** Runs syncs of single clusters. */
 export class ClusterSyncEngine {
   private readonly backoff: BackoffPolicy;
-  private readonly fullIntervalMs: number;
+  readonly fullIntervalMs: number;
 
   constructor(private readonly deps: SyncEngineDeps) {
     this.backoff = deps.backoff ?? DEFAULT_BACKOFF;

@@ -116,7 +116,7 @@ describe('detailsFromConfig', () => {
     expect(details.staticIps).toEqual([{ index: 0, address: '10.0.0.9', family: 'ipv4' }]);
   });
 
-  it('maps a container\'s ostype like the client does: a distribution is linux, unmanaged is other', () => {
+  it("maps a container's ostype like the client does: a distribution is linux, unmanaged is other", () => {
     expect(
       detailsFromConfig('lxc', { ostype: 'unmanaged', cores: 1 }, row(100, { type: 'lxc' })).set.category,
     ).toBe('other');
