@@ -14,6 +14,12 @@ export const NodeStateSchema = z.object({
   last_seen_at: epochMs.nullable().default(null),
   /** epoch ms of the last successful listing that showed the node online */
   last_online_at: epochMs.nullable().default(null),
+  /**
+   * epoch ms of the last successful full sync that listed the node online (its guests' details were
+   * read then): what a guest's `last_updated` is derived from. Absent in states written before it
+   * existed.
+   */
+  last_full_online_at: epochMs.nullable().optional(),
 });
 export type NodeState = z.infer<typeof NodeStateSchema>;
 

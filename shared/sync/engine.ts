@@ -18,10 +18,12 @@ import {
 } from '#shared/proxmox/errors.ts';
 import type { ProxmoxGateway, ProxmoxLogger } from '#shared/proxmox/gateway.ts';
 import { interfacesFromAgent, interfacesFromLxc } from '#shared/proxmox/mapping.ts';
+import type { GuestConfig } from '#shared/proxmox/schemas.ts';
 import type { Repositories } from '#shared/store/ports.ts';
 import { type BackoffPolicy, backoffDelayMs, DEFAULT_BACKOFF, isBackingOff } from './backoff.ts';
 import type { SyncMode, SyncSummary } from './contract.ts';
 import { applyAttributes, diffAttributes } from './diff.ts';
+import { identityFromConfig, isRecycledGuest } from './guest-identity.ts';
 import type { SyncMetricsSink } from './metrics.ts';
 import {
   type ConfigDetails,
@@ -144,6 +146,8 @@ interface GuestDetails {
    * found nothing new costs no write.
    */
   recordCheck: boolean;
+  /** The config belongs to another guest than the stored one (VMID destroyed and reused). */
+  recycled: boolean;
 }
 
 /** Runs syncs of single clusters. */
@@ -157,8 +161,12 @@ export class ClusterSyncEngine {
   }
 
   /** Syncs one cluster once; Proxmox failures give `ok: false`, a skipped run says why. */
-  async sync(cluster: ClusterConfig, mode: SyncMode): Promise<ClusterSyncResult> {
+  async sync(cluster: ClusterConfig, requested: SyncMode): Promise<ClusterSyncResult> {
     const { syncState } = this.deps.repositories;
+    const state = await syncState.getClusterState(cluster.id);
+    // A cluster that never had a full sync (new deployment, newly configured cluster, empty table)
+    // gets it at once instead of showing detail-less guests until the next full-sync tick.
+    const mode = firstSyncMode(requested, state);
     const startedAt = this.deps.now();
     const calls = new CallCounter();
     const writes: WriteBreakdown = { inventory: 0, runtime: 0, state: 0, ownership: 0 };
@@ -191,7 +199,6 @@ export class ClusterSyncEngine {
       return { summary: full, writes, calls: calls.counts };
     };
 
-    const state = await syncState.getClusterState(cluster.id);
     const previous = {
       consecutiveErrors: state?.consecutive_errors ?? 0,
       lastSuccessAt: state?.last_success_at ?? null,
@@ -271,6 +278,7 @@ export class ClusterSyncEngine {
         observedAt: startedAt,
         guests: resources.guests,
         nodes: resources.nodes,
+        full: mode === 'full',
         ...(nodeOnline ? { nodeOnline } : {}),
       };
     } catch (error) {
@@ -305,6 +313,9 @@ export class ClusterSyncEngine {
       bulkCreates: stored.length === 0,
     });
 
+    if (mode === 'quick') {
+      await this.syncPendingDetails(cluster, gateway, plan, stored, startedAt, calls, writes, changed);
+    }
     if (mode === 'full') {
       const before = new Map(stored.map((vm) => [vm.vmid, vm]));
       const created = new Set(plan.creates.map((vm) => vm.vmid));
@@ -443,6 +454,38 @@ export class ClusterSyncEngine {
   }
 
   /**
+   * Quick sync: the details of guests first seen by a listing (`details_pending`), so that they are
+   * complete within one quick interval. Calls are proportional to the new guests (at most
+   * {@link PENDING_DETAILS_PER_PASS} per pass, the rest in the next ones), never to the fleet.
+   */
+  private async syncPendingDetails(
+    cluster: ClusterConfig,
+    gateway: ProxmoxGateway,
+    plan: ListingPlan,
+    stored: readonly StoredVm[],
+    observedAt: number,
+    calls: CallCounter,
+    writes: WriteBreakdown,
+    changed: Set<number>,
+  ): Promise<void> {
+    const pending = pendingDetailTargets(plan);
+    if (pending.size === 0) return;
+    const before = new Map(stored.map((vm) => [vm.vmid, vm]));
+    await this.syncDetails(
+      cluster,
+      gateway,
+      plan,
+      before,
+      observedAt,
+      calls,
+      writes,
+      changed,
+      new Set(),
+      pending,
+    );
+  }
+
+  /**
    * Full sync: configs, IPs and reachability of the observable guests; writes what changed. The
    * details of guests in `created` only update the plan's view: they are stored with the creation.
    */
@@ -456,9 +499,10 @@ export class ClusterSyncEngine {
     writes: WriteBreakdown,
     changed: Set<number>,
     created: ReadonlySet<number>,
+    only?: ReadonlySet<number>,
   ): Promise<void> {
     const targets: StoredVm[] = [];
-    for (const vmid of plan.observable) {
+    for (const vmid of only ?? plan.observable) {
       const vm = plan.view.get(vmid);
       if (vm) targets.push(vm);
     }
@@ -493,6 +537,7 @@ export class ClusterSyncEngine {
     });
 
     const changes: { key: VmKey; observedAt: number; set: Partial<StoredVmAttributes> }[] = [];
+    const recycled: NewStoredVm[] = [];
     for (const detail of details) {
       const vm = plan.view.get(detail.vmid);
       if (!vm) continue;
@@ -502,6 +547,12 @@ export class ClusterSyncEngine {
         rdp_available: probed?.rdp ?? false,
         ssh_available: probed?.ssh ?? false,
       };
+      if (detail.recycled && !created.has(detail.vmid)) {
+        const item = recycledGuestItem(vm, desired, observedAt);
+        recycled.push(item);
+        plan.view.set(detail.vmid, storedFromNew(item));
+        continue;
+      }
       const set = diffAttributes(vm, desired);
       const bookkeeping = new Set(['config_checked_at', 'ip_checked_at', 'last_updated', 'agent_retry_at']);
       const substantive = Object.keys(set).some((name) => !bookkeeping.has(name));
@@ -512,6 +563,7 @@ export class ClusterSyncEngine {
       if (!created.has(detail.vmid))
         changes.push({ key: { cluster_id: cluster.id, vmid: detail.vmid }, observedAt, set });
     }
+    await this.replaceRecycled(cluster, recycled, observedAt, writes, changed);
     if (changes.length > 0) {
       const result = await this.deps.repositories.inventory.applyChanges(changes);
       writes.inventory += result.writes;
@@ -521,6 +573,40 @@ export class ClusterSyncEngine {
         if (original) plan.view.set(vmKey.vmid, original);
       }
     }
+  }
+
+  /**
+   * Guests whose VMID now names another guest (identity changed): removed like a vanished guest
+   * (assignments suspended, so the old owners never see the new one) and stored as new.
+   */
+  private async replaceRecycled(
+    cluster: ClusterConfig,
+    items: readonly NewStoredVm[],
+    observedAt: number,
+    writes: WriteBreakdown,
+    changed: Set<number>,
+  ): Promise<void> {
+    if (items.length === 0) return;
+    const { inventory, ownership } = this.deps.repositories;
+    const removed = await inventory.deleteVms(
+      items.map((item) => ({ key: { cluster_id: cluster.id, vmid: item.vmid }, observedAt })),
+    );
+    writes.inventory += removed.writes;
+    await mapLimited(removed.applied, SUSPEND_CONCURRENCY, async (vmKey) => {
+      writes.ownership += (await ownership.suspendVm(vmKey, observedAt)).writes;
+      changed.add(vmKey.vmid);
+    });
+    const removedIds = new Set(removed.applied.map((key) => key.vmid));
+    this.deps.logger.info('VMID reused by another guest: old assignments suspended', {
+      cluster_id: cluster.id,
+      vmids: [...removedIds],
+    });
+    await this.createVms(
+      items.filter((item) => removedIds.has(item.vmid)),
+      writes,
+      changed,
+      false,
+    );
   }
 
   /** Config (when due), live IP (when due) of one guest, turned into desired attributes. */
@@ -538,11 +624,12 @@ export class ClusterSyncEngine {
     const set: Partial<StoredVmAttributes> = {};
     const errors: string[] = [];
     let config: ConfigDetails | null = null;
+    let raw: GuestConfig | undefined;
     if (reason !== null && row) {
       try {
-        const raw = await calls.track('config', () => gateway.guestConfig(vm.node, vm.type, vm.vmid));
+        raw = await calls.track('config', () => gateway.guestConfig(vm.node, vm.type, vm.vmid));
         config = detailsFromConfig(vm.type, raw, row);
-        Object.assign(set, config.set, { config_checked_at: observedAt });
+        Object.assign(set, config.set, { config_checked_at: observedAt, details_pending: false });
       } catch (error) {
         // A guest destroyed or migrated since the listing: the next listing tells.
         if (!(error instanceof ProxmoxNotFoundError)) errors.push(`config: ${toSyncError(error)}`);
@@ -587,8 +674,55 @@ export class ClusterSyncEngine {
       reason === 'changed' ||
       reason === 'ip-fallback' ||
       (live !== null && bootedSinceCheck);
-    return { vmid: vm.vmid, reason, set, recordCheck };
+    const recycled = config !== null && isRecycledGuest(vm, identityFromConfig(vm.type, raw ?? {}));
+    return { vmid: vm.vmid, reason, set, recordCheck, recycled };
   }
+}
+
+/** Most guests whose pending details one quick pass reads (a burst of new guests spreads over passes). */
+export const PENDING_DETAILS_PER_PASS = 50;
+
+/**
+ * The mode a run really uses: a quick pass of a cluster that never had a successful full sync
+ * (no state, or no `last_full_sync_at`) becomes that first full sync.
+ */
+export function firstSyncMode(
+  requested: SyncMode,
+  state: Pick<ClusterState, 'last_full_sync_at'> | null,
+): SyncMode {
+  return requested === 'quick' && (state?.last_full_sync_at ?? null) === null ? 'full' : requested;
+}
+
+/** Observable guests whose details are pending, lowest VMIDs first, at most one pass's worth. */
+export function pendingDetailTargets(
+  plan: Pick<ListingPlan, 'observable' | 'view'>,
+  limit = PENDING_DETAILS_PER_PASS,
+): Set<number> {
+  const pending = [...plan.observable]
+    .filter((vmid) => plan.view.get(vmid)?.details_pending === true)
+    .sort((a, b) => a - b);
+  return new Set(pending.slice(0, limit));
+}
+
+/**
+ * The item of a new guest found under a stored guest's VMID: what the listing and this pass's
+ * details say, none of the old guest's bookkeeping (agent cache, errors, pending action).
+ */
+export function recycledGuestItem(
+  listed: StoredVm,
+  details: Partial<StoredVmAttributes>,
+  observedAt: number,
+): NewStoredVm {
+  const {
+    pending_action: _action,
+    pending_since: _since,
+    pending_upid: _upid,
+    agent_state: _agent,
+    agent_retry_at: _retry,
+    sync_error: _error,
+    ...kept
+  } = listed;
+  return { ...kept, ...details, details_pending: false, observed_at: observedAt, last_updated: observedAt };
 }
 
 /** Parses a new item the way the repository stores it (defaults applied). */

@@ -13,6 +13,7 @@ import {
   staticIpsFromConfig,
 } from '#shared/proxmox/mapping.ts';
 import type { GuestConfig, GuestResource } from '#shared/proxmox/schemas.ts';
+import { identityFromConfig } from './guest-identity.ts';
 
 /**
  * Planning of the per-guest part of a full sync: which configs to read, which guests to ask for
@@ -113,6 +114,7 @@ export function detailsFromConfig(
       tag_list: tagsToList(config.tags ?? row.tags),
       is_template: config.template ?? row.template ?? false,
       lock: config.lock ?? row.lock ?? null,
+      ...identityFromConfig(type, config),
     },
     agentEnabled: type === 'qemu' && agentEnabled(config.agent),
     firstMac,

@@ -33,6 +33,8 @@ export interface ListingObservation {
   nodes: readonly NodeResource[];
   /** Node membership from `/cluster/status` (full sync), which wins over the resources rows. */
   nodeOnline?: ReadonlyMap<string, boolean>;
+  /** True when this listing starts a full sync (the guests of its online nodes get their details read). */
+  full?: boolean;
 }
 
 /** A node runtime set to rewrite. */
@@ -76,11 +78,15 @@ export function nodeOnlineMap(listing: ListingObservation): Map<string, boolean>
   return online;
 }
 
-/** New node states: every listed node is seen now; `last_online_at` moves only while online. */
+/**
+ * New node states: every listed node is seen now; `last_online_at` moves only while online, and
+ * `last_full_online_at` only when a full sync finds the node online.
+ */
 export function nextNodeStates(
   online: ReadonlyMap<string, boolean>,
   previous: Readonly<Record<string, NodeState>>,
   observedAt: number,
+  full = false,
 ): Record<string, NodeState> {
   const nodes: Record<string, NodeState> = {};
   for (const [node, isOnline] of online) {
@@ -88,6 +94,7 @@ export function nextNodeStates(
       online: isOnline,
       last_seen_at: observedAt,
       last_online_at: isOnline ? observedAt : (previous[node]?.last_online_at ?? null),
+      last_full_online_at: isOnline && full ? observedAt : (previous[node]?.last_full_online_at ?? null),
     };
   }
   return nodes;
@@ -118,7 +125,10 @@ export function listingAttributes(
   };
 }
 
-/** A guest seen for the first time, stored with what the listing tells (details at the next full sync). */
+/**
+ * A guest seen for the first time, stored with what the listing tells and `details_pending` set
+ * until its config (category, IP, RDP/SSH) has been read.
+ */
 export function newVmFromListing(
   row: GuestResource,
   listing: ListingObservation,
@@ -145,6 +155,7 @@ export function newVmFromListing(
     hastate: row.hastate ?? null,
     boot_time: attributes.boot_time ?? null,
     unobserved_since: known ? null : listing.observedAt,
+    details_pending: true,
     observed_at: listing.observedAt,
   };
 }
@@ -206,7 +217,7 @@ export function planListing(
     removals: [],
     runtimeWrites: [],
     runtimeDeletes: [],
-    nodes: nextNodeStates(online, previousNodes, listing.observedAt),
+    nodes: nextNodeStates(online, previousNodes, listing.observedAt, listing.full ?? false),
     view: new Map(),
     rows,
     observable: new Set(),

@@ -94,7 +94,12 @@ describe('planListing', () => {
     );
     expect(plan.changes).toEqual([]);
     expect(plan.runtimeWrites).toEqual([]);
-    expect(plan.nodes.pve1).toEqual({ online: false, last_seen_at: T0, last_online_at: T0 });
+    expect(plan.nodes.pve1).toEqual({
+      online: false,
+      last_seen_at: T0,
+      last_online_at: T0,
+      last_full_online_at: null,
+    });
     expect(plan.observable.size).toBe(0);
     expect(plan.view.get(100)).toEqual(stored[0]);
   });
