@@ -37,6 +37,25 @@ export function vmLastUpdated(
   return written === null ? seen : Math.max(written, seen);
 }
 
+/**
+ * How many of a cluster's VMs are fresh, counted from its per-node counts with the same rule as
+ * each VM's `stale` flag ({@link vmFreshness}): every VM of a node is judged alike, except those whose
+ * status the listing could not tell (always stale). Null when the counts have no per-node figures.
+ */
+export function freshVmCount(
+  byNode: Readonly<Record<string, { total: number; unobserved: number }>> | undefined,
+  cluster: Parameters<typeof vmFreshness>[1],
+  nowMs: number,
+  staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
+): number | null {
+  if (byNode === undefined) return null;
+  let fresh = 0;
+  for (const [node, counts] of Object.entries(byNode)) {
+    if (!vmFreshness({ node }, cluster, nowMs, staleAfterMs).stale) fresh += counts.total - counts.unobserved;
+  }
+  return fresh;
+}
+
 /** What the staleness rule needs about one VM. */
 export interface StalenessInput {
   /** the VM's node (from its item) */

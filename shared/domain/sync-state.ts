@@ -23,6 +23,14 @@ export const NodeStateSchema = z.object({
 });
 export type NodeState = z.infer<typeof NodeStateSchema>;
 
+/** Per-node guest counts: enough to apply the per-VM staleness rule to a whole node at once. */
+export const NodeCountsSchema = z.object({
+  total: z.number().int().nonnegative().default(0),
+  /** guests whose status the listing could not tell (`unobserved_since` set): always stale */
+  unobserved: z.number().int().nonnegative().default(0),
+});
+export type NodeCounts = z.infer<typeof NodeCountsSchema>;
+
 /** Aggregates the sync keeps so that stats and health never scan the inventory. */
 export const ClusterCountsSchema = z.object({
   total: z.number().int().nonnegative().default(0),
@@ -30,6 +38,8 @@ export const ClusterCountsSchema = z.object({
   /** guests with a `sync_error` */
   error: z.number().int().nonnegative().default(0),
   templates: z.number().int().nonnegative().default(0),
+  /** guests per node (absent in states written before it existed) */
+  by_node: z.record(z.string(), NodeCountsSchema).optional(),
 });
 export type ClusterCounts = z.infer<typeof ClusterCountsSchema>;
 

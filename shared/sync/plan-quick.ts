@@ -180,9 +180,14 @@ export function runtimeSamplesByNode(
 
 /** Aggregates kept in the sync state so that stats and health never scan the inventory. */
 export function countVms(vms: Iterable<StoredVm>): ClusterCounts {
-  const counts: ClusterCounts = { total: 0, running: 0, error: 0, templates: 0 };
+  const byNode: NonNullable<ClusterCounts['by_node']> = {};
+  const counts: ClusterCounts = { total: 0, running: 0, error: 0, templates: 0, by_node: byNode };
   for (const vm of vms) {
     counts.total++;
+    const node = byNode[vm.node] ?? { total: 0, unobserved: 0 };
+    node.total++;
+    if (vm.unobserved_since !== null) node.unobserved++;
+    byNode[vm.node] = node;
     if (vm.status === 'running') counts.running++;
     if (vm.sync_error !== null) counts.error++;
     if (vm.is_template) counts.templates++;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toApiVms } from '#shared/api/list-vms.ts';
+import { statsFromAggregates } from '#shared/api/sync-stats.ts';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
 import { type SyncHarness, startSyncHarness } from './harness.ts';
 
@@ -74,6 +75,33 @@ describe('last_updated', () => {
     h.sim.faults.reset();
     await h.sim.settled();
     await sync('full');
+  });
+});
+
+describe('fresh_vms', () => {
+  it('counts per VM with the list\'s stale rule on a fleet with an offline node', async () => {
+    const offlineNode = h.sim.clusters[0]?.nodes[2];
+    if (!offlineNode) throw new Error('no third node');
+    h.sim.faults.setNodeOffline(CLUSTER, offlineNode, true);
+    await h.sim.settled();
+    await h.tick(30_000);
+    await sync('quick');
+    const vms = await apiVms();
+    const stats = statsFromAggregates(await h.repositories.syncState.listClusterStates(), h.clock.now, {
+      staleAfterMs: STALE_AFTER,
+      quickSyncIntervalMs: 30_000,
+      healthMaxSyncAgeMs: STALE_AFTER,
+      healthMaxConsecutiveErrors: 5,
+    });
+    const freshInList = vms.filter((vm) => !vm.stale).length;
+    expect(vms.some((vm) => vm.stale)).toBe(true);
+    expect(freshInList).toBeGreaterThan(0);
+    expect(stats.total_vms).toBe(vms.length);
+    expect(stats.fresh_vms).toBe(freshInList);
+    h.sim.faults.reset();
+    await h.sim.settled();
+    await h.tick(30_000);
+    await sync('quick');
   });
 });
 
