@@ -79,7 +79,7 @@ describe('last_updated', () => {
 });
 
 describe('fresh_vms', () => {
-  it('counts per VM with the list\'s stale rule on a fleet with an offline node', async () => {
+  it("counts per VM with the list's stale rule on a fleet with an offline node", async () => {
     const offlineNode = h.sim.clusters[0]?.nodes[2];
     if (!offlineNode) throw new Error('no third node');
     h.sim.faults.setNodeOffline(CLUSTER, offlineNode, true);
