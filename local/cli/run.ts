@@ -282,11 +282,13 @@ async function sync(context: Context): Promise<number> {
       await sleep(500);
     }
   }
-  print(
-    context,
-    answer,
-    () =>
+  print(context, answer, () =>
+    [
       `${mode} sync ${answer.started ? 'started' : 'already running (joined)'}: ${answer.execution_name}${wait ? ', finished' : ''}`,
+      ...answer.clusters.map(
+        (c) => `  ${c.cluster_id}: ${c.outcome}${c.reason === null ? '' : ` (${c.reason})`}`,
+      ),
+    ].join('\n'),
   );
   return 0;
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { createLocalIssuer, type LocalIssuer } from '#local/auth/issuer.ts';
 import {
   createTables,
@@ -135,6 +136,7 @@ export function handlerEnvironment(input: {
     SYNC_STATE_TABLE: input.tables.syncState,
     OWNERSHIP_TABLE: input.tables.ownership,
     CLUSTERS_CONFIG: input.clustersJson,
+    CONFIGURED_CLUSTER_IDS: configuredIds(input.clustersJson),
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
     // One cadence for the sync function and the API (shared/config/cadence.ts).
     ...cadenceEnvironment({
@@ -147,6 +149,15 @@ export function handlerEnvironment(input: {
       : { HEALTH_MAX_CONSECUTIVE_ERRORS: String(input.healthMaxConsecutiveErrors) }),
     ...quietEnvironment(input.logLevel),
   };
+}
+
+/** The cluster ids of a clusters JSON, comma-separated (the handlers' `CONFIGURED_CLUSTER_IDS`). */
+function configuredIds(clustersJson: string): string {
+  const ids = z.object({ clusters: z.array(z.looseObject({ id: z.string() })) }).loose();
+  return ids
+    .parse(JSON.parse(clustersJson))
+    .clusters.map((c) => c.id)
+    .join(',');
 }
 
 /** Settings that keep handler output quiet; applied before any AWS SDK client or Powertools instance exists. */

@@ -161,7 +161,11 @@ export class ClusterSyncEngine {
   }
 
   /** Syncs one cluster once; Proxmox failures give `ok: false`, a skipped run says why. */
-  async sync(cluster: ClusterConfig, requested: SyncMode): Promise<ClusterSyncResult> {
+  async sync(
+    cluster: ClusterConfig,
+    requested: SyncMode,
+    options: { manual?: boolean } = {},
+  ): Promise<ClusterSyncResult> {
     const { syncState } = this.deps.repositories;
     const state = await syncState.getClusterState(cluster.id);
     // A cluster that never had a full sync (new deployment, newly configured cluster, empty table)
@@ -204,7 +208,8 @@ export class ClusterSyncEngine {
       lastSuccessAt: state?.last_success_at ?? null,
       guests: null,
     };
-    if (isBackingOff(state?.backoff_until, startedAt)) {
+    // A manual run is an explicit retry: it runs through the backoff (a success resets it).
+    if (options.manual !== true && isBackingOff(state?.backoff_until, startedAt)) {
       return finish(
         {
           ok: false,

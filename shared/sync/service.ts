@@ -81,14 +81,18 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
   };
 
   const syncClusterDetailed = (input: SyncClusterInput): Promise<ClusterSyncResult> =>
-    engine.sync(find(input.cluster_id), input.mode);
+    engine.sync(find(input.cluster_id), input.mode, { manual: input.manual === true });
 
   return {
     clusters,
     fullSyncIntervalMs: engine.fullIntervalMs,
     async listClusters(input: ListClustersInput): Promise<ListClustersOutput> {
       const selected = input.cluster_id === undefined ? clusters : [find(input.cluster_id)];
-      return { mode: input.mode, clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode })) };
+      const manual = input.manual === true ? { manual: true } : {};
+      return {
+        mode: input.mode,
+        clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode, ...manual })),
+      };
     },
     async syncCluster(input: SyncClusterInput): Promise<SyncSummary> {
       return (await syncClusterDetailed(input)).summary;

@@ -223,6 +223,10 @@ describe('pve-inventory (admin CLI)', () => {
     expect(unknown.stderr).toMatch(/^error: unknown command "frobnicate"/);
     const both = await cli('sync', '--full', '--quick');
     expect(both.code).toBe(2);
+    // An unknown cluster is refused by the API at once (no 5-minute wait for a sync that cannot run).
+    const unknownCluster = await cli('sync', '--full', '--cluster', 'no-such-cluster', '--wait');
+    expect(unknownCluster.code).toBe(1);
+    expect(unknownCluster.stderr).toContain('body.cluster_id');
     const away = await cli('stats', '--api', 'http://127.0.0.1:9', '--token', 'x');
     expect(away.code).toBe(1);
     expect(away.stderr.trim().split('\n')).toHaveLength(1);

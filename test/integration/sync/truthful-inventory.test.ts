@@ -156,6 +156,33 @@ describe('a new guest', () => {
   });
 });
 
+describe('a manual sync', () => {
+  it('runs while the cluster backs off and resets the backoff on success', async () => {
+    h.sim.faults.setClusterDown(CLUSTER, true);
+    await h.sim.settled();
+    await h.tick(30_000);
+    const failed = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(failed.summary.ok).toBe(false);
+    h.sim.faults.reset();
+    await h.sim.settled();
+    await h.tick(1_000);
+    const scheduled = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(scheduled.summary.skipped).toMatch(/^backing off/);
+    const manual = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'full', manual: true });
+    expect(manual.summary).toMatchObject({ ok: true, mode: 'full' });
+    expect(manual.summary.skipped).toBeUndefined();
+    expect(await h.repositories.syncState.getClusterState(CLUSTER)).toMatchObject({
+      consecutive_errors: 0,
+      backoff_until: null,
+    });
+  });
+
+  it('lists every cluster of a manual run as manual, so each iteration runs through its backoff', async () => {
+    const listed = await h.service.listClusters({ mode: 'full', manual: true });
+    expect(listed.clusters).toEqual([{ cluster_id: CLUSTER, mode: 'full', manual: true }]);
+  });
+});
+
 describe('a recycled VMID', () => {
   it('is detected from the guest identity even when the listing never missed it', async () => {
     const all = await h.repositories.inventory.listAllClusterVms(CLUSTER, { consistentRead: true });
