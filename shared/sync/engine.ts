@@ -32,6 +32,7 @@ import {
   ipAttributes,
   ipSourceFor,
   type LiveIpOutcome,
+  needsIpAfterBoot,
 } from './plan-full.ts';
 import { countVms, type ListingObservation, type ListingPlan, planListing } from './plan-quick.ts';
 import { DEFAULT_PROBE_TIMEOUT_MS, isLoopbackAddress, probeGuests, type TcpProbe } from './probe.ts';
@@ -474,7 +475,8 @@ export class ClusterSyncEngine {
     changed: Set<number>,
   ): Promise<void> {
     const pending = pendingDetailTargets(plan);
-    if (pending.size === 0) return;
+    const booted = bootedIpTargets(plan, observedAt);
+    if (pending.size === 0 && booted.size === 0) return;
     const before = new Map(stored.map((vm) => [vm.vmid, vm]));
     await this.syncDetails(
       cluster,
@@ -486,7 +488,8 @@ export class ClusterSyncEngine {
       writes,
       changed,
       new Set(),
-      pending,
+      new Set([...pending, ...booted]),
+      { afterBoot: booted, noRotation: true },
     );
   }
 
@@ -505,6 +508,7 @@ export class ClusterSyncEngine {
     changed: Set<number>,
     created: ReadonlySet<number>,
     only?: ReadonlySet<number>,
+    options: { afterBoot?: ReadonlySet<number>; noRotation?: boolean } = {},
   ): Promise<void> {
     const targets: StoredVm[] = [];
     for (const vmid of only ?? plan.observable) {
@@ -513,7 +517,10 @@ export class ClusterSyncEngine {
     }
     const detailsStart = this.deps.now();
     const details = await mapLimited(targets, DETAIL_CONCURRENCY, (vm) =>
-      this.guestDetails(cluster, gateway, plan, before.get(vm.vmid), vm, observedAt, calls),
+      this.guestDetails(cluster, gateway, plan, before.get(vm.vmid), vm, observedAt, calls, {
+        afterBoot: options.afterBoot?.has(vm.vmid) === true,
+        noRotation: options.noRotation === true,
+      }),
     );
 
     // Reachability of every running guest with an IP (RDP/SSH may open or close at any time).
@@ -623,9 +630,12 @@ export class ClusterSyncEngine {
     vm: StoredVm,
     observedAt: number,
     calls: CallCounter,
+    options: { afterBoot: boolean; noRotation: boolean } = { afterBoot: false, noRotation: false },
   ): Promise<GuestDetails> {
     const row = plan.rows.get(vm.vmid);
-    const reason = row ? configReadReason(before, vm, row, observedAt, this.fullIntervalMs) : null;
+    const planned = row ? configReadReason(before, vm, row, observedAt, this.fullIntervalMs) : null;
+    // A quick pass reads configs only for a reason, never for the full sync's rotation.
+    const reason = options.noRotation && planned === 'rotation' ? null : planned;
     const set: Partial<StoredVmAttributes> = {};
     const errors: string[] = [];
     let config: ConfigDetails | null = null;
@@ -641,7 +651,7 @@ export class ClusterSyncEngine {
       }
     }
     const current: StoredVm = config ? applyAttributes(vm, config.set) : vm;
-    const source = ipSourceFor(current, observedAt, config !== null, config?.agentEnabled);
+    const source = ipSourceFor(current, observedAt, config !== null, config?.agentEnabled, options.afterBoot);
     let live: LiveIpOutcome | null = null;
     if (source === 'agent') {
       try {
@@ -728,6 +738,23 @@ export function recycledGuestItem(
     ...kept
   } = listed;
   return { ...kept, ...details, details_pending: false, observed_at: observedAt, last_updated: observedAt };
+}
+
+/**
+ * Observable guests that booted within the after-boot window and still have no live IP read since:
+ * a quick pass asks them again (a started VM gets its address without waiting for the full sync).
+ */
+export function bootedIpTargets(
+  plan: Pick<ListingPlan, 'observable' | 'view'>,
+  nowMs: number,
+  limit = PENDING_DETAILS_PER_PASS,
+): Set<number> {
+  const booted: number[] = [];
+  for (const vmid of plan.observable) {
+    const vm = plan.view.get(vmid);
+    if (vm !== undefined && needsIpAfterBoot(vm, nowMs)) booted.push(vmid);
+  }
+  return new Set(booted.sort((a, b) => a - b).slice(0, limit));
 }
 
 /** Parses a new item the way the repository stores it (defaults applied). */

@@ -110,7 +110,9 @@ export function listingAttributes(
   const status = normalizeVmStatus(row.status);
   const runtime = runtimeFromResource(row, observedAt);
   const observedBoot =
-    runtime.uptime !== null && runtime.uptime > 0 ? bootTimeFromUptime(observedAt, runtime.uptime) : null;
+    runtime.uptime !== null && (runtime.uptime > 0 || status === 'running')
+      ? bootTimeFromUptime(observedAt, runtime.uptime)
+      : null;
   // Uptime is reported in whole seconds every ~10 s: the same boot keeps its stored time (no write).
   const bootTime = isSameBoot(previousBootTime, observedBoot) ? previousBootTime : observedBoot;
   return {
@@ -122,6 +124,8 @@ export function listingAttributes(
     hastate: row.hastate ?? null,
     pool: row.pool ?? null,
     unobserved_since: null,
+    // A guest that is not running answers neither RDP nor SSH, whatever the last probe found.
+    ...(status === 'running' ? {} : { rdp_available: false, ssh_available: false }),
   };
 }
 

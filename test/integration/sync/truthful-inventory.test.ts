@@ -156,6 +156,46 @@ describe('a new guest', () => {
   });
 });
 
+describe('a started VM', () => {
+  it('gets its address and RDP/SSH flags in the next quick pass; a stopped one loses its reachability', async () => {
+    await sync('full');
+    const stored = await h.repositories.inventory.listAllClusterVms(CLUSTER, { consistentRead: true });
+    // A stopped guest whose running self shows a live address the table does not have yet.
+    let target: { vmid: number; ip: string; rdp: boolean; ssh: boolean } | undefined;
+    for (const vm of stored.filter((candidate) => candidate.status === 'stopped' && !candidate.is_template)) {
+      h.sim.setGuestStatus(CLUSTER, vm.vmid, 'running');
+      const truth = h.sim.guest(CLUSTER, vm.vmid);
+      if (truth?.expectedIp && truth.expectedIp !== vm.ip) {
+        target = { vmid: vm.vmid, ip: truth.expectedIp, rdp: truth.rdpReachable, ssh: truth.sshReachable };
+        break;
+      }
+      h.sim.setGuestStatus(CLUSTER, vm.vmid, 'stopped');
+    }
+    if (!target) throw new Error('no stopped guest with a live address when running');
+    await h.sim.settled();
+    await h.tick(30_000);
+    const result = await sync('quick');
+    // Calls for that one guest only: no config (no reason to), its live IP.
+    expect(result.calls.resources).toBe(1);
+    expect(result.calls.config).toBe(0);
+    let vm = (await apiVms()).find((candidate) => candidate.vmid === target.vmid);
+    expect(vm).toMatchObject({
+      status: 'running',
+      ip: target.ip,
+      rdp_available: target.rdp,
+      ssh_available: target.ssh,
+    });
+    expect(vm?.uptime).toBeLessThanOrEqual(60);
+
+    h.sim.setGuestStatus(CLUSTER, target.vmid, 'stopped');
+    await h.sim.settled();
+    await h.tick(30_000);
+    await sync('quick');
+    vm = (await apiVms()).find((candidate) => candidate.vmid === target.vmid);
+    expect(vm).toMatchObject({ status: 'stopped', rdp_available: false, ssh_available: false, uptime: 0 });
+  });
+});
+
 describe('a manual sync', () => {
   it('runs while the cluster backs off and resets the backoff on success', async () => {
     h.sim.faults.setClusterDown(CLUSTER, true);
