@@ -117,6 +117,13 @@ export function triggerOutcomes(
       };
     }
     const backingOff = s.backoffUntil !== null && s.backoffUntil > nowMs;
+    if (backingOff && mode === 'quick') {
+      return {
+        cluster_id: s.cluster_id,
+        outcome: 'skipped',
+        reason: 'backing off after errors; a manual full sync retries it now',
+      };
+    }
     return {
       cluster_id: s.cluster_id,
       outcome: 'started',
