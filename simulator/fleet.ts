@@ -68,6 +68,8 @@ export interface SimGuest {
   bootAt: number;
   statSeed: number;
   uuid: string;
+  /** Unix seconds of the guest's creation (QEMU `meta: ctime=`). */
+  ctime: number;
   /** Index used for IP allocation, unique per cluster. */
   slot: number;
   /** Raw `lxc.*` config keys (containers), returned by PVE as `[key, value]` pairs under `lxc`. */
@@ -117,7 +119,7 @@ const LOCKS = { qemu: ['backup', 'snapshot', 'migrate'], lxc: ['backup', 'mounte
 
 /** Classifies an ostype the way the inventory should. */
 export function categoryOf(type: 'qemu' | 'lxc', ostype: string | null): OsCategory {
-  if (type === 'lxc') return 'linux';
+  if (type === 'lxc') return ostype === null || ostype === 'unmanaged' ? 'other' : 'linux';
   if (ostype === null) return 'other';
   if (/^w/.test(ostype)) return 'windows';
   if (/^l\d\d$/.test(ostype)) return 'linux';
@@ -295,6 +297,8 @@ export function generateGuest(spec: FleetSpec, slot: number, vmid: number): SimG
     bootAt: spec.now - rng.int(60, 90 * 86400) * 1000,
     statSeed: rng.int(0, 0x7fffffff),
     uuid: `${rng.hex(8)}-${rng.hex(4)}-4${rng.hex(3)}-a${rng.hex(3)}-${rng.hex(12)}`,
+    // Derived, not drawn: the generator's random sequence (and so every seeded fleet) stays as it was.
+    ctime: Math.floor(spec.now / 1000) - 86_400 * (100 + slot),
     slot,
   };
   if (vcpus !== undefined) guest.vcpus = vcpus;

@@ -84,7 +84,7 @@ export interface Simulator {
   destroyGuest(clusterId: string, vmid: number): void;
   createGuest(
     clusterId: string,
-    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string },
+    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string; ostype?: string },
   ): number;
   setGuestStatus(clusterId: string, vmid: number, status: string): void;
   /** Adds an API token, e.g. one restricted to some VMIDs (PVE ACL filtering). */
@@ -891,7 +891,7 @@ export class SimulatorRuntime implements Simulator {
 
   createGuest(
     clusterId: string,
-    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string },
+    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string; ostype?: string },
   ): number {
     const m = this.rt(clusterId).model;
     if (partial?.node !== undefined && m.node(partial.node) === undefined) {

@@ -2,6 +2,7 @@ import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { cadenceEnvironment, type SyncCadence } from '#shared/config/cadence.ts';
 import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
 import { SYNC_METRICS_NAMESPACE, SYNC_SERVICE_NAME } from '#shared/sync/metrics-names.ts';
 import { PveFunction } from './pve-function.ts';
@@ -18,8 +19,8 @@ export interface SyncFunctionsProps {
   readonly clustersJson: string;
   /** Secrets Manager names or ARNs of the clusters' API tokens. */
   readonly secretRefs: readonly string[];
-  /** Full-sync period: the sync function's timeout stays below it. */
-  readonly fullSyncMinutes: number;
+  /** The sync cadence: the sync function sizes its config rotation with it, its timeout stays below the full period. */
+  readonly cadence: SyncCadence;
 }
 
 /**
@@ -63,8 +64,8 @@ export class SyncFunctions extends Construct {
       serviceName: SYNC_SERVICE_NAME,
       description: 'Sync task: syncs one Proxmox cluster into the inventory (full or quick)',
       memorySize: 1024,
-      timeout: Duration.seconds(syncClusterTimeoutSeconds(props.fullSyncMinutes)),
-      environment,
+      timeout: Duration.seconds(syncClusterTimeoutSeconds(props.cadence.fullIntervalMs / 60_000)),
+      environment: { ...environment, ...cadenceEnvironment(props.cadence) },
       vpc: props.network.vpc,
       vpcSubnets: props.network.subnets,
       securityGroups: [props.network.securityGroup],

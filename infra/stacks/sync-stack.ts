@@ -2,7 +2,7 @@ import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { DeploymentConfig } from '../config.ts';
+import { type DeploymentConfig, deploymentCadence } from '../config.ts';
 import type { PveFunction } from '../constructs/pve-function.ts';
 import { type DeployableClusters, readClustersForDeployment } from '../constructs/sync-clusters-config.ts';
 import { SyncFunctions } from '../constructs/sync-functions.ts';
@@ -65,7 +65,7 @@ export class SyncStack extends Stack {
       network: this.network,
       clustersJson: clusters.environmentJson,
       secretRefs: clusters.secretRefs,
-      fullSyncMinutes: config.fullSyncMinutes,
+      cadence: deploymentCadence(config),
     });
     this.syncClusterFunction = this.functions.syncCluster;
 

@@ -14,8 +14,22 @@ export const NodeStateSchema = z.object({
   last_seen_at: epochMs.nullable().default(null),
   /** epoch ms of the last successful listing that showed the node online */
   last_online_at: epochMs.nullable().default(null),
+  /**
+   * epoch ms of the last successful full sync that listed the node online (its guests' details were
+   * read then): what a guest's `last_updated` is derived from. Absent in states written before it
+   * existed.
+   */
+  last_full_online_at: epochMs.nullable().optional(),
 });
 export type NodeState = z.infer<typeof NodeStateSchema>;
+
+/** Per-node guest counts: enough to apply the per-VM staleness rule to a whole node at once. */
+export const NodeCountsSchema = z.object({
+  total: z.number().int().nonnegative().default(0),
+  /** guests whose status the listing could not tell (`unobserved_since` set): always stale */
+  unobserved: z.number().int().nonnegative().default(0),
+});
+export type NodeCounts = z.infer<typeof NodeCountsSchema>;
 
 /** Aggregates the sync keeps so that stats and health never scan the inventory. */
 export const ClusterCountsSchema = z.object({
@@ -24,6 +38,8 @@ export const ClusterCountsSchema = z.object({
   /** guests with a `sync_error` */
   error: z.number().int().nonnegative().default(0),
   templates: z.number().int().nonnegative().default(0),
+  /** guests per node (absent in states written before it existed) */
+  by_node: z.record(z.string(), NodeCountsSchema).optional(),
 });
 export type ClusterCounts = z.infer<typeof ClusterCountsSchema>;
 

@@ -16,6 +16,8 @@ export const ClusterIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'no
 export const ListClustersInputSchema = z.object({
   mode: SyncModeSchema,
   cluster_id: ClusterIdSchema.optional(),
+  /** A manual run (trigger): an explicit retry that runs even while a cluster is backing off. */
+  manual: z.boolean().optional(),
 });
 export type ListClustersInput = z.infer<typeof ListClustersInputSchema>;
 
@@ -23,6 +25,8 @@ export type ListClustersInput = z.infer<typeof ListClustersInputSchema>;
 export const SyncClusterInputSchema = z.object({
   cluster_id: ClusterIdSchema,
   mode: SyncModeSchema,
+  /** Manual run: ignores the cluster's backoff (a success resets it). */
+  manual: z.boolean().optional(),
 });
 export type SyncClusterInput = z.infer<typeof SyncClusterInputSchema>;
 

@@ -18,12 +18,14 @@ import {
 } from '#shared/proxmox/errors.ts';
 import type { ProxmoxGateway, ProxmoxLogger } from '#shared/proxmox/gateway.ts';
 import { interfacesFromAgent, interfacesFromLxc } from '#shared/proxmox/mapping.ts';
+import type { GuestConfig } from '#shared/proxmox/schemas.ts';
 import { BatchWriteIncompleteError } from '#shared/store/dynamodb/errors.ts';
 import type { Repositories, VmChange } from '#shared/store/ports.ts';
 import { type BackoffPolicy, backoffDelayMs, DEFAULT_BACKOFF, isBackingOff } from './backoff.ts';
 import type { SyncMode, SyncSummary } from './contract.ts';
 import { DetailWriter } from './detail-writer.ts';
 import { applyAttributes, diffAttributes } from './diff.ts';
+import { identityFromConfig, isRecycledGuest } from './guest-identity.ts';
 import type { SyncMetricsSink } from './metrics.ts';
 import { Limiter, runPerNode } from './node-queues.ts';
 import {
@@ -33,6 +35,7 @@ import {
   ipAttributes,
   ipSourceFor,
   type LiveIpOutcome,
+  needsIpAfterBoot,
 } from './plan-full.ts';
 import { countVms, type ListingObservation, type ListingPlan, planListing } from './plan-quick.ts';
 import {
@@ -131,6 +134,8 @@ export interface SyncRunOptions {
    * new guest work a margin before it and keeps what it did. None: no deadline.
    */
   deadlineAt?: number;
+  /** A manual run (admin trigger, CLI) is an explicit retry: it runs through the cluster's backoff. */
+  manual?: boolean;
 }
 
 /** What the per-guest part of a full sync got through. */
@@ -226,12 +231,14 @@ interface GuestDetails {
    * found nothing new costs no write.
    */
   recordCheck: boolean;
+  /** The config belongs to another guest than the stored one (VMID destroyed and reused). */
+  recycled: boolean;
 }
 
 /** Runs syncs of single clusters. */
 export class ClusterSyncEngine {
   private readonly backoff: BackoffPolicy;
-  private readonly fullIntervalMs: number;
+  readonly fullIntervalMs: number;
 
   constructor(private readonly deps: SyncEngineDeps) {
     this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
@@ -241,10 +248,14 @@ export class ClusterSyncEngine {
   /** Syncs one cluster once; Proxmox failures give `ok: false`, a skipped run says why. */
   async sync(
     cluster: ClusterConfig,
-    mode: SyncMode,
+    requested: SyncMode,
     options: SyncRunOptions = {},
   ): Promise<ClusterSyncResult> {
     const { syncState } = this.deps.repositories;
+    const state = await syncState.getClusterState(cluster.id);
+    // A cluster that never had a full sync (new deployment, newly configured cluster, empty table)
+    // gets it at once instead of showing detail-less guests until the next full-sync tick.
+    const mode = firstSyncMode(requested, state);
     const startedAt = this.deps.now();
     const budget = runBudget(startedAt, options.deadlineAt);
     const calls = new CallCounter();
@@ -279,13 +290,13 @@ export class ClusterSyncEngine {
       return { summary: full, writes, calls: calls.counts, details };
     };
 
-    const state = await syncState.getClusterState(cluster.id);
     const previous = {
       consecutiveErrors: state?.consecutive_errors ?? 0,
       lastSuccessAt: state?.last_success_at ?? null,
       guests: null,
     };
-    if (isBackingOff(state?.backoff_until, startedAt)) {
+    // A manual run is an explicit retry: it runs through the backoff (a success resets it).
+    if (options.manual !== true && isBackingOff(state?.backoff_until, startedAt)) {
       return finish(
         {
           ok: false,
@@ -415,6 +426,7 @@ export class ClusterSyncEngine {
         observedAt: startedAt,
         guests: resources.guests,
         nodes: resources.nodes,
+        full: mode === 'full',
         ...(nodeOnline ? { nodeOnline } : {}),
       };
     } catch (error) {
@@ -451,6 +463,9 @@ export class ClusterSyncEngine {
     });
 
     let outcome: DetailsOutcome | null = null;
+    if (mode === 'quick') {
+      await this.syncPendingDetails(cluster, gateway, plan, stored, startedAt, calls, writes, changed, run);
+    }
     if (mode === 'full') {
       const before = new Map(stored.map((vm) => [vm.vmid, vm]));
       outcome = await this.syncDetails(
@@ -643,11 +658,48 @@ export class ClusterSyncEngine {
   }
 
   /**
-   * Full sync: configs, IPs and reachability of the observable guests, per node in parallel (see
-   * `node-queues.ts`); each guest's result goes to a writer that stores batches as they fill, so
-   * what is done is kept when the run stops. Guests whose config was never read go first, so the
-   * next run continues where this one stopped. No guest starts once the run's budget says stop;
-   * results still in flight when the budget runs out are dropped (not written).
+   * Quick sync: the details of guests first seen by a listing (`details_pending`), so that they are
+   * complete within one quick interval, and the address of guests that just booted. Calls are
+   * proportional to those guests (at most {@link PENDING_DETAILS_PER_PASS} per pass, the rest in the
+   * next ones), never to the fleet.
+   */
+  private async syncPendingDetails(
+    cluster: ClusterConfig,
+    gateway: ProxmoxGateway,
+    plan: ListingPlan,
+    stored: readonly StoredVm[],
+    observedAt: number,
+    calls: CallCounter,
+    writes: WriteBreakdown,
+    changed: Set<number>,
+    run: { budget: RunBudget; owner: string },
+  ): Promise<void> {
+    const pending = pendingDetailTargets(plan);
+    const booted = bootedIpTargets(plan, observedAt);
+    if (pending.size === 0 && booted.size === 0) return;
+    const before = new Map(stored.map((vm) => [vm.vmid, vm]));
+    await this.syncDetails(
+      cluster,
+      gateway,
+      plan,
+      before,
+      observedAt,
+      calls,
+      writes,
+      changed,
+      run,
+      new Set([...pending, ...booted]),
+      { afterBoot: booted, noRotation: true, recordProgress: false },
+    );
+  }
+
+  /**
+   * Full sync: configs, IPs and reachability of the observable guests (or of `only`), per node in
+   * parallel (see `node-queues.ts`); each guest's result goes to a writer that stores batches as
+   * they fill, so what is done is kept when the run stops. Guests whose config was never read go
+   * first, so the next run continues where this one stopped. No guest starts once the run's budget
+   * says stop; results still in flight when the budget runs out are dropped (not written). A guest
+   * whose identity changed (a recycled VMID) is replaced, not updated.
    */
   private async syncDetails(
     cluster: ClusterConfig,
@@ -659,9 +711,11 @@ export class ClusterSyncEngine {
     writes: WriteBreakdown,
     changed: Set<number>,
     run: { budget: RunBudget; owner: string },
+    only?: ReadonlySet<number>,
+    options: { afterBoot?: ReadonlySet<number>; noRotation?: boolean; recordProgress?: boolean } = {},
   ): Promise<DetailsOutcome> {
     const targets: StoredVm[] = [];
-    for (const vmid of plan.observable) {
+    for (const vmid of only ?? plan.observable) {
       const vm = plan.view.get(vmid);
       if (vm) targets.push(vm);
     }
@@ -685,6 +739,8 @@ export class ClusterSyncEngine {
         }
       },
       onFlushed: async (doneAtFlush) => {
+        // Progress is the full sync's (a killed run's report); a quick pass's few guests need none.
+        if (options.recordProgress === false) return;
         await syncState
           .recordLeaseProgress(cluster.id, 'full', run.owner, {
             done: doneAtFlush,
@@ -710,6 +766,7 @@ export class ClusterSyncEngine {
       Math.max(1, Math.floor((this.deps.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY) / 2)),
     );
     const continuations = new Set<Promise<void>>();
+    const recycled: NewStoredVm[] = [];
 
     // Reachability of every running guest with an IP (RDP/SSH may open or close at any time).
     const probeAndStore = async (detail: GuestDetails): Promise<void> => {
@@ -727,6 +784,19 @@ export class ClusterSyncEngine {
         }
       }
       if (closed) return;
+      if (detail.recycled && vm) {
+        // Another guest now has this VMID: replaced after the details are in (see below).
+        const item = recycledGuestItem(
+          vm,
+          { ...detail.set, rdp_available: probed?.rdp ?? false, ssh_available: probed?.ssh ?? false },
+          observedAt,
+        );
+        recycled.push(item);
+        plan.view.set(detail.vmid, storedFromNew(item));
+        done += 1;
+        writer.progress(done);
+        return;
+      }
       const change = this.detailChange(cluster, plan, detail, probed, observedAt);
       done += 1;
       if (change) writer.add(change, done);
@@ -752,6 +822,10 @@ export class ClusterSyncEngine {
           vm,
           observedAt,
           calls,
+          {
+            afterBoot: options.afterBoot?.has(vm.vmid) === true,
+            noRotation: options.noRotation === true,
+          },
         );
         if (closed) return;
         // The node's slot is free for the next guest while this one is probed and written.
@@ -781,6 +855,7 @@ export class ClusterSyncEngine {
     }
     closed = true;
     await writer.close();
+    await this.replaceRecycled(cluster, recycled, observedAt, writes, changed);
     this.deps.logger.debug('full sync details done', {
       cluster_id: cluster.id,
       guests: targets.length,
@@ -831,6 +906,41 @@ export class ClusterSyncEngine {
     return { key: { cluster_id: cluster.id, vmid: detail.vmid }, observedAt, set };
   }
 
+  /**
+   * Guests whose VMID now names another guest (identity changed): removed like a vanished guest
+   * (assignments suspended, so the old owners never see the new one) and stored as new.
+   */
+  private async replaceRecycled(
+    cluster: ClusterConfig,
+    items: readonly NewStoredVm[],
+    observedAt: number,
+    writes: WriteBreakdown,
+    changed: Set<number>,
+  ): Promise<void> {
+    if (items.length === 0) return;
+    const { inventory, ownership } = this.deps.repositories;
+    const removed = await inventory.deleteVms(
+      items.map((item) => ({ key: { cluster_id: cluster.id, vmid: item.vmid }, observedAt })),
+    );
+    writes.inventory += removed.writes;
+    await mapLimited(removed.applied, SUSPEND_CONCURRENCY, async (vmKey) => {
+      writes.ownership += (await ownership.suspendVm(vmKey, observedAt)).writes;
+      changed.add(vmKey.vmid);
+    });
+    const removedIds = new Set(removed.applied.map((key) => key.vmid));
+    this.deps.logger.info('VMID reused by another guest: old assignments suspended', {
+      cluster_id: cluster.id,
+      vmids: [...removedIds],
+    });
+    await this.createVms(
+      cluster,
+      items.filter((item) => removedIds.has(item.vmid)),
+      writes,
+      changed,
+      false,
+    );
+  }
+
   /** Config (when due), live IP (when due) of one guest, turned into desired attributes. */
   private async guestDetails(
     cluster: ClusterConfig,
@@ -840,24 +950,28 @@ export class ClusterSyncEngine {
     vm: StoredVm,
     observedAt: number,
     calls: CallCounter,
+    options: { afterBoot: boolean; noRotation: boolean } = { afterBoot: false, noRotation: false },
   ): Promise<GuestDetails> {
     const row = plan.rows.get(vm.vmid);
-    const reason = row ? configReadReason(before, vm, row, observedAt, this.fullIntervalMs) : null;
+    const planned = row ? configReadReason(before, vm, row, observedAt, this.fullIntervalMs) : null;
+    // A quick pass reads configs only for a reason, never for the full sync's rotation.
+    const reason = options.noRotation && planned === 'rotation' ? null : planned;
     const set: Partial<StoredVmAttributes> = {};
     const errors: string[] = [];
     let config: ConfigDetails | null = null;
+    let raw: GuestConfig | undefined;
     if (reason !== null && row) {
       try {
-        const raw = await calls.track('config', () => gateway.guestConfig(vm.node, vm.type, vm.vmid));
+        raw = await calls.track('config', () => gateway.guestConfig(vm.node, vm.type, vm.vmid));
         config = detailsFromConfig(vm.type, raw, row);
-        Object.assign(set, config.set, { config_checked_at: observedAt });
+        Object.assign(set, config.set, { config_checked_at: observedAt, details_pending: false });
       } catch (error) {
         // A guest destroyed or migrated since the listing: the next listing tells.
         if (!(error instanceof ProxmoxNotFoundError)) errors.push(`config: ${toSyncError(error)}`);
       }
     }
     const current: StoredVm = config ? applyAttributes(vm, config.set) : vm;
-    const source = ipSourceFor(current, observedAt, config !== null, config?.agentEnabled);
+    const source = ipSourceFor(current, observedAt, config !== null, config?.agentEnabled, options.afterBoot);
     let live: LiveIpOutcome | null = null;
     if (source === 'agent') {
       try {
@@ -895,8 +1009,72 @@ export class ClusterSyncEngine {
       reason === 'changed' ||
       reason === 'ip-fallback' ||
       (live !== null && bootedSinceCheck);
-    return { vmid: vm.vmid, reason, set, recordCheck };
+    const recycled = config !== null && isRecycledGuest(vm, identityFromConfig(vm.type, raw ?? {}));
+    return { vmid: vm.vmid, reason, set, recordCheck, recycled };
   }
+}
+
+/** Most guests whose pending details one quick pass reads (a burst of new guests spreads over passes). */
+export const PENDING_DETAILS_PER_PASS = 50;
+
+/**
+ * The mode a run really uses: a quick pass of a cluster that never had a successful full sync
+ * (no state, or no `last_full_sync_at`) becomes that first full sync.
+ */
+export function firstSyncMode(
+  requested: SyncMode,
+  state: Pick<ClusterState, 'last_full_sync_at'> | null,
+): SyncMode {
+  return requested === 'quick' && (state?.last_full_sync_at ?? null) === null ? 'full' : requested;
+}
+
+/** Observable guests whose details are pending, lowest VMIDs first, at most one pass's worth. */
+export function pendingDetailTargets(
+  plan: Pick<ListingPlan, 'observable' | 'view'>,
+  limit = PENDING_DETAILS_PER_PASS,
+): Set<number> {
+  const pending = [...plan.observable]
+    .filter((vmid) => plan.view.get(vmid)?.details_pending === true)
+    .sort((a, b) => a - b);
+  return new Set(pending.slice(0, limit));
+}
+
+/**
+ * The item of a new guest found under a stored guest's VMID: what the listing and this pass's
+ * details say, none of the old guest's bookkeeping (agent cache, errors, pending action).
+ */
+export function recycledGuestItem(
+  listed: StoredVm,
+  details: Partial<StoredVmAttributes>,
+  observedAt: number,
+): NewStoredVm {
+  const {
+    pending_action: _action,
+    pending_since: _since,
+    pending_upid: _upid,
+    agent_state: _agent,
+    agent_retry_at: _retry,
+    sync_error: _error,
+    ...kept
+  } = listed;
+  return { ...kept, ...details, details_pending: false, observed_at: observedAt, last_updated: observedAt };
+}
+
+/**
+ * Observable guests that booted within the after-boot window and still have no live IP read since:
+ * a quick pass asks them again (a started VM gets its address without waiting for the full sync).
+ */
+export function bootedIpTargets(
+  plan: Pick<ListingPlan, 'observable' | 'view'>,
+  nowMs: number,
+  limit = PENDING_DETAILS_PER_PASS,
+): Set<number> {
+  const booted: number[] = [];
+  for (const vmid of plan.observable) {
+    const vm = plan.view.get(vmid);
+    if (vm !== undefined && needsIpAfterBoot(vm, nowMs)) booted.push(vmid);
+  }
+  return new Set(booted.sort((a, b) => a - b).slice(0, limit));
 }
 
 /** Parses a new item the way the repository stores it (defaults applied). */

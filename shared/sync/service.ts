@@ -2,6 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getPacedDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import { cadenceFromEnv } from '#shared/config/cadence.ts';
 import {
   type ClusterConfig,
   type ClustersFile,
@@ -60,6 +61,8 @@ export interface SyncServiceDeps extends Omit<SyncEngineDeps, 'now' | 'logger' |
 export interface EngineSyncService extends SyncService {
   /** The configured clusters. */
   readonly clusters: readonly ClusterConfig[];
+  /** The full-sync period the engine sizes its config rotation with (ms). */
+  readonly fullSyncIntervalMs: number;
   /** Like `syncCluster`, with the write breakdown and call counts per endpoint class. */
   syncClusterDetailed(input: SyncClusterInput, options?: SyncRunOptions): Promise<ClusterSyncResult>;
 }
@@ -85,13 +88,19 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
   const syncClusterDetailed = (
     input: SyncClusterInput,
     options?: SyncRunOptions,
-  ): Promise<ClusterSyncResult> => engine.sync(find(input.cluster_id), input.mode, options);
+  ): Promise<ClusterSyncResult> =>
+    engine.sync(find(input.cluster_id), input.mode, { ...options, manual: input.manual === true });
 
   return {
     clusters,
+    fullSyncIntervalMs: engine.fullIntervalMs,
     async listClusters(input: ListClustersInput): Promise<ListClustersOutput> {
       const selected = input.cluster_id === undefined ? clusters : [find(input.cluster_id)];
-      return { mode: input.mode, clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode })) };
+      const manual = input.manual === true ? { manual: true } : {};
+      return {
+        mode: input.mode,
+        clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode, ...manual })),
+      };
     },
     async syncCluster(input: SyncClusterInput, options?: SyncRunOptions): Promise<SyncSummary> {
       return (await syncClusterDetailed(input, options)).summary;
@@ -188,6 +197,8 @@ export interface SyncServiceFromEnvOptions {
   logger?: ProxmoxLogger;
   metrics?: SyncMetricsSink;
   documentClient?: DynamoDBDocumentClient;
+  /** The clock (default Date.now). */
+  now?: () => number;
 }
 
 /** A service and the connector it owns (close it when done, outside Lambda). */
@@ -199,7 +210,8 @@ export interface OwnedSyncService {
 /**
  * Builds the service from the environment: `CLUSTERS_CONFIG`, the table variables, token secrets
  * from the environment, files or Secrets Manager (one secret per cluster, cached with a max age),
- * `FULL_SYNC_MINUTES` (rotation sizing, default 5).
+ * and the cadence (`FULL_SYNC_MINUTES` or `FULL_SYNC_SECONDS`: rotation sizing, default 5 minutes;
+ * see shared/config/cadence.ts).
  */
 export async function createSyncServiceFromEnv(
   options: SyncServiceFromEnvOptions = {},
@@ -213,7 +225,7 @@ export async function createSyncServiceFromEnv(
     sources: { env, ...(awsSecret ? { awsSecret } : {}) },
     clientDeps: { logger },
   });
-  const fullMinutes = Number(env.FULL_SYNC_MINUTES ?? '5');
+  const cadence = cadenceFromEnv(env);
   const documentClient = options.documentClient;
   const service = createSyncService({
     clusters,
@@ -222,7 +234,8 @@ export async function createSyncServiceFromEnv(
     invalidate: (clusterId) => connector.invalidate(clusterId),
     logger,
     metrics: options.metrics ?? powertoolsMetricsSink(),
-    ...(Number.isFinite(fullMinutes) && fullMinutes > 0 ? { fullSyncIntervalMs: fullMinutes * 60_000 } : {}),
+    fullSyncIntervalMs: cadence.fullIntervalMs,
+    ...(options.now ? { now: options.now } : {}),
   });
   return { service, connector };
 }

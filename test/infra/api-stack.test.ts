@@ -244,6 +244,20 @@ describe('ApiStack', () => {
     expect(() => synthApp({ pveInventory: { actionWaitSeconds: 25 } })).toThrow(/actionWaitSeconds/);
   });
 
+  it('hands every handler the same cadence as the sync (staleness cutoff, quick and full periods)', () => {
+    for (const routeId of ['listVms', 'getSyncStats', 'getSyncHealth'] as const) {
+      const fn = all[functionIdOf(routeId)];
+      const env = z
+        .object({ Variables: z.record(z.string(), z.unknown()) })
+        .parse(fn?.Properties.Environment).Variables;
+      expect(env, routeId).toMatchObject({
+        FULL_SYNC_MINUTES: '5',
+        QUICK_SYNC_SECONDS: '30',
+        STALE_AFTER_SECONDS: '600',
+      });
+    }
+  });
+
   it('alarms on the 5xx rate and the p99 latency, and outputs what the frontend needs', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([

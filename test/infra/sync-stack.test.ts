@@ -301,6 +301,17 @@ describe('SyncStack', () => {
     }
   });
 
+  it('hands the deployment cadence to the sync function (rotation sizing follows the full-sync period)', () => {
+    const fn =
+      resources(template)[functionIdByDescription(template, 'syncs one Proxmox cluster')]?.Properties ?? {};
+    const env = z.object({ Variables: z.record(z.string(), z.unknown()) }).parse(fn.Environment).Variables;
+    expect(env).toMatchObject({
+      FULL_SYNC_MINUTES: '5',
+      QUICK_SYNC_SECONDS: '20',
+      STALE_AFTER_SECONDS: '600',
+    });
+  });
+
   it('runs a Standard full sync and an Express quick sync, logging ALL with tracing on', () => {
     const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machines.map((m) => m.Properties.StateMachineType).sort()).toEqual(['EXPRESS', 'STANDARD']);

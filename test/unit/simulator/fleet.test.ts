@@ -158,7 +158,7 @@ describe('categoryOf', () => {
     ['qemu', 'other', 'other'],
     ['qemu', null, 'other'],
     ['lxc', 'alpine', 'linux'],
-    ['lxc', 'unmanaged', 'linux'],
+    ['lxc', 'unmanaged', 'other'],
   ] as const)('%s %s is %s', (type, ostype, category) => {
     expect(categoryOf(type, ostype)).toBe(category);
   });

@@ -132,9 +132,12 @@ describe('detailsFromConfig', () => {
     expect(details.staticIps).toEqual([{ index: 0, address: '10.0.0.9', family: 'ipv4' }]);
   });
 
-  it('counts every container as linux', () => {
+  it("maps a container's ostype like the client does: a distribution is linux, unmanaged is other", () => {
     expect(
       detailsFromConfig('lxc', { ostype: 'unmanaged', cores: 1 }, row(100, { type: 'lxc' })).set.category,
+    ).toBe('other');
+    expect(
+      detailsFromConfig('lxc', { ostype: 'debian', cores: 1 }, row(100, { type: 'lxc' })).set.category,
     ).toBe('linux');
   });
 });
