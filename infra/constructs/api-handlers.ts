@@ -7,12 +7,14 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type RouteDefinition, type RouteId, routes } from '#shared/http/routes.ts';
 import {
+  OWNERSHIP_BY_MEMBER_INDEX as BY_MEMBER,
+  OWNERSHIP_BY_VM_INDEX as BY_VM,
   INVENTORY_TABLE,
   OWNERSHIP_TABLE,
   SYNC_STATE_TABLE,
   type TableDesign,
 } from '#shared/store/table-design.ts';
-import { PveFunction } from './pve-function.ts';
+import { PveFunction, type TableGrant } from './pve-function.ts';
 
 /** Service name (`service` metric dimension) of every API handler. */
 export const API_SERVICE_NAME = 'pve-inventory-api';
@@ -26,33 +28,64 @@ export const API_HOOK_ENV = {
   quickSyncStateMachine: 'QUICK_SYNC_STATE_MACHINE_ARN',
 } as const;
 
-type Access = 'read' | 'readWrite';
-
-/** Which tables each route's handler reads or writes: exactly those, nothing else. */
+/**
+ * Which DynamoDB actions each route's handler calls, per table: exactly those, nothing else (a
+ * table left out is not granted at all). Read from the handlers and the repository methods they
+ * use; test/integration/infra/dynamodb-grants.test.ts runs every route against DynamoDB Local and
+ * fails when a handler calls an action not listed here. Only the admin's unfiltered assignment
+ * listing scans (the whole ownership table, filtered to assignments).
+ */
 export const ROUTE_TABLE_ACCESS: Readonly<
-  Record<RouteId, Readonly<{ inventory?: Access; syncState?: Access; ownership?: Access }>>
+  Record<RouteId, Readonly<{ inventory?: TableGrant; syncState?: TableGrant; ownership?: TableGrant }>>
 > = {
   // the refresh's rate-limit and coalescing records (force_refresh/live) live in the sync state
-  listVms: { inventory: 'read', syncState: 'readWrite', ownership: 'read' },
-  getVm: { inventory: 'read', syncState: 'read', ownership: 'read' },
-  getSyncStats: { inventory: 'read', syncState: 'read', ownership: 'read' },
-  getSyncHealth: { syncState: 'read' },
-  // the trigger coalesces through the sync state; the action writes the pending state
-  triggerSync: { syncState: 'readWrite' },
-  vmAction: { inventory: 'readWrite', syncState: 'read', ownership: 'read' },
-  listAssignments: { ownership: 'read' },
-  putAssignment: { inventory: 'read', ownership: 'readWrite' },
-  deleteAssignment: { ownership: 'readWrite' },
-  importMappings: { inventory: 'read', syncState: 'read', ownership: 'readWrite' },
-  listClasses: { ownership: 'read' },
-  createClass: { ownership: 'readWrite' },
-  getClass: { ownership: 'read' },
-  updateClass: { ownership: 'readWrite' },
-  deleteClass: { ownership: 'readWrite' },
-  putClassMember: { ownership: 'readWrite' },
-  deleteClassMember: { ownership: 'readWrite' },
-  putClassVm: { inventory: 'read', ownership: 'readWrite' },
-  deleteClassVm: { ownership: 'readWrite' },
+  listVms: {
+    inventory: { actions: ['BatchGetItem', 'Query'] },
+    syncState: { actions: ['BatchGetItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+  },
+  getVm: {
+    inventory: { actions: ['GetItem'] },
+    syncState: { actions: ['BatchGetItem', 'GetItem'] },
+    ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
+  },
+  getSyncStats: {
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['Query'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+  },
+  getSyncHealth: { syncState: { actions: ['Query'] } },
+  // the trigger coalesces through its records in the sync state (a refused start releases its claim)
+  triggerSync: { syncState: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'] } },
+  // the action finds the target among the caller's VMs and records the pending state
+  vmAction: {
+    inventory: { actions: ['BatchGetItem', 'UpdateItem'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+  },
+  listAssignments: { ownership: { actions: ['Query', 'Scan'], queriedIndexes: [BY_VM] } },
+  putAssignment: {
+    inventory: { actions: ['GetItem'] },
+    ownership: { actions: ['PutItem'], queriedIndexes: [BY_VM] },
+  },
+  deleteAssignment: { ownership: { actions: ['DeleteItem'] } },
+  importMappings: {
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['Query'] },
+    ownership: { actions: ['BatchWriteItem', 'Query'] },
+  },
+  listClasses: { ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] } },
+  createClass: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] } },
+  getClass: { ownership: { actions: ['GetItem', 'Query'] } },
+  updateClass: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] } },
+  deleteClass: { ownership: { actions: ['BatchWriteItem', 'GetItem', 'Query'] } },
+  putClassMember: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] } },
+  deleteClassMember: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] } },
+  // linking writes the link and the student's assignment in one transaction (Put + Delete)
+  putClassVm: {
+    inventory: { actions: ['GetItem'] },
+    ownership: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], queriedIndexes: [BY_MEMBER, BY_VM] },
+  },
+  deleteClassVm: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] } },
   getOpenApi: {},
 };
 
@@ -116,7 +149,7 @@ export class ApiHandlers extends Construct {
       });
       for (const [name, access] of Object.entries(ROUTE_TABLE_ACCESS[routeId]) as [
         keyof typeof tables,
-        Access,
+        TableGrant,
       ][]) {
         const [table, design] = tables[name];
         fn.bindTable(table, access, design);

@@ -2,10 +2,32 @@ import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
+import {
+  INVENTORY_TABLE,
+  OWNERSHIP_BY_VM_INDEX,
+  OWNERSHIP_TABLE,
+  SYNC_STATE_TABLE,
+} from '#shared/store/table-design.ts';
 import { SYNC_METRICS_NAMESPACE, SYNC_SERVICE_NAME } from '#shared/sync/metrics-names.ts';
-import { PveFunction } from './pve-function.ts';
+import { PveFunction, type TableGrant } from './pve-function.ts';
 import type { SyncVpcNetwork } from './vpc-network.ts';
+
+/**
+ * The DynamoDB actions the sync-cluster function calls (test/integration/infra/dynamodb-grants.test.ts
+ * checks them against real runs): inventory reads by cluster and guarded writes; the sync state's
+ * cluster states, leases and runtime chunks; removing a guest suspends its assignments (a reused
+ * VMID must not reach the old owner) through the by-VM index. Nothing scans.
+ */
+export const SYNC_CLUSTER_TABLE_ACCESS = {
+  inventory: { actions: ['BatchWriteItem', 'DeleteItem', 'PutItem', 'Query', 'UpdateItem'] },
+  syncState: { actions: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'] },
+  ownership: { actions: ['UpdateItem'], queriedIndexes: [OWNERSHIP_BY_VM_INDEX] },
+} as const satisfies Readonly<Record<string, TableGrant>>;
+
+/** record-run only writes the run's global statistics. list-clusters reads no table at all. */
+export const RECORD_RUN_TABLE_ACCESS = {
+  syncState: { actions: ['PutItem'] },
+} as const satisfies Readonly<Record<string, TableGrant>>;
 
 /** Properties of {@link SyncFunctions}. */
 export interface SyncFunctionsProps {
@@ -27,7 +49,7 @@ export interface SyncFunctionsProps {
  * Proxmox, so only it runs in the VPC and may read the token secrets.
  */
 export class SyncFunctions extends Construct {
-  /** ListClusters task: reads the configuration and the sync state (backoff). */
+  /** ListClusters task: reads the configuration (no table). */
   public readonly listClusters: PveFunction;
   /** SyncCluster task (also invoked by the API's refresh): Proxmox → DynamoDB. */
   public readonly syncCluster: PveFunction;
@@ -48,7 +70,7 @@ export class SyncFunctions extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(15),
       environment,
-    }).bindTable(props.syncStateTable, 'read', SYNC_STATE_TABLE);
+    });
 
     this.syncCluster = new PveFunction(this, 'SyncCluster', {
       entry: 'functions/sync/sync-cluster.ts',
@@ -61,10 +83,9 @@ export class SyncFunctions extends Construct {
       vpcSubnets: props.network.subnets,
       securityGroups: [props.network.securityGroup],
     })
-      .bindTable(props.inventoryTable, 'readWrite', INVENTORY_TABLE)
-      .bindTable(props.syncStateTable, 'readWrite', SYNC_STATE_TABLE)
-      // Removing a guest suspends its assignments (a reused VMID must not reach the old owner).
-      .bindTable(props.ownershipTable, 'readWrite', OWNERSHIP_TABLE);
+      .bindTable(props.inventoryTable, SYNC_CLUSTER_TABLE_ACCESS.inventory, INVENTORY_TABLE)
+      .bindTable(props.syncStateTable, SYNC_CLUSTER_TABLE_ACCESS.syncState, SYNC_STATE_TABLE)
+      .bindTable(props.ownershipTable, SYNC_CLUSTER_TABLE_ACCESS.ownership, OWNERSHIP_TABLE);
     if (props.secretRefs.length > 0) {
       this.syncCluster.role.addToPrincipalPolicy(
         new PolicyStatement({
@@ -81,7 +102,7 @@ export class SyncFunctions extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(15),
       environment,
-    }).bindTable(props.syncStateTable, 'readWrite', SYNC_STATE_TABLE);
+    }).bindTable(props.syncStateTable, RECORD_RUN_TABLE_ACCESS.syncState, SYNC_STATE_TABLE);
   }
 }
 

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '#infra/constructs/pve-function.ts';
 import {
   STALE_CLUSTER_ALARM_SECONDS,
   SYNC_METRICS_NAMESPACE,
@@ -113,8 +112,7 @@ function grants(statements: Statement[]): Map<string, string[]> {
   return byResource;
 }
 
-const READ = [...TABLE_READ_ACTIONS].sort();
-const READ_WRITE = [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS].sort();
+const dynamo = (...actions: string[]) => actions.map((action) => `dynamodb:${action}`).sort();
 
 /** The table-related grants: `[table export name pattern, index or '', actions]`. */
 function tableGrants(statements: Statement[]): [string, string, string[]][] {
@@ -236,29 +234,28 @@ describe('SyncStack', () => {
     );
   });
 
-  it('grants list-clusters only reads of the sync state', () => {
+  it('grants list-clusters no table at all (it reads only its configuration)', () => {
     const statements = statementsOfFunction(
       template,
       functionIdByDescription(template, 'lists the clusters'),
     );
-    expect(tableGrants(statements)).toEqual([['SyncState', '', READ]]);
+    expect(tableGrants(statements)).toEqual([]);
+    expect(statements.flatMap((s) => asList(s.Action)).some((a) => a.startsWith('dynamodb:'))).toBe(false);
     expect(statements.flatMap((s) => asList(s.Action)).some((a) => a.startsWith('secretsmanager:'))).toBe(
       false,
     );
   });
 
-  it('grants sync-cluster read/write on the three tables and their indexes by name, and only its clusters’ secrets', () => {
+  it('grants sync-cluster only the actions the engine calls (no Scan), index queries by name, and only its clusters’ secrets', () => {
     const statements = statementsOfFunction(
       template,
       functionIdByDescription(template, 'syncs one Proxmox cluster'),
     );
     expect(tableGrants(statements)).toEqual([
-      ['Ownership', '', READ_WRITE],
-      ['Ownership', 'ByMember', READ_WRITE],
-      ['Ownership', 'ByVm', READ_WRITE],
-      ['SyncState', '', READ_WRITE],
-      ['VmInventory', '', READ_WRITE],
-      ['VmInventory', 'ByErrorCluster', READ_WRITE],
+      ['Ownership', '', dynamo('UpdateItem')],
+      ['Ownership', 'ByVm', dynamo('Query')],
+      ['SyncState', '', dynamo('BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem')],
+      ['VmInventory', '', dynamo('BatchWriteItem', 'DeleteItem', 'PutItem', 'Query', 'UpdateItem')],
     ]);
     const secrets = statements.filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'));
     expect(secrets).toHaveLength(1);
@@ -275,9 +272,9 @@ describe('SyncStack', () => {
     ]);
   });
 
-  it('grants record-run read/write on the sync state only', () => {
+  it('grants record-run PutItem on the sync state only', () => {
     const statements = statementsOfFunction(template, functionIdByDescription(template, 'records a run'));
-    expect(tableGrants(statements)).toEqual([['SyncState', '', READ_WRITE]]);
+    expect(tableGrants(statements)).toEqual([['SyncState', '', dynamo('PutItem')]]);
   });
 
   it('configures every sync function per contract 4 with the clusters configuration inlined (CA file included)', () => {
