@@ -42,6 +42,33 @@ export interface SyncFunctionsProps {
   readonly secretRefs: readonly string[];
   /** Full-sync period: the sync function's timeout stays below it. */
   readonly fullSyncMinutes: number;
+  /** Reserved concurrency of sync-cluster (see {@link syncClusterReservedConcurrency}); undefined: none. */
+  readonly syncClusterReservedConcurrency?: number;
+  /** Customer-managed KMS key of the token secrets: sync-cluster may decrypt through Secrets Manager only. */
+  readonly tokenSecretKmsKeyArn?: string;
+}
+
+/**
+ * The sync-cluster invocations the design runs at once at most: a full-sync Map and a quick-sync Map,
+ * each `min(mapConcurrency, clusters)` wide (the two kinds hold separate leases, so they overlap),
+ * plus one refresh per cluster from the API (coalesced per cluster). Reserved for the function, this
+ * both guarantees the sync its capacity and caps it, so a runaway schedule cannot starve the API.
+ */
+export function syncClusterReservedConcurrency(mapConcurrency: number, clusterCount: number): number {
+  const clusters = Math.max(1, clusterCount);
+  return 2 * Math.min(mapConcurrency, clusters) + clusters;
+}
+
+/**
+ * kms:Decrypt on a token secret's customer-managed key, only when Secrets Manager asks on the
+ * function's behalf (the `kms:ViaService` condition) in this region.
+ */
+export function tokenSecretKeyStatement(stack: Stack, keyArn: string): PolicyStatement {
+  return new PolicyStatement({
+    actions: ['kms:Decrypt'],
+    resources: [keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+  });
 }
 
 /**
@@ -79,6 +106,7 @@ export class SyncFunctions extends Construct {
       memorySize: 1024,
       timeout: Duration.seconds(Math.min(300, props.fullSyncMinutes * 60 - 60)),
       environment,
+      reservedConcurrentExecutions: props.syncClusterReservedConcurrency,
       vpc: props.network.vpc,
       vpcSubnets: props.network.subnets,
       securityGroups: [props.network.securityGroup],
@@ -92,6 +120,11 @@ export class SyncFunctions extends Construct {
           actions: ['secretsmanager:GetSecretValue'],
           resources: [...new Set(props.secretRefs.flatMap((ref) => secretArnPatterns(Stack.of(this), ref)))],
         }),
+      );
+    }
+    if (props.tokenSecretKmsKeyArn !== undefined) {
+      this.syncCluster.role.addToPrincipalPolicy(
+        tokenSecretKeyStatement(Stack.of(this), props.tokenSecretKmsKeyArn),
       );
     }
 

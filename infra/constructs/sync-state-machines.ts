@@ -31,6 +31,15 @@ export const TRANSIENT_LAMBDA_ERRORS = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
+/** The error a throttled Map iteration reports in the run's results. */
+export const THROTTLED_ERROR =
+  'throttled: the sync function had no concurrency left (see the SyncClusterThrottled alarm)';
+
+/** `SyncClusterFailed` → `SyncClusterThrottled`, `SyncClusterFailed2` → `SyncClusterThrottled2`. */
+export function throttledStateName(failedName: string): string {
+  return failedName.replace('Failed', 'Throttled');
+}
+
 /** Quick-sync machine timeout: below the one-minute schedule so executions never overlap. */
 export const QUICK_SYNC_TIMEOUT_SECONDS = 58;
 
@@ -45,32 +54,83 @@ export interface SyncStateMachinesProps {
   readonly quickSyncSeconds: 15 | 20 | 30;
   /** Map MaxConcurrency over clusters. */
   readonly maxConcurrency: number;
+  /** Configured clusters (the quick machine's budget depends on the Map rounds). @default 1 */
+  readonly clusterCount?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
 
-/** Timing of the quick machine derived from the interval. */
+/** Task timeout of ListClusters in the quick machine (it only reads its configuration; no retry). */
+export const QUICK_LIST_TASK_SECONDS = 3;
+/** Task timeout of each pass's RecordRun in the quick machine (bookkeeping; no retry, failures caught). */
+export const QUICK_RECORD_TASK_SECONDS = 2;
+/** The shortest per-cluster task a quick pass may have: a VPC cold start plus one listing. */
+export const QUICK_TASK_MIN_SECONDS = 5;
+/** The longest per-cluster task a quick pass needs (one listing with the client's own timeouts). */
+export const QUICK_TASK_MAX_SECONDS = 10;
+/** Seconds kept free below the machine timeout (state transitions). */
+export const QUICK_MARGIN_SECONDS = 1;
+
+/** Timing of the quick machine derived from the interval, the cluster count and the Map concurrency. */
 export interface QuickSyncTiming {
   readonly passes: number;
   readonly waitSeconds: number;
   /** Per-cluster task timeout of a pass: a hung cluster must not delay the next passes. */
   readonly taskTimeoutSeconds: number;
+  /** Map rounds per pass: clusters beyond the Map concurrency wait for a free slot. */
+  readonly rounds: number;
+  /**
+   * The execution's worst case: ListClusters, then per pass every round at its task timeout and
+   * RecordRun at its own, plus the waits. Never above {@link QUICK_SYNC_TIMEOUT_SECONDS}.
+   */
+  readonly worstCaseSeconds: number;
+}
+
+/** The quick-sync setting cannot fit the machine's timeout; the message says what to change. */
+export class QuickSyncBudgetError extends Error {
+  override readonly name = 'QuickSyncBudgetError';
 }
 
 /**
  * Derives the quick machine's timing: `60 / interval` passes separated by `interval`-second waits,
- * each cluster's task limited so that all passes fit inside {@link QUICK_SYNC_TIMEOUT_SECONDS}.
+ * each cluster's task limited so that the worst case of every step (no step retries in the quick
+ * machine) fits inside {@link QUICK_SYNC_TIMEOUT_SECONDS}. Refuses a setting where a cluster's
+ * task would get less than {@link QUICK_TASK_MIN_SECONDS}.
  */
-export function quickSyncTiming(intervalSeconds: number): QuickSyncTiming {
+export function quickSyncTiming(
+  intervalSeconds: number,
+  clusterCount = 1,
+  mapConcurrency = 40,
+): QuickSyncTiming {
   if (![15, 20, 30].includes(intervalSeconds)) {
     throw new RangeError(`quick-sync interval must be 15, 20 or 30 seconds, not ${intervalSeconds}`);
   }
   const passes = 60 / intervalSeconds;
-  const budget = QUICK_SYNC_TIMEOUT_SECONDS - 1 - (passes - 1) * intervalSeconds;
+  const rounds = Math.ceil(Math.max(1, clusterCount) / Math.max(1, mapConcurrency));
+  const fixed =
+    QUICK_MARGIN_SECONDS +
+    QUICK_LIST_TASK_SECONDS +
+    passes * QUICK_RECORD_TASK_SECONDS +
+    (passes - 1) * intervalSeconds;
+  const perTask = Math.floor((QUICK_SYNC_TIMEOUT_SECONDS - fixed) / (passes * rounds));
+  if (perTask < QUICK_TASK_MIN_SECONDS) {
+    const needed = fixed + passes * rounds * QUICK_TASK_MIN_SECONDS - QUICK_MARGIN_SECONDS;
+    throw new QuickSyncBudgetError(
+      `pveInventory.quickSyncSeconds: ${intervalSeconds} s cannot fit ${passes} passes over ${clusterCount} cluster(s) (${rounds} Map round(s) of ${mapConcurrency}) in the quick machine's ${QUICK_SYNC_TIMEOUT_SECONDS} s: ` +
+        `${passes - 1} waits of ${intervalSeconds} s, ListClusters ${QUICK_LIST_TASK_SECONDS} s, RecordRun ${QUICK_RECORD_TASK_SECONDS} s per pass and at least ${QUICK_TASK_MIN_SECONDS} s per cluster task need ${needed} s. ` +
+        (rounds > 1 && intervalSeconds === 30
+          ? `Raise pveInventory.syncMaxConcurrency to at least ${Math.ceil(clusterCount / 2)}.`
+          : 'Use quickSyncSeconds: 30' +
+            (rounds > 2 ? ` with syncMaxConcurrency of at least ${Math.ceil(clusterCount / 2)}.` : '.')),
+    );
+  }
+  const taskTimeoutSeconds = Math.min(QUICK_TASK_MAX_SECONDS, perTask);
   return {
     passes,
     waitSeconds: intervalSeconds,
-    taskTimeoutSeconds: Math.max(5, Math.floor(budget / passes)),
+    taskTimeoutSeconds,
+    rounds,
+    worstCaseSeconds: fixed - QUICK_MARGIN_SECONDS + passes * rounds * taskTimeoutSeconds,
   };
 }
 
@@ -87,6 +147,8 @@ export function fullSyncTimeout(fullSyncMinutes: number): Duration {
 export class SyncStateMachines extends Construct {
   public readonly fullSync: StateMachine;
   public readonly quickSync: StateMachine;
+  /** The quick machine's timing and worst case. */
+  public readonly quickTiming: QuickSyncTiming;
 
   constructor(scope: Construct, id: string, props: SyncStateMachinesProps) {
     super(scope, id);
@@ -100,7 +162,7 @@ export class SyncStateMachines extends Construct {
       props,
       { quick: false },
     );
-    const fullDefinition = this.listClusters('Full', props.listClustersFunction)
+    const fullDefinition = this.listClusters('Full', props.listClustersFunction, false)
       .next(fullMap)
       .next(this.recordRun(SyncStateName.recordRun, props.recordRunFunction, false));
     this.fullSync = new StateMachine(this, 'FullSync', {
@@ -118,7 +180,8 @@ export class SyncStateMachines extends Construct {
     });
 
     // Quick sync: the wait loop gives the sub-minute cadence (no AWS schedule goes below a minute).
-    const timing = quickSyncTiming(props.quickSyncSeconds);
+    const timing = quickSyncTiming(props.quickSyncSeconds, props.clusterCount ?? 1, props.maxConcurrency);
+    this.quickTiming = timing;
     const done = new Succeed(this, 'QuickSyncDone');
     const passes: { map: MapState; record: LambdaInvoke }[] = [];
     for (let pass = 1; pass <= timing.passes; pass += 1) {
@@ -136,7 +199,7 @@ export class SyncStateMachines extends Construct {
       );
       passes.push({ map, record });
     }
-    let quickDefinition = Chain.start(this.listClusters('Quick', props.listClustersFunction));
+    let quickDefinition = Chain.start(this.listClusters('Quick', props.listClustersFunction, true));
     passes.forEach(({ map, record }, index) => {
       const following: Wait | Succeed = passes[index + 1]
         ? new Wait(this, quickPassStateName('WaitBeforePass', index + 2), {
@@ -183,13 +246,17 @@ export class SyncStateMachines extends Construct {
     return new LogGroup(this, id, { retention, removalPolicy: RemovalPolicy.DESTROY });
   }
 
-  private listClusters(prefix: string, fn: IFunction): LambdaInvoke {
+  private listClusters(prefix: string, fn: IFunction, quick: boolean): LambdaInvoke {
     const task = new LambdaInvoke(this, `${prefix}${SyncStateName.listClusters}`, {
       stateName: SyncStateName.listClusters,
       lambdaFunction: fn,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
+      taskTimeout: quick ? Timeout.duration(Duration.seconds(QUICK_LIST_TASK_SECONDS)) : undefined,
     });
+    // The quick machine has no time for retries (see quickSyncTiming): a failed execution alarms and
+    // the next one starts within the minute.
+    if (quick) return task;
     task.addRetry({
       errors: [...TRANSIENT_LAMBDA_ERRORS],
       interval: Duration.seconds(1),
@@ -218,17 +285,16 @@ export class SyncStateMachines extends Construct {
           ? undefined
           : Timeout.duration(Duration.seconds(options.taskTimeoutSeconds)),
     });
-    task.addRetry(
-      options.quick
-        ? { errors: [...TRANSIENT_LAMBDA_ERRORS], interval: Duration.seconds(1), maxAttempts: 1 }
-        : {
-            errors: [...TRANSIENT_LAMBDA_ERRORS],
-            interval: Duration.seconds(2),
-            maxAttempts: 3,
-            backoffRate: 2,
-            jitterStrategy: JitterType.FULL,
-          },
-    );
+    // Quick passes do not retry (their budget has no room; the next pass comes within the interval).
+    if (!options.quick) {
+      task.addRetry({
+        errors: [...TRANSIENT_LAMBDA_ERRORS],
+        interval: Duration.seconds(2),
+        maxAttempts: 3,
+        backoffRate: 2,
+        jitterStrategy: JitterType.FULL,
+      });
+    }
     const failed = new Pass(this, failedName, {
       stateName: failedName,
       comment: 'The task itself failed (crash, timeout): record the failure, let the other clusters finish',
@@ -238,6 +304,20 @@ export class SyncStateMachines extends Construct {
         error: JsonPath.jsonToString(JsonPath.objectAt('$.error')),
       },
     });
+    // Throttling (reserved concurrency or the account pool exhausted) is told apart from a crash:
+    // its own state in the execution history, its own error text in the run's results, and the
+    // function's Throttles metric raises an alarm (sync-monitoring.ts).
+    const throttled = new Pass(this, throttledStateName(failedName), {
+      stateName: throttledStateName(failedName),
+      comment:
+        'The sync function was throttled even after the retries: record it, let the other clusters finish',
+      parameters: {
+        cluster_id: JsonPath.stringAt('$.cluster_id'),
+        ok: false,
+        error: THROTTLED_ERROR,
+      },
+    });
+    task.addCatch(throttled, { errors: ['Lambda.TooManyRequestsException'], resultPath: '$.error' });
     task.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
     return new MapState(this, mapName, {
       stateName: mapName,
@@ -260,7 +340,9 @@ export class SyncStateMachines extends Construct {
       // The quick machine keeps its state (the cluster list) for the next pass; the full machine's
       // output is the run record.
       resultPath: quick ? JsonPath.DISCARD : undefined,
+      taskTimeout: quick ? Timeout.duration(Duration.seconds(QUICK_RECORD_TASK_SECONDS)) : undefined,
     });
+    if (quick) return task;
     task.addRetry({
       errors: [...TRANSIENT_LAMBDA_ERRORS],
       interval: Duration.seconds(1),
