@@ -61,7 +61,7 @@ export interface SyncStateMachinesProps {
 }
 
 /** Task timeout of ListClusters in the quick machine (it only reads its configuration; no retry). */
-export const QUICK_LIST_TASK_SECONDS = 3;
+export const QUICK_LIST_TASK_SECONDS = 4;
 /** Task timeout of each pass's RecordRun in the quick machine (bookkeeping; no retry, failures caught). */
 export const QUICK_RECORD_TASK_SECONDS = 2;
 /** The shortest per-cluster task a quick pass may have: a VPC cold start plus one listing. */

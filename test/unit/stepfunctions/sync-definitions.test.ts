@@ -1,5 +1,6 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { THROTTLED_ERROR } from '#infra/constructs/sync-state-machines.ts';
 import {
   bindSyncTaskHandlers,
   runStateMachine,
@@ -64,9 +65,7 @@ describe('sync state machine definitions', () => {
   const byInterval = new Map<number, SyncDefinitions>();
 
   beforeAll(() => {
-    for (const interval of [15, 20, 30]) {
-      byInterval.set(interval, synthesizeSyncDefinitions({ config: { quickSyncSeconds: interval } }));
-    }
+    byInterval.set(30, synthesizeSyncDefinitions({ config: { quickSyncSeconds: 30 } }));
   }, SYNTH_TIMEOUT);
 
   function definitions(interval = 30): SyncDefinitions {
@@ -75,8 +74,16 @@ describe('sync state machine definitions', () => {
     return found;
   }
 
-  it('are valid ASL (asl-validator) for every quick-sync interval, and validation leaves them untouched', () => {
-    for (const interval of [15, 20, 30]) {
+  it('refuse the quick-sync intervals whose passes cannot fit the machine timeout, naming the setting', () => {
+    for (const interval of [15, 20]) {
+      expect(() => synthesizeSyncDefinitions({ config: { quickSyncSeconds: interval } })).toThrow(
+        new RegExp(`pveInventory\\.quickSyncSeconds: ${interval} s cannot fit .*Use quickSyncSeconds: 30`),
+      );
+    }
+  });
+
+  it('are valid ASL (asl-validator), and validation leaves them untouched', () => {
+    for (const interval of [30]) {
       for (const definition of [definitions(interval).full, definitions(interval).quick]) {
         const before = JSON.stringify(definition);
         const validation = validateDefinition(structuredClone(definition));
@@ -109,11 +116,7 @@ describe('sync state machine definitions', () => {
   });
 
   it('runs 60/interval quick passes separated by Wait states of the interval, within a minute', () => {
-    for (const [interval, passes] of [
-      [15, 4],
-      [20, 3],
-      [30, 2],
-    ] as const) {
+    for (const [interval, passes] of [[30, 2]] as const) {
       const { quick } = definitions(interval);
       const maps = Object.entries(quick.States).filter(([, state]) => state.Type === 'Map');
       const waits = Object.values(quick.States).filter((state) => state.Type === 'Wait');
@@ -178,8 +181,39 @@ describe('sync state machine definitions', () => {
     expect(tasks.synced).toHaveLength(3);
   });
 
+  it('full sync: a throttle outlasting the retries is recorded as throttled, in its own state, not as a crash', async () => {
+    const { full } = definitions();
+    const tasks = fakeTasks(new Set());
+    let attempts = 0;
+    const handlers = {
+      ...tasks.handlers,
+      syncCluster: async (input: unknown) => {
+        if (JSON.stringify(input).includes('lab-b')) {
+          attempts += 1;
+          const error = new Error('Rate exceeded');
+          error.name = 'Lambda.TooManyRequestsException';
+          throw error;
+        }
+        return tasks.handlers.syncCluster(input);
+      },
+    };
+    const output = await runStateMachine(
+      full,
+      { mode: 'full' },
+      {
+        taskHandlers: bindSyncTaskHandlers(full, handlers),
+        retryIntervalOverrides: { [SyncStateName.syncCluster]: 0 },
+      },
+    );
+    expect(output).toEqual({ mode: 'full', clusters: 3, ok: 2, failed: 1 });
+    expect(attempts).toBe(4);
+    const failure = tasks.recorded[0]?.results.find((r) => r.cluster_id === 'lab-b');
+    expect(failure).toEqual({ cluster_id: 'lab-b', ok: false, error: THROTTLED_ERROR });
+    expect(JSON.stringify(full.States[SyncStateName.syncClusters])).toContain('"SyncClusterThrottled"');
+  });
+
   it('quick sync: every pass syncs every cluster and isolates a failing one', async () => {
-    for (const interval of [15, 30]) {
+    for (const interval of [30]) {
       const { quick } = definitions(interval);
       const tasks = fakeTasks(new Set(['lab-a']));
 
@@ -218,7 +252,6 @@ describe('sync state machine definitions', () => {
       {
         taskHandlers: bindSyncTaskHandlers(quick, tasks.handlers),
         waitTimeOverrides: waitOverrides(quick),
-        retryIntervalOverrides: { RecordRun1: 0 },
       },
     );
 
