@@ -10,6 +10,7 @@ import {
 } from '#shared/store/table-design.ts';
 import { SYNC_METRICS_NAMESPACE, SYNC_SERVICE_NAME } from '#shared/sync/metrics-names.ts';
 import { PveFunction, type TableGrant } from './pve-function.ts';
+import { QUICK_SYNC_MAX_CONCURRENCY } from './sync-state-machines.ts';
 import type { SyncVpcNetwork } from './vpc-network.ts';
 
 /**
@@ -49,14 +50,15 @@ export interface SyncFunctionsProps {
 }
 
 /**
- * The sync-cluster invocations the design runs at once at most: a full-sync Map and a quick-sync Map,
- * each `min(mapConcurrency, clusters)` wide (the two kinds hold separate leases, so they overlap),
- * plus one refresh per cluster from the API (coalesced per cluster). Reserved for the function, this
- * both guarantees the sync its capacity and caps it, so a runaway schedule cannot starve the API.
+ * The sync-cluster invocations the design runs at once at most: the full-sync Map's
+ * `min(mapConcurrency, clusters)`, the quick-sync Map's one iteration per cluster (up to 40), and
+ * one refresh per cluster from the API (coalesced per cluster); full and quick hold separate leases,
+ * so they overlap. Reserved for the function, this both guarantees the sync its capacity and caps
+ * it, so a runaway schedule cannot starve the API.
  */
 export function syncClusterReservedConcurrency(mapConcurrency: number, clusterCount: number): number {
   const clusters = Math.max(1, clusterCount);
-  return 2 * Math.min(mapConcurrency, clusters) + clusters;
+  return Math.min(mapConcurrency, clusters) + Math.min(QUICK_SYNC_MAX_CONCURRENCY, clusters) + clusters;
 }
 
 /**

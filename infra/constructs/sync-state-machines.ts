@@ -12,7 +12,6 @@ import {
   QueryLanguage,
   StateMachine,
   StateMachineType,
-  Succeed,
   TaskInput,
   Timeout,
   Wait,
@@ -31,17 +30,15 @@ export const TRANSIENT_LAMBDA_ERRORS = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
-/** The error a throttled Map iteration reports in the run's results. */
-export const THROTTLED_ERROR =
-  'throttled: the sync function had no concurrency left (see the SyncClusterThrottled alarm)';
-
-/** `SyncClusterFailed` → `SyncClusterThrottled`, `SyncClusterFailed2` → `SyncClusterThrottled2`. */
-export function throttledStateName(failedName: string): string {
-  return failedName.replace('Failed', 'Throttled');
-}
-
 /** Quick-sync machine timeout: below the one-minute schedule so executions never overlap. */
 export const QUICK_SYNC_TIMEOUT_SECONDS = 58;
+
+/**
+ * MaxConcurrency of the quick machine's Map: an iteration runs all of a cluster's passes and holds
+ * its slot for the whole execution, so every cluster needs a slot of its own (40 is the most
+ * iterations an inline Map runs at once).
+ */
+export const QUICK_SYNC_MAX_CONCURRENCY = 40;
 
 /** Properties of {@link SyncStateMachines}. */
 export interface SyncStateMachinesProps {
@@ -54,7 +51,7 @@ export interface SyncStateMachinesProps {
   readonly quickSyncSeconds: 15 | 20 | 30;
   /** Map MaxConcurrency over clusters. */
   readonly maxConcurrency: number;
-  /** Configured clusters (the quick machine's budget depends on the Map rounds). @default 1 */
+  /** Configured clusters (the quick machine's budget depends on them). @default 1 */
   readonly clusterCount?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
@@ -62,7 +59,7 @@ export interface SyncStateMachinesProps {
 
 /** Task timeout of ListClusters in the quick machine (it only reads its configuration; no retry). */
 export const QUICK_LIST_TASK_SECONDS = 4;
-/** Task timeout of each pass's RecordRun in the quick machine (bookkeeping; no retry, failures caught). */
+/** Task timeout of the quick machine's RecordRun (bookkeeping; no retry). */
 export const QUICK_RECORD_TASK_SECONDS = 2;
 /** The shortest per-cluster task a quick pass may have: a VPC cold start plus one listing. */
 export const QUICK_TASK_MIN_SECONDS = 5;
@@ -71,17 +68,26 @@ export const QUICK_TASK_MAX_SECONDS = 10;
 /** Seconds kept free below the machine timeout (state transitions). */
 export const QUICK_MARGIN_SECONDS = 1;
 
-/** Timing of the quick machine derived from the interval, the cluster count and the Map concurrency. */
+/** The error a throttled Map iteration reports in the run's results. */
+export const THROTTLED_ERROR =
+  'throttled: the sync function had no concurrency left (see the SyncClusterThrottled alarm)';
+
+/** `SyncClusterFailed` → `SyncClusterThrottled`, `SyncClusterFailed2` → `SyncClusterThrottled2`. */
+export function throttledStateName(failedName: string): string {
+  return failedName.replace('Failed', 'Throttled');
+}
+
+/** Timing of the quick machine derived from the interval and the cluster count. */
 export interface QuickSyncTiming {
   readonly passes: number;
   readonly waitSeconds: number;
   /** Per-cluster task timeout of a pass: a hung cluster must not delay the next passes. */
   readonly taskTimeoutSeconds: number;
-  /** Map rounds per pass: clusters beyond the Map concurrency wait for a free slot. */
+  /** Map rounds: clusters beyond the Map's concurrency wait for a free slot. */
   readonly rounds: number;
   /**
-   * The execution's worst case: ListClusters, then per pass every round at its task timeout and
-   * RecordRun at its own, plus the waits. Never above {@link QUICK_SYNC_TIMEOUT_SECONDS}.
+   * The execution's worst case: ListClusters, then per round one iteration's passes at their task
+   * timeout with the waits between them, then RecordRun. Never above {@link QUICK_SYNC_TIMEOUT_SECONDS}.
    */
   readonly worstCaseSeconds: number;
 }
@@ -92,36 +98,32 @@ export class QuickSyncBudgetError extends Error {
 }
 
 /**
- * Derives the quick machine's timing: `60 / interval` passes separated by `interval`-second waits,
- * each cluster's task limited so that the worst case of every step (no step retries in the quick
- * machine) fits inside {@link QUICK_SYNC_TIMEOUT_SECONDS}. Refuses a setting where a cluster's
- * task would get less than {@link QUICK_TASK_MIN_SECONDS}.
+ * Derives the quick machine's timing: `60 / interval` passes per cluster separated by
+ * `interval`-second waits, each task limited so that the worst case of every step (no step retries
+ * in the quick machine) fits inside {@link QUICK_SYNC_TIMEOUT_SECONDS}. Refuses a setting where a
+ * cluster's task would get less than {@link QUICK_TASK_MIN_SECONDS}.
  */
 export function quickSyncTiming(
   intervalSeconds: number,
   clusterCount = 1,
-  mapConcurrency = 40,
+  mapConcurrency = QUICK_SYNC_MAX_CONCURRENCY,
 ): QuickSyncTiming {
   if (![15, 20, 30].includes(intervalSeconds)) {
     throw new RangeError(`quick-sync interval must be 15, 20 or 30 seconds, not ${intervalSeconds}`);
   }
   const passes = 60 / intervalSeconds;
   const rounds = Math.ceil(Math.max(1, clusterCount) / Math.max(1, mapConcurrency));
-  const fixed =
-    QUICK_MARGIN_SECONDS +
-    QUICK_LIST_TASK_SECONDS +
-    passes * QUICK_RECORD_TASK_SECONDS +
-    (passes - 1) * intervalSeconds;
-  const perTask = Math.floor((QUICK_SYNC_TIMEOUT_SECONDS - fixed) / (passes * rounds));
+  const fixed = QUICK_MARGIN_SECONDS + QUICK_LIST_TASK_SECONDS + QUICK_RECORD_TASK_SECONDS;
+  const waits = rounds * (passes - 1) * intervalSeconds;
+  const perTask = Math.floor((QUICK_SYNC_TIMEOUT_SECONDS - fixed - waits) / (passes * rounds));
   if (perTask < QUICK_TASK_MIN_SECONDS) {
-    const needed = fixed + passes * rounds * QUICK_TASK_MIN_SECONDS - QUICK_MARGIN_SECONDS;
+    const needed = fixed - QUICK_MARGIN_SECONDS + waits + passes * rounds * QUICK_TASK_MIN_SECONDS;
     throw new QuickSyncBudgetError(
       `pveInventory.quickSyncSeconds: ${intervalSeconds} s cannot fit ${passes} passes over ${clusterCount} cluster(s) (${rounds} Map round(s) of ${mapConcurrency}) in the quick machine's ${QUICK_SYNC_TIMEOUT_SECONDS} s: ` +
-        `${passes - 1} waits of ${intervalSeconds} s, ListClusters ${QUICK_LIST_TASK_SECONDS} s, RecordRun ${QUICK_RECORD_TASK_SECONDS} s per pass and at least ${QUICK_TASK_MIN_SECONDS} s per cluster task need ${needed} s. ` +
-        (rounds > 1 && intervalSeconds === 30
-          ? `Raise pveInventory.syncMaxConcurrency to at least ${Math.ceil(clusterCount / 2)}.`
-          : 'Use quickSyncSeconds: 30' +
-            (rounds > 2 ? ` with syncMaxConcurrency of at least ${Math.ceil(clusterCount / 2)}.` : '.')),
+        `ListClusters ${QUICK_LIST_TASK_SECONDS} s, RecordRun ${QUICK_RECORD_TASK_SECONDS} s, ${passes - 1} waits of ${intervalSeconds} s per cluster and at least ${QUICK_TASK_MIN_SECONDS} s per task need ${needed} s. ` +
+        (rounds > 1
+          ? `The quick sync covers at most ${mapConcurrency} clusters per deployment.`
+          : 'Use quickSyncSeconds: 30.'),
     );
   }
   const taskTimeoutSeconds = Math.min(QUICK_TASK_MAX_SECONDS, perTask);
@@ -130,7 +132,7 @@ export function quickSyncTiming(
     waitSeconds: intervalSeconds,
     taskTimeoutSeconds,
     rounds,
-    worstCaseSeconds: fixed - QUICK_MARGIN_SECONDS + passes * rounds * taskTimeoutSeconds,
+    worstCaseSeconds: fixed - QUICK_MARGIN_SECONDS + waits + passes * rounds * taskTimeoutSeconds,
   };
 }
 
@@ -142,7 +144,9 @@ export function fullSyncTimeout(fullSyncMinutes: number): Duration {
 /**
  * The two sync state machines (JSONPath only, so the synthesized definitions run in the local
  * interpreter as they are). Full: ListClusters → Map(SyncCluster, Catch inside the iteration) →
- * RecordRun, Standard. Quick: ListClusters → (Map → RecordRun → Wait) × passes, Express.
+ * RecordRun, Standard. Quick: ListClusters → Map(per cluster: (SyncClusterN → Wait) × passes) →
+ * RecordRun, Express: each cluster keeps its own cadence. A hanging iteration of either Map holds
+ * only its own slot; the others go on.
  */
 export class SyncStateMachines extends Construct {
   public readonly fullSync: StateMachine;
@@ -160,11 +164,10 @@ export class SyncStateMachines extends Construct {
       SyncStateName.syncCluster,
       SyncStateName.syncClusterFailed,
       props,
-      { quick: false },
     );
     const fullDefinition = this.listClusters('Full', props.listClustersFunction, false)
       .next(fullMap)
-      .next(this.recordRun(SyncStateName.recordRun, props.recordRunFunction, false));
+      .next(this.recordRun(SyncStateName.recordRun, props.recordRunFunction, 'Full'));
     this.fullSync = new StateMachine(this, 'FullSync', {
       comment: 'Full sync of every cluster; one cluster failing never fails the others',
       stateMachineType: StateMachineType.STANDARD,
@@ -180,38 +183,47 @@ export class SyncStateMachines extends Construct {
     });
 
     // Quick sync: the wait loop gives the sub-minute cadence (no AWS schedule goes below a minute).
-    const timing = quickSyncTiming(props.quickSyncSeconds, props.clusterCount ?? 1, props.maxConcurrency);
+    // Each cluster runs its own passes inside one Map iteration, so a cluster whose listing hangs
+    // only delays its own next pass, never the other clusters' (a Map of passes would wait for the
+    // slowest cluster before any next pass could start).
+    const timing = quickSyncTiming(props.quickSyncSeconds, props.clusterCount ?? 1);
     this.quickTiming = timing;
-    const done = new Succeed(this, 'QuickSyncDone');
-    const passes: { map: MapState; record: LambdaInvoke }[] = [];
-    for (let pass = 1; pass <= timing.passes; pass += 1) {
-      const map = this.clusterMap(
-        quickPassStateName('QuickPass', pass),
-        quickPassStateName(SyncStateName.syncCluster, pass),
-        quickPassStateName(SyncStateName.syncClusterFailed, pass),
-        props,
-        { quick: true, taskTimeoutSeconds: timing.taskTimeoutSeconds },
-      );
-      const record = this.recordRun(
-        quickPassStateName(SyncStateName.recordRun, pass),
-        props.recordRunFunction,
-        true,
-      );
-      passes.push({ map, record });
-    }
-    let quickDefinition = Chain.start(this.listClusters('Quick', props.listClustersFunction, true));
-    passes.forEach(({ map, record }, index) => {
-      const following: Wait | Succeed = passes[index + 1]
-        ? new Wait(this, quickPassStateName('WaitBeforePass', index + 2), {
-            time: WaitTime.duration(Duration.seconds(timing.waitSeconds)),
-          })
-        : done;
-      // Recording a pass is bookkeeping: its failure must not cancel the passes still to come.
-      record.addCatch(following, { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });
-      quickDefinition = quickDefinition.next(map).next(record).next(following);
+    const clusterDone = new Pass(this, SyncStateName.quickClusterDone, {
+      stateName: SyncStateName.quickClusterDone,
+      comment: "The iteration's output: the cluster's last pass",
+      outputPath: '$.result',
     });
+    let iteration: Chain | undefined;
+    let previousEnd: { task: LambdaInvoke; failed: Pass[] } | undefined;
+    for (let pass = 1; pass <= timing.passes; pass += 1) {
+      const { task, failed } = this.quickPassTask(pass, props, timing.taskTimeoutSeconds);
+      if (previousEnd === undefined) {
+        iteration = Chain.start(task);
+      } else {
+        const wait = new Wait(this, quickPassStateName('WaitBeforePass', pass), {
+          time: WaitTime.duration(Duration.seconds(timing.waitSeconds)),
+        });
+        previousEnd.task.next(wait);
+        for (const end of previousEnd.failed) end.next(wait);
+        wait.next(task);
+      }
+      previousEnd = { task, failed };
+    }
+    if (iteration === undefined || previousEnd === undefined) throw new RangeError('no quick pass');
+    previousEnd.task.next(clusterDone);
+    for (const end of previousEnd.failed) end.next(clusterDone);
+    const quickMap = new MapState(this, SyncStateName.quickClusters, {
+      stateName: SyncStateName.quickClusters,
+      itemsPath: '$.clusters',
+      // Each iteration holds its slot for the whole execution: every cluster needs its own.
+      maxConcurrency: QUICK_SYNC_MAX_CONCURRENCY,
+      resultPath: '$.results',
+    }).itemProcessor(iteration);
+    const quickDefinition = Chain.start(this.listClusters('Quick', props.listClustersFunction, true))
+      .next(quickMap)
+      .next(this.recordRun(SyncStateName.recordRun, props.recordRunFunction, 'Quick'));
     this.quickSync = new StateMachine(this, 'QuickSync', {
-      comment: `Quick sync: ${timing.passes} passes ${timing.waitSeconds} s apart per execution`,
+      comment: `Quick sync: ${timing.passes} passes ${timing.waitSeconds} s apart per cluster, each cluster on its own`,
       stateMachineType: StateMachineType.EXPRESS,
       queryLanguage: QueryLanguage.JSON_PATH,
       definitionBody: DefinitionBody.fromChainable(quickDefinition),
@@ -267,34 +279,26 @@ export class SyncStateMachines extends Construct {
     return task;
   }
 
-  /** A Map over `$.clusters` whose iteration catches every error, so one cluster cannot fail the run. */
+  /** The full sync's Map over `$.clusters`; its iteration catches every error, so one cluster cannot fail the run. */
   private clusterMap(
     mapName: string,
     taskName: string,
     failedName: string,
     props: SyncStateMachinesProps,
-    options: { quick: boolean; taskTimeoutSeconds?: number },
   ): MapState {
     const task = new LambdaInvoke(this, taskName, {
       stateName: taskName,
       lambdaFunction: props.syncClusterFunction,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      taskTimeout:
-        options.taskTimeoutSeconds === undefined
-          ? undefined
-          : Timeout.duration(Duration.seconds(options.taskTimeoutSeconds)),
     });
-    // Quick passes do not retry (their budget has no room; the next pass comes within the interval).
-    if (!options.quick) {
-      task.addRetry({
-        errors: [...TRANSIENT_LAMBDA_ERRORS],
-        interval: Duration.seconds(2),
-        maxAttempts: 3,
-        backoffRate: 2,
-        jitterStrategy: JitterType.FULL,
-      });
-    }
+    task.addRetry({
+      errors: [...TRANSIENT_LAMBDA_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: JitterType.FULL,
+    });
     const failed = new Pass(this, failedName, {
       stateName: failedName,
       comment: 'The task itself failed (crash, timeout): record the failure, let the other clusters finish',
@@ -311,11 +315,7 @@ export class SyncStateMachines extends Construct {
       stateName: throttledStateName(failedName),
       comment:
         'The sync function was throttled even after the retries: record it, let the other clusters finish',
-      parameters: {
-        cluster_id: JsonPath.stringAt('$.cluster_id'),
-        ok: false,
-        error: THROTTLED_ERROR,
-      },
+      parameters: { cluster_id: JsonPath.stringAt('$.cluster_id'), ok: false, error: THROTTLED_ERROR },
     });
     task.addCatch(throttled, { errors: ['Lambda.TooManyRequestsException'], resultPath: '$.error' });
     task.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
@@ -327,8 +327,60 @@ export class SyncStateMachines extends Construct {
     }).itemProcessor(task);
   }
 
-  private recordRun(name: string, fn: IFunction, quick: boolean): LambdaInvoke {
-    const task = new LambdaInvoke(this, name, {
+  /**
+   * One quick pass of one cluster inside the quick Map's iteration: the task keeps the item
+   * (`cluster_id`, `mode`) and puts its summary in `$.result`; a failed task puts a failure record
+   * there instead, so the next pass still runs.
+   */
+  private quickPassTask(
+    pass: number,
+    props: SyncStateMachinesProps,
+    taskTimeoutSeconds: number,
+  ): { task: LambdaInvoke; failed: Pass[] } {
+    const taskName = quickPassStateName(SyncStateName.syncCluster, pass);
+    const failedName = quickPassStateName(SyncStateName.syncClusterFailed, pass);
+    const task = new LambdaInvoke(this, taskName, {
+      stateName: taskName,
+      lambdaFunction: props.syncClusterFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      payload: TaskInput.fromObject({
+        cluster_id: JsonPath.stringAt('$.cluster_id'),
+        mode: JsonPath.stringAt('$.mode'),
+      }),
+      resultPath: '$.result',
+      taskTimeout: Timeout.duration(Duration.seconds(taskTimeoutSeconds)),
+    });
+    // Quick passes do not retry (their budget has no room; the next pass comes within the interval).
+    const failed = new Pass(this, failedName, {
+      stateName: failedName,
+      comment: 'The task itself failed (crash, timeout): record the failure, keep the next passes',
+      parameters: {
+        cluster_id: JsonPath.stringAt('$.cluster_id'),
+        mode: JsonPath.stringAt('$.mode'),
+        result: {
+          cluster_id: JsonPath.stringAt('$.cluster_id'),
+          ok: false,
+          error: JsonPath.jsonToString(JsonPath.objectAt('$.error')),
+        },
+      },
+    });
+    const throttled = new Pass(this, throttledStateName(failedName), {
+      stateName: throttledStateName(failedName),
+      comment: 'The sync function was throttled: record it, keep the next passes',
+      parameters: {
+        cluster_id: JsonPath.stringAt('$.cluster_id'),
+        mode: JsonPath.stringAt('$.mode'),
+        result: { cluster_id: JsonPath.stringAt('$.cluster_id'), ok: false, error: THROTTLED_ERROR },
+      },
+    });
+    task.addCatch(throttled, { errors: ['Lambda.TooManyRequestsException'], resultPath: '$.error' });
+    task.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    return { task, failed: [throttled, failed] };
+  }
+
+  private recordRun(name: string, fn: IFunction, idPrefix: 'Full' | 'Quick'): LambdaInvoke {
+    const task = new LambdaInvoke(this, `${idPrefix}${name}`, {
       stateName: name,
       lambdaFunction: fn,
       payloadResponseOnly: true,
@@ -337,12 +389,11 @@ export class SyncStateMachines extends Construct {
         mode: JsonPath.stringAt('$.mode'),
         results: JsonPath.listAt('$.results'),
       }),
-      // The quick machine keeps its state (the cluster list) for the next pass; the full machine's
-      // output is the run record.
-      resultPath: quick ? JsonPath.DISCARD : undefined,
-      taskTimeout: quick ? Timeout.duration(Duration.seconds(QUICK_RECORD_TASK_SECONDS)) : undefined,
+      taskTimeout:
+        idPrefix === 'Quick' ? Timeout.duration(Duration.seconds(QUICK_RECORD_TASK_SECONDS)) : undefined,
     });
-    if (quick) return task;
+    // The quick machine has no time for a retry (see quickSyncTiming).
+    if (idPrefix === 'Quick') return task;
     task.addRetry({
       errors: [...TRANSIENT_LAMBDA_ERRORS],
       interval: Duration.seconds(1),

@@ -76,15 +76,15 @@ describe('quickSyncTiming', () => {
           } catch (error) {
             expect(error).toBeInstanceOf(QuickSyncBudgetError);
             expect(String(error)).toMatch(/pveInventory\.quickSyncSeconds: \d+ s cannot fit/);
-            expect(String(error)).toMatch(/Use quickSyncSeconds: 30|Raise pveInventory\.syncMaxConcurrency/);
+            expect(String(error)).toMatch(/Use quickSyncSeconds: 30|covers at most \d+ clusters/);
             continue;
           }
           fitting += 1;
           const rounds = Math.ceil(clusters / concurrency);
           const worst =
             QUICK_LIST_TASK_SECONDS +
-            timing.passes * (rounds * timing.taskTimeoutSeconds + QUICK_RECORD_TASK_SECONDS) +
-            (timing.passes - 1) * interval;
+            rounds * (timing.passes * timing.taskTimeoutSeconds + (timing.passes - 1) * interval) +
+            QUICK_RECORD_TASK_SECONDS;
           expect(timing.passes * interval).toBe(60);
           expect(timing.rounds).toBe(rounds);
           expect(timing.worstCaseSeconds).toBe(worst);
@@ -96,18 +96,16 @@ describe('quickSyncTiming', () => {
     expect(fitting).toBeGreaterThan(0);
   });
 
-  it('refuses 15 and 20 s (their waits leave no room for the passes) and accepts 30 s up to two Map rounds', () => {
+  it('refuses 15 and 20 s (their waits leave no room for the passes) and accepts 30 s up to 40 clusters', () => {
     expect(() => quickSyncTiming(15, 1, 10)).toThrow(/15 s cannot fit .*Use quickSyncSeconds: 30/);
     expect(() => quickSyncTiming(20, 1, 10)).toThrow(/20 s cannot fit .*Use quickSyncSeconds: 30/);
-    expect(quickSyncTiming(30, 2, 10)).toMatchObject({
+    expect(quickSyncTiming(30, 2)).toMatchObject({
       passes: 2,
       waitSeconds: 30,
       rounds: 1,
-      taskTimeoutSeconds: 9,
+      taskTimeoutSeconds: 10,
     });
-    expect(() => quickSyncTiming(30, 21, 10)).toThrow(
-      /Raise pveInventory\.syncMaxConcurrency to at least 11/,
-    );
+    expect(() => quickSyncTiming(30, 41)).toThrow(/covers at most 40 clusters/);
   });
 
   it('rejects an interval that does not divide the minute evenly', () => {

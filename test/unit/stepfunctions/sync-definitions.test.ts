@@ -1,6 +1,6 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { THROTTLED_ERROR } from '#infra/constructs/sync-state-machines.ts';
+import { waitStateNames } from '#local/stack/sync-runner.ts';
 import {
   bindSyncTaskHandlers,
   runStateMachine,
@@ -54,18 +54,40 @@ function fakeTasks(failing: ReadonlySet<string>, options: { failRecordRunCalls?:
 }
 
 function waitOverrides(definition: StateMachineDefinition): Record<string, number> {
-  return Object.fromEntries(
-    Object.keys(definition.States)
-      .filter((name) => name.startsWith('WaitBeforePass'))
-      .map((name) => [name, 1]),
-  );
+  const names = waitStateNames(definition);
+  expect(names.length).toBeGreaterThan(0);
+  return Object.fromEntries(names.map((name) => [name, 1]));
 }
+
+type JsonState = { Type?: string; ItemProcessor?: { States: Record<string, JsonState> } } & Record<
+  string,
+  unknown
+>;
+
+/** The quick machine's Map and the states of its iteration. */
+function quickIteration(definition: StateMachineDefinition) {
+  const map = (definition.States as Record<string, JsonState>)[SyncStateName.quickClusters];
+  if (map?.ItemProcessor === undefined) throw new Error('no quick Map');
+  return { map, states: map.ItemProcessor.States };
+}
+
+describe('quick-sync settings that cannot fit', () => {
+  it('are refused at synth, naming the setting', () => {
+    for (const interval of [15, 20]) {
+      expect(() => synthesizeSyncDefinitions({ config: { quickSyncSeconds: interval } })).toThrow(
+        new RegExp(`pveInventory\\.quickSyncSeconds: ${interval} s cannot fit .*Use quickSyncSeconds: 30`),
+      );
+    }
+  }, 120_000);
+});
 
 describe('sync state machine definitions', () => {
   const byInterval = new Map<number, SyncDefinitions>();
 
   beforeAll(() => {
-    byInterval.set(30, synthesizeSyncDefinitions({ config: { quickSyncSeconds: 30 } }));
+    for (const interval of [30]) {
+      byInterval.set(interval, synthesizeSyncDefinitions({ config: { quickSyncSeconds: interval } }));
+    }
   }, SYNTH_TIMEOUT);
 
   function definitions(interval = 30): SyncDefinitions {
@@ -74,15 +96,7 @@ describe('sync state machine definitions', () => {
     return found;
   }
 
-  it('refuse the quick-sync intervals whose passes cannot fit the machine timeout, naming the setting', () => {
-    for (const interval of [15, 20]) {
-      expect(() => synthesizeSyncDefinitions({ config: { quickSyncSeconds: interval } })).toThrow(
-        new RegExp(`pveInventory\\.quickSyncSeconds: ${interval} s cannot fit .*Use quickSyncSeconds: 30`),
-      );
-    }
-  });
-
-  it('are valid ASL (asl-validator), and validation leaves them untouched', () => {
+  it('are valid ASL (asl-validator) for every quick-sync interval, and validation leaves them untouched', () => {
     for (const interval of [30]) {
       for (const definition of [definitions(interval).full, definitions(interval).quick]) {
         const before = JSON.stringify(definition);
@@ -115,12 +129,19 @@ describe('sync state machine definitions', () => {
     expect(full.TimeoutSeconds).toBeLessThan(5 * 60);
   });
 
-  it('runs 60/interval quick passes separated by Wait states of the interval, within a minute', () => {
+  it('runs 60/interval quick passes per cluster, inside one Map iteration per cluster, within a minute', () => {
     for (const [interval, passes] of [[30, 2]] as const) {
       const { quick } = definitions(interval);
-      const maps = Object.entries(quick.States).filter(([, state]) => state.Type === 'Map');
-      const waits = Object.values(quick.States).filter((state) => state.Type === 'Wait');
-      expect(maps).toHaveLength(passes);
+      const maps = Object.values(quick.States).filter((state) => state.Type === 'Map');
+      expect(maps).toHaveLength(1);
+      const { map, states } = quickIteration(quick);
+      // Every cluster needs its own slot: an iteration lasts the whole execution.
+      expect(map).toMatchObject({ ItemsPath: '$.clusters', MaxConcurrency: 40 });
+      const tasks = Object.entries(states).filter(([, state]) => state.Type === 'Task');
+      const waits = Object.values(states).filter((state) => state.Type === 'Wait');
+      expect(tasks.map(([name]) => name).sort()).toEqual(
+        Array.from({ length: passes }, (_, i) => `${SyncStateName.syncCluster}${i + 1}`).sort(),
+      );
       expect(waits).toHaveLength(passes - 1);
       for (const wait of waits) expect(wait).toMatchObject({ Seconds: interval });
       expect(quick.TimeoutSeconds).toBeLessThan(60);
@@ -181,43 +202,12 @@ describe('sync state machine definitions', () => {
     expect(tasks.synced).toHaveLength(3);
   });
 
-  it('full sync: a throttle outlasting the retries is recorded as throttled, in its own state, not as a crash', async () => {
-    const { full } = definitions();
-    const tasks = fakeTasks(new Set());
-    let attempts = 0;
-    const handlers = {
-      ...tasks.handlers,
-      syncCluster: async (input: unknown) => {
-        if (JSON.stringify(input).includes('lab-b')) {
-          attempts += 1;
-          const error = new Error('Rate exceeded');
-          error.name = 'Lambda.TooManyRequestsException';
-          throw error;
-        }
-        return tasks.handlers.syncCluster(input);
-      },
-    };
-    const output = await runStateMachine(
-      full,
-      { mode: 'full' },
-      {
-        taskHandlers: bindSyncTaskHandlers(full, handlers),
-        retryIntervalOverrides: { [SyncStateName.syncCluster]: 0 },
-      },
-    );
-    expect(output).toEqual({ mode: 'full', clusters: 3, ok: 2, failed: 1 });
-    expect(attempts).toBe(4);
-    const failure = tasks.recorded[0]?.results.find((r) => r.cluster_id === 'lab-b');
-    expect(failure).toEqual({ cluster_id: 'lab-b', ok: false, error: THROTTLED_ERROR });
-    expect(JSON.stringify(full.States[SyncStateName.syncClusters])).toContain('"SyncClusterThrottled"');
-  });
-
   it('quick sync: every pass syncs every cluster and isolates a failing one', async () => {
     for (const interval of [30]) {
       const { quick } = definitions(interval);
       const tasks = fakeTasks(new Set(['lab-a']));
 
-      await runStateMachine(
+      const output = await runStateMachine(
         quick,
         { mode: 'quick' },
         {
@@ -228,35 +218,64 @@ describe('sync state machine definitions', () => {
 
       const passes = 60 / interval;
       expect(tasks.listed).toEqual([{ mode: 'quick' }]);
-      expect(tasks.recorded).toHaveLength(passes);
-      for (const run of tasks.recorded) {
-        expect(run.mode).toBe('quick');
-        expect(run.results.map((r) => [r.cluster_id, r.ok])).toEqual([
-          ['lab-a', false],
-          ['lab-b', true],
-          ['lab-c', true],
-        ]);
-      }
+      // One record per execution, with each cluster's last pass.
+      expect(tasks.recorded).toHaveLength(1);
+      expect(tasks.recorded[0]?.mode).toBe('quick');
+      expect(tasks.recorded[0]?.results.map((r) => [r.cluster_id, r.ok])).toEqual([
+        ['lab-a', false],
+        ['lab-b', true],
+        ['lab-c', true],
+      ]);
+      expect(tasks.recorded[0]?.results[0]).toMatchObject({
+        error: expect.stringContaining('lab-a exploded'),
+      });
+      expect(output).toEqual({ mode: 'quick', clusters: 3, ok: 2, failed: 1 });
       expect(tasks.synced.filter((s) => s.cluster_id === 'lab-b')).toHaveLength(passes);
+      expect(tasks.synced.filter((s) => s.cluster_id === 'lab-c')).toHaveLength(passes);
       expect(tasks.synced.every((s) => s.mode === 'quick')).toBe(true);
     }
   });
 
-  it('quick sync: a failed RecordRun does not cancel the passes still to come', async () => {
+  it("quick sync: a cluster that hangs does not hold the other clusters' passes", async () => {
     const { quick } = definitions(30);
-    const tasks = fakeTasks(new Set(), { failRecordRunCalls: [1] });
-
-    await runStateMachine(
+    const tasks = fakeTasks(new Set());
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let hangingCalls = 0;
+    const handlers = {
+      ...tasks.handlers,
+      syncCluster: async (input: unknown) => {
+        const { cluster_id } = parseTaskPayload(SyncClusterInputSchema, input, 'SyncCluster input');
+        if (cluster_id === 'lab-a') {
+          hangingCalls += 1;
+          await released;
+        }
+        return tasks.handlers.syncCluster(input);
+      },
+    };
+    const run = runStateMachine(
       quick,
       { mode: 'quick' },
-      {
-        taskHandlers: bindSyncTaskHandlers(quick, tasks.handlers),
-        waitTimeOverrides: waitOverrides(quick),
-      },
+      { taskHandlers: bindSyncTaskHandlers(quick, handlers), waitTimeOverrides: waitOverrides(quick) },
     );
-
-    expect(tasks.synced).toHaveLength(6);
-    expect(tasks.recorded.at(-1)?.results).toHaveLength(3);
+    // While lab-a's first pass is still hanging, lab-b and lab-c finish both passes.
+    const passes = 2;
+    const deadline = Date.now() + 20_000;
+    while (
+      tasks.synced.filter((s) => s.cluster_id !== 'lab-a').length < 2 * passes &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(hangingCalls).toBe(1);
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-b')).toHaveLength(passes);
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-c')).toHaveLength(passes);
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-a')).toHaveLength(0);
+    release();
+    await expect(run).resolves.toEqual({ mode: 'quick', clusters: 3, ok: 3, failed: 0 });
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-a')).toHaveLength(passes);
   });
 
   it('refuses to run a definition with an unbound Task state', async () => {
