@@ -68,10 +68,11 @@ export const ROUTE_TABLE_ACCESS: Readonly<
     ownership: { actions: ['PutItem'], queriedIndexes: [BY_VM] },
   },
   deleteAssignment: { ownership: { actions: ['DeleteItem'] } },
+  // the import reads the users' assignments in batches (BatchGetItem) before writing them
   importMappings: {
     inventory: { actions: ['BatchGetItem'] },
     syncState: { actions: ['Query'] },
-    ownership: { actions: ['BatchWriteItem', 'Query'] },
+    ownership: { actions: ['BatchGetItem', 'BatchWriteItem'] },
   },
   listClasses: { ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] } },
   createClass: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] } },
