@@ -1,6 +1,5 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { SyncMetric } from '#shared/sync/metrics-names.ts';
 import { startBenchDynamo } from './harness/dynamo.ts';
 import { MODELLED_LATENCY_MS, startFleet } from './harness/fleet.ts';
 import { parseBenchArgs } from './lib/args.ts';
@@ -8,6 +7,7 @@ import { countTransitions } from './lib/asl-transitions.ts';
 import { type MonthlyCost, monthlyCost, type ShapeInputs, type Workload } from './lib/cost-model.ts';
 import { type GoalOutcome, judge } from './lib/goals.ts';
 import type { ReportInputs } from './lib/markdown.ts';
+import { customMetricSeriesCount } from './lib/metric-series.ts';
 import { PRICES, PRICES_AS_OF } from './lib/prices.ts';
 import { type BundleResult, measureBundles } from './measures/bundles.ts';
 import { type DynamoScenarioResult, runDynamoScenario } from './measures/dynamodb-writes.ts';
@@ -640,7 +640,7 @@ function assemble(
     const fullTransitions = fullT ?? 1 + 1 + workload.clusters + 1;
     const sizes = lat1k?.sizes;
     const endpointAzs = dep === undefined ? 2 : dep.secretsManagerEndpoint ? dep.maxAzs : 0;
-    const customMetrics = Object.keys(SyncMetric).length * workload.clusters + 1;
+    const customMetrics = customMetricSeriesCount(workload.clusters);
     const quickPassS = d.durations.quickPassWallMs / 1000;
     const common = {
       secrets: workload.clusters,
