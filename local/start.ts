@@ -11,6 +11,7 @@ import {
   parseDuration,
   startLocalStack,
 } from '#local/stack/index.ts';
+import { ensurePortalBuilt } from '#local/web/build-portal.ts';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -144,6 +145,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   let statusTimer: NodeJS.Timeout | undefined;
+
+  try {
+    if (await ensurePortalBuilt())
+      print(`  ${((Date.now() - started) / 1000).toFixed(1)} s  portal built (web/dist)`);
+  } catch (error) {
+    print(
+      `  portal build failed, / will answer 503: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 
   try {
     stack = await startLocalStack({
