@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalStack, PROJECT_ROOT, startLocalStack } from '#local/stack/index.ts';
@@ -110,8 +110,9 @@ describe('the portal in Chromium', () => {
         .waitFor();
     }
     expect(page.url()).toBe(`${stack.apiUrl}/`);
-    const stored = await page.evaluate(
-      () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+    // Evaluated in the page (this project's tsconfig has no DOM types): both web storages.
+    const stored = String(
+      await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })'),
     );
     expect(stored).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
     await page.screenshot({ path: join(SCREENSHOTS, 'my-vms.png') });
