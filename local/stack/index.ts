@@ -1,7 +1,7 @@
 /** The local stack: everything `npm start` runs, programmatically (also used by the e2e test). */
 export { formatDuration, InvalidDurationError, parseDuration } from './durations.ts';
 export type { LocalPortBindings } from './local-ports.ts';
-export { DEFAULT_DATA_DIR, dataPaths, PROJECT_ROOT } from './paths.ts';
+export { DEFAULT_DATA_DIR, dataPaths, PORTAL_DIST_DIR, PROJECT_ROOT } from './paths.ts';
 export { readStackState, type StackState } from './stack-state.ts';
 export {
   handlerEnvironment,
