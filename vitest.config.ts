@@ -1,14 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// The AWS SDK warns on every client that Node 20 support ends; CI and the Lambda runtime use newer
-// Node where it is silent. Set here so the global setup (main process) and the workers inherit it.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 // One DynamoDB Local serves the whole run: the integration and e2e projects share a global setup
 // that starts it once and publishes its endpoint through `provide`/`inject`.
 export default defineConfig({
   test: {
-    setupFiles: ['test/setup/polyfills.ts'],
     projects: [
       {
         extends: true,

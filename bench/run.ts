@@ -9,12 +9,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-// Settings read when the handler and sync modules load: keep Powertools' EMF and logs and the SDK's
-// Node-version notice off the report (the child processes inherit them).
+// Settings read when the handler and sync modules load: keep Powertools' EMF and logs off the report (the child processes inherit them).
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.CDK_DISABLE_VERSION_CHECK ??= '1';
 
 const json = process.argv.includes('--json');

@@ -88,7 +88,7 @@ export function runSyncJob(job: SyncJob, timeoutMs = 15 * 60_000): Promise<SyncJ
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', workerPath], {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: process.env,
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

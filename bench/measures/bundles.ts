@@ -92,7 +92,6 @@ function runNode(
 const IMPORT_ENV: NodeJS.ProcessEnv = {
   PATH: process.env.PATH ?? '',
   AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   POWERTOOLS_SERVICE_NAME: 'bench',
   POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   INVENTORY_TABLE: 'VmInventory',

@@ -114,7 +114,6 @@ export class PveFunction extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...props.environment,
       },
       bundling: {
@@ -133,7 +132,7 @@ export class PveFunction extends Construct {
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Node.js 22 is the runtime fixed for the project (contract 4): the code and its tests target Node 20/22, and 22 is supported until 2027.',
+        "Node.js 22 is the runtime fixed for the project: the code, its tests, the local stack and CI all run on Node 22 (the project's floor), supported by Lambda until 2027.",
     });
     // Active tracing adds xray:PutTraceSegments/PutTelemetryRecords, which have no resource-level permissions.
     Validations.of(this.role).acknowledge({

@@ -7,11 +7,16 @@ import type { SyncDefinitions } from '#local/stepfunctions/synthesize-sync.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 /**
- * Synthesizing the CDK app takes seconds (more on a busy machine), so the rendered definitions are
- * kept in the data folder, keyed by a hash of every project file the synthesis imports (followed
- * from its entry point), the deployment settings and the CDK version: any change to the sync stack,
- * its constructs, the sync contract or the local renderer synthesizes them again.
+ * Synthesizing the CDK app takes seconds (tens of seconds on a busy machine), so the rendered
+ * definitions are keyed by a hash of every project file the synthesis imports (followed from its
+ * entry point), the deployment settings and the CDK version, and found, in this order, in the data
+ * folder's cache, in the definitions shipped with the project (rendered for the default settings by
+ * `npm run render:definitions`, kept current by a test), or synthesized: any change to the sync
+ * stack, its constructs, the sync contract or the local renderer synthesizes them again.
  */
+
+/** The definitions rendered for the default settings, committed with the project. */
+export const SHIPPED_DEFINITIONS_FILE = join(PROJECT_ROOT, 'local', 'stepfunctions', 'sync-definitions.json');
 
 /** Where the synthesis starts: every project file these import is part of the key. */
 const ENTRY_POINTS = ['local/stepfunctions/synthesize-sync.ts'];
@@ -81,26 +86,52 @@ export async function definitionsKey(config: Record<string, unknown>, root = PRO
   return hash.digest('hex');
 }
 
-/** The sync definitions from the cache file when it is current, else synthesized (and cached). */
-export async function loadSyncDefinitions(
-  cacheFile: string | undefined,
-  config: Record<string, unknown> = {},
-): Promise<SyncDefinitions> {
-  // The CDK library takes a second to load: only when synthesizing.
-  const synthesize = async () =>
-    (await import('#local/stepfunctions/synthesize-sync.ts')).synthesizeSyncDefinitions({ config });
-  if (cacheFile === undefined) return synthesize();
-  const key = await definitionsKey(config);
+/** Definitions from `file` when it holds the ones for `key`, else `undefined`. */
+async function readCached(file: string, key: string): Promise<SyncDefinitions | undefined> {
   try {
-    const cached = CacheSchema.safeParse(JSON.parse(await readFile(cacheFile, 'utf8')));
+    const cached = CacheSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
     if (cached.success && cached.data.key === key) {
       const { full, quick } = cached.data;
       if (isDefinitionShaped(full) && isDefinitionShaped(quick)) return { full, quick };
     }
   } catch {
-    // No cache yet or unreadable: synthesize.
+    // Missing or unreadable: look further.
   }
+  return undefined;
+}
+
+/** Where {@link loadSyncDefinitions} found the definitions. */
+export type DefinitionsSource = 'cache' | 'shipped' | 'synthesized';
+
+/**
+ * The sync definitions from the cache file or the shipped file when current, else synthesized (and
+ * cached).
+ */
+export async function loadSyncDefinitions(
+  cacheFile: string | undefined,
+  config: Record<string, unknown> = {},
+  shippedFile = SHIPPED_DEFINITIONS_FILE,
+): Promise<SyncDefinitions & { source: DefinitionsSource }> {
+  // The CDK library takes a second to load: only when synthesizing.
+  const synthesize = async () =>
+    (await import('#local/stepfunctions/synthesize-sync.ts')).synthesizeSyncDefinitions({ config });
+  if (cacheFile === undefined) return { ...(await synthesize()), source: 'synthesized' };
+  const key = await definitionsKey(config);
+  const cached = await readCached(cacheFile, key);
+  if (cached !== undefined) return { ...cached, source: 'cache' };
+  const shipped = await readCached(shippedFile, key);
+  if (shipped !== undefined) return { ...shipped, source: 'shipped' };
   const definitions = await synthesize();
   await writeFile(cacheFile, JSON.stringify({ key, ...definitions }));
-  return definitions;
+  return { ...definitions, source: 'synthesized' };
+}
+
+/** Renders the definitions for the default settings into the shipped file (`npm run render:definitions`). */
+export async function writeShippedDefinitions(file = SHIPPED_DEFINITIONS_FILE): Promise<void> {
+  const { synthesizeSyncDefinitions } = await import('#local/stepfunctions/synthesize-sync.ts');
+  const key = await definitionsKey({});
+  await writeFile(
+    file,
+    `${JSON.stringify({ key, ...synthesizeSyncDefinitions({ config: {} }) }, null, 2)}\n`,
+  );
 }

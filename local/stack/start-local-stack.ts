@@ -157,7 +157,6 @@ export function quietEnvironment(logLevel: string): Record<string, string> {
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_LOG_LEVEL: logLevel,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
 
@@ -273,7 +272,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clusters = await loadClustersFile(options.clustersFile);
     }
     const definitions = await loadSyncDefinitions(paths.definitionsCache);
-    progress('sync state machine definitions ready');
+    progress(
+      definitions.source === 'synthesized'
+        ? 'sync state machine definitions synthesized'
+        : `sync state machine definitions ready (${definitions.source})`,
+    );
     const dynamo = await dynamoPromise;
     const dynamodbEndpoint = dynamo?.endpoint ?? options.dynamodbEndpoint ?? '';
     progress('DynamoDB Local ready');

@@ -2,7 +2,6 @@
  * Runs a state machine definition locally with aws-local-stepfunctions, each Lambda task bound to
  * a local function by state name.
  */
-import '#shared/runtime/polyfills.ts';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type SyncTaskRole, syncTaskRoleOf } from '#shared/sync/contract.ts';
 
