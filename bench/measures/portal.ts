@@ -92,7 +92,7 @@ export async function measurePortal(
       const page = await context.newPage();
       await page.goto(`${stack.apiUrl}${path}`);
       await page.getByRole('button', { name: username, exact: true }).click();
-      await page.locator('p.count').waitFor();
+      await page.locator('p.count').waitFor({ timeout: 180_000 });
       return { context, page };
     };
 
@@ -110,7 +110,7 @@ export async function measurePortal(
           // issuer's session (authorize → callback → token), then the list.
           const t0 = performance.now();
           await page.goto(`${stack.apiUrl}${path}`);
-          await page.locator('p.count').waitFor();
+          await page.locator('p.count').waitFor({ timeout: 180_000 });
           times.push(performance.now() - t0);
         }
         await context.close();
