@@ -1,4 +1,5 @@
 import { ClassesPage } from './features/classes/classes-page.tsx';
+import { MappingsImportPage } from './features/ownership/mappings-import-page.tsx';
 import { SyncHealthPage } from './features/sync-health/sync-health-page.tsx';
 import { VmListPage } from './features/vms/vm-list-page.tsx';
 import { useAuth } from './lib/auth.tsx';
@@ -15,12 +16,14 @@ export function App() {
     { to: '/classes', label: 'Classes', show: isTeacher },
     { to: '/admin/vms', label: 'All VMs', show: isAdmin },
     { to: '/admin/sync', label: 'Sync health', show: isAdmin },
+    { to: '/admin/import', label: 'Import mappings', show: isAdmin },
   ].filter((link) => link.show);
 
   let page = <VmListPage title="My VMs" />;
   if (pathname === '/classes' && isTeacher) page = <ClassesPage />;
   else if (pathname === '/admin/vms' && isAdmin) page = <VmListPage title="All VMs" troubleshooting />;
   else if (pathname === '/admin/sync' && isAdmin) page = <SyncHealthPage />;
+  else if (pathname === '/admin/import' && isAdmin) page = <MappingsImportPage />;
 
   return (
     <>
