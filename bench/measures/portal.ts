@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import * as z from 'zod';
 import { type LocalStack, PORTAL_DIST_DIR, startLocalStack } from '#local/stack/index.ts';
 import { ensurePortalBuilt } from '#local/web/build-portal.ts';
 import { launchChromium } from '../../test/browser/chromium.ts';
@@ -78,49 +81,54 @@ async function withStack<T>(guestsPerCluster: number, run: (stack: LocalStack) =
   }
 }
 
-/** Measures the portal; `samples` navigations per user and 4 × `samples` keystrokes. */
-export async function measurePortal(
-  samples: number,
-  log: (line: string) => void,
-): Promise<PortalBenchResult> {
-  await ensurePortalBuilt({ force: true });
-  const js = await firstPageJs();
+type Scenario = 'navigation' | 'search';
+
+async function signIn(
+  browser: import('playwright-core').Browser,
+  stack: LocalStack,
+  username: string,
+  path: string,
+) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.apiUrl}${path}`);
+  await page.getByRole('button', { name: username, exact: true }).click();
+  await page.locator('p.count').waitFor({ timeout: 180_000 });
+  return { context, page };
+}
+
+/** One scenario on its own local stack (run in a child process: one local stack per process). */
+export async function runPortalScenario(scenario: Scenario, samples: number): Promise<unknown> {
   const browser = await launchChromium();
   try {
-    const signIn = async (stack: LocalStack, username: string, path: string) => {
-      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-      const page = await context.newPage();
-      await page.goto(`${stack.apiUrl}${path}`);
-      await page.getByRole('button', { name: username, exact: true }).click();
-      await page.locator('p.count').waitFor({ timeout: 180_000 });
-      return { context, page };
-    };
-
-    log('  portal: 2 × 100 guests, navigation → list visible');
-    const listVisibleMs: PortalBenchResult['listVisibleMs'] = {};
-    await withStack(100, async (stack) => {
-      for (const [username, path] of [
-        ['admin', '/admin/vms'],
-        ['alice', '/'],
-      ] as const) {
-        const { context, page } = await signIn(stack, username, path);
-        const times: number[] = [];
-        for (let i = 0; i < samples; i++) {
-          // A fresh navigation: config, bundle (cached like a returning visitor), sign-in through the
-          // issuer's session (authorize → callback → token), then the list.
-          const t0 = performance.now();
-          await page.goto(`${stack.apiUrl}${path}`);
-          await page.locator('p.count').waitFor({ timeout: 180_000 });
-          times.push(performance.now() - t0);
+    if (scenario === 'navigation') {
+      const listVisibleMs: PortalBenchResult['listVisibleMs'] = {};
+      await withStack(100, async (stack) => {
+        for (const [username, path] of [
+          ['admin', '/admin/vms'],
+          ['alice', '/'],
+        ] as const) {
+          const { context, page } = await signIn(browser, stack, username, path);
+          const times: number[] = [];
+          for (let i = 0; i < samples; i++) {
+            // A fresh navigation: config, bundle (cached like a returning visitor), sign-in through
+            // the issuer's session (authorize → callback → token), then the list.
+            const t0 = performance.now();
+            await page.goto(`${stack.apiUrl}${path}`);
+            await page.locator('p.count').waitFor({ timeout: 180_000 });
+            times.push(performance.now() - t0);
+          }
+          await context.close();
+          listVisibleMs[username === 'alice' ? 'student' : 'admin'] = {
+            median: median(times),
+            samples: times,
+          };
         }
-        await context.close();
-        listVisibleMs[username === 'alice' ? 'student' : 'admin'] = { median: median(times), samples: times };
-      }
-    });
-
-    log('  portal: 2 × 1,000 guests, search keystroke');
-    const searchKeystrokeMs = await withStack(1000, async (stack) => {
-      const { context, page } = await signIn(stack, 'admin', '/admin/vms');
+      });
+      return listVisibleMs;
+    }
+    return await withStack(1000, async (stack) => {
+      const { context, page } = await signIn(browser, stack, 'admin', '/admin/vms');
       const rows = Number((await page.locator('p.count').textContent())?.match(/\d+/)?.[0] ?? 0);
       const times: number[] = [];
       for (let i = 0; i < samples * 4; i++) {
@@ -130,8 +138,45 @@ export async function measurePortal(
       await context.close();
       return { median: median(times), p95: p95(times), samples: times, rows };
     });
-    return { firstPageJsGzipBytes: js.bytes, firstPageJsFiles: js.files, listVisibleMs, searchKeystrokeMs };
   } finally {
     await browser.close();
   }
+}
+
+const SamplesSchema = z.object({ median: z.number(), samples: z.array(z.number()) });
+const ListVisibleSchema = z.record(z.string(), SamplesSchema);
+const SearchSchema = SamplesSchema.extend({ p95: z.number(), rows: z.number() });
+
+const CHILD = fileURLToPath(new URL('./portal-child.ts', import.meta.url));
+
+function inChild(scenario: Scenario, samples: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, scenario, String(samples)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`portal ${scenario} scenario exited with ${code}`));
+      else resolve(JSON.parse(line));
+    });
+  });
+}
+
+/** Measures the portal; `samples` navigations per user and 4 × `samples` keystrokes. */
+export async function measurePortal(
+  samples: number,
+  log: (line: string) => void,
+): Promise<PortalBenchResult> {
+  await ensurePortalBuilt({ force: true });
+  const js = await firstPageJs();
+  log('  portal: 2 × 100 guests, navigation → list visible');
+  const listVisibleMs = ListVisibleSchema.parse(await inChild('navigation', samples));
+  log('  portal: 2 × 1,000 guests, search keystroke');
+  const searchKeystrokeMs = SearchSchema.parse(await inChild('search', samples));
+  return { firstPageJsGzipBytes: js.bytes, firstPageJsFiles: js.files, listVisibleMs, searchKeystrokeMs };
 }
