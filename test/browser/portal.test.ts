@@ -63,7 +63,8 @@ function ownedBy(username: string) {
 }
 
 beforeAll(async () => {
-  await ensurePortalBuilt();
+  // Always from the current sources: a stale web/dist would test (and photograph) old code.
+  await ensurePortalBuilt({ force: true });
   browser = await launchChromium();
   dataDir = mkdtempSync(join(tmpdir(), 'pve-browser-'));
   const probeBase = 20_000 + Math.floor(Math.random() * 20_000);

@@ -71,7 +71,12 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
 /** The VM list as an ARIA table: whole for short lists, virtualized for long ones (2,000+ rows). */
 export function VmGrid({ rows, username, now, label, onError }: VmGridProps) {
   return (
-    <div role="table" aria-label={label} aria-rowcount={rows.length + 1} className="vm-grid">
+    <div
+      role="table"
+      aria-label={label}
+      aria-rowcount={rows.length + 1}
+      className={rows.length > VIRTUALIZE_FROM ? 'vm-grid is-virtual' : 'vm-grid'}
+    >
       <Header />
       {rows.length > VIRTUALIZE_FROM ? (
         <VirtualRows rows={rows} username={username} now={now} onError={onError} />

@@ -157,35 +157,51 @@ export const VmRow = memo(function VmRow({
 }) {
   return (
     <div role="row" aria-rowindex={rowIndex} className={`vm-row${vm.stale ? ' is-stale' : ''}`} style={style}>
-      <div role="cell">
+      <div role="cell" data-label="Status">
         <StatusCell vm={vm} />
       </div>
-      <div role="cell" className="cell-name" title={vm.name}>
+      <div role="cell" data-label="Name" className="cell-name" title={vm.name}>
         {vm.name}
       </div>
-      <div role="cell">{vm.vmid}</div>
-      <div role="cell">{vm.cluster_name}</div>
-      <div role="cell">{vm.node}</div>
-      <div role="cell">{vm.category}</div>
-      <div role="cell">{vm.ip ?? <span className="muted">none</span>}</div>
-      <div role="cell">{vm.status === 'running' ? `${vm.cpu_usage.toFixed(1)} %` : '–'}</div>
-      <div role="cell">{vm.status === 'running' ? `${vm.memory_usage.toFixed(1)} %` : '–'}</div>
-      <div role="cell">{formatUptime(vm.uptime)}</div>
-      <div role="cell" className="cell-buttons">
+      <div role="cell" data-label="VMID">
+        {vm.vmid}
+      </div>
+      <div role="cell" data-label="Cluster">
+        {vm.cluster_name}
+      </div>
+      <div role="cell" data-label="Node">
+        {vm.node}
+      </div>
+      <div role="cell" data-label="OS">
+        {vm.category}
+      </div>
+      <div role="cell" data-label="IP address">
+        {vm.ip ?? <span className="muted">none</span>}
+      </div>
+      <div role="cell" data-label="CPU">
+        {vm.status === 'running' ? `${vm.cpu_usage.toFixed(1)} %` : '–'}
+      </div>
+      <div role="cell" data-label="Memory">
+        {vm.status === 'running' ? `${vm.memory_usage.toFixed(1)} %` : '–'}
+      </div>
+      <div role="cell" data-label="Uptime">
+        {formatUptime(vm.uptime)}
+      </div>
+      <div role="cell" data-label="Connect" className="cell-buttons">
         <ConnectButtons vm={vm} username={username} />
       </div>
-      <div role="cell" className="cell-tags" title={vm.tag_list.join(', ')}>
+      <div role="cell" data-label="Tags" className="cell-tags" title={vm.tag_list.join(', ')}>
         {vm.tag_list.map((tag) => (
           <span key={tag} className="tag">
             {tag}
           </span>
         ))}
       </div>
-      <div role="cell" title={vm.sync_error ?? undefined}>
+      <div role="cell" data-label="Checked" title={vm.sync_error ?? undefined}>
         {vm.sync_error !== null ? <span className="error-text">error · </span> : null}
         {formatAge(vm.last_status_check, now)}
       </div>
-      <div role="cell" className="cell-buttons">
+      <div role="cell" data-label="Actions" className="cell-buttons">
         <PowerButtons vm={vm} onError={onError} />
       </div>
     </div>
