@@ -1,4 +1,4 @@
-import { useId } from 'react';
+import { useId, useMemo } from 'react';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
 import { filterOptions, SORT_KEYS, type SortKey, type ViewState } from './view-state.ts';
 
@@ -28,7 +28,7 @@ export function VmFilters({
   troubleshooting?: boolean;
 }) {
   const id = useId();
-  const options = filterOptions(vms);
+  const options = useMemo(() => filterOptions(vms), [vms]);
   const set = <K extends keyof ViewState>(key: K, value: ViewState[K]) => onChange({ ...view, [key]: value });
   return (
     <search className="filters">

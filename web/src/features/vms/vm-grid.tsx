@@ -53,13 +53,7 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
               now={now}
               rowIndex={item.index + 2}
               onError={onError}
-              style={{
-                position: 'absolute',
-                top: 0,
-                left: 0,
-                right: 0,
-                transform: `translateY(${item.start}px)`,
-              }}
+              offset={item.start}
             />
           );
         })}

@@ -139,6 +139,14 @@ function ConnectButtons({ vm, username }: { vm: ApiVm; username: string }) {
   );
 }
 
+const virtualStyle = (offset: number): CSSProperties => ({
+  position: 'absolute',
+  top: 0,
+  left: 0,
+  right: 0,
+  transform: `translateY(${offset}px)`,
+});
+
 /** One VM as a grid row; memoized so typing in the search box re-renders only rows that change. */
 export const VmRow = memo(function VmRow({
   vm,
@@ -146,17 +154,23 @@ export const VmRow = memo(function VmRow({
   now,
   rowIndex,
   onError,
-  style,
+  offset,
 }: {
   vm: ApiVm;
   username: string;
   now: number;
   rowIndex: number;
   onError: (message: string) => void;
-  style?: CSSProperties;
+  /** Vertical position in a virtualized list (px); absent in a plain list. */
+  offset?: number;
 }) {
   return (
-    <div role="row" aria-rowindex={rowIndex} className={`vm-row${vm.stale ? ' is-stale' : ''}`} style={style}>
+    <div
+      role="row"
+      aria-rowindex={rowIndex}
+      className={`vm-row${vm.stale ? ' is-stale' : ''}`}
+      style={offset === undefined ? undefined : virtualStyle(offset)}
+    >
       <div role="cell" data-label="Status">
         <StatusCell vm={vm} />
       </div>
