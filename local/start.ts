@@ -12,6 +12,7 @@ import {
   startLocalStack,
 } from '#local/stack/index.ts';
 import { ensurePortalBuilt } from '#local/web/build-portal.ts';
+import { PVE_MAJORS } from '#simulator/index.ts';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -23,6 +24,7 @@ const USAGE = `Usage: npm start -- [options]
   --quick-interval D     quick sync period (default 30s)
   --stale-after D        staleness cutoff of the API (default 10m)
   --guests N             simulator guests per cluster (default 100)
+  --pve-version 8|9      Proxmox VE major version the simulator speaks (default 9)
   --no-seed              do not seed the demo ownership
   --log-level LEVEL      handler log level (DEBUG, INFO, WARN, ERROR, SILENT; default ERROR)
   --verbose              print one line per API request
@@ -44,6 +46,7 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
       'quick-interval': { type: 'string' },
       'stale-after': { type: 'string' },
       guests: { type: 'string' },
+      'pve-version': { type: 'string' },
       'no-seed': { type: 'boolean' },
       'log-level': { type: 'string' },
       verbose: { type: 'boolean' },
@@ -61,6 +64,16 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
   };
   const port = int('port', values.port, 1, 65_535);
   const guests = int('guests', values.guests, 1, 5_000);
+  const pveVersion =
+    values['pve-version'] === undefined
+      ? undefined
+      : PVE_MAJORS.find((m) => String(m) === values['pve-version']?.trim());
+  if (values['pve-version'] !== undefined && pveVersion === undefined)
+    throw new UsageError(`--pve-version: expected 8 or 9, got "${values['pve-version']}"`);
+  const simulator = {
+    ...(guests === undefined ? {} : { guestsPerCluster: guests }),
+    ...(pveVersion === undefined ? {} : { pveVersion }),
+  };
   const options: LocalStackOptions = {
     ...(port === undefined ? {} : { port }),
     ...(values.config === undefined ? {} : { clustersFile: values.config }),
@@ -75,7 +88,7 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
     ...(values['stale-after'] === undefined
       ? {}
       : { staleAfterMs: parseDuration('--stale-after', values['stale-after']) }),
-    ...(guests === undefined ? {} : { simulator: { guestsPerCluster: guests } }),
+    ...(Object.keys(simulator).length === 0 ? {} : { simulator }),
     ...(values['no-seed'] ? { seed: false } : {}),
     ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'].toUpperCase() }),
   };

@@ -2,6 +2,14 @@ import { createHash } from 'node:crypto';
 import type { ClusterModel, SimNode } from '#simulator/cluster-model.ts';
 import { parseUpid } from '#simulator/cluster-model.ts';
 import { isUp, liveInterfaces, type SimGuest } from '#simulator/fleet.ts';
+import {
+  allowsAgent,
+  DEFAULT_PVE_MAJOR,
+  DEFAULT_TOKEN_PRIVILEGES,
+  type PveVersionProfile,
+  pveProfile,
+  withParentPools,
+} from '#simulator/pve-version.ts';
 import type { EndpointClass, ExtraToken } from '#simulator/types.ts';
 
 /** Who is calling: a token (maybe restricted) or a ticket user. */
@@ -63,17 +71,27 @@ export function classify(method: string, path: string): Route {
   return { cls: 'other', node };
 }
 
-const DEFAULT_PRIVS = ['VM.Audit', 'VM.Monitor', 'VM.PowerMgmt'];
-
 function fullRights(p: Principal): boolean {
   return p.token === undefined || p.token.vmids === undefined;
 }
 
+function privilegesOf(p: Principal): readonly string[] {
+  return p.token?.privileges ?? DEFAULT_TOKEN_PRIVILEGES;
+}
+
+function onVm(p: Principal, vmid: number): boolean {
+  return p.token === undefined || p.token.vmids === undefined || p.token.vmids.includes(vmid);
+}
+
 function can(p: Principal, vmid: number, priv: string): boolean {
   if (p.token === undefined) return true;
-  const privs = p.token.privileges ?? DEFAULT_PRIVS;
-  if (!privs.includes(priv)) return false;
-  return p.token.vmids === undefined || p.token.vmids.includes(vmid);
+  return privilegesOf(p).includes(priv) && onVm(p, vmid);
+}
+
+/** Guest-agent access as a node of this version checks it (any one of its agent privileges). */
+function canUseAgent(p: Principal, vmid: number, profile: PveVersionProfile): boolean {
+  if (p.token === undefined) return true;
+  return allowsAgent(profile, privilegesOf(p)) && onVm(p, vmid);
 }
 
 function sysAudit(p: Principal): boolean {
@@ -106,8 +124,45 @@ function nodeStats(n: SimNode, now: number): Record<string, number> {
   };
 }
 
-/** A /cluster/resources guest row, with PVE's missing-field rules for offline nodes. */
-export function guestRow(m: ClusterModel, g: SimGuest, now: number, p: Principal): Record<string, unknown> {
+/** Whether a node of version `reader` can read the stats a node of version `writer` publishes. */
+function readsStatsOf(reader: PveVersionProfile, writer: PveVersionProfile): boolean {
+  return writer.major <= reader.major || reader.readsNewerStats;
+}
+
+/**
+ * Memory figures of a running guest on a node of this version: on PVE 9 QEMU rows carry `memhost`
+ * (host-side, QEMU's own overhead included) and `mem` becomes that figure when the VM has no
+ * balloon statistics, so it can exceed `maxmem`.
+ */
+function memFigures(
+  profile: PveVersionProfile,
+  g: SimGuest,
+  mem: number,
+  maxmem: number,
+): { mem: number; memhost?: number } {
+  if (!profile.memhost || g.type !== 'qemu') return { mem };
+  if (!isUp(g)) return { mem, memhost: 0 };
+  // QEMU's own overhead: tens of MiB plus a small share of the guest's RAM.
+  const overhead = 48 * 1048576 + Math.floor(maxmem * 0.03);
+  if (g.noBalloonStats === true) {
+    // A guest that has touched all its RAM: the cgroup holds all of it plus QEMU itself.
+    const memhost = maxmem + overhead;
+    return { mem: memhost, memhost };
+  }
+  return { mem, memhost: mem + overhead };
+}
+
+/**
+ * A /cluster/resources guest row, with PVE's missing-field rules for offline nodes and for nodes
+ * whose stats the answering node (`viewer`, default: one that reads everything) cannot read.
+ */
+export function guestRow(
+  m: ClusterModel,
+  g: SimGuest,
+  now: number,
+  p: Principal,
+  viewer?: string,
+): Record<string, unknown> {
   const row: Record<string, unknown> = {
     id: `${g.type}/${g.vmid}`,
     type: g.type,
@@ -115,19 +170,24 @@ export function guestRow(m: ClusterModel, g: SimGuest, now: number, p: Principal
     node: g.node,
   };
   const node = m.node(g.node);
+  const writer = m.profileOf(g.node);
+  const readable = viewer === undefined || readsStatsOf(m.profileOf(viewer), writer);
   // pmxcfs keeps a dead node's last stats records for a while (5 min on real PVE), then drops them.
   const staleAt = node !== undefined && !node.online ? (node.offlineSince ?? now) : undefined;
-  if (node === undefined || (staleAt !== undefined && now - staleAt >= m.offlineStaleMs)) {
+  if (node === undefined || !readable || (staleAt !== undefined && now - staleAt >= m.offlineStaleMs)) {
     row.status = 'unknown';
   } else {
     const s = m.stats(g, staleAt ?? now);
+    const maxmem = g.memoryMiB * 1048576;
+    const mem = memFigures(writer, g, s.mem, maxmem);
     row.name = g.name;
     row.status = g.status;
     row.uptime = s.uptime;
     row.cpu = s.cpu;
     row.maxcpu = m.maxcpu(g);
-    row.mem = s.mem;
-    row.maxmem = g.memoryMiB * 1048576;
+    row.mem = mem.mem;
+    if (mem.memhost !== undefined) row.memhost = mem.memhost;
+    row.maxmem = maxmem;
     row.disk = s.disk;
     row.maxdisk = g.bootDiskBytes;
     row.netin = s.netin;
@@ -143,7 +203,13 @@ export function guestRow(m: ClusterModel, g: SimGuest, now: number, p: Principal
   return row;
 }
 
-function nodeRow(n: SimNode, now: number, p: Principal): Record<string, unknown> {
+function nodeRow(
+  m: ClusterModel,
+  n: SimNode,
+  now: number,
+  p: Principal,
+  viewer: string,
+): Record<string, unknown> {
   const row: Record<string, unknown> = {
     id: `node/${n.name}`,
     type: 'node',
@@ -151,11 +217,37 @@ function nodeRow(n: SimNode, now: number, p: Principal): Record<string, unknown>
     status: n.online ? 'online' : 'offline',
     level: '',
   };
+  const reader = m.profileOf(viewer);
+  const writer = m.profileOf(n.name);
+  // The HA node state is listed once the cluster uses HA (since PVE 8.3, so on both versions).
+  if (hasHa(m)) row.hastate = n.online ? 'online' : 'unknown';
   if (n.online) {
     row['cgroup-mode'] = 2;
-    if (sysAudit(p)) Object.assign(row, nodeStats(n, now));
+    if (reader.hostArch && writer.hostArch) row['host-arch'] = 'x86_64';
+    if (sysAudit(p) && readsStatsOf(reader, writer)) Object.assign(row, nodeStats(n, now));
   }
   return row;
+}
+
+function hasHa(m: ClusterModel): boolean {
+  for (const g of m.guests.values()) if (g.ha !== undefined) return true;
+  return false;
+}
+
+/** The local SDN zone of a node: a `network` row from 9.1 nodes, an `sdn` row from older ones. */
+function networkRow(m: ClusterModel, n: SimNode, viewer: string): Record<string, unknown> {
+  if (m.profileOf(viewer).networkRows && m.profileOf(n.name).networkRows) {
+    return {
+      id: `network/${n.name}/zone/localnetwork`,
+      type: 'network',
+      network: 'localnetwork',
+      'network-type': 'zone',
+      'zone-type': 'simple',
+      node: n.name,
+      status: 'ok',
+    };
+  }
+  return { id: `sdn/${n.name}/localnetwork`, type: 'sdn', sdn: 'localnetwork', node: n.name, status: 'ok' };
 }
 
 function storageRows(m: ClusterModel): Record<string, unknown>[] {
@@ -190,13 +282,14 @@ function storageRows(m: ClusterModel): Record<string, unknown>[] {
   return rows;
 }
 
+/** Every pool id: the guests' pools and their parent pools. */
 function poolNames(m: ClusterModel): string[] {
   const set = new Set<string>();
   for (const g of m.guests.values()) if (g.pool !== undefined) set.add(g.pool);
-  return [...set].sort();
+  return withParentPools(set);
 }
 
-function resources(m: ClusterModel, req: ApiRequest): ApiResult {
+function resources(m: ClusterModel, req: ApiRequest, viewer: string): ApiResult {
   const type = req.params.type;
   if (type !== undefined && !['vm', 'storage', 'node', 'sdn'].includes(type)) {
     return {
@@ -212,22 +305,14 @@ function resources(m: ClusterModel, req: ApiRequest): ApiResult {
   if (type === undefined || type === 'vm') {
     for (const g of m.guests.values()) {
       if (!all && !can(p, g.vmid, 'VM.Audit')) continue;
-      rows.push(guestRow(m, g, req.now, p));
+      rows.push(guestRow(m, g, req.now, p, viewer));
     }
   }
-  if (type === undefined || type === 'node') for (const n of m.nodes) rows.push(nodeRow(n, req.now, p));
+  if (type === undefined || type === 'node')
+    for (const n of m.nodes) rows.push(nodeRow(m, n, req.now, p, viewer));
   if ((type === undefined || type === 'storage') && sysAudit(p)) rows.push(...storageRows(m));
   if (type === undefined || type === 'sdn') {
-    for (const n of m.nodes) {
-      if (n.online)
-        rows.push({
-          id: `sdn/${n.name}/localnetwork`,
-          type: 'sdn',
-          sdn: 'localnetwork',
-          node: n.name,
-          status: 'ok',
-        });
-    }
+    for (const n of m.nodes) if (n.online) rows.push(networkRow(m, n, viewer));
   }
   if (type === undefined && all) {
     for (const pool of poolNames(m)) rows.push({ id: `/pool/${pool}`, type: 'pool', pool });
@@ -280,17 +365,19 @@ function nodesList(m: ClusterModel, req: ApiRequest, fingerprint: string): ApiRe
   );
 }
 
-function nodeStatus(n: SimNode, req: ApiRequest): ApiResult {
+function nodeStatus(m: ClusterModel, n: SimNode, req: ApiRequest): ApiResult {
   if (!sysAudit(req.principal)) return permFail(`/nodes/${n.name}`, 'Sys.Audit');
   const s = nodeStats(n, req.now);
+  const profile = m.profileOf(n.name);
+  const release = profile.kernel.split(' ')[1] ?? '';
   return ok({
     uptime: s.uptime,
     cpu: s.cpu,
     loadavg: ['0.42', '0.38', '0.35'],
     wait: 0.001,
     idle: 0,
-    kversion: 'Linux 6.8.12-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 (2024-11-06T15:04Z) x86_64',
-    pveversion: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+    kversion: profile.kernel,
+    pveversion: `pve-manager/${profile.version}/${profile.repoid}`,
     cpuinfo: {
       cpus: s.maxcpu,
       sockets: 2,
@@ -312,7 +399,7 @@ function nodeStatus(n: SimNode, req: ApiRequest): ApiResult {
     'boot-info': { mode: 'efi', secureboot: 0 },
     'current-kernel': {
       sysname: 'Linux',
-      release: '6.8.12-4-pve',
+      release,
       machine: 'x86_64',
       version: '#1 SMP PREEMPT_DYNAMIC',
     },
@@ -400,8 +487,14 @@ function digestOf(value: unknown): string {
   return createHash('sha1').update(JSON.stringify(value)).digest('hex');
 }
 
-/** The guest config as PVE returns it (property strings, 0/1, QEMU memory as a string). */
-export function guestConfig(g: SimGuest): Record<string, unknown> {
+/**
+ * The guest config as PVE returns it (property strings, 0/1, QEMU memory as a string; raw `lxc.*`
+ * keys of a container as `[key, value]` pairs under `lxc`). `profile` is the guest's node's version.
+ */
+export function guestConfig(
+  g: SimGuest,
+  profile: PveVersionProfile = pveProfile(DEFAULT_PVE_MAJOR),
+): Record<string, unknown> {
   const c: Record<string, unknown> = {};
   if (g.type === 'qemu') {
     c.name = g.name;
@@ -431,6 +524,7 @@ export function guestConfig(g: SimGuest): Record<string, unknown> {
         c[`ipconfig${i}`] = n.staticIp === 'dhcp' ? 'ip=dhcp' : `ip=${n.staticIp}${gw}`;
       }
     });
+    if (g.noBalloonStats === true) c.balloon = 0;
     c.smbios1 = `uuid=${g.uuid}`;
     c.vmgenid = g.uuid.split('').reverse().join('');
   } else {
@@ -444,12 +538,23 @@ export function guestConfig(g: SimGuest): Record<string, unknown> {
     c.features = 'nesting=1';
     const root = g.disks[0];
     if (root !== undefined) c.rootfs = `${root.volume},size=${root.sizeText}`;
+    const oci = profile.ociContainers ? g.oci : undefined;
     g.nics.forEach((n, i) => {
       const ip = n.staticIp === null ? '' : `,ip=${n.staticIp}`;
       const gw =
         n.staticIp !== null && n.staticIp !== 'dhcp' ? `,gw=127.${n.staticIp.split('.')[1]}.0.1` : '';
-      c[`net${i}`] = `name=eth${i},bridge=${n.bridge},firewall=1${gw},hwaddr=${n.mac}${ip},type=veth`;
+      const managed = oci === undefined ? '' : ',host-managed=1';
+      c[`net${i}`] =
+        `name=eth${i},bridge=${n.bridge},firewall=1${gw},hwaddr=${n.mac}${managed}${ip},type=veth`;
     });
+    if (oci !== undefined) {
+      c.entrypoint = oci.entrypoint;
+      c.env = oci.env;
+    }
+    // An OCI container's raw keys come with its OCI support (a node of a version without it has neither).
+    if (g.rawLxc !== undefined && (oci !== undefined || g.oci === undefined)) {
+      c.lxc = g.rawLxc.map(([k, v]) => [k, v]);
+    }
   }
   c.onboot = g.vmid % 3 === 0 ? 1 : 0;
   if (g.tags.length > 0) c.tags = g.tags.join(';');
@@ -459,22 +564,41 @@ export function guestConfig(g: SimGuest): Record<string, unknown> {
   return c;
 }
 
-function haStatus(g: SimGuest): Record<string, unknown> {
+function haStatus(g: SimGuest, profile: PveVersionProfile, now: number): Record<string, unknown> {
   if (g.ha === undefined) return { managed: 0 };
-  return { managed: 1, state: g.hastate ?? 'started', group: g.ha.group };
+  const unprocessed = profile.haStateNullUntilProcessed && now < (g.haPendingUntil ?? 0);
+  const out: Record<string, unknown> = { managed: 1, state: unprocessed ? null : (g.hastate ?? 'started') };
+  if (profile.haGroupInStatus) out.group = g.ha.group;
+  return out;
+}
+
+function pressureStats(g: SimGuest, up: boolean): Record<string, number> {
+  const some = up ? (g.statSeed % 500) / 100 : 0;
+  const out: Record<string, number> = {
+    pressurecpusome: some,
+    pressureiosome: some / 2,
+    pressureiofull: some / 4,
+    pressurememorysome: some / 8,
+    pressurememoryfull: some / 16,
+  };
+  if (g.type === 'qemu') out.pressurecpufull = some / 2;
+  return out;
 }
 
 function statusCurrent(m: ClusterModel, g: SimGuest, now: number): Record<string, unknown> {
   const s = m.stats(g, now);
   const up = isUp(g);
+  const profile = m.profileOf(g.node);
+  const maxmem = g.memoryMiB * 1048576;
+  const mem = memFigures(profile, g, s.mem, maxmem);
   const out: Record<string, unknown> = {
     vmid: g.vmid,
     name: g.name,
     status: up ? 'running' : 'stopped',
     cpus: m.maxcpu(g),
     cpu: s.cpu,
-    mem: s.mem,
-    maxmem: g.memoryMiB * 1048576,
+    mem: mem.mem,
+    maxmem,
     disk: s.disk,
     maxdisk: g.bootDiskBytes,
     netin: s.netin,
@@ -482,8 +606,10 @@ function statusCurrent(m: ClusterModel, g: SimGuest, now: number): Record<string
     diskread: s.diskread,
     diskwrite: s.diskwrite,
     uptime: s.uptime,
-    ha: haStatus(g),
+    ha: haStatus(g, profile, now),
   };
+  if (mem.memhost !== undefined) out.memhost = mem.memhost;
+  if (profile.pressure) Object.assign(out, pressureStats(g, up));
   if (g.type === 'qemu') {
     out.qmpstatus = g.status;
     if (g.agentConfig !== undefined && g.agent !== 'disabled') out.agent = 1;
@@ -636,18 +762,38 @@ function taskStatus(
   return ok(out);
 }
 
-function pools(m: ClusterModel, req: ApiRequest, poolid: string | undefined): ApiResult {
+/**
+ * `GET /pools` (every pool, nested ids included), `GET /pools?poolid=a/b` (an array with that pool
+ * and its direct members, since PVE 8.1) and the deprecated `GET /pools/{poolid}` (one object; no
+ * nested ids).
+ */
+function pools(
+  m: ClusterModel,
+  req: ApiRequest,
+  poolid: string | undefined,
+  viewer: string,
+  legacyPath: boolean,
+): ApiResult {
   const names = poolNames(m);
   if (poolid === undefined) {
     if (!fullRights(req.principal)) return ok([]);
     return ok(names.map((n) => ({ poolid: n, comment: `Simulated pool ${n}` })));
   }
+  if (legacyPath && poolid.includes('/')) {
+    return {
+      ok: false,
+      status: 400,
+      message: 'Parameter verification failed.',
+      errors: { poolid: `invalid format - value '${poolid}' does not look like a valid pool id` },
+    };
+  }
   if (!fullRights(req.principal)) return permFail(`/pool/${poolid}`, 'Pool.Audit');
   if (!names.includes(poolid)) return fail(500, `pool '${poolid}' does not exist`);
   const members = [...m.guests.values()]
     .filter((g) => g.pool === poolid)
-    .map((g) => guestRow(m, g, req.now, req.principal));
-  return ok({ comment: `Simulated pool ${poolid}`, members });
+    .map((g) => guestRow(m, g, req.now, req.principal, viewer));
+  const comment = `Simulated pool ${poolid}`;
+  return legacyPath ? ok({ comment, members }) : ok([{ poolid, comment, members }]);
 }
 
 function snapshots(g: SimGuest): ApiResult {
@@ -679,14 +825,16 @@ export function handleApi(
   fingerprint: string,
 ): ApiResult {
   const { method, path } = req;
+  const local = m.profileOf(localNode);
   if (method === 'GET' && path === '/version')
-    return ok({ version: '8.4.1', release: '8.4', repoid: '2a5fa54a8503f96d' });
-  if (method === 'GET' && path === '/cluster/resources') return resources(m, req);
+    return ok({ version: local.version, release: local.release, repoid: local.repoid });
+  if (method === 'GET' && path === '/cluster/resources') return resources(m, req, localNode);
   if (method === 'GET' && path === '/cluster/status') return clusterStatus(m, req, localNode);
   if (method === 'GET' && path === '/nodes') return nodesList(m, req, fingerprint);
-  if (method === 'GET' && path === '/pools') return pools(m, req, req.params.poolid);
+  if (method === 'GET' && path === '/pools') return pools(m, req, req.params.poolid, localNode, false);
   const poolMatch = /^\/pools\/([^/]+)$/.exec(path);
-  if (method === 'GET' && poolMatch !== null) return pools(m, req, decodeURIComponent(poolMatch[1] ?? ''));
+  if (method === 'GET' && poolMatch !== null)
+    return pools(m, req, decodeURIComponent(poolMatch[1] ?? ''), localNode, true);
 
   const nodeMatch = /^\/nodes\/([^/]+)(\/.*)?$/.exec(path);
   if (nodeMatch !== null) {
@@ -698,7 +846,7 @@ export function handleApi(
         `hostname lookup '${nodeName}' failed - failed to get address info for: ${nodeName}: Name or service not known`,
       );
     const rest = nodeMatch[2] ?? '';
-    if (method === 'GET' && rest === '/status') return nodeStatus(node, req);
+    if (method === 'GET' && rest === '/status') return nodeStatus(m, node, req);
     if (method === 'GET' && rest === '/network') return nodeNetwork(node);
     if (method === 'GET' && (rest === '/qemu' || rest === '/lxc'))
       return guestList(m, node, rest === '/qemu' ? 'qemu' : 'lxc', req);
@@ -710,8 +858,16 @@ export function handleApi(
       const vmid = Number(gm[3]);
       const sub = gm[4] ?? '';
       const power = /^\/status\/(start|stop|shutdown|reboot)$/.exec(sub);
-      const priv = power !== null ? 'VM.PowerMgmt' : sub.startsWith('/agent/') ? 'VM.Monitor' : 'VM.Audit';
-      if (!can(req.principal, vmid, priv)) return permFail(`/vms/${vmid}`, priv);
+      if (sub.startsWith('/agent/')) {
+        // Checked on the contacted node and again on the guest's node, each with its own privilege names.
+        for (const profile of [local, m.profileOf(node.name)]) {
+          if (!canUseAgent(req.principal, vmid, profile))
+            return permFail(`/vms/${vmid}`, profile.agentPrivileges.join('|'));
+        }
+      } else {
+        const priv = power !== null ? 'VM.PowerMgmt' : 'VM.Audit';
+        if (!can(req.principal, vmid, priv)) return permFail(`/vms/${vmid}`, priv);
+      }
       const g = m.guests.get(vmid);
       if (g === undefined || g.node !== node.name || g.type !== type) {
         const dir = type === 'qemu' ? 'qemu-server' : 'lxc';
@@ -725,7 +881,7 @@ export function handleApi(
         return 'upid' in r ? ok(r.upid) : fail(r.status, r.message);
       }
       if (method === 'GET') {
-        if (sub === '/config') return ok(guestConfig(g));
+        if (sub === '/config') return ok(guestConfig(g, m.profileOf(node.name)));
         if (sub === '/status/current') return ok(statusCurrent(m, g, req.now));
         if (sub === '/snapshot') return snapshots(g);
         if (type === 'qemu' && sub === '/agent/network-get-interfaces') return agentInterfaces(g);

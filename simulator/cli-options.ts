@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_PVE_MAJOR, PVE_MAJORS, type PveMajor } from '#simulator/pve-version.ts';
 import type { SimulatorOptions } from '#simulator/types.ts';
 
 /** Thrown for a bad command-line flag. */
@@ -24,6 +25,7 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --control-port N        port of the control API (default: a free port)
   --auth-delay MS         delay every 401 like PVE does (3000 on real servers; default 0)
   --offline-stale MS      guests of an offline node keep stale stats this long (300000 on real servers; default 0)
+  --pve-version 8|9       Proxmox VE major version the nodes speak (default 9)
   --write-config FILE     write the clusters JSON there and the token secret beside it
 `;
 
@@ -33,6 +35,13 @@ function int(name: string, value: string | undefined, fallback: number): number 
   if (!Number.isInteger(n) || n < 0)
     throw new CliUsageError(`--${name} must be a non-negative integer, got '${value}'`);
   return n;
+}
+
+function pveVersion(value: string | undefined): PveMajor {
+  if (value === undefined) return DEFAULT_PVE_MAJOR;
+  const major = PVE_MAJORS.find((m) => String(m) === value.trim());
+  if (major === undefined) throw new CliUsageError(`--pve-version must be 8 or 9, got '${value}'`);
+  return major;
 }
 
 /** Parses the CLI flags into simulator options and the optional config path. */
@@ -56,6 +65,7 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
       'control-port': { type: 'string' },
       'auth-delay': { type: 'string' },
       'offline-stale': { type: 'string' },
+      'pve-version': { type: 'string' },
       'write-config': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -78,6 +88,7 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
     controlPort: int('control-port', values['control-port'], 0),
     authFailureDelayMs: int('auth-delay', values['auth-delay'], 0),
     offlineStaleMs: int('offline-stale', values['offline-stale'], 0),
+    pveVersion: pveVersion(values['pve-version']),
   };
   if (values.token !== undefined) {
     const cut = values.token.lastIndexOf('=');

@@ -1,6 +1,12 @@
 import { createHash, createHmac } from 'node:crypto';
 import { generateGuest, isUp, type SimGuest } from '#simulator/fleet.ts';
 import { mixSeed, Prng } from '#simulator/prng.ts';
+import {
+  DEFAULT_PVE_MAJOR,
+  type PveMajor,
+  type PveVersionProfile,
+  pveProfile,
+} from '#simulator/pve-version.ts';
 import { ENDPOINT_CLASSES, type EndpointClass, type ExtraToken } from '#simulator/types.ts';
 
 /** A node of a simulated cluster. */
@@ -12,6 +18,8 @@ export interface SimNode {
   bootAt: number;
   /** Simulated time the node went offline. */
   offlineSince?: number;
+  /** Proxmox VE major version the node runs (differs from the others part-way through an upgrade). */
+  pveMajor: PveMajor;
 }
 
 /** A power-action task. */
@@ -83,6 +91,8 @@ export interface ModelSettings {
   startedAt: number;
   /** How long guests of an offline node keep their last stats before showing 'unknown' (default 0). */
   offlineStaleMs?: number;
+  /** Proxmox VE major version of every node at start (default {@link DEFAULT_PVE_MAJOR}). */
+  pveMajor?: PveMajor;
 }
 
 function hash01(...parts: number[]): number {
@@ -137,6 +147,7 @@ export class ClusterModel {
       online: true,
       ip: `127.${index + 1}.0.${i + 2}`,
       bootAt: settings.startedAt - (30 + i) * 86400_000,
+      pveMajor: settings.pveMajor ?? DEFAULT_PVE_MAJOR,
     }));
     for (const g of guests) this.guests.set(g.vmid, g);
     this.nextSlot = guests.length;
@@ -180,6 +191,36 @@ export class ClusterModel {
 
   node(name: string): SimNode | undefined {
     return this.nodes.find((n) => n.name === name);
+  }
+
+  /** The cluster's version profile (the version it was started with). */
+  get profile(): PveVersionProfile {
+    return pveProfile(this.settings.pveMajor ?? DEFAULT_PVE_MAJOR);
+  }
+
+  /** The version profile of a node (the cluster's for an unknown node). */
+  profileOf(nodeName: string): PveVersionProfile {
+    const n = this.node(nodeName);
+    return n === undefined ? this.profile : pveProfile(n.pveMajor);
+  }
+
+  /** Sets the major version one node runs (a mixed-version cluster part-way through an upgrade). */
+  setNodeVersion(name: string, major: PveMajor): boolean {
+    const n = this.node(name);
+    if (n === undefined) return false;
+    n.pveMajor = major;
+    return true;
+  }
+
+  /**
+   * Puts a guest under HA (`ha-manager add`): the listing shows the requested state at once, while
+   * the HA manager only processes the resource `crmDelayMs` later (until then `status/current`
+   * has no HA state on versions that say so).
+   */
+  addToHa(g: SimGuest, now: number, crmDelayMs: number): void {
+    g.ha = { group: 'ha-default' };
+    g.hastate = isUp(g) ? 'started' : 'stopped';
+    g.haPendingUntil = now + crmDelayMs;
   }
 
   /** Runs every scheduled change and churn event due at `now`. */
@@ -232,6 +273,7 @@ export class ClusterModel {
         nodes: this.nodes.map((n) => n.name),
         guests: 0,
         now,
+        profile: this.profile,
       },
       this.nextSlot++,
       vmid,
@@ -247,6 +289,10 @@ export class ClusterModel {
         delete g.agentConfig;
         g.windowsNaming = false;
         g.rdpOpen = false;
+        delete g.noBalloonStats;
+      } else {
+        delete g.rawLxc;
+        delete g.oci;
       }
     }
     g.template = false;
@@ -357,18 +403,16 @@ export class ClusterModel {
       const haType = action === 'start' ? 'hastart' : 'hastop';
       const task = this.newTask(g.node, haType, vmid, tokenFull, now);
       const target = action === 'start' ? 'started' : 'stopped';
+      // The HA stack acts on the request only once its manager has processed the resource.
+      const actsAt = Math.max(task.endsAt + this.settings.taskDelayMs, g.haPendingUntil ?? 0);
       this.finish(task, 'OK', () => {
         g.hastate = action === 'start' ? 'request_start' : 'request_stop';
-        this.schedule(task.endsAt + this.settings.taskDelayMs, () => {
+        this.schedule(actsAt, () => {
           if (g.template || g.lock !== undefined) {
             g.hastate = 'error';
             return;
           }
-          this.setStatus(
-            g,
-            target === 'started' ? 'running' : 'stopped',
-            task.endsAt + this.settings.taskDelayMs,
-          );
+          this.setStatus(g, target === 'started' ? 'running' : 'stopped', actsAt);
         });
       });
       return { upid: task.upid };

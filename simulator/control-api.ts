@@ -41,5 +41,11 @@ export const CreateGuestSchema = z.object({
 /** Body of `POST /_sim/clusters/{id}/guests/{vmid}/status`. */
 export const GuestStatusSchema = z.object({ status: z.string() });
 
+/** Body of `POST /_sim/clusters/{id}/nodes/{node}/version`: the major version the node runs. */
+export const NodeVersionSchema = z.object({ version: z.union([z.literal(8), z.literal(9)]) });
+
+/** Body of `POST /_sim/clusters/{id}/guests/{vmid}/ha`: when the HA manager processes the resource. */
+export const HaRequestSchema = z.object({ crmDelayMs: z.number().int().min(0).optional() });
+
 /** Body of `POST /_sim/advance`. */
 export const AdvanceSchema = z.object({ ms: z.number().int().min(0) });

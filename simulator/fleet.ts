@@ -1,4 +1,11 @@
 import { mixSeed, Prng } from '#simulator/prng.ts';
+import {
+  DEFAULT_PVE_MAJOR,
+  type PveVersionProfile,
+  poolIdFor,
+  pveProfile,
+  versionTraits,
+} from '#simulator/pve-version.ts';
 import type { AgentMode, GroundTruthGuest, OsCategory } from '#simulator/types.ts';
 
 /** A network interface as the guest itself reports it (agent or `ip a`). */
@@ -44,6 +51,8 @@ export interface SimGuest {
   pool?: string;
   ha?: { group: string };
   hastate?: string;
+  /** Simulated time until which the HA manager has not processed a freshly HA-managed guest. */
+  haPendingUntil?: number;
   lock?: string;
   agent: AgentMode | null;
   /** Raw `agent` config value (QEMU), absent when no agent key. */
@@ -61,6 +70,12 @@ export interface SimGuest {
   uuid: string;
   /** Index used for IP allocation, unique per cluster. */
   slot: number;
+  /** Raw `lxc.*` config keys (containers), returned by PVE as `[key, value]` pairs under `lxc`. */
+  rawLxc?: [string, string][];
+  /** Created from an OCI image (containers, PVE 9.1+). */
+  oci?: { entrypoint: string; env: string };
+  /** A VM without balloon statistics: on PVE 9 its `mem` is the host-side figure. */
+  noBalloonStats?: boolean;
 }
 
 /** Parameters of one cluster's fleet. */
@@ -70,6 +85,8 @@ export interface FleetSpec {
   nodes: string[];
   guests: number;
   now: number;
+  /** Version whose traits the guests get (default: the simulator's default version). */
+  profile?: PveVersionProfile;
 }
 
 const WINDOWS_OSTYPES = ['win11', 'win10', 'win8', 'win7', 'w2k8', 'wvista', 'w2k3', 'wxp', 'w2k'] as const;
@@ -279,6 +296,9 @@ export function generateGuest(spec: FleetSpec, slot: number, vmid: number): SimG
     guest.hastate = status === 'stopped' ? 'stopped' : 'started';
   }
   if (lock !== undefined) guest.lock = lock;
+  const profile = spec.profile ?? pveProfile(DEFAULT_PVE_MAJOR);
+  if (guest.pool !== undefined) guest.pool = poolIdFor(profile, guest.pool);
+  Object.assign(guest, versionTraits(profile, spec.seed, spec.clusterIndex, slot, type));
   return guest;
 }
 

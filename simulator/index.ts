@@ -1,6 +1,8 @@
 import { type Simulator, SimulatorRuntime } from '#simulator/simulator.ts';
 import type { SimulatorOptions } from '#simulator/types.ts';
 
+export type { PveMajor } from '#simulator/pve-version.ts';
+export { DEFAULT_PVE_MAJOR, PVE_MAJORS } from '#simulator/pve-version.ts';
 export type { SimClustersFile, Simulator, SimulatorFaults } from '#simulator/simulator.ts';
 export { SimulatorLookupError } from '#simulator/simulator.ts';
 export type {

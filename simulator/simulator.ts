@@ -8,7 +8,12 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { type ApiResult, classify, handleApi, type Principal } from '#simulator/api.ts';
-import { makeCertificate, type SimCertificate } from '#simulator/certificate.ts';
+import {
+  makeCertificate,
+  makeCertificateAuthority,
+  type SimCertificate,
+  type SimCertificateAuthority,
+} from '#simulator/certificate.ts';
 import { ClusterModel, emptyFaults } from '#simulator/cluster-model.ts';
 import {
   AdvanceSchema,
@@ -16,11 +21,14 @@ import {
   type FaultRequest,
   FaultRequestSchema,
   GuestStatusSchema,
+  HaRequestSchema,
+  NodeVersionSchema,
   TokenRequestSchema,
 } from '#simulator/control-api.ts';
 import { generateFleet, isUp, reachability, type SimGuest, toGroundTruth } from '#simulator/fleet.ts';
 import { mixSeed, Prng, prngUuid } from '#simulator/prng.ts';
 import { ProbeListeners } from '#simulator/probe-listeners.ts';
+import { DEFAULT_PVE_MAJOR, type PveMajor, pveProfile } from '#simulator/pve-version.ts';
 import type {
   EndpointClass,
   ExtraToken,
@@ -81,6 +89,18 @@ export interface Simulator {
   setGuestStatus(clusterId: string, vmid: number, status: string): void;
   /** Adds an API token, e.g. one restricted to some VMIDs (PVE ACL filtering). */
   addToken(clusterId: string, token: ExtraToken): void;
+  /** Makes one node run another major version (a cluster part-way through an upgrade). */
+  setNodeVersion(clusterId: string, node: string, version: PveMajor): void;
+  /**
+   * Puts a guest under HA (`ha-manager add`); the HA manager processes it `crmDelayMs` later
+   * (default 10 000), and acts on power requests only from then on.
+   */
+  addToHa(clusterId: string, vmid: number, options?: { crmDelayMs?: number }): void;
+  /**
+   * Renews the nodes' certificate (new key, new fingerprint, same cluster CA), as pveupdate does
+   * before a self-signed node certificate expires; open connections are closed.
+   */
+  renewCertificate(clusterId: string): Promise<void>;
   advance(ms: number): void;
   /** Resolves once endpoints and probe listeners follow every fault and state change made so far. */
   settled(): Promise<void>;
@@ -96,6 +116,7 @@ interface EndpointState {
 
 interface ClusterRuntime {
   model: ClusterModel;
+  ca: SimCertificateAuthority;
   cert: SimCertificate;
   endpoints: EndpointState[];
   pools: Map<string, WorkerPool>;
@@ -232,6 +253,7 @@ export class SimulatorRuntime implements Simulator {
       authFailureDelayMs: options.authFailureDelayMs ?? 0,
       controlPort: options.controlPort ?? 0,
       offlineStaleMs: options.offlineStaleMs ?? 0,
+      pveVersion: options.pveVersion ?? DEFAULT_PVE_MAJOR,
     };
     if (this.opts.clusters < 1 || this.opts.clusters > 200) throw new RangeError('clusters must be 1..200');
     if (this.opts.nodesPerCluster < 1) throw new RangeError('nodesPerCluster must be >= 1');
@@ -255,6 +277,7 @@ export class SimulatorRuntime implements Simulator {
         nodes,
         guests: o.guestsPerCluster,
         now: startedAt,
+        profile: pveProfile(o.pveVersion),
       });
       const model = new ClusterModel(
         i,
@@ -267,11 +290,13 @@ export class SimulatorRuntime implements Simulator {
           churnPerMinute: o.churnPerMinute,
           startedAt,
           offlineStaleMs: o.offlineStaleMs,
+          pveMajor: o.pveVersion,
         },
         { tokenId: o.tokenId, secret: o.tokenSecret },
       );
       model.onChange = () => this.markProbesDirty();
-      const cert = await makeCertificate(`${model.id}.simulated.pve`);
+      const ca = await makeCertificateAuthority(`Proxmox Virtual Environment ${model.id}`);
+      const cert = await makeCertificate(`${model.id}.simulated.pve`, ca);
       const endpoints: EndpointState[] = nodes.map((node, j) => ({
         node,
         port:
@@ -292,12 +317,13 @@ export class SimulatorRuntime implements Simulator {
         port: 0,
         ports: [],
         fingerprint: cert.fingerprint,
-        certPem: cert.certPem,
+        certPem: ca.certPem,
+        pveVersion: o.pveVersion,
         tokenId: o.tokenId,
         tokenSecret: o.tokenSecret,
         nodes,
       };
-      const rt: ClusterRuntime = { model, cert, endpoints, pools, info };
+      const rt: ClusterRuntime = { model, ca, cert, endpoints, pools, info };
       this.runtimes.set(model.id, rt);
       for (const ep of endpoints) await this.openEndpoint(rt, ep);
       info.endpoints = endpoints.map((ep) => ({
@@ -533,7 +559,14 @@ export class SimulatorRuntime implements Simulator {
         ticket,
         CSRFPreventionToken: csrf,
         clustername: rt.model.id,
-        cap: { vms: { 'VM.Audit': 1, 'VM.PowerMgmt': 1, 'VM.Monitor': 1 }, nodes: { 'Sys.Audit': 1 } },
+        cap: {
+          vms: {
+            'VM.Audit': 1,
+            'VM.PowerMgmt': 1,
+            ...Object.fromEntries(rt.model.profile.agentPrivileges.map((p) => [p, 1])),
+          },
+          nodes: { 'Sys.Audit': 1 },
+        },
       },
     });
   }
@@ -684,6 +717,26 @@ export class SimulatorRuntime implements Simulator {
           if (parsed.data.type !== undefined) partial.type = parsed.data.type;
           if (parsed.data.status !== undefined) partial.status = parsed.data.status;
           return json(200, { vmid: this.createGuest(id, partial) });
+        }
+        const vm = /^\/nodes\/([^/]+)\/version$/.exec(sub);
+        if (method === 'POST' && vm !== null) {
+          const parsed = NodeVersionSchema.safeParse(body);
+          if (!parsed.success) return json(400, { error: parsed.error.message });
+          this.setNodeVersion(id, decodeURIComponent(vm[1] ?? ''), parsed.data.version);
+          return json(200, { ok: true });
+        }
+        if (method === 'POST' && sub === '/certificate/renew') {
+          await this.renewCertificate(id);
+          return json(200, { ok: true, fingerprint: this.rt(id).info.fingerprint });
+        }
+        const ha = /^\/guests\/(\d+)\/ha$/.exec(sub);
+        if (method === 'POST' && ha !== null) {
+          const parsed = HaRequestSchema.safeParse(body);
+          if (!parsed.success) return json(400, { error: parsed.error.message });
+          const options: { crmDelayMs?: number } = {};
+          if (parsed.data.crmDelayMs !== undefined) options.crmDelayMs = parsed.data.crmDelayMs;
+          this.addToHa(id, Number(ha[1]), options);
+          return json(200, { ok: true });
         }
         const gm = /^\/guests\/(\d+)(\/status)?$/.exec(sub);
         if (gm !== null) {
@@ -844,6 +897,31 @@ export class SimulatorRuntime implements Simulator {
 
   addToken(clusterId: string, token: ExtraToken): void {
     this.rt(clusterId).model.tokens.set(token.tokenId, { ...token });
+  }
+
+  setNodeVersion(clusterId: string, node: string, version: PveMajor): void {
+    if (!this.rt(clusterId).model.setNodeVersion(node, version)) {
+      throw new SimulatorLookupError(`unknown node '${node}' in ${clusterId}`);
+    }
+  }
+
+  addToHa(clusterId: string, vmid: number, options: { crmDelayMs?: number } = {}): void {
+    const m = this.rt(clusterId).model;
+    const g = m.guests.get(vmid);
+    if (g === undefined) throw new SimulatorLookupError(`no guest ${vmid} in ${clusterId}`);
+    m.addToHa(g, this.now(), options.crmDelayMs ?? 10_000);
+  }
+
+  async renewCertificate(clusterId: string): Promise<void> {
+    const rt = this.rt(clusterId);
+    rt.cert = await makeCertificate(`${rt.model.id}.simulated.pve`, rt.ca);
+    rt.info.fingerprint = rt.cert.fingerprint;
+    for (const ep of rt.endpoints) {
+      ep.server?.setSecureContext({ key: rt.cert.keyPem, cert: rt.cert.certPem });
+      // Keep-alive connections were made with the old certificate: clients reconnect and see the new one.
+      for (const socket of ep.sockets) socket.destroy();
+      ep.sockets.clear();
+    }
   }
 
   advance(ms: number): void {

@@ -1,3 +1,5 @@
+import type { PveMajor } from '#simulator/pve-version.ts';
+
 /** Classes of Proxmox API calls, used for latency, faults and call counters. */
 export type EndpointClass =
   | 'version'
@@ -70,6 +72,11 @@ export interface SimulatorOptions {
    * before they show `status: "unknown"` without stats; real PVE: 300000 (default 0 = at once).
    */
   offlineStaleMs?: number;
+  /**
+   * Proxmox VE major version every node speaks at start (default 9, the current release); see
+   * `simulator/pve-version.ts` for what differs. `Simulator.setNodeVersion` mixes versions.
+   */
+  pveVersion?: PveMajor;
 }
 
 /** Category of a guest's OS as the inventory classifies it. */
@@ -130,9 +137,12 @@ export interface SimulatedCluster {
   /** First node's port. */
   port: number;
   ports: number[];
-  /** SHA-256 of the certificate, colon hex upper case. */
+  /** SHA-256 of the nodes' current certificate, colon hex upper case (changes when it is renewed). */
   fingerprint: string;
+  /** The cluster's root CA (PVE's `pve-root-ca.pem`), which signs every node certificate: trust it as a CA bundle. */
   certPem: string;
+  /** Proxmox VE major version the cluster was started with. */
+  pveVersion: PveMajor;
   tokenId: string;
   tokenSecret: string;
   nodes: string[];
@@ -144,7 +154,10 @@ export interface ExtraToken {
   secret: string;
   /** VMIDs the token has privileges on; absent = every guest. */
   vmids?: number[];
-  /** Privileges on those VMIDs (default VM.Audit, VM.Monitor, VM.PowerMgmt). */
+  /**
+   * Privileges on those VMIDs (default VM.Audit, VM.PowerMgmt and both agent privilege names,
+   * VM.Monitor for PVE 8 nodes and VM.GuestAgent.Audit for PVE 9 nodes).
+   */
   privileges?: string[];
   /** Sys.Audit on / and nodes (default false for restricted tokens). */
   sysAudit?: boolean;

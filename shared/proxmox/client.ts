@@ -170,10 +170,38 @@ class Semaphore {
   }
 }
 
+/** Why a pinned fingerprint stops matching, and the durable alternative. */
+const PIN_MISMATCH_HINT =
+  " - the node's certificate changed, most likely renewed by Proxmox VE (it renews self-signed node" +
+  ' certificates before they expire): check and pin the new fingerprint, or set tls.caFile to the' +
+  " cluster's pve-root-ca.pem, which survives renewals";
+
 const PERMISSION_TEXT = /Permission check failed \(([^,)]+),\s*([^)]+)\)/;
 const NOT_FOUND_TEXT =
   /does not exist|no such (vm|task|node|container|resource|pool)|unable to get remote IP address for node|hostname lookup .* failed/i;
 const AGENT_PRIVILEGES = 'VM.Monitor (PVE 8) or VM.GuestAgent.Audit (PVE 9)';
+
+/**
+ * What to do about a 403 on a guest-agent call, from the privilege the answering node asked for:
+ * PVE 9 nodes name VM.GuestAgent.*, PVE 8 nodes VM.Monitor. A role written for PVE 8 silently loses
+ * VM.Monitor in the upgrade to 9, and while a cluster is part-way through it each node checks its
+ * own name, so the role needs both.
+ */
+export function agentPermissionHint(privilege: string | undefined): string {
+  if (privilege?.includes('VM.GuestAgent') === true) {
+    return (
+      ' - PVE 9 replaced VM.Monitor with VM.GuestAgent.Audit and a role made for PVE 8 lost it in the' +
+      ' upgrade: pveum role modify <role> --privs VM.GuestAgent.Audit --append 1 (mid-upgrade: keep VM.Monitor too)'
+    );
+  }
+  if (privilege?.includes('VM.Monitor') === true) {
+    return (
+      " - add VM.Monitor to the token's role: pveum role modify <role> --privs VM.Monitor --append 1" +
+      ' (mid-upgrade to 9: add VM.GuestAgent.Audit too)'
+    );
+  }
+  return ` - guest agent calls need ${AGENT_PRIVILEGES} on the VM`;
+}
 const CLASS_PRIVILEGE: Partial<Record<EndpointClass, string>> = {
   cluster_status: 'Sys.Audit',
   node_status: 'Sys.Audit',
@@ -330,7 +358,7 @@ export function createProxmoxClient(cluster: ClusterConfig, deps: ProxmoxClientD
       const aclPath = m?.[1]?.trim();
       const hint =
         spec.cls === 'agent'
-          ? ` - guest agent calls need ${AGENT_PRIVILEGES} on the VM`
+          ? agentPermissionHint(m?.[2])
           : privilege === undefined
             ? ''
             : ` - the token needs ${privilege}${aclPath === undefined ? '' : ` on ${aclPath}`}`;
@@ -384,7 +412,8 @@ export function createProxmoxClient(cluster: ClusterConfig, deps: ProxmoxClientD
     const ctx = context(spec, last === undefined ? {} : { cause: safeCause(last.error) });
     if (last?.kind === 'tls') {
       const text = last.error instanceof Error ? scrub(last.error.message) : 'TLS failure';
-      return new ProxmoxTlsError(`${where}: TLS verification failed (${text})`, ctx);
+      const hint = errorCode(last.error) === 'ERR_PVE_CERT_PIN_MISMATCH' ? PIN_MISMATCH_HINT : '';
+      return new ProxmoxTlsError(`${where}: TLS verification failed (${text})${hint}`, ctx);
     }
     if (last?.kind === 'connect-timeout')
       return new ProxmoxTimeoutError(

@@ -25,8 +25,13 @@ export interface RuntimeFields {
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /**
- * Runtime fields of a resources row: cpu fraction → %, mem/maxmem → %, uptime → boot time.
- * Missing stats (offline node after 5 min, new guest) give nulls rather than zeros.
+ * Runtime fields of a resources row: cpu fraction → %, mem/maxmem → % (at most 100), uptime → boot
+ * time. Missing stats (offline node after 5 min, new guest) give nulls rather than zeros.
+ *
+ * On PVE 9 a VM without balloon statistics reports the host-side memory of its cgroup as `mem`,
+ * QEMU's own overhead included, so mem/maxmem can exceed 100 %: the guest uses all it was given,
+ * which is what 100 % says. (`memhost`, the host-side figure for every VM, is not what the
+ * inventory shows: it answers how much the host spends, not how full the guest is.)
  */
 export function runtimeFromResource(row: GuestResource, nowMs: number): RuntimeFields {
   const uptime = row.uptime ?? null;
@@ -34,7 +39,7 @@ export function runtimeFromResource(row: GuestResource, nowMs: number): RuntimeF
   const memoryUsage =
     row.mem === undefined || row.maxmem === undefined || row.maxmem <= 0
       ? null
-      : round2((row.mem / row.maxmem) * 100);
+      : Math.min(100, round2((row.mem / row.maxmem) * 100));
   const bootTime =
     uptime !== null && uptime > 0
       ? new Date(Math.floor(nowMs / 1000) * 1000 - Math.round(uptime) * 1000).toISOString()

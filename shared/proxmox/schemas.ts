@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 /*
- * Response schemas for the Proxmox VE calls the client makes. They accept what real PVE 8.x servers
+ * Response schemas for the Proxmox VE calls the client makes. They accept what real PVE 8.x and 9.x servers
  * send (0/1 booleans, numbers as strings, fields missing for stopped guests, offline nodes or guests
  * without a stats record, extra fields added by newer versions) and reject anything else.
  */
@@ -144,8 +144,15 @@ export type NodeListEntry = z.infer<typeof NodeListEntrySchema>;
 const ConfigScalar = z.union([z.string(), z.number().finite()]);
 
 /**
- * QEMU or LXC config. Known keys are typed; every other key (netN, ipconfigN, disks, ...) must be a
- * scalar string or number, as PVE's config API only ever returns those.
+ * Raw `lxc.*` keys of a container config, which PVE returns as `[key, value]` pairs under `lxc`
+ * (hand-tuned containers; every container created from an OCI image on PVE 9.1+).
+ */
+const RawLxcSchema = z.array(z.array(ConfigScalar));
+
+/**
+ * QEMU or LXC config. Known keys are typed (`lxc` holds the raw `lxc.*` pairs); every other key
+ * (netN, ipconfigN, disks, ...) must be a scalar string or number, as PVE's config API only ever
+ * returns those.
  */
 export const GuestConfigSchema = z
   .object({
@@ -163,11 +170,13 @@ export const GuestConfigSchema = z
     digest: z.string().optional(),
     boot: z.string().optional(),
     bootdisk: z.string().optional(),
+    lxc: RawLxcSchema.optional(),
   })
   .catchall(ConfigScalar);
 export type GuestConfig = z.infer<typeof GuestConfigSchema>;
 
-const HaSchema = z.looseObject({ managed: PveBoolean.optional(), state: z.string().optional() });
+/** `ha` of `status/current`; `state` is null until the HA manager has processed a newly added resource. */
+const HaSchema = z.looseObject({ managed: PveBoolean.optional(), state: z.string().nullish() });
 
 /** `status/current` of a QEMU VM or an LXC container. */
 export const GuestStatusSchema = z.looseObject({

@@ -1,12 +1,20 @@
 import { TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
 
+/** A fingerprint shortened to its first and last 4 bytes, enough to tell certificates apart in a message. */
+function abbreviate(fingerprint: string): string {
+  const parts = fingerprint.split(':');
+  return parts.length <= 8 ? fingerprint : `${parts.slice(0, 4).join(':')}…${parts.slice(-4).join(':')}`;
+}
+
 /** The peer certificate does not match the endpoint's pinned SHA-256 fingerprint. */
 export class CertificatePinMismatchError extends Error {
   readonly code = 'ERR_PVE_CERT_PIN_MISMATCH';
 
   constructor(origin: string, expected: string, actual: string | undefined) {
-    super(`certificate of ${origin} has SHA-256 ${actual ?? '(none)'}, expected the pinned ${expected}`);
+    super(
+      `certificate of ${origin} has SHA-256 ${abbreviate(actual ?? '(none)')}, expected the pinned ${abbreviate(expected)}`,
+    );
     this.name = 'CertificatePinMismatchError';
   }
 }

@@ -315,7 +315,7 @@ describe('simulator faults give typed errors', () => {
     expect(await failure(client().version())).toBeInstanceOf(ProxmoxAuthError);
   });
 
-  it('a token without the agent privilege: ProxmoxPermissionError naming VM.Monitor', async () => {
+  it('a token without the agent privilege on PVE 9: ProxmoxPermissionError naming VM.GuestAgent.Audit and the fix', async () => {
     const g = sim
       .groundTruth('sim-1')
       .find((x) => x.type === 'qemu' && x.status === 'running' && x.agent === 'running');
@@ -329,8 +329,8 @@ describe('simulator faults give typed errors', () => {
     clients.push(pve);
     const error = await failure(pve.agentInterfaces(g.node, g.vmid));
     expect(error).toBeInstanceOf(ProxmoxPermissionError);
-    expect(error).toMatchObject({ privilege: 'VM.Monitor' });
-    expect(error.message).toContain('VM.GuestAgent.Audit (PVE 9)');
+    expect(error).toMatchObject({ privilege: 'VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted' });
+    expect(error.message).toContain('pveum role modify <role> --privs VM.GuestAgent.Audit --append 1');
   });
 
   it('no failure leaks the token secret into errors or logs', async () => {

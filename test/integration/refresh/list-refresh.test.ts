@@ -20,7 +20,7 @@ import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
 import { createProxmoxConnector, type ProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { createSyncService, type EngineSyncService } from '#shared/sync/service.ts';
-import { type Simulator, startSimulator } from '#simulator/index.ts';
+import { PVE_MAJORS, type Simulator, startSimulator } from '#simulator/index.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
 import { simClusters } from '../actions/sim-fixtures.ts';
 
@@ -30,131 +30,135 @@ import { simClusters } from '../actions/sim-fixtures.ts';
  * instances stand for two Lambda instances sharing only DynamoDB.
  */
 
-let sim: Simulator;
-let tables: TestTables;
-let repos: Repositories;
-let connector: ProxmoxConnector;
-let sync: EngineSyncService;
+// The API's refresh reads the simulator through the sync: against both versions.
+describe.each(PVE_MAJORS)('GET /api/vms refreshed from PVE %i', (pveVersion) => {
+  let sim: Simulator;
+  let tables: TestTables;
+  let repos: Repositories;
+  let connector: ProxmoxConnector;
+  let sync: EngineSyncService;
 
-beforeAll(async () => {
-  sim = await startSimulator({
-    clusters: 2,
-    nodesPerCluster: 2,
-    guestsPerCluster: 20,
-    seed: 9,
-    probeListeners: false,
-    drift: false,
-  });
-  tables = await createTestTables('list-refresh');
-  repos = createDynamoDbRepositories(tables.documentClient, tables.names);
-  const { clusters, env } = simClusters(sim);
-  connector = createProxmoxConnector({ sources: { env }, clientDeps: { retry: { retries: 0 } } });
-  sync = createSyncService({ clusters, repositories: repos, connect: (c) => connector.connect(c) });
-});
-
-afterAll(async () => {
-  await connector?.close();
-  await tables?.drop();
-  await sim?.stop();
-});
-
-/** One list handler instance with its own refresh service (its own in-process state). */
-function listHandlerInstance(refreshClock: () => number = Date.now) {
-  const refresh = createRefreshService({
-    now: refreshClock,
-    store: new DynamoDbRefreshStore(tables.documentClient, tables.names.syncState),
-    invoker: localSyncInvoker(sync),
-    syncState: repos.syncState,
-    pollIntervalMs: 20,
-  });
-  return createListVmsHandler(() => ({
-    repositories: repos,
-    settings: apiSettingsFromEnv({}),
-    usernames: { realmSuffixes: DEFAULT_REALM_SUFFIXES },
-    now: Date.now,
-    refreshClusters: refresh.refreshClusters,
-  }));
-}
-
-async function list(
-  handler: ReturnType<typeof listHandlerInstance>,
-  user: { username: string; groups: string },
-  query: string,
-) {
-  const event: APIGatewayProxyEventV2 = buildHttpApiEvent({
-    method: 'GET',
-    rawPath: '/api/vms',
-    rawQueryString: query,
-    headers: {},
-    body: '',
-    routeKey: routeKey(routes.listVms),
-    jwt: { claims: { 'cognito:username': user.username, 'cognito:groups': user.groups }, scopes: null },
-  });
-  const response = (await handler(
-    event,
-    createLambdaContext('list-vms', 'req', Date.now() + 30_000),
-  )) as APIGatewayProxyStructuredResultV2;
-  expect(response.statusCode).toBe(200);
-  return ListVmsResponseSchema.parse(JSON.parse(String(response.body)));
-}
-
-const admin = { username: 'dave', groups: '[admins]' };
-const alice = { username: 'alice', groups: '' };
-
-describe('GET /api/vms with the live refresh', () => {
-  it('refreshes a never-synced cluster on the first read', async () => {
-    const guest = sim.groundTruth('sim-1')[3];
-    if (guest === undefined) throw new Error('no guest');
-    await repos.ownership.putAssignment({
-      username: 'alice',
-      cluster_id: 'sim-1',
-      vmid: guest.vmid,
-      source: 'admin',
-      created_at: 1,
+  beforeAll(async () => {
+    sim = await startSimulator({
+      clusters: 2,
+      nodesPerCluster: 2,
+      guestsPerCluster: 20,
+      seed: 9,
+      probeListeners: false,
+      drift: false,
+      pveVersion,
     });
-    sim.resetCounters();
-    const answer = await list(listHandlerInstance(), alice, '');
-    expect(answer.vms.map((vm) => [vm.cluster_id, vm.vmid, vm.name])).toEqual([
-      ['sim-1', guest.vmid, guest.name],
-    ]);
-    expect(answer.mode).toBe('inventory');
-    expect(answer.stale).toBe(false);
-    expect(sim.counters('sim-1').resources).toBe(1);
-    expect(sim.counters('sim-2').total).toBe(0);
+    tables = await createTestTables(`list-refresh-${pveVersion}`);
+    repos = createDynamoDbRepositories(tables.documentClient, tables.names);
+    const { clusters, env } = simClusters(sim);
+    connector = createProxmoxConnector({ sources: { env }, clientDeps: { retry: { retries: 0 } } });
+    sync = createSyncService({ clusters, repositories: repos, connect: (c) => connector.connect(c) });
   });
 
-  it('makes one sync call for concurrent live reads on two handler instances, none for a read within 5 s', async () => {
-    await sync.syncCluster({ cluster_id: 'sim-2', mode: 'quick' });
-    sim.resetCounters();
-    const [a, b] = [listHandlerInstance(), listHandlerInstance()];
-
-    const answers = await Promise.all([
-      list(a, admin, 'cluster=sim-2&force_refresh=true'),
-      list(b, admin, 'cluster=sim-2&live=true'),
-      list(b, admin, 'cluster=sim-2&live=1'),
-    ]);
-    expect(answers.map((answer) => answer.mode)).toEqual(['live', 'live', 'live']);
-    expect(answers.every((answer) => answer.vms.length === sim.groundTruth('sim-2').length)).toBe(true);
-    expect(sim.counters('sim-2').resources).toBe(1);
-
-    const again = await list(a, admin, 'cluster=sim-2&force_refresh=true');
-    expect(again.mode).toBe('live');
-    expect(again.stale).toBe(false);
-    expect(sim.counters('sim-2').resources).toBe(1);
-    expect(sim.counters('sim-1').total).toBe(0);
+  afterAll(async () => {
+    await connector?.close();
+    await tables?.drop();
+    await sim?.stop();
   });
 
-  it('answers from the table flagged stale when the cluster cannot be refreshed', async () => {
-    sim.faults.setClusterDown('sim-1', true);
-    try {
-      // Later than the 5 s interval after the first test's refresh of sim-1.
-      const later = () => Date.now() + 6_000;
-      const answer = await list(listHandlerInstance(later), alice, 'force_refresh=true');
-      expect(answer.mode).toBe('live');
-      expect(answer.stale).toBe(true);
-      expect(answer.vms).toHaveLength(1);
-    } finally {
-      sim.faults.setClusterDown('sim-1', false);
-    }
+  /** One list handler instance with its own refresh service (its own in-process state). */
+  function listHandlerInstance(refreshClock: () => number = Date.now) {
+    const refresh = createRefreshService({
+      now: refreshClock,
+      store: new DynamoDbRefreshStore(tables.documentClient, tables.names.syncState),
+      invoker: localSyncInvoker(sync),
+      syncState: repos.syncState,
+      pollIntervalMs: 20,
+    });
+    return createListVmsHandler(() => ({
+      repositories: repos,
+      settings: apiSettingsFromEnv({}),
+      usernames: { realmSuffixes: DEFAULT_REALM_SUFFIXES },
+      now: Date.now,
+      refreshClusters: refresh.refreshClusters,
+    }));
+  }
+
+  async function list(
+    handler: ReturnType<typeof listHandlerInstance>,
+    user: { username: string; groups: string },
+    query: string,
+  ) {
+    const event: APIGatewayProxyEventV2 = buildHttpApiEvent({
+      method: 'GET',
+      rawPath: '/api/vms',
+      rawQueryString: query,
+      headers: {},
+      body: '',
+      routeKey: routeKey(routes.listVms),
+      jwt: { claims: { 'cognito:username': user.username, 'cognito:groups': user.groups }, scopes: null },
+    });
+    const response = (await handler(
+      event,
+      createLambdaContext('list-vms', 'req', Date.now() + 30_000),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(response.statusCode).toBe(200);
+    return ListVmsResponseSchema.parse(JSON.parse(String(response.body)));
+  }
+
+  const admin = { username: 'dave', groups: '[admins]' };
+  const alice = { username: 'alice', groups: '' };
+
+  describe('GET /api/vms with the live refresh', () => {
+    it('refreshes a never-synced cluster on the first read', async () => {
+      const guest = sim.groundTruth('sim-1')[3];
+      if (guest === undefined) throw new Error('no guest');
+      await repos.ownership.putAssignment({
+        username: 'alice',
+        cluster_id: 'sim-1',
+        vmid: guest.vmid,
+        source: 'admin',
+        created_at: 1,
+      });
+      sim.resetCounters();
+      const answer = await list(listHandlerInstance(), alice, '');
+      expect(answer.vms.map((vm) => [vm.cluster_id, vm.vmid, vm.name])).toEqual([
+        ['sim-1', guest.vmid, guest.name],
+      ]);
+      expect(answer.mode).toBe('inventory');
+      expect(answer.stale).toBe(false);
+      expect(sim.counters('sim-1').resources).toBe(1);
+      expect(sim.counters('sim-2').total).toBe(0);
+    });
+
+    it('makes one sync call for concurrent live reads on two handler instances, none for a read within 5 s', async () => {
+      await sync.syncCluster({ cluster_id: 'sim-2', mode: 'quick' });
+      sim.resetCounters();
+      const [a, b] = [listHandlerInstance(), listHandlerInstance()];
+
+      const answers = await Promise.all([
+        list(a, admin, 'cluster=sim-2&force_refresh=true'),
+        list(b, admin, 'cluster=sim-2&live=true'),
+        list(b, admin, 'cluster=sim-2&live=1'),
+      ]);
+      expect(answers.map((answer) => answer.mode)).toEqual(['live', 'live', 'live']);
+      expect(answers.every((answer) => answer.vms.length === sim.groundTruth('sim-2').length)).toBe(true);
+      expect(sim.counters('sim-2').resources).toBe(1);
+
+      const again = await list(a, admin, 'cluster=sim-2&force_refresh=true');
+      expect(again.mode).toBe('live');
+      expect(again.stale).toBe(false);
+      expect(sim.counters('sim-2').resources).toBe(1);
+      expect(sim.counters('sim-1').total).toBe(0);
+    });
+
+    it('answers from the table flagged stale when the cluster cannot be refreshed', async () => {
+      sim.faults.setClusterDown('sim-1', true);
+      try {
+        // Later than the 5 s interval after the first test's refresh of sim-1.
+        const later = () => Date.now() + 6_000;
+        const answer = await list(listHandlerInstance(later), alice, 'force_refresh=true');
+        expect(answer.mode).toBe('live');
+        expect(answer.stale).toBe(true);
+        expect(answer.vms).toHaveLength(1);
+      } finally {
+        sim.faults.setClusterDown('sim-1', false);
+      }
+    });
   });
 });

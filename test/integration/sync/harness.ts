@@ -6,7 +6,7 @@ import type { Repositories } from '#shared/store/ports.ts';
 import type { ClusterRunMetrics, SyncMetricsSink } from '#shared/sync/metrics.ts';
 import { createProxmoxConnector, type ProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { createSyncService, type EngineSyncService, type SyncServiceDeps } from '#shared/sync/service.ts';
-import { type Simulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
+import { type ExtraToken, type Simulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
 
 /** A simulator, fresh tables and a sync service wired on them, for one test file. */
@@ -39,6 +39,14 @@ const FAST_CLIENT = {
   endpointCooldownMs: 0,
 };
 
+/** How the sync reaches the simulator, when not with its main token and pinned fingerprints. */
+export interface HarnessAccess {
+  /** Sync with this token (added to every cluster) instead of the simulator's main token. */
+  token?: ExtraToken;
+  /** Trust the clusters' CA (`tls.caPem`) instead of pinning each endpoint's fingerprint. */
+  trustCa?: boolean;
+}
+
 /** A currently free loopback TCP port. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -58,6 +66,7 @@ export async function startSyncHarness(
   label: string,
   simOptions: SimulatorOptions = {},
   serviceOptions: Partial<SyncServiceDeps> = {},
+  access: HarnessAccess = {},
 ): Promise<SyncHarness> {
   const probePorts = { rdp: await freePort(), ssh: await freePort() };
   const sim = await startSimulator({ guestsPerCluster: 40, drift: false, probePorts, ...simOptions });
@@ -67,8 +76,22 @@ export async function startSyncHarness(
   const repositories = createDynamoDbRepositories(tables.documentClient, tables.names, {
     now: () => clock.now,
   });
-  const clusters = parseClustersFile(sim.clusterConfig(), 'simulator');
-  const secret = sim.clusters[0]?.tokenSecret ?? '';
+  const raw = sim.clusterConfig();
+  const token = access.token;
+  if (token !== undefined) for (const c of sim.clusters) sim.addToken(c.id, token);
+  const clusters = parseClustersFile(
+    {
+      clusters: raw.clusters.map((c, i) => ({
+        ...c,
+        ...(token === undefined ? {} : { tokenId: token.tokenId }),
+        ...(access.trustCa === true
+          ? { endpoints: c.endpoints.map((e) => ({ url: e.url })), tls: { caPem: sim.clusters[i]?.certPem } }
+          : {}),
+      })),
+    },
+    'simulator',
+  );
+  const secret = token?.secret ?? sim.clusters[0]?.tokenSecret ?? '';
   const connector = createProxmoxConnector({
     sources: { env: { PVE_SIM_TOKEN: secret } },
     now: () => clock.now,

@@ -163,12 +163,26 @@ describe('ProxmoxClient against undici MockAgent', () => {
       .intercept({ path: `${API}/nodes/pve1/qemu/100/agent/network-get-interfaces` })
       .reply(403, JSON.stringify({ data: null, message: 'Permission check failed (/vms/100, VM.Monitor)' }));
     pool()
+      .intercept({ path: `${API}/nodes/pve1/qemu/102/agent/network-get-interfaces` })
+      .reply(
+        403,
+        JSON.stringify({
+          data: null,
+          message: 'Permission check failed (/vms/102, VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted)',
+        }),
+      );
+    pool()
       .intercept({ path: `${API}/nodes/pve1/qemu/101/agent/network-get-interfaces` })
       .reply(403, JSON.stringify({ data: null }));
     const client = createProxmoxClient(testCluster(), baseDeps({ dispatcher: agent }));
     const pve8 = await caught(client.agentInterfaces('pve1', 100));
     expect(pve8).toMatchObject({ privilege: 'VM.Monitor' });
-    expect(pve8.message).toContain('VM.Monitor (PVE 8) or VM.GuestAgent.Audit (PVE 9)');
+    expect(pve8.message).toContain('pveum role modify <role> --privs VM.Monitor --append 1');
+    expect(pve8.message).toContain('mid-upgrade to 9: add VM.GuestAgent.Audit too');
+    const pve9 = await caught(client.agentInterfaces('pve1', 102));
+    expect(pve9).toMatchObject({ privilege: 'VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted' });
+    expect(pve9.message).toContain('PVE 9 replaced VM.Monitor with VM.GuestAgent.Audit');
+    expect(pve9.message).toContain('pveum role modify <role> --privs VM.GuestAgent.Audit --append 1');
     const unknown = await caught(client.agentInterfaces('pve1', 101));
     expect(unknown).toBeInstanceOf(ProxmoxPermissionError);
     expect(unknown).toMatchObject({ privilege: 'VM.Monitor (PVE 8) or VM.GuestAgent.Audit (PVE 9)' });
@@ -424,6 +438,9 @@ describe('ProxmoxClient with a scripted dispatcher', () => {
     const error = await caught(client.version());
     expect(error).toBeInstanceOf(ProxmoxTlsError);
     expect(error.message).toContain('pinned');
+    // What most likely happened, and the durable alternative.
+    expect(error.message).toContain('most likely renewed');
+    expect(error.message).toContain("tls.caFile to the cluster's pve-root-ca.pem");
   });
 
   it('waits for a task until it stops and reports its exit status', async () => {

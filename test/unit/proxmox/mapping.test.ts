@@ -47,6 +47,16 @@ describe('runtimeFromResource', () => {
       bootTime: '2026-01-01T03:04:05.000Z',
     });
   });
+  it('caps memory use at 100 % when PVE 9 reports the host-side figure above maxmem', () => {
+    const maxmem = 4 * 1024 ** 3;
+    const row = GuestResourceSchema.parse({
+      ...clone(resourcesData[0]),
+      maxmem,
+      mem: maxmem + 200 * 1024 ** 2,
+      memhost: maxmem + 200 * 1024 ** 2,
+    });
+    expect(runtimeFromResource(row, NOW).memoryUsage).toBe(100);
+  });
   it('gives zeros and no boot time for a stopped guest', () => {
     const row = GuestResourceSchema.parse(clone(resourcesData[1]));
     expect(runtimeFromResource(row, NOW)).toEqual({

@@ -206,3 +206,31 @@ describe('tasks', () => {
     expect(TaskStatusSchema.safeParse({ ...taskRunning, status: 'done' }).success).toBe(false);
   });
 });
+
+describe('PVE 9 shapes', () => {
+  it('accepts raw lxc.* keys as [key, value] pairs in a container config', () => {
+    const config = GuestConfigSchema.parse({
+      ...clone(lxcConfigData),
+      lxc: [
+        ['lxc.signal.halt', 'SIGQUIT'],
+        ['lxc.init.cwd', '/'],
+      ],
+      entrypoint: '/docker-entrypoint.sh',
+    });
+    expect(config.lxc).toEqual([
+      ['lxc.signal.halt', 'SIGQUIT'],
+      ['lxc.init.cwd', '/'],
+    ]);
+  });
+
+  it('still rejects an object where a config value must be a scalar', () => {
+    expect(GuestConfigSchema.safeParse({ ...clone(lxcConfigData), net0: { bridge: 'vmbr0' } }).success).toBe(
+      false,
+    );
+  });
+
+  it('accepts ha.state null for a resource the HA manager has not processed yet', () => {
+    const status = GuestStatusSchema.parse({ ...clone(qemuStatusData), ha: { managed: 1, state: null } });
+    expect(status.ha).toEqual({ managed: true, state: null });
+  });
+});

@@ -46,6 +46,13 @@ describe('parseCli', () => {
     expect(writeConfig).toBe('out/clusters.json');
   });
 
+  it('speaks PVE 9 unless --pve-version says 8, and rejects other versions', () => {
+    expect(parseCli([]).options.pveVersion).toBe(9);
+    expect(parseCli(['--pve-version', '8']).options.pveVersion).toBe(8);
+    expect(parseCli(['--pve-version', '9']).options.pveVersion).toBe(9);
+    expect(() => parseCli(['--pve-version', '7'])).toThrow(/--pve-version must be 8 or 9/);
+  });
+
   it('rejects malformed tokens and numbers', () => {
     expect(() => parseCli(['--token', 'nonsense'])).toThrow(CliUsageError);
     expect(() => parseCli(['--vms', 'many'])).toThrow(CliUsageError);

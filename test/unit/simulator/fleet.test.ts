@@ -9,6 +9,7 @@ import {
   type SimGuest,
   toGroundTruth,
 } from '#simulator/fleet.ts';
+import { pveProfile } from '#simulator/pve-version.ts';
 
 const spec = (clusterIndex: number, guests = 200, seed = 1): FleetSpec => ({
   seed,
@@ -184,5 +185,31 @@ describe('expectedIpOf', () => {
     const t = toGroundTruth({ ...base, status: 'stopped', sshOpen: true });
     expect(t.sshReachable).toBe(false);
     expect(t.rdpReachable).toBe(false);
+  });
+});
+
+describe('generateFleet per Proxmox VE version', () => {
+  const fleetOf = (major: 8 | 9) => generateFleet({ ...spec(0, 200), profile: pveProfile(major) });
+
+  it('generates the same guests on 8 and 9, apart from the version traits', () => {
+    const strip = (g: SimGuest) => {
+      const { pool: _p, rawLxc: _r, oci: _o, noBalloonStats: _n, ...rest } = g;
+      return rest;
+    };
+    expect(fleetOf(9).map(strip)).toEqual(fleetOf(8).map(strip));
+  });
+
+  it('nests pools and makes OCI-image containers only on 9; raw lxc keys and no-balloon VMs on both', () => {
+    for (const major of [8, 9] as const) {
+      const fleet = fleetOf(major);
+      expect(fleet.some((g) => g.pool?.includes('/'))).toBe(major === 9);
+      expect(fleet.some((g) => g.oci !== undefined)).toBe(major === 9);
+      expect(fleet[3]?.rawLxc).toContainEqual(['lxc.cgroup2.devices.allow', 'c 10:200 rwm']);
+      expect(fleet[0]?.noBalloonStats).toBe(true);
+      for (const g of fleet) {
+        if (g.type === 'qemu') expect([g.rawLxc, g.oci]).toEqual([undefined, undefined]);
+        else expect(g.noBalloonStats).toBeUndefined();
+      }
+    }
   });
 });
