@@ -21,7 +21,7 @@ const request = (method: string, target: string, body = '', cookie?: string): Oi
   };
 };
 
-const verifier = 'a'.repeat(43) + 'VerifierOfTheClient0123456789';
+const verifier = `${'a'.repeat(43)}VerifierOfTheClient0123456789`;
 const authorizeParams = (overrides: Record<string, string> = {}) =>
   new URLSearchParams({
     client_id: 'pve-inventory-local',

@@ -59,7 +59,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
       </div>
       {errors.length > 0 && (
         <div className="banner banner-error" role="alert">
-          <ul>
+          <ul className="banner-list">
             {errors.map((message, index) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: messages may repeat; order is stable.
               <li key={index}>{message}</li>
