@@ -24,6 +24,7 @@ export const MEASUREMENT_IDS = [
   'lambda',
   'cost',
   'portal',
+  'import',
 ] as const;
 
 /** Parses `--json`, `--quick`, `--save=DIR` and `--only=a,b` (ids of {@link MEASUREMENT_IDS}). */

@@ -127,6 +127,11 @@ function operation(route: RouteDefinition, components: JsonObject): JsonObject {
   }
   if (route.request.path !== undefined)
     responses['404'] = errorResponse('Not found, or not visible to the caller');
+  if (route.maxBodyBytes !== undefined) {
+    responses['413'] = errorResponse(
+      `The body is larger than ${route.maxBodyBytes} bytes, or names more than the route's documented limits`,
+    );
+  }
   responses['500'] = errorResponse('Internal server error (no detail)');
   op.responses = responses;
   return op;
