@@ -3,6 +3,7 @@ import { act, cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
+import { VmActionDoneResponseSchema, VmActionPendingResponseSchema } from '#shared/http/schemas/actions.ts';
 import { VmListPage } from '../src/features/vms/vm-list-page.tsx';
 import { ApiClient } from '../src/lib/api-client.ts';
 import { ApiProvider } from '../src/lib/api-context.tsx';
@@ -38,6 +39,7 @@ function fakeApi(vms: ApiVm[]): FakeApi {
         if (ifNoneMatch === etag) return new Response(null, { status: 304 });
         const body = {
           vms: api.vms,
+          is_admin: false,
           mode: 'inventory',
           stale: api.vms.some((v) => v.stale),
           next_cursor: null,
@@ -155,14 +157,18 @@ describe('My VMs page', () => {
     await act(async () => {
       answer(
         new Response(
-          JSON.stringify({
-            cluster_id: 'lab-a',
-            vmid: 101,
-            action: 'start',
-            status: 'running',
-            pending_action: null,
-            upid: null,
-          }),
+          JSON.stringify(
+            VmActionDoneResponseSchema.parse({
+              ok: true,
+              unchanged: false,
+              cluster_id: 'lab-a',
+              vmid: 101,
+              action: 'start',
+              status: 'running',
+              pending_action: null,
+              upid: null,
+            }),
+          ),
           { status: 200 },
         ),
       );
@@ -185,13 +191,16 @@ describe('My VMs page', () => {
         }),
       ];
       return new Response(
-        JSON.stringify({
-          cluster_id: 'lab-a',
-          vmid: 101,
-          action: 'start',
-          pending_action: 'start',
-          upid: null,
-        }),
+        JSON.stringify(
+          VmActionPendingResponseSchema.parse({
+            ok: true,
+            cluster_id: 'lab-a',
+            vmid: 101,
+            action: 'start',
+            pending_action: 'start',
+            upid: null,
+          }),
+        ),
         { status: 202 },
       );
     };
