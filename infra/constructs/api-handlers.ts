@@ -62,14 +62,14 @@ export const ROUTE_TABLE_ACCESS: Readonly<
   },
   // the original portal's routes resolve the VM exactly as actions do (the caller's VMs, the clusters)
   getVmStatus: {
-    inventory: { actions: ['BatchGetItem', 'GetItem'] },
-    syncState: { actions: ['BatchGetItem', 'GetItem', 'Query'] },
-    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['BatchGetItem', 'Query'] },
+    ownership: { actions: ['Query'], queriedIndexes: [BY_MEMBER] },
   },
   getVmIp: {
-    inventory: { actions: ['BatchGetItem', 'GetItem'] },
-    syncState: { actions: ['BatchGetItem', 'GetItem', 'Query'] },
-    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['BatchGetItem', 'Query'] },
+    ownership: { actions: ['Query'], queriedIndexes: [BY_MEMBER] },
   },
   getSyncStats: {
     inventory: { actions: ['BatchGetItem'] },
@@ -78,7 +78,11 @@ export const ROUTE_TABLE_ACCESS: Readonly<
   },
   getSyncHealth: { syncState: { actions: ['Query'] } },
   // the trigger coalesces through its records in the sync state (a refused start releases its claim)
-  triggerSync: { syncState: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'] }, audit: APPEND },
+  // and reads the clusters' states to say per cluster what happens (backoff, a run holding the lease)
+  triggerSync: {
+    syncState: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'] },
+    audit: APPEND,
+  },
   // the action finds the target among the caller's VMs and records the pending state
   vmAction: {
     inventory: { actions: ['BatchGetItem', 'UpdateItem'] },

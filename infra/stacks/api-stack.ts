@@ -4,7 +4,6 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { API_SETTINGS_ENV } from '#shared/api/settings.ts';
 import { AUDIT_ENV } from '#shared/audit/audit-entry.ts';
 import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { IDENTITY_ENV } from '#shared/http/identity.ts';

@@ -68,7 +68,8 @@ export type ConfigReadReason = 'new' | 'changed' | 'ip-fallback' | 'rotation';
  * (`before` is the item as stored before this sync's listing was applied), a stopped guest still
  * shows a live IP, or the guest is in this window's rotating slice — unless the previous full sync
  * read its config (as new, or for a run that continued an unfinished one): an unchanged guest is
- * never read twice in a row.
+ * never read twice in a row. A guest whose turn was skipped is read once its config is one interval
+ * short of the rotation window, so every config stays younger than the window.
  */
 export function configReadReason(
   before: StoredVm | undefined,
@@ -80,8 +81,12 @@ export function configReadReason(
   if (!before || current.config_checked_at === null) return 'new';
   if (listingDiffersFromDetails(before, row)) return 'changed';
   if (needsIpFallback(current)) return 'ip-fallback';
+  const age = nowMs - current.config_checked_at;
+  // A guest whose rotation turn was skipped (below) would wait a whole rotation more: read it when
+  // the next turn would be too late, so no config is ever older than the rotation window.
+  if (age >= CONFIG_MAX_AGE_MS - intervalMs) return 'rotation';
   // Read by the previous full sync (one interval ago, give or take the schedule's jitter).
-  const readByLastRun = nowMs - current.config_checked_at < 1.5 * intervalMs;
+  const readByLastRun = age < 1.5 * intervalMs;
   if (!readByLastRun && inRotationSlice(current.vmid, nowMs, { intervalMs })) return 'rotation';
   return null;
 }

@@ -151,7 +151,7 @@ describe('the portal in Chromium', () => {
     await row.getByText(/^running$/).waitFor({ timeout: 30_000 });
     const guest = stack.simulator?.groundTruth(startable.cluster_id).find((g) => g.vmid === startable.vmid);
     expect(guest?.status).toBe('running');
-    await row.getByRole('button', { name: `Stop ${name}`, exact: true }).waitFor();
+    await row.getByRole('button', { name: `Force stop ${name}`, exact: true }).waitFor();
   });
 
   it("does not show bob alice's VMs, and the API refuses bob's action on one", async () => {

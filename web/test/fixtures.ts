@@ -30,6 +30,7 @@ export function vmFixture(overrides: Partial<ApiVm> = {}): ApiVm {
     ssh_available: true,
     last_updated: '2026-12-07T10:00:00.000Z',
     last_status_check: '2026-12-07T10:00:00.000Z',
+    details_pending: false,
     sync_error: null,
     stale: false,
     pending_action: null,

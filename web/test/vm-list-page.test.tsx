@@ -42,6 +42,7 @@ function fakeApi(vms: ApiVm[]): FakeApi {
           is_admin: false,
           mode: 'inventory',
           stale: api.vms.some((v) => v.stale),
+          refresh: null,
           next_cursor: null,
           generated_at: '2026-12-07T10:00:00.000Z',
         };
@@ -175,7 +176,28 @@ describe('My VMs page', () => {
     });
     const row = rowOf('web-01');
     expect(await within(row).findByText('running')).toBeTruthy();
-    expect(within(row).getByRole('button', { name: 'Stop web-01' })).toBeTruthy();
+    expect(within(row).getByRole('button', { name: 'Force stop web-01' })).toBeTruthy();
+  });
+
+  it('offers a graceful shutdown, and asks before a force stop (declined: nothing is sent)', async () => {
+    const api = fakeApi([vmFixture({ vmid: 101, name: 'web-01', status: 'running' })]);
+    renderPage(api);
+    const user = userEvent.setup();
+    expect(await screen.findByRole('button', { name: 'Shut down web-01' })).toBeTruthy();
+    const asked: string[] = [];
+    const confirm = window.confirm;
+    window.confirm = (question?: string) => {
+      asked.push(question ?? '');
+      return false;
+    };
+    try {
+      await user.click(screen.getByRole('button', { name: 'Force stop web-01' }));
+    } finally {
+      window.confirm = confirm;
+    }
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/^Force stop web-01\? .*unsaved work/);
+    expect(api.requests.some((r) => r.method === 'POST')).toBe(false);
   });
 
   it('keeps the pending state after a 202 until polling shows the confirmed status', async () => {

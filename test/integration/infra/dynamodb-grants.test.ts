@@ -17,10 +17,15 @@ import {
   type LocalGateway,
   startLocalGateway,
 } from '#local/gateway/server.ts';
-import { getDocumentClient } from '#shared/clients/dynamodb.ts';
+import { getDocumentClient, getPacedDocumentClient } from '#shared/clients/dynamodb.ts';
 import { type RouteId, routeList } from '#shared/http/routes.ts';
 import { bindLocalSyncInvoker } from '#shared/refresh/wiring.ts';
-import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
+import {
+  AUDIT_TABLE,
+  INVENTORY_TABLE,
+  OWNERSHIP_TABLE,
+  SYNC_STATE_TABLE,
+} from '#shared/store/table-design.ts';
 import type { SyncClusterInput, SyncSummary } from '#shared/sync/contract.ts';
 import type { ExecutionStarter } from '#shared/trigger/execution-starter.ts';
 import { bindLocalExecutionStarter } from '#shared/trigger/wiring.ts';
@@ -39,7 +44,7 @@ import { simClusters } from '../actions/sim-fixtures.ts';
  */
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-type TableKey = 'inventory' | 'syncState' | 'ownership';
+type TableKey = 'inventory' | 'syncState' | 'ownership' | 'audit';
 type Grants = Readonly<Partial<Record<TableKey, TableAccess>>>;
 
 const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -93,6 +98,7 @@ function recordedOf(label: string): string[] {
     [tables.names.inventory, 'inventory'],
     [tables.names.syncState, 'syncState'],
     [tables.names.ownership, 'ownership'],
+    [tables.names.audit, 'audit'],
   ]);
   return [...(recorder.calls().get(label) ?? [])]
     .map((entry) => {
@@ -105,7 +111,12 @@ function recordedOf(label: string): string[] {
 
 /** What the grants allow, in the same form. */
 function grantedOf(grants: Grants): string[] {
-  const designs = { inventory: INVENTORY_TABLE, syncState: SYNC_STATE_TABLE, ownership: OWNERSHIP_TABLE };
+  const designs = {
+    inventory: INVENTORY_TABLE,
+    syncState: SYNC_STATE_TABLE,
+    ownership: OWNERSHIP_TABLE,
+    audit: AUDIT_TABLE,
+  };
   return Object.entries(grants)
     .flatMap(([table, access]) => {
       const grant = resolveTableGrant(access, designs[table as TableKey]);
@@ -136,12 +147,15 @@ beforeAll(async () => {
     INVENTORY_TABLE: tables.names.inventory,
     SYNC_STATE_TABLE: tables.names.syncState,
     OWNERSHIP_TABLE: tables.names.ownership,
+    AUDIT_TABLE: tables.names.audit,
     CLUSTERS_CONFIG: JSON.stringify(clusters),
     CONFIGURED_CLUSTER_IDS: clusterId,
     ACTION_WAIT_SECONDS: '5',
     ...env,
   });
   recorder.attach(getDocumentClient());
+  // The sync functions write through the paced client (the same calls, with write pacing).
+  recorder.attach(getPacedDocumentClient());
 
   syncHandlers = {
     listClusters: await loadHandler('functions/sync/list-clusters.ts'),
@@ -255,6 +269,9 @@ async function runScenario(): Promise<void> {
     expectStatus(await api('GET', '/api/classes', token), 200, 'classes');
   }
   expectStatus(await api('GET', `/api/vms/${clusterId}/${own}`, studentA), 200, 'get own VM');
+  expectStatus(await api('GET', `/api/vm/${own}/status?cluster=${clusterId}`, studentA), 200, 'VM status');
+  expectStatus(await api('GET', `/api/vm/${own}/ip`, studentA), 200, 'VM address (cluster resolved)');
+  expectStatus(await api('GET', `/api/vm/${classVm}/status`, admin), 200, 'VM status (admin)');
   expectStatus(await api('GET', `/api/vms/${clusterId}/${classVm}`, teacher), 200, 'teacher gets class VM');
   expectStatus(await api('GET', `/api/classes/${classId}`, teacher), 200, 'get class');
   expectStatus(await api('GET', '/api/sync/health', undefined), 200, 'health');
@@ -320,6 +337,10 @@ async function runScenario(): Promise<void> {
   );
   expectStatus(await api('DELETE', `/api/classes/${classId}/members/alice`, admin), 204, 'remove member');
   expectStatus(await api('DELETE', `/api/classes/${classId}`, admin), 204, 'delete class');
+  expectStatus(await api('GET', '/api/audit', admin), 200, 'audit');
+  expectStatus(await api('GET', '/api/audit?user=admin', admin), 200, 'audit of a user');
+  expectStatus(await api('GET', `/api/audit?cluster=${clusterId}&vmid=${own}`, admin), 200, 'audit of a VM');
+  expectStatus(await api('GET', `/api/audit?class=${classId}`, admin), 200, 'audit of a class');
 }
 
 describe('DynamoDB grants against the calls each function makes', () => {

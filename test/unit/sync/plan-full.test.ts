@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type StoredVm, StoredVmSchema } from '#shared/domain/vm-record.ts';
 import {
   AGENT_RETRY_MS,
+  CONFIG_MAX_AGE_MS,
   configReadReason,
   detailsFromConfig,
   inRotationSlice,
@@ -98,6 +99,18 @@ describe('config reads', () => {
     expect(configReadReason(readByLastRun, readByLastRun, row(inside), now, interval)).toBeNull();
     const readTwoRunsAgo = vm({ vmid: inside, name: `vm-${inside}`, config_checked_at: now - 2 * interval });
     expect(configReadReason(readTwoRunsAgo, readTwoRunsAgo, row(inside), now, interval)).toBe('rotation');
+  });
+
+  it('reads a guest whose turn was skipped before its config outlives the rotation window', () => {
+    const now = T0;
+    const outside = [100, 101, 102, 103, 104, 105].find(
+      (id) => !inRotationSlice(id, now, { intervalMs: interval }),
+    );
+    if (outside === undefined) throw new Error('no guest outside the slice');
+    const nearlyTooOld = vm({ vmid: outside, config_checked_at: now - (CONFIG_MAX_AGE_MS - interval) });
+    expect(configReadReason(nearlyTooOld, nearlyTooOld, row(outside), now, interval)).toBe('rotation');
+    const younger = vm({ vmid: outside, config_checked_at: now - (CONFIG_MAX_AGE_MS - interval) + 1 });
+    expect(configReadReason(younger, younger, row(outside), now, interval)).toBeNull();
   });
 });
 

@@ -2,7 +2,6 @@ import { useMutation } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import * as z from 'zod';
 import {
-  type ImportMappingsBody,
   ImportMappingsBodySchema,
   type ImportMappingsResponse,
   ImportMappingsResponseSchema,
@@ -13,7 +12,7 @@ import { useApi } from '../../lib/api-context.tsx';
 /** The file's text as a mappings body, or the reasons it is not one. */
 export function parseMappingsFile(
   text: string,
-): { ok: true; body: ImportMappingsBody } | { ok: false; reason: string } {
+): { ok: true; body: MappingsFileBody } | { ok: false; reason: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -23,8 +22,13 @@ export function parseMappingsFile(
   const parsed = ImportMappingsBodySchema.safeParse(raw);
   if (!parsed.success)
     return { ok: false, reason: `The file is not a mappings.json: ${z.prettifyError(parsed.error)}` };
-  return { ok: true, body: parsed.data };
+  // Checked with the API's own schema, but sent as the file says: the schema's output is a Map
+  // (usernames normalized, prototype keys harmless), which is the server's business, not JSON's.
+  return { ok: true, body: raw as MappingsFileBody };
 }
+
+/** A mappings.json as the user wrote it (the API's input shape). */
+type MappingsFileBody = z.input<typeof ImportMappingsBodySchema>;
 
 /**
  * Admin: import the original portal's mappings.json. A dry run first shows what would change; only
@@ -40,7 +44,7 @@ export function MappingsImportPage() {
   const parsed = text.trim() === '' ? null : parseMappingsFile(text);
   const key = `${cluster}\u0000${text}`;
   const run = useMutation({
-    mutationFn: ({ body, dryRun }: { body: ImportMappingsBody; dryRun: boolean }) => {
+    mutationFn: ({ body, dryRun }: { body: MappingsFileBody; dryRun: boolean }) => {
       const query = new URLSearchParams({ dry_run: String(dryRun) });
       if (cluster !== '') query.set('cluster', cluster);
       return api.mutate('POST', `/api/assignments/import?${query}`, ImportMappingsResponseSchema, body);

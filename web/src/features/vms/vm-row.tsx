@@ -6,6 +6,7 @@ import { usePowerAction } from './vm-api.ts';
 import {
   ACTION_LABELS,
   type Availability,
+  forceStopQuestion,
   POWER_ACTIONS,
   powerActionAvailability,
   rdpAvailability,
@@ -67,12 +68,14 @@ function PowerButtons({ vm, onError }: { vm: ApiVm; onError: (message: string) =
           key={action}
           type="button"
           aria-label={`${ACTION_LABELS[action].label} ${vm.name}`}
-          onClick={() =>
+          onClick={() => {
+            // A hard stop is never one click away: it asks first (the graceful shutdown does not).
+            if (action === 'stop' && !window.confirm(forceStopQuestion(vm.name))) return;
             mutation.mutate(action, {
               onError: (error) =>
                 onError(`${vm.name}: ${ACTION_LABELS[action].label} failed. ${describeError(error)}`),
-            })
-          }
+            });
+          }}
         >
           {ACTION_LABELS[action].label}
         </button>

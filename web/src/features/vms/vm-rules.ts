@@ -19,8 +19,16 @@ export const ACTION_LABELS: Readonly<Record<PendingAction, { label: string; pend
   start: { label: 'Start', pending: 'Starting…' },
   shutdown: { label: 'Shut down', pending: 'Shutting down…' },
   reboot: { label: 'Reboot', pending: 'Rebooting…' },
-  stop: { label: 'Stop', pending: 'Stopping…' },
+  stop: { label: 'Force stop', pending: 'Stopping…' },
 };
+
+/**
+ * Proxmox's `stop` is a hard power-off (`shutdown` is the graceful one the main button offers):
+ * the portal asks before it, in these words.
+ */
+export function forceStopQuestion(name: string): string {
+  return `Force stop ${name}? This cuts the power like pulling the plug: unsaved work in the guest is lost. Use "Shut down" for a clean shutdown.`;
+}
 
 /** Whether a power action makes sense for the VM's current status. */
 export function powerActionAvailability(vm: ApiVm, action: PendingAction): Availability {
