@@ -2,6 +2,7 @@
 export { formatDuration, InvalidDurationError, parseDuration } from './durations.ts';
 export type { LocalPortBindings } from './local-ports.ts';
 export { DEFAULT_DATA_DIR, dataPaths, PROJECT_ROOT } from './paths.ts';
+export { PreflightError, preflight } from './preflight.ts';
 export { readStackState, type StackState } from './stack-state.ts';
 export {
   handlerEnvironment,
@@ -10,5 +11,5 @@ export {
   type LocalStackOptions,
   startLocalStack,
 } from './start-local-stack.ts';
-export { formatStatusLine } from './status-line.ts';
+export { fitToWidth, formatFailureReasons, formatStatusLine } from './status-line.ts';
 export { type LocalExecution, type LocalRunnerStatus, LocalSyncRunner } from './sync-runner.ts';
