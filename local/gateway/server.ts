@@ -6,6 +6,7 @@ import type { JSONWebKeySet } from 'jose';
 import { buildHttpApiEvent, newRequestId } from '#local/gateway/event.ts';
 import { createJwtAuthorizer } from '#local/gateway/jwt-authorizer.ts';
 import { createRouteMatcher } from '#local/gateway/route-matcher.ts';
+import { NotFoundError, toErrorResponse } from '#shared/http/errors.ts';
 import { API_CORS, type RouteDefinition, routeKey } from '#shared/http/routes.ts';
 
 /**
@@ -248,7 +249,15 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     }
 
     const match = matchRoute(method, rawPath);
-    if (match === null) return jsonMessage(404, 'Not Found');
+    if (match === null) {
+      // The API's one error shape, also for a path no route matches.
+      const body = toErrorResponse(new NotFoundError(`No route for ${method} ${rawPath}`)).body;
+      return {
+        status: 404,
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify(body)),
+      };
+    }
     const body = await readBody(request);
     if (body === null) return jsonMessage(413, 'Request Entity Too Large');
 

@@ -141,10 +141,12 @@ describe('local gateway: JWT authorizer', () => {
     expect(received[0]?.requestContext.authorizer).toBeUndefined();
   });
 
-  it('answers 404 {"message":"Not Found"} for routes not in the table', async () => {
+  it("answers routes not in the table with the API's error shape (not_found)", async () => {
     const response = await get('/api/unknown', tokens.admin);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ message: 'Not Found' });
+    expect(await response.json()).toEqual({
+      error: { code: 'not_found', message: 'No route for GET /api/unknown' },
+    });
     expect((await fetch(`${gateway.url}/api/vms`, { method: 'PATCH' })).status).toBe(404);
   });
 
