@@ -8,6 +8,7 @@ import { createJwtAuthorizer } from '#local/gateway/jwt-authorizer.ts';
 import { createRouteMatcher } from '#local/gateway/route-matcher.ts';
 import { NotFoundError, toErrorResponse } from '#shared/http/errors.ts';
 import { API_CORS, type RouteDefinition, routeKey } from '#shared/http/routes.ts';
+import { docsAsset } from './api-docs.ts';
 
 /**
  * The local API gateway: a node:http server that behaves like the deployed HTTP API for the route
@@ -248,6 +249,10 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       return { status: 204, headers, body: Buffer.alloc(0) };
     }
 
+    if (method === 'GET') {
+      const docs = await docsAsset(rawPath);
+      if (docs !== null) return docs;
+    }
     const match = matchRoute(method, rawPath);
     if (match === null) {
       // The API's one error shape, also for a path no route matches.
