@@ -12,6 +12,7 @@ import type { BenchDocument, ReportInputs } from './lib/report-types.ts';
 import { type BundleResult, measureBundles } from './measures/bundles.ts';
 import { type DynamoScenarioResult, runDynamoScenario } from './measures/dynamodb-writes.ts';
 import { type FleetScenarioResult, runFleetScenario, scenarioSteps } from './measures/fleet-scenario.ts';
+import { type ImportLoadResult, measureImportLoad } from './measures/import-load.ts';
 import { type LatencyResult, measureLatency } from './measures/latency.ts';
 
 /**
@@ -53,6 +54,7 @@ export async function runBenchmark(
     sync: null,
     lambda: null,
     cost: null,
+    import: null,
     goals: [],
     errors: [],
     notes: [],
@@ -81,11 +83,17 @@ export async function runBenchmark(
   }
 
   const needDynamo =
-    wants('latency') || wants('proxmox') || wants('dynamodb') || wants('sync') || wants('cost');
+    wants('latency') ||
+    wants('proxmox') ||
+    wants('dynamodb') ||
+    wants('sync') ||
+    wants('cost') ||
+    wants('import');
   const dynamo = needDynamo ? await attempt('DynamoDB Local', () => startBenchDynamo()) : null;
   const scenarios: FleetScenarioResult[] = [];
   const latencies: LatencyResult[] = [];
   let dyn: DynamoScenarioResult | null = null;
+  let importLoad: ImportLoadResult | null = null;
   try {
     if (dynamo !== null) {
       const fleetSizes: { clusters: number; perCluster: number; latency: boolean }[] = [
@@ -169,14 +177,59 @@ export async function runBenchmark(
         );
       }
     }
+    if (dynamo !== null && wants('import')) {
+      importLoad = await attempt('10,000-user mappings import beside a student list', async () =>
+        measureImportLoad({
+          documentClient: dynamo.documentClient,
+          tables: await dynamo.createTableSet('import'),
+          users: 10_000,
+          aloneRequests: quick ? 30 : 100,
+          log,
+        }),
+      );
+    }
   } finally {
     if (dynamo !== null) await dynamo.stop();
   }
 
   const cost = assemble(doc, { bundles, scenarios, latencies, dyn, quick });
+  if (importLoad !== null) assembleImport(doc, importLoad);
   doc.machine.load_average_end = loadavg().map(r2);
   doc.duration_s = r1((performance.now() - started) / 1000);
   return { doc, json: args.json, save: args.save, report: { doc, bundles, scenarios, latencies, dyn, cost } };
+}
+
+function assembleImport(doc: BenchDocument, r: ImportLoadResult): void {
+  const p50Ratio = r.alone.p50 > 0 ? r.duringImport.p50 / r.alone.p50 : null;
+  const p99Ratio = r.alone.p99 > 0 ? r.duringImport.p99 / r.alone.p99 : null;
+  doc.import = {
+    description:
+      'POST /api/assignments/import of a mappings.json with 10,000 users (one VM each) through the local gateway, while a student lists their 20 VMs back to back in the same process (the local stack shape)',
+    users: r.users,
+    entries: r.entries,
+    import_status: r.importStatus,
+    import_s: r2(r.importS),
+    created: r.created,
+    student_alone_ms: { p50: r1(r.alone.p50), p99: r1(r.alone.p99), n: r.alone.n },
+    student_during_import_ms: {
+      p50: r1(r.duringImport.p50),
+      p99: r1(r.duringImport.p99),
+      n: r.duringImport.n,
+    },
+    slowdown_p50: p50Ratio === null ? null : r2(p50Ratio),
+    slowdown_p99: p99Ratio === null ? null : r2(p99Ratio),
+  };
+  doc.goals.push(
+    judge(
+      'import.student_list',
+      'a student list during a 10,000-user import ≤ 3× its normal p50',
+      p50Ratio === null ? null : r2(p50Ratio),
+      3,
+      '×',
+      'max',
+      `alone p50 ${r1(r.alone.p50)} ms, during ${r1(r.duringImport.p50)} ms; import ${r2(r.importS)} s (${r.importStatus})`,
+    ),
+  );
 }
 
 function assemble(

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
@@ -22,6 +24,13 @@ import {
  * Runs Amazon's DynamoDB Local (the jar installed in `.dynamodb-local/` by `npm install`) as a child
  * java process on a free loopback port, and creates pve-inventory's tables in it. The process is
  * killed by its PID on stop, on process exit and on SIGINT/SIGTERM: no java is left behind.
+ *
+ * DynamoDB Local has no option to choose its listening address (its Jetty listens on every
+ * interface, without authentication). It is therefore started through a small Java launcher
+ * (`dynamodb-local/LoopbackDynamoDbLocal.java`) that binds it to 127.0.0.1 before it starts and
+ * exits when this process is gone, and with `-disableTelemetry` so that it never sends anything off
+ * the machine. The launcher is compiled once with the runtime's own compiler module
+ * (`java -m jdk.compiler/...`, no JDK needed) into `.dynamodb-local/launcher/<hash of its source>/`.
  */
 
 /** The one line shown when Java is missing or too old. */
@@ -69,6 +78,16 @@ export interface DynamoDbLocal {
 }
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The launcher that binds DynamoDB Local to one address (see the module comment). */
+export const LOOPBACK_LAUNCHER = join(
+  dirname(fileURLToPath(import.meta.url)),
+  'dynamodb-local',
+  'LoopbackDynamoDbLocal.java',
+);
+
+/** The only address DynamoDB Local listens on. */
+export const DYNAMODB_LOCAL_HOST = '127.0.0.1';
 
 /** Client options for a DynamoDB Local endpoint (any region, fake credentials). */
 export function localClientConfig(endpoint: string) {
@@ -130,6 +149,68 @@ function installExitHooks(): void {
   }
 }
 
+/** The launcher could not be compiled (e.g. a Java runtime without the jdk.compiler module). */
+export class DynamoDbLocalLauncherError extends Error {
+  override readonly name = 'DynamoDbLocalLauncherError';
+}
+
+function runJava(java: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(java, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (data: Buffer) => {
+      output = `${output}${data.toString('utf8')}`.slice(-4000);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    child.once('error', (error) => resolveRun({ code: -1, output: error.message }));
+    child.once('exit', (code) => resolveRun({ code, output }));
+  });
+}
+
+/**
+ * Compiles the loopback launcher for this install (once per version of its source) and returns the
+ * folder holding its class. Compiled into a temporary folder and renamed into place, so concurrent
+ * starts never see half a class.
+ */
+export async function ensureLoopbackLauncher(installDir: string, java = 'java'): Promise<string> {
+  const source = await readFile(LOOPBACK_LAUNCHER);
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const classDir = join(installDir, 'launcher', hash);
+  if (existsSync(join(classDir, 'LoopbackDynamoDbLocal.class'))) return classDir;
+  await mkdir(dirname(classDir), { recursive: true });
+  const temp = await mkdtemp(`${classDir}.tmp-`);
+  try {
+    const classPath = [join(installDir, 'DynamoDBLocal.jar'), join(installDir, 'DynamoDBLocal_lib', '*')];
+    const result = await runJava(java, [
+      '-m',
+      'jdk.compiler/com.sun.tools.javac.Main',
+      '--release',
+      '11',
+      '-proc:none',
+      '-d',
+      temp,
+      '-cp',
+      classPath.join(delimiter),
+      LOOPBACK_LAUNCHER,
+    ]);
+    if (result.code !== 0) {
+      throw new DynamoDbLocalLauncherError(
+        `could not compile the DynamoDB Local launcher (Java's jdk.compiler module is needed): ${result.output.trim()}`,
+      );
+    }
+    try {
+      await rename(temp, classDir);
+    } catch (error) {
+      // Another start compiled it at the same time.
+      if (!existsSync(join(classDir, 'LoopbackDynamoDbLocal.class'))) throw error;
+    }
+    return classDir;
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
 /** Starts DynamoDB Local and resolves once it answers requests. */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const installDir = options.installDir ?? join(projectRoot, '.dynamodb-local');
@@ -138,6 +219,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   if (!existsSync(jar) || !existsSync(libDir)) throw new DynamoDbLocalNotInstalledError(installDir);
   const java = options.java ?? 'java';
   assertJavaAvailable(java);
+  const launcherDir = await ensureLoopbackLauncher(installDir, java);
 
   // DynamoDB Local writes a metadata file into its working directory: give it its own.
   let tempDir: string | undefined;
@@ -160,6 +242,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
         java,
         jar,
         libDir,
+        launcherDir,
         cwd,
         storage,
         port,
@@ -178,6 +261,7 @@ interface LaunchInput {
   java: string;
   jar: string;
   libDir: string;
+  launcherDir: string;
   cwd: string;
   storage: string[];
   port: number;
@@ -187,13 +271,18 @@ interface LaunchInput {
 
 async function launch(input: LaunchInput): Promise<DynamoDbLocal> {
   const args = [
+    `-Dpve.bindHost=${DYNAMODB_LOCAL_HOST}`,
+    // The launcher exits when this process ends, however it ends (even SIGKILL).
+    `-Dpve.ownerPid=${process.pid}`,
     `-Djava.library.path=${input.libDir}`,
-    '-jar',
-    input.jar,
+    '-cp',
+    [input.launcherDir, input.jar, join(input.libDir, '*')].join(delimiter),
+    'LoopbackDynamoDbLocal',
     '-port',
     String(input.port),
     ...input.storage,
     '-sharedDb',
+    '-disableTelemetry',
   ];
   const child = spawn(input.java, args, { cwd: input.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   installExitHooks();
@@ -216,7 +305,7 @@ async function launch(input: LaunchInput): Promise<DynamoDbLocal> {
     spawnError = error;
   });
 
-  const endpoint = `http://127.0.0.1:${input.port}`;
+  const endpoint = `http://${DYNAMODB_LOCAL_HOST}:${input.port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       child.kill('SIGTERM');

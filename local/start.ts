@@ -2,6 +2,7 @@
  * `npm start`: the whole system on one machine (see local/stack). Prints the URLs, a token per demo
  * user and curl commands, keeps one live status line, and stops everything on Ctrl-C / SIGTERM.
  */
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { formatBanner } from '#local/stack/banner.ts';
 import {
@@ -20,6 +21,8 @@ const USAGE = `Usage: npm start -- [options]
 
   --config FILE          sync real Proxmox clusters from FILE (clusters.json) instead of the simulator
   --port N               API port (default 8080)
+  --host ADDR            address the API listens on (default 127.0.0.1; another address exposes it
+                         to the network, still behind the JWT check)
   --in-memory            keep nothing: DynamoDB Local in memory (default: data kept in .data/dynamodb)
   --data-dir DIR         data folder (default .data)
   --full-interval D      full sync period (default 5m; D like 90s, 5m)
@@ -57,6 +60,7 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
     options: {
       config: { type: 'string' },
       port: { type: 'string' },
+      host: { type: 'string' },
       'in-memory': { type: 'boolean' },
       'data-dir': { type: 'string' },
       'full-interval': { type: 'string' },
@@ -88,6 +92,8 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
   };
   const port = int('port', values.port, 1, 65_535);
   const guests = int('guests', values.guests, 1, 5_000);
+  if (values.host !== undefined && isIP(values.host) === 0 && values.host !== 'localhost')
+    throw new UsageError(`--host: expected an IP address or localhost, got "${values.host}"`);
   const pveVersion =
     values['pve-version'] === undefined
       ? undefined
@@ -100,6 +106,7 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
   };
   const options: LocalStackOptions = {
     ...(port === undefined ? {} : { port }),
+    ...(values.host === undefined ? {} : { host: values.host }),
     ...(values.config === undefined ? {} : { clustersFile: values.config }),
     ...(values['in-memory'] ? { inMemory: true } : {}),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
@@ -118,6 +125,10 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
     ...(logLevel === undefined ? {} : { logLevel }),
   };
   return { options, verbose: values.verbose === true };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function describeProxmox(stack: LocalStack, configFile: string | undefined): string[] {
@@ -183,6 +194,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
   let statusTimer: NodeJS.Timeout | undefined;
 
   try {
@@ -211,6 +223,8 @@ async function main(): Promise<void> {
   if (stopping !== null) return;
   const running = stack;
   const port = new URL(running.apiUrl).port;
+  const host = options.host ?? '127.0.0.1';
+  const exposed = !isLoopbackHost(host);
   const dataDescription = options.inMemory
     ? `${running.dynamodbEndpoint} (in memory: nothing is kept)`
     : `${running.dynamodbEndpoint} (data kept in ${options.dataDir ?? '.data'}/dynamodb)`;
@@ -218,7 +232,7 @@ async function main(): Promise<void> {
   // The tokens are usable as soon as the API listens: the first full sync reports when it is done.
   print(
     formatBanner({
-      apiUrl: `http://localhost:${port}`,
+      apiUrl: exposed && !['0.0.0.0', '::'].includes(host) ? running.apiUrl : `http://localhost:${port}`,
       dynamodb: dataDescription,
       proxmox: describeProxmox(running, options.clustersFile),
       fullIntervalMs: options.fullIntervalMs ?? 300_000,
@@ -228,6 +242,11 @@ async function main(): Promise<void> {
       demo: running.demo,
     }),
   );
+  if (exposed) {
+    print(
+      `Note: the API listens on ${host}, reachable from other machines (every route but the health check needs a token; DynamoDB Local stays on 127.0.0.1).`,
+    );
+  }
   print(
     `Tokens printed ${((Date.now() - started) / 1000).toFixed(1)} s after start; the first full sync is running (the API answers from the table meanwhile).`,
   );

@@ -16,7 +16,15 @@ export class BenchArgsError extends Error {
 }
 
 /** The measurement ids `--only` accepts. */
-export const MEASUREMENT_IDS = ['latency', 'proxmox', 'dynamodb', 'sync', 'lambda', 'cost'] as const;
+export const MEASUREMENT_IDS = [
+  'latency',
+  'proxmox',
+  'dynamodb',
+  'sync',
+  'lambda',
+  'cost',
+  'import',
+] as const;
 
 /** Parses `--json`, `--quick`, `--save=DIR` and `--only=a,b` (ids of {@link MEASUREMENT_IDS}). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {

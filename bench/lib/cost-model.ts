@@ -142,8 +142,8 @@ export function monthlyCost(workload: Workload, shape: ShapeInputs): MonthlyCost
   const L = shape.lambda;
   const lines: CostLine[] = [];
 
-  // Lambda: ListClusters once per execution, SyncCluster per cluster and RecordRun per pass.
-  const quickInvocations = s.quickExecutions + s.quickPasses * (c + 1);
+  // Lambda: ListClusters and RecordRun once per execution, SyncCluster per cluster and pass.
+  const quickInvocations = s.quickExecutions * 2 + s.quickPasses * c;
   const fullInvocations = s.fullRuns * (c + 2);
   const apiInvocations = workload.listLoadsPerMonth;
   const invocations = quickInvocations + fullInvocations + apiInvocations;
@@ -152,7 +152,7 @@ export function monthlyCost(workload: Workload, shape: ShapeInputs): MonthlyCost
     gbs(L.syncMemoryMb, L.quickMsPerCluster, s.quickPasses * c) +
     gbs(L.syncMemoryMb, L.fullMsPerCluster, s.fullRuns * c) +
     gbs(L.auxMemoryMb, L.listClustersMs, s.quickExecutions + s.fullRuns) +
-    gbs(L.auxMemoryMb, L.recordRunMs, s.quickPasses + s.fullRuns) +
+    gbs(L.auxMemoryMb, L.recordRunMs, s.quickExecutions + s.fullRuns) +
     gbs(L.apiMemoryMb, L.apiMsPerRequest, apiInvocations);
   lines.push(
     line('Lambda', 'requests', invocations, PRICES.lambdaRequest, 'measured', FREE_TIER.lambdaRequests),

@@ -271,6 +271,41 @@ export function renderMarkdown(r: ReportInputs): string {
     out.push('');
   }
 
+  if (doc.import !== null) {
+    const i = doc.import;
+    const ms = (v: unknown): string =>
+      typeof v === 'object' && v !== null && 'p50' in v && 'p99' in v
+        ? `${String(v.p50)} / ${String(v.p99)}`
+        : '–';
+    out.push('## 7. Large mappings import beside a student list');
+    out.push('');
+    out.push(String(i.description));
+    out.push('');
+    out.push(
+      table(
+        [
+          'users',
+          'import answer',
+          'import (s)',
+          'student p50 / p99 alone (ms)',
+          'during the import (ms)',
+          'slowdown p50 / p99',
+        ],
+        [
+          [
+            String(i.users),
+            String(i.import_status),
+            String(i.import_s),
+            ms(i.student_alone_ms),
+            ms(i.student_during_import_ms),
+            `${String(i.slowdown_p50)}× / ${String(i.slowdown_p99)}×`,
+          ],
+        ],
+      ),
+    );
+    out.push('');
+  }
+
   if (doc.errors.length > 0) {
     out.push('## Errors');
     out.push('');

@@ -1,12 +1,18 @@
 import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
-import { capProblems, keysToCheck, parseMappings, resolveMappings } from '#shared/api/mappings.ts';
+import {
+  capProblems,
+  importSizeProblem,
+  keysToCheck,
+  parseMappings,
+  resolveMappings,
+} from '#shared/api/mappings.ts';
 import { vmKeyString } from '#shared/api/visibility.ts';
 import type { Assignment } from '#shared/domain/ownership.ts';
-import { BadRequestError } from '#shared/http/errors.ts';
+import { BadRequestError, PayloadTooLargeError } from '#shared/http/errors.ts';
 import { requireAdmin } from '#shared/http/identity.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
-import type { ImportMappingsResponse } from '#shared/http/schemas/ownership.ts';
+import { type ImportMappingsResponse, MAPPINGS_IMPORT_LIMITS } from '#shared/http/schemas/ownership.ts';
 
 /** Builds the POST /api/assignments/import handler on the given dependencies. */
 export function createImportMappingsHandler(dependencies: () => ApiDependencies): HttpLambdaHandler {
@@ -15,6 +21,10 @@ export function createImportMappingsHandler(dependencies: () => ApiDependencies)
     route: routes.importMappings,
     handler: async ({ query, body, caller }) => {
       requireAdmin(caller);
+      const tooLarge = importSizeProblem(body, MAPPINGS_IMPORT_LIMITS);
+      if (tooLarge !== null) {
+        throw new PayloadTooLargeError(`mappings.json refused: ${tooLarge}; nothing was imported`);
+      }
       const { repositories, usernames, now } = deps();
       const knownClusters = (await repositories.syncState.listClusterStates())
         .map((s) => s.cluster_id)
@@ -29,15 +39,12 @@ export function createImportMappingsHandler(dependencies: () => ApiDependencies)
           capProblems(problems),
         );
       }
-      const current = await Promise.all(
-        resolved.users.map((user) => repositories.ownership.listAssignmentsOfUser(user)),
+      // Only the pairs of the file are read back (batched, bounded concurrency), never each user's list.
+      const current = await repositories.ownership.getAssignments(
+        resolved.targets.map((t) => ({ ...t, source: 'mapping' as const, class_id: null })),
       );
-      const held = new Set(
-        current
-          .flat()
-          .filter((a) => a.source === 'mapping')
-          .map((a) => `${a.username}#${vmKeyString(a)}`),
-      );
+      // A suspended mapping is written again (its VM is back), as a new one would be.
+      const held = new Set(current.filter((a) => !a.suspended).map((a) => `${a.username}#${vmKeyString(a)}`));
       const createdAt = now();
       const toWrite: Assignment[] = resolved.targets
         .filter((t) => !held.has(`${t.username}#${vmKeyString(t)}`))

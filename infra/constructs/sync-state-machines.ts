@@ -12,7 +12,6 @@ import {
   QueryLanguage,
   StateMachine,
   StateMachineType,
-  Succeed,
   TaskInput,
   Timeout,
   Wait,
@@ -33,6 +32,13 @@ export const TRANSIENT_LAMBDA_ERRORS = [
 
 /** Quick-sync machine timeout: below the one-minute schedule so executions never overlap. */
 export const QUICK_SYNC_TIMEOUT_SECONDS = 58;
+
+/**
+ * MaxConcurrency of the quick machine's Map: an iteration runs all of a cluster's passes and holds
+ * its slot for the whole execution, so every cluster needs a slot of its own (40 is the most
+ * iterations an inline Map runs at once).
+ */
+export const QUICK_SYNC_MAX_CONCURRENCY = 40;
 
 /** Properties of {@link SyncStateMachines}. */
 export interface SyncStateMachinesProps {
@@ -82,7 +88,9 @@ export function fullSyncTimeout(fullSyncMinutes: number): Duration {
 /**
  * The two sync state machines (JSONPath only, so the synthesized definitions run in the local
  * interpreter as they are). Full: ListClusters → Map(SyncCluster, Catch inside the iteration) →
- * RecordRun, Standard. Quick: ListClusters → (Map → RecordRun → Wait) × passes, Express.
+ * RecordRun, Standard. Quick: ListClusters → Map(per cluster: (SyncClusterN → Wait) × passes) →
+ * RecordRun, Express: each cluster keeps its own cadence. A hanging iteration of either Map holds
+ * only its own slot; the others go on.
  */
 export class SyncStateMachines extends Construct {
   public readonly fullSync: StateMachine;
@@ -98,11 +106,10 @@ export class SyncStateMachines extends Construct {
       SyncStateName.syncCluster,
       SyncStateName.syncClusterFailed,
       props,
-      { quick: false },
     );
     const fullDefinition = this.listClusters('Full', props.listClustersFunction)
       .next(fullMap)
-      .next(this.recordRun(SyncStateName.recordRun, props.recordRunFunction, false));
+      .next(this.recordRun(SyncStateName.recordRun, props.recordRunFunction, 'Full'));
     this.fullSync = new StateMachine(this, 'FullSync', {
       comment: 'Full sync of every cluster; one cluster failing never fails the others',
       stateMachineType: StateMachineType.STANDARD,
@@ -118,37 +125,46 @@ export class SyncStateMachines extends Construct {
     });
 
     // Quick sync: the wait loop gives the sub-minute cadence (no AWS schedule goes below a minute).
+    // Each cluster runs its own passes inside one Map iteration, so a cluster whose listing hangs
+    // only delays its own next pass, never the other clusters' (a Map of passes would wait for the
+    // slowest cluster before any next pass could start).
     const timing = quickSyncTiming(props.quickSyncSeconds);
-    const done = new Succeed(this, 'QuickSyncDone');
-    const passes: { map: MapState; record: LambdaInvoke }[] = [];
-    for (let pass = 1; pass <= timing.passes; pass += 1) {
-      const map = this.clusterMap(
-        quickPassStateName('QuickPass', pass),
-        quickPassStateName(SyncStateName.syncCluster, pass),
-        quickPassStateName(SyncStateName.syncClusterFailed, pass),
-        props,
-        { quick: true, taskTimeoutSeconds: timing.taskTimeoutSeconds },
-      );
-      const record = this.recordRun(
-        quickPassStateName(SyncStateName.recordRun, pass),
-        props.recordRunFunction,
-        true,
-      );
-      passes.push({ map, record });
-    }
-    let quickDefinition = Chain.start(this.listClusters('Quick', props.listClustersFunction));
-    passes.forEach(({ map, record }, index) => {
-      const following: Wait | Succeed = passes[index + 1]
-        ? new Wait(this, quickPassStateName('WaitBeforePass', index + 2), {
-            time: WaitTime.duration(Duration.seconds(timing.waitSeconds)),
-          })
-        : done;
-      // Recording a pass is bookkeeping: its failure must not cancel the passes still to come.
-      record.addCatch(following, { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });
-      quickDefinition = quickDefinition.next(map).next(record).next(following);
+    const clusterDone = new Pass(this, SyncStateName.quickClusterDone, {
+      stateName: SyncStateName.quickClusterDone,
+      comment: "The iteration's output: the cluster's last pass",
+      outputPath: '$.result',
     });
+    let iteration: Chain | undefined;
+    let previousEnd: { task: LambdaInvoke; failed: Pass } | undefined;
+    for (let pass = 1; pass <= timing.passes; pass += 1) {
+      const { task, failed } = this.quickPassTask(pass, props, timing.taskTimeoutSeconds);
+      if (previousEnd === undefined) {
+        iteration = Chain.start(task);
+      } else {
+        const wait = new Wait(this, quickPassStateName('WaitBeforePass', pass), {
+          time: WaitTime.duration(Duration.seconds(timing.waitSeconds)),
+        });
+        previousEnd.task.next(wait);
+        previousEnd.failed.next(wait);
+        wait.next(task);
+      }
+      previousEnd = { task, failed };
+    }
+    if (iteration === undefined || previousEnd === undefined) throw new RangeError('no quick pass');
+    previousEnd.task.next(clusterDone);
+    previousEnd.failed.next(clusterDone);
+    const quickMap = new MapState(this, SyncStateName.quickClusters, {
+      stateName: SyncStateName.quickClusters,
+      itemsPath: '$.clusters',
+      // Each iteration holds its slot for the whole execution: every cluster needs its own.
+      maxConcurrency: QUICK_SYNC_MAX_CONCURRENCY,
+      resultPath: '$.results',
+    }).itemProcessor(iteration);
+    const quickDefinition = Chain.start(this.listClusters('Quick', props.listClustersFunction))
+      .next(quickMap)
+      .next(this.recordRun(SyncStateName.recordRun, props.recordRunFunction, 'Quick'));
     this.quickSync = new StateMachine(this, 'QuickSync', {
-      comment: `Quick sync: ${timing.passes} passes ${timing.waitSeconds} s apart per execution`,
+      comment: `Quick sync: ${timing.passes} passes ${timing.waitSeconds} s apart per cluster, each cluster on its own`,
       stateMachineType: StateMachineType.EXPRESS,
       queryLanguage: QueryLanguage.JSON_PATH,
       definitionBody: DefinitionBody.fromChainable(quickDefinition),
@@ -200,35 +216,26 @@ export class SyncStateMachines extends Construct {
     return task;
   }
 
-  /** A Map over `$.clusters` whose iteration catches every error, so one cluster cannot fail the run. */
+  /** The full sync's Map over `$.clusters`; its iteration catches every error, so one cluster cannot fail the run. */
   private clusterMap(
     mapName: string,
     taskName: string,
     failedName: string,
     props: SyncStateMachinesProps,
-    options: { quick: boolean; taskTimeoutSeconds?: number },
   ): MapState {
     const task = new LambdaInvoke(this, taskName, {
       stateName: taskName,
       lambdaFunction: props.syncClusterFunction,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      taskTimeout:
-        options.taskTimeoutSeconds === undefined
-          ? undefined
-          : Timeout.duration(Duration.seconds(options.taskTimeoutSeconds)),
     });
-    task.addRetry(
-      options.quick
-        ? { errors: [...TRANSIENT_LAMBDA_ERRORS], interval: Duration.seconds(1), maxAttempts: 1 }
-        : {
-            errors: [...TRANSIENT_LAMBDA_ERRORS],
-            interval: Duration.seconds(2),
-            maxAttempts: 3,
-            backoffRate: 2,
-            jitterStrategy: JitterType.FULL,
-          },
-    );
+    task.addRetry({
+      errors: [...TRANSIENT_LAMBDA_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: JitterType.FULL,
+    });
     const failed = new Pass(this, failedName, {
       stateName: failedName,
       comment: 'The task itself failed (crash, timeout): record the failure, let the other clusters finish',
@@ -247,8 +254,50 @@ export class SyncStateMachines extends Construct {
     }).itemProcessor(task);
   }
 
-  private recordRun(name: string, fn: IFunction, quick: boolean): LambdaInvoke {
-    const task = new LambdaInvoke(this, name, {
+  /**
+   * One quick pass of one cluster inside the quick Map's iteration: the task keeps the item
+   * (`cluster_id`, `mode`) and puts its summary in `$.result`; a failed task puts a failure record
+   * there instead, so the next pass still runs.
+   */
+  private quickPassTask(
+    pass: number,
+    props: SyncStateMachinesProps,
+    taskTimeoutSeconds: number,
+  ): { task: LambdaInvoke; failed: Pass } {
+    const taskName = quickPassStateName(SyncStateName.syncCluster, pass);
+    const failedName = quickPassStateName(SyncStateName.syncClusterFailed, pass);
+    const task = new LambdaInvoke(this, taskName, {
+      stateName: taskName,
+      lambdaFunction: props.syncClusterFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      payload: TaskInput.fromObject({
+        cluster_id: JsonPath.stringAt('$.cluster_id'),
+        mode: JsonPath.stringAt('$.mode'),
+      }),
+      resultPath: '$.result',
+      taskTimeout: Timeout.duration(Duration.seconds(taskTimeoutSeconds)),
+    });
+    task.addRetry({ errors: [...TRANSIENT_LAMBDA_ERRORS], interval: Duration.seconds(1), maxAttempts: 1 });
+    const failed = new Pass(this, failedName, {
+      stateName: failedName,
+      comment: 'The task itself failed (crash, timeout): record the failure, keep the next passes',
+      parameters: {
+        cluster_id: JsonPath.stringAt('$.cluster_id'),
+        mode: JsonPath.stringAt('$.mode'),
+        result: {
+          cluster_id: JsonPath.stringAt('$.cluster_id'),
+          ok: false,
+          error: JsonPath.jsonToString(JsonPath.objectAt('$.error')),
+        },
+      },
+    });
+    task.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    return { task, failed };
+  }
+
+  private recordRun(name: string, fn: IFunction, idPrefix: 'Full' | 'Quick'): LambdaInvoke {
+    const task = new LambdaInvoke(this, `${idPrefix}${name}`, {
       stateName: name,
       lambdaFunction: fn,
       payloadResponseOnly: true,
@@ -257,9 +306,6 @@ export class SyncStateMachines extends Construct {
         mode: JsonPath.stringAt('$.mode'),
         results: JsonPath.listAt('$.results'),
       }),
-      // The quick machine keeps its state (the cluster list) for the next pass; the full machine's
-      // output is the run record.
-      resultPath: quick ? JsonPath.DISCARD : undefined,
     });
     task.addRetry({
       errors: [...TRANSIENT_LAMBDA_ERRORS],

@@ -1,4 +1,6 @@
 /** The local stack: everything `npm start` runs, programmatically (also used by the e2e test). */
+
+export { DataDirLockedError, LOCK_FILE_NAME } from './data-dir-lock.ts';
 export { formatDuration, InvalidDurationError, parseDuration } from './durations.ts';
 export type { LocalPortBindings } from './local-ports.ts';
 export { DEFAULT_DATA_DIR, dataPaths, PROJECT_ROOT } from './paths.ts';

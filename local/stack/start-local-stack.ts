@@ -25,6 +25,7 @@ import type { Repositories } from '#shared/store/ports.ts';
 import type { TableNames } from '#shared/store/table-design.ts';
 import type { SyncMode } from '#shared/sync/contract.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
+import { acquireDataDirLock } from './data-dir-lock.ts';
 import { loadSyncDefinitions } from './definitions-cache.ts';
 import { bindLocalPorts, type LocalPortBindings } from './local-ports.ts';
 import { DEFAULT_DATA_DIR, dataPaths } from './paths.ts';
@@ -44,7 +45,7 @@ import { type LambdaStyleHandler, LocalSyncRunner, taskHandlerFromLambda } from 
 export interface LocalStackOptions {
   /** API port; 0 picks a free one. @default 8080 */
   readonly port?: number;
-  /** Interface the API binds. @default 127.0.0.1 */
+  /** Address the API listens on. @default '127.0.0.1' */
   readonly host?: string;
   /** Data folder (DynamoDB data, issuer key, state file for the CLI). @default `.data/` */
   readonly dataDir?: string;
@@ -259,6 +260,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
     const paths = dataPaths(dataDir);
     await mkdir(dataDir, { recursive: true });
+    // One stack per data folder: a second one would run a second DynamoDB Local on the same files.
+    const lock = await acquireDataDirLock(dataDir);
+    cleanups.push(() => lock.release());
 
     // DynamoDB Local boots in its own process while the simulator starts and CDK synthesizes.
     dynamoPromise =
@@ -347,6 +351,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       fullIntervalMs,
       quickIntervalMs,
+      // Each cluster's quick syncs on their own: a hanging cluster delays only itself.
+      quickClusterIds: clusters.clusters.map((c) => c.id),
       log,
     });
     cleanups.push(() => runner.stop());
@@ -360,7 +366,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const gateway: LocalGateway = await startLocalGateway({
       port: options.port ?? 8080,
-      ...(options.host === undefined ? {} : { host: options.host }),
+      host: options.host ?? '127.0.0.1',
       routes: routeList,
       issuer,
       audience: issuer.clientId,

@@ -18,7 +18,7 @@ const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 function describeRun(label: string, runner: LocalRunnerStatus, which: 'lastFull' | 'lastQuick'): string {
   const mode = which === 'lastFull' ? 'full' : 'quick';
   const running = runner.running.filter((r) => r.mode === mode);
-  // A quick execution records a result per pass: a running one may hold the newest.
+  // A running execution may already hold the newest result.
   const candidates = [
     ...running.filter((r) => r.resultAt !== null),
     ...(runner[which] === null ? [] : [runner[which]]),

@@ -27,6 +27,12 @@ export interface LocalSyncRunnerOptions {
   readonly fullIntervalMs: number;
   /** Time between quick passes in ms (each execution runs the machine's passes this far apart). */
   readonly quickIntervalMs: number;
+  /**
+   * Clusters whose quick syncs are scheduled one by one: each cluster runs its own quick
+   * executions back to back, so a cluster that hangs delays only itself. Without it, one quick
+   * execution covers every cluster.
+   */
+  readonly quickClusterIds?: readonly string[];
   /** Receives one line per failed execution. */
   readonly log?: (line: string) => void;
   readonly now?: () => number;
@@ -73,17 +79,28 @@ export function taskHandlerFromLambda(
   };
 }
 
-/** Number of quick passes of the quick machine (one `RecordRunN` task per pass). */
+/** Number of quick passes of the quick machine (one `SyncClusterN` task per pass). */
 export function quickPassCount(definition: StateMachineDefinition): number {
-  return Math.max(1, taskStateNames(definition).filter((name) => /^RecordRun\d+$/.test(name)).length);
+  return Math.max(1, taskStateNames(definition).filter((name) => /^SyncCluster\d+$/.test(name)).length);
 }
 
-/** Names of the Wait states between quick passes. */
+/** Names of the Wait states between quick passes, nested Map iterations included. */
 export function waitStateNames(definition: StateMachineDefinition): string[] {
-  const states = (definition as { States?: Record<string, { Type?: string }> }).States ?? {};
-  return Object.entries(states)
-    .filter(([, state]) => state.Type === 'Wait')
-    .map(([name]) => name);
+  const names: string[] = [];
+  const visit = (machine: unknown): void => {
+    if (typeof machine !== 'object' || machine === null) return;
+    const states = (machine as { States?: unknown }).States;
+    if (typeof states !== 'object' || states === null) return;
+    for (const [name, state] of Object.entries(states as Record<string, unknown>)) {
+      if (typeof state !== 'object' || state === null) continue;
+      const nested = state as { Type?: unknown; ItemProcessor?: unknown; Iterator?: unknown };
+      if (nested.Type === 'Wait') names.push(name);
+      visit(nested.ItemProcessor);
+      visit(nested.Iterator);
+    }
+  };
+  visit(definition);
+  return names;
 }
 
 const isRecordRunOutput = (value: unknown): value is { clusters: number; ok: number; failed: number } =>
@@ -122,20 +139,33 @@ export class LocalSyncRunner {
     );
   }
 
-  /** Starts the schedules: a full sync now and every full interval; quick executions back to back. */
+  /**
+   * Starts the schedules: a full sync now and every full interval; quick executions back to back,
+   * per cluster when {@link LocalSyncRunnerOptions.quickClusterIds} names them.
+   */
   startSchedules(): void {
     this.schedule('full', this.options.fullIntervalMs, true);
     // One quick execution covers `passes` intervals (Wait states shortened or stretched to the interval).
     const passes = quickPassCount(this.options.definitions.quick);
-    this.schedule('quick', passes * this.options.quickIntervalMs, false);
+    const clusters = this.options.quickClusterIds ?? [];
+    if (clusters.length === 0) {
+      this.schedule('quick', passes * this.options.quickIntervalMs, false);
+    } else {
+      for (const clusterId of clusters) {
+        this.schedule('quick', passes * this.options.quickIntervalMs, false, clusterId);
+      }
+    }
   }
 
-  private schedule(mode: SyncMode, periodMs: number, now: boolean): void {
+  private schedule(mode: SyncMode, periodMs: number, now: boolean, clusterId?: string): void {
     const tick = () => {
       if (this.stopped) return;
-      // A scheduled run never overlaps one of its kind (EventBridge would start it; the leases make it skip anyway).
-      const busy = [...this.running.values()].some((r) => r.execution.mode === mode);
-      if (!busy) this.start(mode);
+      // A scheduled run never overlaps its own previous run (EventBridge would start it; the
+      // leases make it skip anyway). Other runs, on demand or of other clusters, never hold it.
+      const busy = [...this.running.values()].some(
+        (r) => r.execution.mode === mode && r.execution.clusterId === (clusterId ?? null),
+      );
+      if (!busy) this.start(mode, clusterId === undefined ? {} : { clusterId });
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         tick();

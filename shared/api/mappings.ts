@@ -44,6 +44,30 @@ export interface ParseMappingsOptions {
 /** Most problems listed in one refusal (the rest are counted). */
 export const MAX_LISTED_PROBLEMS = 200;
 
+/** Limits of one import (see `MAPPINGS_IMPORT_LIMITS`). */
+export interface ImportSizeLimits {
+  readonly maxUsers: number;
+  readonly maxEntries: number;
+}
+
+/** Why a file is too large to import at once (users or entries over the limit), or null. */
+export function importSizeProblem(body: ImportMappingsBody, limits: ImportSizeLimits): string | null {
+  let users = 0;
+  let entries = 0;
+  for (const key in body) {
+    if (!Object.hasOwn(body, key)) continue;
+    users += 1;
+    entries += body[key]?.length ?? 0;
+  }
+  if (users > limits.maxUsers) {
+    return `${users} users, more than the ${limits.maxUsers} one import accepts (split the file)`;
+  }
+  if (entries > limits.maxEntries) {
+    return `${entries} entries, more than the ${limits.maxEntries} one import accepts (split the file)`;
+  }
+  return null;
+}
+
 /** Splits a file into entries, checking usernames and cluster names. */
 export function parseMappings(body: ImportMappingsBody, options: ParseMappingsOptions): ParsedMappings {
   const known = new Set(options.knownClusters);

@@ -67,6 +67,12 @@ export const ERROR_CODES = {
     example: 'VM 101 already running',
     details: [{ upid: 'UPID:pve1:0001A2B3:0C4D5E6F:65A1B2C3:qmstart:101:inventory@pve!sync:' }],
   },
+  payload_too_large: {
+    status: 413,
+    meaning:
+      "a body over the route's documented limit (bytes, or users/entries of an import); the message names it",
+    example: 'The body is larger than 1048576 bytes',
+  },
   too_many_requests: {
     status: 429,
     meaning: 'rate limited; wait for `retry-after` seconds',

@@ -76,6 +76,13 @@ export class ConflictError extends HttpError {
   }
 }
 
+/** 413: the request is larger than the route accepts; the message names the limit. */
+export class PayloadTooLargeError extends HttpError {
+  constructor(message: string, cause?: unknown) {
+    super(413, 'payload_too_large', message, { cause });
+  }
+}
+
 /** 429: rate limited; `retryAfterSeconds` becomes a `retry-after` header. */
 export class TooManyRequestsError extends HttpError {
   constructor(message = 'Too many requests', retryAfterSeconds?: number, cause?: unknown) {

@@ -104,6 +104,7 @@ export function routeErrorCodes(route: RouteDefinition): ErrorCode[] {
     codes.add('forbidden');
   }
   if (route.request.path !== undefined) codes.add('not_found');
+  if (route.maxBodyBytes !== undefined) codes.add('payload_too_large');
   for (const code of route.errors ?? []) codes.add(code);
   codes.add('too_many_requests');
   codes.add('internal_error');
@@ -120,7 +121,10 @@ function errorResponses(route: RouteDefinition): JsonObject {
   const out: JsonObject = {};
   for (const [status, codes] of byStatus) {
     const gateway = GATEWAY_ANSWERS[status];
-    const lines = codes.map((code) => `\`${code}\`: ${ERROR_CODES[code].meaning}`);
+    const lines = codes.map(
+      (code) =>
+        `\`${code}\`: ${ERROR_CODES[code].meaning}${code === 'payload_too_large' ? ` (this route: ${route.maxBodyBytes} bytes)` : ''}`,
+    );
     const examples: JsonObject = {};
     for (const code of codes) examples[code] = { summary: code, value: exampleErrorBody(code) };
     let schema: JsonObject = { $ref: '#/components/schemas/Error' };

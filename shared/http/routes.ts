@@ -20,6 +20,7 @@ import {
   ListAssignmentsQuerySchema,
   ListAssignmentsResponseSchema,
   ListClassesResponseSchema,
+  MAPPINGS_IMPORT_LIMITS,
   PutAssignmentBodySchema,
   PutClassMemberBodySchema,
   PutClassVmBodySchema,
@@ -83,6 +84,11 @@ export interface RouteDefinition<
   /** OpenAPI tag grouping the route. */
   readonly tag: string;
   readonly request: TRequest;
+  /**
+   * Largest body the route accepts, in bytes (UTF-8); a larger one is refused with 413 before it
+   * is parsed. @default no limit below the gateway's own
+   */
+  readonly maxBodyBytes?: number;
   /** Documented success answers by status code (errors are added by the OpenAPI generator). */
   readonly responses: Readonly<Record<number, RouteResponse>>;
   /**
@@ -239,6 +245,7 @@ export const routes = {
     summary: "Admins: import the original portal's mappings.json (all or nothing)",
     tag: 'ownership',
     request: { query: ImportMappingsQuerySchema, body: ImportMappingsBodySchema },
+    maxBodyBytes: MAPPINGS_IMPORT_LIMITS.maxBodyBytes,
     responses: {
       200: { description: 'Imported (or would be, with dry_run)', schema: ImportMappingsResponseSchema },
     },

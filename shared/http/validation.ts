@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { BadRequestError, type ErrorDetail } from '#shared/http/errors.ts';
+import { BadRequestError, type ErrorDetail, PayloadTooLargeError } from '#shared/http/errors.ts';
 import type { RouteDefinition } from '#shared/http/routes.ts';
 
 /**
@@ -72,6 +72,13 @@ function definedEntries(
   return out;
 }
 
+/** Size of the body in bytes, as sent (base64 bodies decoded). */
+export function bodyBytes(request: RawRequest): number {
+  if (request.body === undefined || request.body === null) return 0;
+  if (request.isBase64Encoded) return Buffer.from(request.body, 'base64').length;
+  return Buffer.byteLength(request.body, 'utf8');
+}
+
 /** The JSON body, or `undefined` when there is none; throws a 400 naming `body` when it is not JSON. */
 export function parseJsonBody(request: RawRequest): unknown {
   if (request.body === undefined || request.body === null || request.body === '') return undefined;
@@ -94,9 +101,17 @@ export function parseJsonBody(request: RawRequest): unknown {
  * of all three before throwing one {@link BadRequestError}.
  */
 export function validateRequest(
-  route: Pick<RouteDefinition, 'request'>,
+  route: Pick<RouteDefinition, 'request' | 'maxBodyBytes'>,
   request: RawRequest,
 ): ValidatedInput {
+  if (route.maxBodyBytes !== undefined) {
+    const bytes = bodyBytes(request);
+    if (bytes > route.maxBodyBytes) {
+      throw new PayloadTooLargeError(
+        `The body is ${bytes} bytes; this route accepts at most ${route.maxBodyBytes} bytes`,
+      );
+    }
+  }
   const details: ErrorDetail[] = [];
   const run = (location: InputLocation, schema: z.ZodType | undefined, input: () => unknown): unknown => {
     if (schema === undefined) return undefined;

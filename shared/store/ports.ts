@@ -229,6 +229,11 @@ export interface OwnershipRepository {
   deleteAssignment(key: AssignmentKey): Promise<boolean>;
   /** A user's assignments; suspended ones only when asked. */
   listAssignmentsOfUser(username: string, options?: { includeSuspended?: boolean }): Promise<Assignment[]>;
+  /**
+   * The assignments stored under these keys (suspended included; absent ones are left out, order
+   * not kept): batch reads with bounded concurrency, for imports that check many pairs at once.
+   */
+  getAssignments(keys: readonly AssignmentKey[]): Promise<Assignment[]>;
   /** Every assignment of a VM (suspended included). */
   listOwnersOfVm(key: VmKey): Promise<Assignment[]>;
   /** Every assignment (admin listing; a paginated scan). */

@@ -63,7 +63,7 @@ export type SyncTaskFailure = z.infer<typeof SyncTaskFailureSchema>;
 export const SyncResultSchema = z.union([SyncSummarySchema, SyncTaskFailureSchema]);
 export type SyncResult = z.infer<typeof SyncResultSchema>;
 
-/** RecordRun input: the Map's results of one run (one pass for the quick sync). */
+/** RecordRun input: the Map's results of one run (for the quick sync: each cluster's last pass). */
 export const RecordRunInputSchema = z.object({
   mode: SyncModeSchema,
   results: z.array(SyncResultSchema),
@@ -100,19 +100,18 @@ export const SyncStateName = {
   syncCluster: 'SyncCluster',
   syncClusterFailed: 'SyncClusterFailed',
   recordRun: 'RecordRun',
+  /** The quick sync's Map over clusters (each iteration runs that cluster's passes). */
+  quickClusters: 'QuickClusters',
+  /** End of a quick iteration: outputs the cluster's last pass. */
+  quickClusterDone: 'QuickClusterDone',
 } as const;
 
 /**
  * Name of a state of quick-sync pass `pass` (1-based): state names must be unique in a machine,
- * so each pass's copies carry its number (`SyncCluster2`, `RecordRun2`, `QuickPass2`, `WaitBeforePass2`).
+ * so each pass's copies carry its number (`SyncCluster2`, `SyncClusterFailed2`, `WaitBeforePass2`).
  */
 export function quickPassStateName(
-  base:
-    | 'QuickPass'
-    | 'WaitBeforePass'
-    | typeof SyncStateName.syncCluster
-    | typeof SyncStateName.syncClusterFailed
-    | typeof SyncStateName.recordRun,
+  base: 'WaitBeforePass' | typeof SyncStateName.syncCluster | typeof SyncStateName.syncClusterFailed,
   pass: number,
 ): string {
   return `${base}${pass}`;

@@ -68,6 +68,23 @@ export const MappingEntrySchema = z.union([
   z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}:\d{3,9}$/, 'must be a VMID or "cluster:vmid"'),
 ]);
 
+/**
+ * Size limits of one mappings.json import, checked before any database work: a larger body is a
+ * 413 at once, and so is a body naming more users or entries. Split bigger files into several
+ * imports (each is all or nothing on its own).
+ */
+export const MAPPINGS_IMPORT_LIMITS = {
+  /** bytes of the JSON body (2 MiB) */
+  maxBodyBytes: 2 * 1024 * 1024,
+  /** usernames in one file */
+  maxUsers: 10_000,
+  /**
+   * entries (VMs listed) in one file, all users together: one write each, so that an import
+   * finishes well within the API's 30 s integration timeout even on DynamoDB Local
+   */
+  maxEntries: 10_000,
+} as const;
+
 /** Body of POST /api/assignments/import: the original portal's mappings.json. */
 export const ImportMappingsBodySchema = z
   .record(UsernameSchema, z.array(MappingEntrySchema).max(10_000))

@@ -3,21 +3,7 @@ import type { z } from 'zod';
 import type { WriteReport } from '../ports.ts';
 import { InvalidStoredItemError } from './errors.ts';
 
-/** Runs `fn` over items with at most `limit` calls in flight; results keep the input order. */
-export async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  // One iterator shared by the workers: each item is taken exactly once.
-  const entries = items.entries();
-  async function worker(): Promise<void> {
-    for (const [index, item] of entries) results[index] = await fn(item, index);
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, () => worker()));
-  return results;
-}
+export { mapWithConcurrency } from '#shared/runtime/concurrency.ts';
 
 /** Sum of reported capacity units, or undefined when the service reported none. */
 export function sumCapacity(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number | undefined {

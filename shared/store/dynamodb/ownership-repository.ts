@@ -27,6 +27,7 @@ import type { VmKey } from '#shared/domain/vm-record.ts';
 import type { AssignmentKey, OwnershipRepository, WriteReport } from '../ports.ts';
 import { OWNERSHIP_BY_MEMBER_INDEX, OWNERSHIP_BY_VM_INDEX, ownershipKeys } from '../table-design.ts';
 import {
+  batchGetAll,
   batchWriteAll,
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
@@ -122,6 +123,16 @@ export class DynamoDbOwnershipRepository implements OwnershipRepository {
     });
     const assignments = items.map((item) => this.parseAssignment(item));
     return options.includeSuspended ? assignments : assignments.filter((a) => !a.suspended);
+  }
+
+  async getAssignments(keys: readonly AssignmentKey[]): Promise<Assignment[]> {
+    const unique = new Map<string, Item>();
+    for (const key of keys) {
+      const item = assignmentKeyOf(key);
+      unique.set(`${String(item.pk)}\u0000${String(item.sk)}`, item);
+    }
+    const items = await batchGetAll(this.client, this.tableName, [...unique.values()], {}, this.retryPolicy);
+    return items.map((item) => this.parseAssignment(item));
   }
 
   async listOwnersOfVm(key: VmKey): Promise<Assignment[]> {

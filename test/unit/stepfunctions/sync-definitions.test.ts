@@ -1,5 +1,6 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { waitStateNames } from '#local/stack/sync-runner.ts';
 import {
   bindSyncTaskHandlers,
   runStateMachine,
@@ -53,11 +54,21 @@ function fakeTasks(failing: ReadonlySet<string>, options: { failRecordRunCalls?:
 }
 
 function waitOverrides(definition: StateMachineDefinition): Record<string, number> {
-  return Object.fromEntries(
-    Object.keys(definition.States)
-      .filter((name) => name.startsWith('WaitBeforePass'))
-      .map((name) => [name, 1]),
-  );
+  const names = waitStateNames(definition);
+  expect(names.length).toBeGreaterThan(0);
+  return Object.fromEntries(names.map((name) => [name, 1]));
+}
+
+type JsonState = { Type?: string; ItemProcessor?: { States: Record<string, JsonState> } } & Record<
+  string,
+  unknown
+>;
+
+/** The quick machine's Map and the states of its iteration. */
+function quickIteration(definition: StateMachineDefinition) {
+  const map = (definition.States as Record<string, JsonState>)[SyncStateName.quickClusters];
+  if (map?.ItemProcessor === undefined) throw new Error('no quick Map');
+  return { map, states: map.ItemProcessor.States };
 }
 
 describe('sync state machine definitions', () => {
@@ -108,16 +119,23 @@ describe('sync state machine definitions', () => {
     expect(full.TimeoutSeconds).toBeLessThan(5 * 60);
   });
 
-  it('runs 60/interval quick passes separated by Wait states of the interval, within a minute', () => {
+  it('runs 60/interval quick passes per cluster, inside one Map iteration per cluster, within a minute', () => {
     for (const [interval, passes] of [
       [15, 4],
       [20, 3],
       [30, 2],
     ] as const) {
       const { quick } = definitions(interval);
-      const maps = Object.entries(quick.States).filter(([, state]) => state.Type === 'Map');
-      const waits = Object.values(quick.States).filter((state) => state.Type === 'Wait');
-      expect(maps).toHaveLength(passes);
+      const maps = Object.values(quick.States).filter((state) => state.Type === 'Map');
+      expect(maps).toHaveLength(1);
+      const { map, states } = quickIteration(quick);
+      // Every cluster needs its own slot: an iteration lasts the whole execution.
+      expect(map).toMatchObject({ ItemsPath: '$.clusters', MaxConcurrency: 40 });
+      const tasks = Object.entries(states).filter(([, state]) => state.Type === 'Task');
+      const waits = Object.values(states).filter((state) => state.Type === 'Wait');
+      expect(tasks.map(([name]) => name).sort()).toEqual(
+        Array.from({ length: passes }, (_, i) => `${SyncStateName.syncCluster}${i + 1}`).sort(),
+      );
       expect(waits).toHaveLength(passes - 1);
       for (const wait of waits) expect(wait).toMatchObject({ Seconds: interval });
       expect(quick.TimeoutSeconds).toBeLessThan(60);
@@ -183,7 +201,7 @@ describe('sync state machine definitions', () => {
       const { quick } = definitions(interval);
       const tasks = fakeTasks(new Set(['lab-a']));
 
-      await runStateMachine(
+      const output = await runStateMachine(
         quick,
         { mode: 'quick' },
         {
@@ -194,36 +212,64 @@ describe('sync state machine definitions', () => {
 
       const passes = 60 / interval;
       expect(tasks.listed).toEqual([{ mode: 'quick' }]);
-      expect(tasks.recorded).toHaveLength(passes);
-      for (const run of tasks.recorded) {
-        expect(run.mode).toBe('quick');
-        expect(run.results.map((r) => [r.cluster_id, r.ok])).toEqual([
-          ['lab-a', false],
-          ['lab-b', true],
-          ['lab-c', true],
-        ]);
-      }
+      // One record per execution, with each cluster's last pass.
+      expect(tasks.recorded).toHaveLength(1);
+      expect(tasks.recorded[0]?.mode).toBe('quick');
+      expect(tasks.recorded[0]?.results.map((r) => [r.cluster_id, r.ok])).toEqual([
+        ['lab-a', false],
+        ['lab-b', true],
+        ['lab-c', true],
+      ]);
+      expect(tasks.recorded[0]?.results[0]).toMatchObject({
+        error: expect.stringContaining('lab-a exploded'),
+      });
+      expect(output).toEqual({ mode: 'quick', clusters: 3, ok: 2, failed: 1 });
       expect(tasks.synced.filter((s) => s.cluster_id === 'lab-b')).toHaveLength(passes);
+      expect(tasks.synced.filter((s) => s.cluster_id === 'lab-c')).toHaveLength(passes);
       expect(tasks.synced.every((s) => s.mode === 'quick')).toBe(true);
     }
   });
 
-  it('quick sync: a failed RecordRun does not cancel the passes still to come', async () => {
-    const { quick } = definitions(30);
-    const tasks = fakeTasks(new Set(), { failRecordRunCalls: [1] });
-
-    await runStateMachine(
+  it("quick sync: a cluster that hangs does not hold the other clusters' passes", async () => {
+    const { quick } = definitions(15);
+    const tasks = fakeTasks(new Set());
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let hangingCalls = 0;
+    const handlers = {
+      ...tasks.handlers,
+      syncCluster: async (input: unknown) => {
+        const { cluster_id } = parseTaskPayload(SyncClusterInputSchema, input, 'SyncCluster input');
+        if (cluster_id === 'lab-a') {
+          hangingCalls += 1;
+          await released;
+        }
+        return tasks.handlers.syncCluster(input);
+      },
+    };
+    const run = runStateMachine(
       quick,
       { mode: 'quick' },
-      {
-        taskHandlers: bindSyncTaskHandlers(quick, tasks.handlers),
-        waitTimeOverrides: waitOverrides(quick),
-        retryIntervalOverrides: { RecordRun1: 0 },
-      },
+      { taskHandlers: bindSyncTaskHandlers(quick, handlers), waitTimeOverrides: waitOverrides(quick) },
     );
-
-    expect(tasks.synced).toHaveLength(6);
-    expect(tasks.recorded.at(-1)?.results).toHaveLength(3);
+    // While lab-a's first pass is still hanging, lab-b and lab-c finish all four passes.
+    const passes = 4;
+    const deadline = Date.now() + 20_000;
+    while (
+      tasks.synced.filter((s) => s.cluster_id !== 'lab-a').length < 2 * passes &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(hangingCalls).toBe(1);
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-b')).toHaveLength(passes);
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-c')).toHaveLength(passes);
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-a')).toHaveLength(0);
+    release();
+    await expect(run).resolves.toEqual({ mode: 'quick', clusters: 3, ok: 3, failed: 0 });
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-a')).toHaveLength(passes);
   });
 
   it('refuses to run a definition with an unbound Task state', async () => {
