@@ -8,6 +8,7 @@ import {
   type RefreshClustersPort,
 } from '#shared/api/refresh-port.ts';
 import { resolveVisibleScope } from '#shared/api/visibility.ts';
+import { discloseVm } from '#shared/http/disclosure.ts';
 import { BadRequestError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
@@ -59,8 +60,10 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         clusterStates: states,
       });
       const stale = page.stale || refreshIncomplete;
+      const vms = page.vms.map((vm) => discloseVm(vm, caller));
       const body: ListVmsResponse = {
-        vms: page.vms,
+        vms,
+        is_admin: caller.roles.admin,
         mode,
         stale,
         next_cursor: page.nextCursor,
@@ -69,7 +72,8 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       // Uptime and generated_at change every second without changing what the VMs are: they are
       // left out of the ETag so that polling clients get 304s between syncs.
       const basis = {
-        vms: page.vms.map(({ uptime: _uptime, ...rest }) => rest),
+        vms: vms.map(({ uptime: _uptime, ...rest }) => rest),
+        is_admin: caller.roles.admin,
         mode,
         stale,
         next_cursor: page.nextCursor,

@@ -7,11 +7,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { lazyDependencies } from '#shared/api/dependencies.ts';
+import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { getDocumentClient } from '#shared/clients/dynamodb.ts';
 import { requireAdmin } from '#shared/http/identity.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
-import { TriggerSyncBodySchema, type TriggerSyncResponse } from '#shared/http/schemas/sync.ts';
+import {
+  TriggerSyncBodySchema,
+  type TriggerSyncHttpResponse,
+  type TriggerSyncResponse,
+} from '#shared/http/schemas/sync.ts';
 import { logger } from '#shared/observability/powertools.ts';
 import { createTriggerService, type TriggerService } from '#shared/trigger/trigger-service.ts';
 import { DynamoDbTriggerStore } from '#shared/trigger/trigger-store.ts';
@@ -22,15 +27,20 @@ export class InvalidTriggerPayloadError extends Error {
   override readonly name = 'InvalidTriggerPayloadError';
 }
 
-/** Builds the HTTP route's handler on a service factory (tests inject their own). */
-export function createTriggerHttpHandler(service: () => TriggerService): HttpLambdaHandler {
+/** Builds the HTTP route's handler on a service factory (tests inject their own, and may give an audit port). */
+export function createTriggerHttpHandler(
+  service: () => TriggerService,
+  audit?: () => AuditPort | undefined,
+): HttpLambdaHandler {
   return httpHandler({
     route: routes.triggerSync,
+    ...(audit === undefined ? {} : { audit }),
     handler: async ({ body, caller }) => {
       requireAdmin(caller);
       const result = await service().trigger(body);
       logger.info('Sync triggered', { ...result, by: caller.username });
-      return { status: 202, body: result };
+      const answer: TriggerSyncHttpResponse = { ok: true, ...result };
+      return { status: 202, body: answer };
     },
   });
 }
@@ -63,8 +73,9 @@ export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 
 /** One entry point for both callers. */
 export function createTriggerHandler(
   service: () => TriggerService,
+  audit?: () => AuditPort | undefined,
 ): (event: unknown, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | TriggerSyncResponse> {
-  const http = createTriggerHttpHandler(service);
+  const http = createTriggerHttpHandler(service, audit);
   return async (event, context) =>
     isHttpApiEvent(event) ? http(event, context) : handleOperatorInvocation(event, service());
 }

@@ -4,15 +4,19 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  ACTION_WAIT_ENV,
   type ActionResult,
   type ActionService,
   createActionService,
   DEFAULT_ACTION_WAIT_MS,
+  MAX_ACTION_WAIT_MS,
 } from '#shared/actions/action-service.ts';
 import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gateway-provider.ts';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
+import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import { UpstreamUnavailableError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, type HttpResult, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 import type { VmActionDoneResponse, VmActionPendingResponse } from '#shared/http/schemas/actions.ts';
@@ -20,22 +24,27 @@ import { logger } from '#shared/observability/powertools.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { clustersFromEnv } from '#shared/sync/service.ts';
 
-/** Optional setting: seconds an action waits for its task before answering 202 (default 20). */
-export const ACTION_WAIT_ENV = 'ACTION_WAIT_SECONDS';
+export { ACTION_WAIT_ENV };
 
-/** The answer of an action result: 200 confirmed, 202 pending. */
+/**
+ * The answer of an action result: 200 confirmed or unchanged, 202 pending. Both carry `ok: true`
+ * (the original portal's pages check `resp.ok && data.ok`).
+ */
 export function toActionResponse(result: ActionResult): HttpResult {
-  if (result.outcome === 'confirmed') {
+  if (result.outcome === 'confirmed' || result.outcome === 'unchanged') {
     const body: VmActionDoneResponse = {
+      ok: true,
       ...result.key,
       action: result.action,
       status: result.status,
       pending_action: null,
-      upid: result.upid,
+      upid: result.outcome === 'confirmed' ? result.upid : null,
+      unchanged: result.outcome === 'unchanged',
     };
     return { status: 200, body };
   }
   const body: VmActionPendingResponse = {
+    ok: true,
     ...result.key,
     action: result.action,
     pending_action: result.action,
@@ -44,10 +53,14 @@ export function toActionResponse(result: ActionResult): HttpResult {
   return { status: 202, body };
 }
 
-/** Builds the handler on a service factory (tests inject their own). */
-export function createVmActionHandler(service: () => Promise<ActionService>): HttpLambdaHandler {
+/** Builds the handler on a service factory (tests inject their own, and may give an audit port). */
+export function createVmActionHandler(
+  service: () => Promise<ActionService>,
+  audit?: () => AuditPort | undefined,
+): HttpLambdaHandler {
   return httpHandler({
     route: routes.vmAction,
+    ...(audit === undefined ? {} : { audit }),
     handler: async ({ path, query, caller }) => {
       try {
         const result = await (await service()).perform({
@@ -58,15 +71,13 @@ export function createVmActionHandler(service: () => Promise<ActionService>): Ht
         });
         return toActionResponse(result);
       } catch (error) {
-        // 5xx messages are hidden by the error mapper; this one is safe and useful to the user.
         if (error instanceof ProxmoxUnavailableError || error instanceof UnknownClusterError) {
           logger.warn('Proxmox unavailable for an action', { error });
-          return {
-            status: 502,
-            body: {
-              error: { code: 'proxmox_unavailable', message: `Proxmox is unavailable: ${error.message}` },
-            },
-          };
+          throw new UpstreamUnavailableError(
+            'Proxmox is unavailable; the action was not run',
+            `Proxmox is unavailable: ${error.message}`,
+            error,
+          );
         }
         throw error;
       }
@@ -74,12 +85,19 @@ export function createVmActionHandler(service: () => Promise<ActionService>): Ht
   });
 }
 
-function waitMsFromEnv(env: Readonly<Record<string, string | undefined>>): number {
+/**
+ * The action wait from the environment, in ms. Capped at {@link MAX_ACTION_WAIT_MS} so that an
+ * action always answers well inside the HTTP API's 30 s integration timeout.
+ */
+export function waitMsFromEnv(env: Readonly<Record<string, string | undefined>>): number {
   const raw = env[ACTION_WAIT_ENV];
-  if (raw === undefined) return DEFAULT_ACTION_WAIT_MS;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_ACTION_WAIT_MS;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 25) {
-    throw new RangeError(`${ACTION_WAIT_ENV} must be a number of seconds from 0 to 25`);
+  const maxSeconds = MAX_ACTION_WAIT_MS / 1000;
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > maxSeconds) {
+    throw new RangeError(
+      `${ACTION_WAIT_ENV} must be a number of seconds from 0 to ${maxSeconds}, got "${raw}"`,
+    );
   }
   return Math.round(seconds * 1000);
 }

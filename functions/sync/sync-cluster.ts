@@ -3,11 +3,10 @@
  * mode (contract 5, SyncCluster). A Proxmox failure comes back as `ok: false`; only a crash throws,
  * and the state machine's in-iteration Catch records it.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+import { logger, metrics, tracer, withInvocationLogger } from '#shared/observability/powertools.ts';
 import {
   parseTaskPayload,
   SyncClusterInputSchema,
@@ -24,7 +23,6 @@ async function syncCluster(event: unknown): Promise<SyncSummary> {
   return parseTaskPayload(SyncSummarySchema, summary, 'SyncCluster output');
 }
 
-export const handler = middy(syncCluster)
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics));
+export const handler = withInvocationLogger(
+  middy(syncCluster).use(captureLambdaHandler(tracer)).use(logMetrics(metrics)),
+);

@@ -19,10 +19,11 @@ import {
 } from '#local/seed/demo-ownership.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
+import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
-import type { TableNames } from '#shared/store/table-design.ts';
+import type { AllTableNames } from '#shared/store/table-design.ts';
 import type { SyncMode } from '#shared/sync/contract.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
@@ -99,7 +100,7 @@ export interface LocalStack {
   readonly simulator: Simulator | undefined;
   readonly clusters: ClustersFile;
   readonly dynamodbEndpoint: string;
-  readonly tableNames: TableNames;
+  readonly tableNames: AllTableNames;
   readonly repositories: Repositories;
   readonly runner: LocalSyncRunner;
   /** The demo ownership written (null when not seeded yet or disabled). */
@@ -124,7 +125,7 @@ let active = false;
 /** Environment variables the handlers read, for a stack on `endpoint` with `tables`. */
 export function handlerEnvironment(input: {
   dynamodbEndpoint: string;
-  tables: TableNames;
+  tables: AllTableNames;
   clustersJson: string;
   simulatorTokenSecret?: string;
   staleAfterMs?: number;
@@ -140,6 +141,7 @@ export function handlerEnvironment(input: {
     INVENTORY_TABLE: input.tables.inventory,
     SYNC_STATE_TABLE: input.tables.syncState,
     OWNERSHIP_TABLE: input.tables.ownership,
+    AUDIT_TABLE: input.tables.audit,
     CLUSTERS_CONFIG: input.clustersJson,
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
     // The API's staleness and health rules (shared/api/settings.ts).
@@ -331,9 +333,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const issuer = await createLocalIssuer({ keyFile: paths.issuerKey });
     const ttl = options.tokenTtlSeconds ?? 30 * 24 * 3600;
     const tokens: Record<string, string> = {};
+    // The demo users' groups follow the configured group names (AUTH_ADMIN_GROUP, AUTH_TEACHER_GROUP).
+    const identity = identityOptionsFromEnv(process.env);
+    const groupOf = { admin: [identity.adminGroup], teacher: [identity.teacherGroup], student: [] } as const;
     for (const user of DEMO_USERS) {
       if (!seedDemo && user.role !== 'admin') continue;
-      tokens[user.username] = await issuer.issueToken(user.username, { groups: user.groups, expiresIn: ttl });
+      tokens[user.username] = await issuer.issueToken(user.username, {
+        groups: [...groupOf[user.role]],
+        expiresIn: ttl,
+      });
     }
 
     await silenceEmptyMetricsWarning();
@@ -429,6 +437,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         issuerUrl: issuer.issuerUrl,
         clientId: issuer.clientId,
         clusters: clusters.clusters.map((c) => c.id),
+        groups: { admin: identity.adminGroup, teacher: identity.teacherGroup },
         startedAt: new Date().toISOString(),
       });
       cleanups.push(() => removeStackState(paths.stackState));

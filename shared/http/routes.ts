@@ -6,6 +6,7 @@ import {
   VmActionPendingResponseSchema,
   VmActionQuerySchema,
 } from '#shared/http/schemas/actions.ts';
+import { ListAuditQuerySchema, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
 import {
   AssignmentResponseItemSchema,
   ClassMemberPathSchema,
@@ -30,13 +31,17 @@ import {
   SyncHealthResponseSchema,
   SyncStatsResponseSchema,
   TriggerSyncBodySchema,
-  TriggerSyncResponseSchema,
+  TriggerSyncHttpResponseSchema,
 } from '#shared/http/schemas/sync.ts';
 import {
   ListVmsQuerySchema,
   ListVmsResponseSchema,
+  VmByVmidPathSchema,
+  VmByVmidQuerySchema,
+  VmIpResponseSchema,
   VmPathSchema,
   VmSchema,
+  VmStatusResponseSchema,
 } from '#shared/http/schemas/vms.ts';
 
 /**
@@ -144,6 +149,32 @@ export const routes = {
     request: { path: VmPathSchema },
     responses: { 200: { description: 'The VM', schema: VmSchema } },
   }),
+  getVmStatus: defineRoute({
+    id: 'getVmStatus',
+    method: 'GET',
+    path: '/api/vm/{vmid}/status',
+    auth: 'jwt',
+    handler: 'functions/api/vm-status.ts',
+    placement: 'outside-vpc',
+    summary:
+      "One VM by bare VMID with ok: true (the original portal's poll); cluster resolved as for actions (?cluster=, else 409 listing them)",
+    tag: 'vms',
+    request: { path: VmByVmidPathSchema, query: VmByVmidQuerySchema },
+    responses: { 200: { description: 'The VM, from the table', schema: VmStatusResponseSchema } },
+  }),
+  getVmIp: defineRoute({
+    id: 'getVmIp',
+    method: 'GET',
+    path: '/api/vm/{vmid}/ip',
+    auth: 'jwt',
+    handler: 'functions/api/vm-ip.ts',
+    placement: 'outside-vpc',
+    summary:
+      "A VM's IP and status by bare VMID ({ok, vmid, ip, status}, the original portal's route); cluster resolved as for actions",
+    tag: 'vms',
+    request: { path: VmByVmidPathSchema, query: VmByVmidQuerySchema },
+    responses: { 200: { description: 'IP and status, from the table', schema: VmIpResponseSchema } },
+  }),
   getSyncStats: defineRoute({
     id: 'getSyncStats',
     method: 'GET',
@@ -181,7 +212,7 @@ export const routes = {
     summary: 'Admins: start a sync now (coalesced with a running one)',
     tag: 'sync',
     request: { body: TriggerSyncBodySchema },
-    responses: { 202: { description: 'Started or joined', schema: TriggerSyncResponseSchema } },
+    responses: { 202: { description: 'Started or joined', schema: TriggerSyncHttpResponseSchema } },
   }),
   vmAction: defineRoute({
     id: 'vmAction',
@@ -357,6 +388,19 @@ export const routes = {
     tag: 'classes',
     request: { path: ClassVmPathSchema },
     responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  listAudit: defineRoute({
+    id: 'listAudit',
+    method: 'GET',
+    path: '/api/audit',
+    auth: 'jwt',
+    handler: 'functions/api/list-audit.ts',
+    placement: 'outside-vpc',
+    summary:
+      'Admins: the audit trail of state-changing requests, newest first (filters: user, VM, class, time range; paged)',
+    tag: 'audit',
+    request: { query: ListAuditQuerySchema },
+    responses: { 200: { description: 'Audit entries', schema: ListAuditResponseSchema } },
   }),
   getOpenApi: defineRoute({
     id: 'getOpenApi',

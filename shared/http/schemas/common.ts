@@ -92,7 +92,12 @@ export const ErrorResponseSchema = z
   .object({
     error: z.object({
       code: z.string(),
+      /** a short reason, safe for every caller */
       message: z.string(),
+      /** the request's id: give it to an admin to find the logs and the audit entry */
+      request_id: z.string().optional(),
+      /** internal reason (node, path, address, Proxmox's text): admins only */
+      detail: z.string().optional(),
       details: z.array(z.unknown()).optional(),
     }),
   })
@@ -100,3 +105,8 @@ export const ErrorResponseSchema = z
 
 /** Times in sync statistics: Unix seconds, or null when it never happened. */
 export const UnixSecondsOrNull = z.number().int().nonnegative().nullable();
+
+/** `ok: true` on the success answers the original portal's pages read (they check `resp.ok && data.ok`). */
+export const OkTrue = z
+  .literal(true)
+  .meta({ description: 'Always true on success (original portal contract)' });

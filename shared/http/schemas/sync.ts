@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ClusterIdSchema } from '#shared/domain/vm-record.ts';
-import { UnixSecondsOrNull } from '#shared/http/schemas/common.ts';
+import { OkTrue, UnixSecondsOrNull } from '#shared/http/schemas/common.ts';
 
 /** Per-cluster figures of GET /api/sync/stats (counted over what the caller may see). */
 export const ClusterSyncStatsSchema = z.object({
@@ -13,6 +13,10 @@ export const ClusterSyncStatsSchema = z.object({
   last_full_sync: UnixSecondsOrNull,
   last_quick_sync: UnixSecondsOrNull,
   consecutive_errors: z.number().int().nonnegative(),
+  /** admins only: the last sync error (≤ 500 characters, secrets redacted), null after a success */
+  last_error: z.string().max(500).nullable().optional(),
+  /** admins only: no sync of the cluster is attempted before this time (Unix seconds), or null */
+  backoff_until: UnixSecondsOrNull.optional(),
 });
 export type ClusterSyncStats = z.infer<typeof ClusterSyncStatsSchema>;
 
@@ -26,8 +30,13 @@ export const SyncStatsResponseSchema = z.object({
   last_quick_sync: UnixSecondsOrNull,
   /** the highest over clusters */
   consecutive_errors: z.number().int().nonnegative(),
-  /** a quick sync succeeded within the last 3 intervals */
+  /**
+   * a quick sync succeeded within the last 3 intervals, and every cluster in scope had a successful
+   * quick sync within the staleness cutoff
+   */
   is_running: z.boolean(),
+  /** why `is_running` is false (null when running) */
+  not_running_reason: z.string().nullable(),
   clusters: z.array(ClusterSyncStatsSchema),
 });
 export type SyncStatsResponse = z.infer<typeof SyncStatsResponseSchema>;
@@ -70,3 +79,7 @@ export const TriggerSyncResponseSchema = z.object({
   started: z.boolean(),
 });
 export type TriggerSyncResponse = z.infer<typeof TriggerSyncResponseSchema>;
+
+/** The route's answer: the trigger's answer plus `ok: true` (the original portal's pages check it). */
+export const TriggerSyncHttpResponseSchema = TriggerSyncResponseSchema.extend({ ok: OkTrue });
+export type TriggerSyncHttpResponse = z.infer<typeof TriggerSyncHttpResponseSchema>;

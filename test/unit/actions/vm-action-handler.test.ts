@@ -6,17 +6,22 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
-import { createVmActionHandler } from '#functions/api/vm-action.ts';
+import { ACTION_WAIT_ENV, createVmActionHandler, waitMsFromEnv } from '#functions/api/vm-action.ts';
 import { buildHttpApiEvent } from '#local/gateway/event.ts';
 import { createLambdaContext } from '#local/gateway/server.ts';
 import type { ActionRequest, ActionResult, ActionService } from '#shared/actions/action-service.ts';
-import { ActionFailedError, ProxmoxUnavailableError } from '#shared/actions/errors.ts';
+import { ACTION_FAILED_MESSAGE, ActionFailedError, ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { routeKey, routes } from '#shared/http/routes.ts';
 import { VmActionDoneResponseSchema, VmActionPendingResponseSchema } from '#shared/http/schemas/actions.ts';
 
 const KEY = { cluster_id: 'lab-a', vmid: 101 };
 
-async function call(perform: (request: ActionRequest) => Promise<ActionResult>, path: string, query = '') {
+async function call(
+  perform: (request: ActionRequest) => Promise<ActionResult>,
+  path: string,
+  query = '',
+  groups = '',
+) {
   const requests: ActionRequest[] = [];
   const service: ActionService = {
     perform: (request) => {
@@ -34,7 +39,8 @@ async function call(perform: (request: ActionRequest) => Promise<ActionResult>, 
     body: '',
     routeKey: routeKey(routes.vmAction),
     pathParameters: { vmid, action },
-    jwt: { claims: { 'cognito:username': 'Alice@pve', 'cognito:groups': '' }, scopes: null },
+    requestId: 'req-1',
+    jwt: { claims: { 'cognito:username': 'Alice@pve', 'cognito:groups': groups }, scopes: null },
   });
   const response = (await handler(
     event,
@@ -52,11 +58,13 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     );
     expect(response.statusCode).toBe(200);
     expect(VmActionDoneResponseSchema.parse(body)).toEqual({
+      ok: true,
       ...KEY,
       action: 'start',
       status: 'running',
       pending_action: null,
       upid: 'UPID:x',
+      unchanged: false,
     });
     expect(requests).toEqual([
       {
@@ -81,6 +89,7 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     );
     expect(response.statusCode).toBe(202);
     expect(VmActionPendingResponseSchema.parse(body)).toEqual({
+      ok: true,
       ...KEY,
       action: 'shutdown',
       pending_action: 'shutdown',
@@ -88,25 +97,66 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     });
   });
 
-  it('returns Proxmox’s error text of a failed task (409)', async () => {
+  it('answers 200 ok with the current status and no UPID when the guest already was in the target state', async () => {
     const { response, body } = await call(
-      () => Promise.reject(new ActionFailedError('VM is locked (backup)', 'UPID:z')),
-      '/api/vm/101/start',
+      async () => ({ outcome: 'unchanged', key: KEY, action: 'stop', status: 'stopped' }),
+      '/api/vm/101/stop',
     );
-    expect(response.statusCode).toBe(409);
-    expect(body).toEqual({
-      error: { code: 'action_failed', message: 'VM is locked (backup)', details: [{ upid: 'UPID:z' }] },
+    expect(response.statusCode).toBe(200);
+    expect(VmActionDoneResponseSchema.parse(body)).toEqual({
+      ok: true,
+      ...KEY,
+      action: 'stop',
+      status: 'stopped',
+      pending_action: null,
+      upid: null,
+      unchanged: true,
     });
   });
 
-  it('answers 502 naming the problem when Proxmox is unreachable', async () => {
-    const { response, body } = await call(
-      () => Promise.reject(new ProxmoxUnavailableError('lab-a: no endpoint accepted a connection')),
-      '/api/vm/101/reboot',
+  it('keeps the one error shape (no ok field) on errors', async () => {
+    const { body } = await call(
+      () => Promise.reject(new ActionFailedError('VM is locked (backup)', 'UPID:z')),
+      '/api/vm/101/start',
     );
-    expect(response.statusCode).toBe(502);
-    expect(body.error.code).toBe('proxmox_unavailable');
-    expect(body.error.message).toContain('no endpoint accepted a connection');
+    expect(Object.keys(body)).toEqual(['error']);
+  });
+
+  it('gives a user a generic reason and the request id for a failed task, an admin Proxmox’s text (409)', async () => {
+    const failed = () =>
+      Promise.reject(
+        new ActionFailedError("can't lock file '/var/lock/qemu-server/lock-101.conf'", 'UPID:pve1:z'),
+      );
+    const user = await call(failed, '/api/vm/101/start');
+    expect(user.response.statusCode).toBe(409);
+    expect(user.body).toEqual({
+      error: { code: 'action_failed', message: ACTION_FAILED_MESSAGE, request_id: 'req-1' },
+    });
+    const admin = await call(failed, '/api/vm/101/start', '', '[admins]');
+    expect(admin.body).toEqual({
+      error: {
+        code: 'action_failed',
+        message: ACTION_FAILED_MESSAGE,
+        request_id: 'req-1',
+        detail: "can't lock file '/var/lock/qemu-server/lock-101.conf'",
+        details: [{ upid: 'UPID:pve1:z' }],
+      },
+    });
+  });
+
+  it('answers 502 when Proxmox is unreachable: generic for a user, the detail for an admin', async () => {
+    const unreachable = () =>
+      Promise.reject(new ProxmoxUnavailableError('lab-a: connect ECONNREFUSED 10.0.0.5:8006 (node pve1)'));
+    const user = await call(unreachable, '/api/vm/101/reboot');
+    expect(user.response.statusCode).toBe(502);
+    expect(user.body.error).toEqual({
+      code: 'proxmox_unavailable',
+      message: 'Proxmox is unavailable; the action was not run',
+      request_id: 'req-1',
+    });
+    const admin = await call(unreachable, '/api/vm/101/reboot', '', '[admins]');
+    expect(admin.response.statusCode).toBe(502);
+    expect(admin.body.error.detail).toContain('ECONNREFUSED 10.0.0.5:8006');
   });
 
   it('refuses an unknown action with 400 naming the field, without calling the service', async () => {
@@ -116,5 +166,23 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     expect(response.statusCode).toBe(400);
     expect(JSON.stringify(body.error.details)).toContain('path.action');
     expect(requests).toEqual([]);
+  });
+});
+
+describe(`${ACTION_WAIT_ENV}`, () => {
+  it('defaults to 5 s', () => {
+    expect(waitMsFromEnv({})).toBe(5_000);
+  });
+
+  it('accepts 0 to 10 s', () => {
+    expect(waitMsFromEnv({ [ACTION_WAIT_ENV]: '0' })).toBe(0);
+    expect(waitMsFromEnv({ [ACTION_WAIT_ENV]: '2.5' })).toBe(2_500);
+    expect(waitMsFromEnv({ [ACTION_WAIT_ENV]: '10' })).toBe(10_000);
+  });
+
+  it.each(['25', '10.5', '-1', 'soon', 'Infinity'])('refuses %s, naming the setting and the range', (raw) => {
+    expect(() => waitMsFromEnv({ [ACTION_WAIT_ENV]: raw })).toThrow(
+      /ACTION_WAIT_SECONDS must be a number of seconds from 0 to 10/,
+    );
   });
 });
