@@ -533,12 +533,6 @@ function digestOf(value: unknown): string {
   return createHash('sha1').update(JSON.stringify(value)).digest('hex');
 }
 
-/** A version-4-shaped UUID derived from `seed` (stable across calls). */
-function uuidFrom(seed: string): string {
-  const h = createHash('sha256').update(seed).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
 /**
  * The guest config as PVE returns it (property strings, 0/1, QEMU memory as a string; raw `lxc.*`
  * keys of a container as `[key, value]` pairs under `lxc`). `profile` is the guest's node's version.
@@ -578,7 +572,10 @@ export function guestConfig(
     });
     if (g.noBalloonStats === true) c.balloon = 0;
     c.smbios1 = `uuid=${g.uuid}`;
-    c.vmgenid = uuidFrom(`vmgenid:${g.uuid}`);
+    // A UUID of its own (like PVE's), derived from the guest's so that it is stable per guest.
+    const genid = g.uuid.replace(/-/g, '').split('').reverse().join('');
+    c.vmgenid = `${genid.slice(0, 8)}-${genid.slice(8, 12)}-${genid.slice(12, 16)}-${genid.slice(16, 20)}-${genid.slice(20)}`;
+    c.meta = `creation-qemu=9.0.2,ctime=${g.ctime}`;
   } else {
     c.hostname = g.name;
     c.cores = g.cores;

@@ -43,12 +43,15 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       }
       let mode: ListVmsResponse['mode'] = 'inventory';
       let refreshIncomplete = false;
+      let refresh: ListVmsResponse['refresh'] = null;
       const plan =
         refreshClusters === undefined ? null : planRefresh(scope, states, query, configuredClusterIds);
       if (refreshClusters !== undefined && plan !== null) {
         const result = await refreshClusters({ ...plan, deadlineMs: now() + REFRESH_DEADLINE_MS });
         refreshIncomplete = !result.complete;
-        if (plan.reason === 'requested') mode = 'live';
+        refresh = { clusters: [...result.clusters] };
+        // "live" only when every cluster in scope was refreshed (or joined a refresh) in time.
+        if (plan.reason === 'requested' && result.complete) mode = 'live';
         states = await repositories.syncState.listClusterStates();
       }
       const page = await listVmsPage(repositories, scope, {
@@ -66,6 +69,7 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         is_admin: caller.roles.admin,
         mode,
         stale,
+        refresh,
         next_cursor: page.nextCursor,
         generated_at: new Date(now()).toISOString(),
       };
@@ -76,6 +80,7 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         is_admin: caller.roles.admin,
         mode,
         stale,
+        refresh,
         next_cursor: page.nextCursor,
       };
       return { status: 200, body, etag: { basis } };

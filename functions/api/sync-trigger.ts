@@ -18,9 +18,14 @@ import {
   type TriggerSyncResponse,
 } from '#shared/http/schemas/sync.ts';
 import { logger } from '#shared/observability/powertools.ts';
+import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
 import { createTriggerService, type TriggerService } from '#shared/trigger/trigger-service.ts';
 import { DynamoDbTriggerStore } from '#shared/trigger/trigger-store.ts';
-import { executionStarterFromEnv, syncStateTableFromEnv } from '#shared/trigger/wiring.ts';
+import {
+  executionStarterFromEnv,
+  requiredClusterIdsFromEnv,
+  syncStateTableFromEnv,
+} from '#shared/trigger/wiring.ts';
 
 /** The operator's payload was not `{mode?, cluster_id?}`; the message names each bad field. */
 export class InvalidTriggerPayloadError extends Error {
@@ -84,6 +89,8 @@ const defaultService = lazyDependencies(() =>
   createTriggerService({
     store: new DynamoDbTriggerStore(getDocumentClient(), syncStateTableFromEnv(process.env)),
     starter: executionStarterFromEnv(process.env),
+    clusterIds: requiredClusterIdsFromEnv(process.env),
+    syncState: new DynamoDbSyncStateRepository(getDocumentClient(), syncStateTableFromEnv(process.env)),
   }),
 );
 

@@ -6,6 +6,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { logger, metrics, tracer, withInvocationLogger } from '#shared/observability/powertools.ts';
 import {
   parseTaskPayload,
@@ -15,11 +16,13 @@ import {
 } from '#shared/sync/contract.ts';
 import { getSyncService } from '#shared/sync/service.ts';
 
-async function syncCluster(event: unknown): Promise<SyncSummary> {
+async function syncCluster(event: unknown, context: Context): Promise<SyncSummary> {
   const input = parseTaskPayload(SyncClusterInputSchema, event, 'SyncCluster input');
   logger.appendKeys({ cluster_id: input.cluster_id, mode: input.mode });
   const service = await getSyncService();
-  const summary = await service.syncCluster(input);
+  // The run stops (and keeps its work) before the function is killed.
+  const deadlineAt = Date.now() + context.getRemainingTimeInMillis();
+  const summary = await service.syncCluster(input, { deadlineAt });
   return parseTaskPayload(SyncSummarySchema, summary, 'SyncCluster output');
 }
 

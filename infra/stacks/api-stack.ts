@@ -6,9 +6,10 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { API_SETTINGS_ENV } from '#shared/api/settings.ts';
 import { AUDIT_ENV } from '#shared/audit/audit-entry.ts';
+import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { IDENTITY_ENV } from '#shared/http/identity.ts';
 import { type RouteId, routeList } from '#shared/http/routes.ts';
-import type { DeploymentConfig } from '../config.ts';
+import { type DeploymentConfig, deploymentCadence } from '../config.ts';
 import { ApiAuth } from '../constructs/api-auth.ts';
 import { type ApiHandlerNetwork, ApiHandlers } from '../constructs/api-handlers.ts';
 import { ApiHttp } from '../constructs/api-http.ts';
@@ -67,7 +68,8 @@ export class ApiStack extends Stack {
         [IDENTITY_ENV.groupsClaim]: config.groupsClaim,
         [IDENTITY_ENV.adminGroup]: config.adminGroup,
         [IDENTITY_ENV.teacherGroup]: config.teacherGroup,
-        [API_SETTINGS_ENV.quickSyncSeconds]: String(config.quickSyncSeconds),
+        // The same cadence the sync function gets: staleness and `is_running` follow it.
+        ...cadenceEnvironment(deploymentCadence(config)),
       },
       network: props.network,
       syncClusterFunction: props.syncClusterFunction,

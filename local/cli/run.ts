@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { createLocalIssuer } from '#local/auth/issuer.ts';
 import { createTables, localClientConfig } from '#local/dynamodb-local.ts';
 import { applyLegacyImport, formatLegacyPlan } from '#local/legacy/apply-import.ts';
-import { planLegacyImport } from '#local/legacy/plan-import.ts';
+import { planLegacyImport, plannedVmKeys, withoutUnknownVms } from '#local/legacy/plan-import.ts';
 import { readLegacyDatabaseFile } from '#local/legacy/read-legacy-db.ts';
 import { InvalidDurationError, parseDuration } from '#local/stack/durations.ts';
 import { dataPaths } from '#local/stack/paths.ts';
@@ -301,11 +301,13 @@ async function sync(context: Context): Promise<number> {
       await sleep(500);
     }
   }
-  print(
-    context,
-    answer,
-    () =>
+  print(context, answer, () =>
+    [
       `${mode} sync ${answer.started ? 'started' : 'already running (joined)'}: ${answer.execution_name}${wait ? ', finished' : ''}`,
+      ...answer.clusters.map(
+        (c) => `  ${c.cluster_id}: ${c.outcome}${c.reason === null ? '' : ` (${c.reason})`}`,
+      ),
+    ].join('\n'),
   );
   return 0;
 }
@@ -449,12 +451,8 @@ async function importLegacy(context: Context): Promise<number> {
   if (file === undefined) throw new CliUsageError('import-legacy: give the SQLite database file (app.db)');
   const cluster = clusterOption(context);
   const data = await readLegacyDatabaseFile(file);
-  const plan = planLegacyImport(data, cluster === undefined ? {} : { cluster });
+  const planned = planLegacyImport(data, cluster === undefined ? {} : { cluster });
   const dryRun = context.values['dry-run'] === true;
-  if (dryRun) {
-    print(context, { dry_run: true, plan }, () => `dry run — nothing written\n${formatLegacyPlan(plan)}`);
-    return 0;
-  }
   const { connection } = await connect(context);
   const tables = tablesFor(connection, context.io.env);
   const documentClient = createDocumentClient(
@@ -462,6 +460,14 @@ async function importLegacy(context: Context): Promise<number> {
   );
   try {
     const repositories = createDynamoDbRepositories(documentClient, tables.names);
+    // Only VMs the inventory holds are assigned (as `assign` and `import-mappings` insist).
+    const existing = await repositories.inventory.getVms(plannedVmKeys(planned));
+    const known = new Set(existing.map((vm) => `${vm.cluster_id}:${vm.vmid}`));
+    const plan = withoutUnknownVms(planned, (key) => known.has(`${key.cluster_id}:${key.vmid}`));
+    if (dryRun) {
+      print(context, { dry_run: true, plan }, () => `dry run — nothing written\n${formatLegacyPlan(plan)}`);
+      return 0;
+    }
     const result = await applyLegacyImport(repositories.ownership, plan, Date.now());
     print(
       context,

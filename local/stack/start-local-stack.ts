@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { createLocalIssuer, type LocalIssuer } from '#local/auth/issuer.ts';
 import {
   createTables,
@@ -18,7 +19,9 @@ import {
   seedDemoOwnership,
 } from '#local/seed/demo-ownership.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
+import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
+import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
@@ -134,7 +137,6 @@ export function handlerEnvironment(input: {
   healthMaxConsecutiveErrors?: number;
   logLevel: string;
 }): Record<string, string> {
-  const seconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)));
   return {
     DYNAMODB_ENDPOINT: input.dynamodbEndpoint,
     AWS_REGION: process.env.AWS_REGION ?? 'local',
@@ -143,16 +145,28 @@ export function handlerEnvironment(input: {
     OWNERSHIP_TABLE: input.tables.ownership,
     AUDIT_TABLE: input.tables.audit,
     CLUSTERS_CONFIG: input.clustersJson,
+    CONFIGURED_CLUSTER_IDS: configuredIds(input.clustersJson),
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
-    // The API's staleness and health rules (shared/api/settings.ts).
-    ...(input.staleAfterMs === undefined ? {} : { STALE_AFTER_SECONDS: seconds(input.staleAfterMs) }),
-    QUICK_SYNC_SECONDS: seconds(input.quickIntervalMs),
+    // One cadence for the sync function and the API (shared/config/cadence.ts).
+    ...cadenceEnvironment({
+      fullIntervalMs: input.fullIntervalMs,
+      quickIntervalMs: input.quickIntervalMs,
+      staleAfterMs: input.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+    }),
     ...(input.healthMaxConsecutiveErrors === undefined
       ? {}
       : { HEALTH_MAX_CONSECUTIVE_ERRORS: String(input.healthMaxConsecutiveErrors) }),
-    FULL_SYNC_MINUTES: String(Math.max(1, Math.ceil(input.fullIntervalMs / 60_000))),
     ...quietEnvironment(input.logLevel),
   };
+}
+
+/** The cluster ids of a clusters JSON, comma-separated (the handlers' `CONFIGURED_CLUSTER_IDS`). */
+function configuredIds(clustersJson: string): string {
+  const ids = z.object({ clusters: z.array(z.looseObject({ id: z.string() })) }).loose();
+  return ids
+    .parse(JSON.parse(clustersJson))
+    .clusters.map((c) => c.id)
+    .join(',');
 }
 
 /** Settings that keep handler output quiet; applied before any AWS SDK client or Powertools instance exists. */

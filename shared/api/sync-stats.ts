@@ -1,4 +1,4 @@
-import { vmFreshness } from '#shared/domain/staleness.ts';
+import { freshVmCount, vmFreshness } from '#shared/domain/staleness.ts';
 import { type ClusterState, ClusterStateSchema } from '#shared/domain/sync-state.ts';
 import type { StoredVm } from '#shared/domain/vm-record.ts';
 import type { ClusterSyncStats, SyncHealthResponse, SyncStatsResponse } from '#shared/http/schemas/sync.ts';
@@ -136,10 +136,10 @@ function summarize(
 }
 
 /**
- * Admin statistics from the clusters' aggregates. `fresh_vms` is counted per cluster: all of a
- * fresh cluster's VMs, none of a stale or failing one's (the aggregates hold no per-node figures).
- * Each cluster also shows its last error and backoff (admins only: the routes give users
- * {@link statsFromVms}).
+ * Admin statistics from the clusters' aggregates. `fresh_vms` follows the list's per-VM `stale`
+ * rule through the per-node counts; a state written before those existed counts all of a fresh
+ * cluster's VMs, none of a stale or failing one's. Each cluster also shows its last error and
+ * backoff (admins only: the routes give users {@link statsFromVms}).
  */
 export function statsFromAggregates(
   states: readonly ClusterState[],
@@ -152,7 +152,9 @@ export function statsFromAggregates(
       state,
       {
         total_vms: state.counts.total,
-        fresh_vms: isClusterFresh(state, nowMs, settings.staleAfterMs) ? state.counts.total : 0,
+        fresh_vms:
+          freshVmCount(state.counts.by_node, state, nowMs, settings.staleAfterMs) ??
+          (isClusterFresh(state, nowMs, settings.staleAfterMs) ? state.counts.total : 0),
         error_vms: state.counts.error,
         running_vms: state.counts.running,
       },

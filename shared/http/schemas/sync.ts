@@ -69,6 +69,19 @@ export const TriggerSyncBodySchema = z
   .meta({ examples: [{ mode: 'full' }] });
 export type TriggerSyncBody = z.infer<typeof TriggerSyncBodySchema>;
 
+/** What a manual sync does for one cluster. */
+export const TriggerClusterOutcomeSchema = z.object({
+  cluster_id: z.string(),
+  /**
+   * `started`: this request's execution syncs it now (backoff overridden); `coalesced`: it joins a
+   * sync already under way (a recent trigger's execution, or a run holding the cluster's lease);
+   * `skipped`: it will not be synced by this request (`reason` says why).
+   */
+  outcome: z.enum(['started', 'coalesced', 'skipped']),
+  reason: z.string().nullable(),
+});
+export type TriggerClusterOutcome = z.infer<typeof TriggerClusterOutcomeSchema>;
+
 /** Answer (202) of POST /api/sync/trigger: the started execution, or the running one it joined. */
 export const TriggerSyncResponseSchema = z.object({
   execution_name: z.string(),
@@ -77,6 +90,8 @@ export const TriggerSyncResponseSchema = z.object({
   cluster_id: z.string().nullable(),
   /** false when an execution already running (or just started) was returned instead */
   started: z.boolean(),
+  /** what happens to each cluster in scope */
+  clusters: z.array(TriggerClusterOutcomeSchema),
 });
 export type TriggerSyncResponse = z.infer<typeof TriggerSyncResponseSchema>;
 

@@ -133,7 +133,12 @@ describe('expected status rules', () => {
 
   it('writes a boot time with a running status only', () => {
     expect(confirmedAttributes('running', 5)).toEqual({ status: 'running', boot_time: 5 });
-    expect(confirmedAttributes('stopped', 5)).toEqual({ status: 'stopped', boot_time: null });
+    expect(confirmedAttributes('stopped', 5)).toEqual({
+      status: 'stopped',
+      boot_time: null,
+      rdp_available: false,
+      ssh_available: false,
+    });
   });
 });
 
