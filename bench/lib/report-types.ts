@@ -29,6 +29,7 @@ export interface BenchDocument {
   cost: Record<string, unknown> | null;
   /** The limits scenario (5,000 guests, Lambda deadline, slow agents): full runs or `--only=limits`. */
   limits: Record<string, unknown> | null;
+  portal: Record<string, unknown> | null;
   /** A 10,000-user mappings import beside a concurrent student list. */
   import: Record<string, unknown> | null;
   goals: GoalOutcome[];

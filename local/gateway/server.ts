@@ -56,7 +56,24 @@ export interface LocalGatewayOptions {
   readonly projectRoot?: string;
   /** Receives one line per request (method, path, status, ms) and handler failures. */
   readonly log?: (line: string) => void;
+  /**
+   * Answers requests that match no API route (the portal's files, the local OIDC endpoints); `null`
+   * falls through to the API's 404. Called in order.
+   */
+  readonly sites?: readonly GatewaySite[];
 }
+
+/** A non-API request as a {@link GatewaySite} sees it. */
+export interface GatewaySiteRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+}
+
+/** A responder for paths outside the route table. */
+export type GatewaySite = (request: GatewaySiteRequest) => Promise<GatewayResponse | null>;
 
 /** A running gateway. */
 export interface LocalGateway {
@@ -69,7 +86,8 @@ export interface LocalGateway {
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const DEFAULT_PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-interface GatewayResponse {
+/** What the gateway writes back. */
+export interface GatewayResponse {
   status: number;
   headers: Record<string, string>;
   cookies?: string[];
@@ -254,17 +272,28 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       if (docs !== null) return docs;
     }
     const match = matchRoute(method, rawPath);
+    const body = await readBody(request);
+    if (body === null) return jsonMessage(413, 'Request Entity Too Large');
     if (match === null) {
-      // The API's one error shape, also for a path no route matches.
-      const body = toErrorResponse(new NotFoundError(`No route for ${method} ${rawPath}`)).body;
+      const siteRequest: GatewaySiteRequest = {
+        method,
+        path: rawPath,
+        query: new URLSearchParams(rawQueryString),
+        headers: request.headers,
+        body,
+      };
+      for (const site of options.sites ?? []) {
+        const answer = await site(siteRequest);
+        if (answer !== null) return answer;
+      }
+      // The API's one error shape, also for a path no route or site answers.
+      const notFound = toErrorResponse(new NotFoundError(`No route for ${method} ${rawPath}`)).body;
       return {
         status: 404,
         headers: { 'content-type': 'application/json' },
-        body: Buffer.from(JSON.stringify(body)),
+        body: Buffer.from(JSON.stringify(notFound)),
       };
     }
-    const body = await readBody(request);
-    if (body === null) return jsonMessage(413, 'Request Entity Too Large');
 
     let jwt: { claims: Record<string, unknown>; scopes: string[] | null } | undefined;
     if (match.route.auth === 'jwt') {

@@ -371,7 +371,7 @@ describe('SyncStack', () => {
     const env = z.object({ Variables: z.record(z.string(), z.unknown()) }).parse(fn.Environment).Variables;
     expect(env).toMatchObject({
       FULL_SYNC_MINUTES: '5',
-      QUICK_SYNC_SECONDS: '20',
+      QUICK_SYNC_SECONDS: '30',
       STALE_AFTER_SECONDS: '600',
     });
   });

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { routeList } from '#shared/http/routes.ts';
 
 vi.hoisted(() => {
   // The handlers print their EMF documents as in Lambda; the logger stays quiet.
@@ -106,7 +107,7 @@ describe('metric series of the cost model', () => {
 
   it('count 7 per cluster, 3 API counters and one cold start per API function', () => {
     expect(customMetricSeriesCount(5) - customMetricSeriesCount(4)).toBe(Object.keys(SyncMetric).length);
-    // 5 clusters × 7 + 3 counters + 20 API functions (one per route)
-    expect(customMetricSeriesCount(5)).toBe(5 * 7 + 3 + 20);
+    // 5 clusters × 7 + 3 counters + one per API function (one per route)
+    expect(customMetricSeriesCount(5)).toBe(5 * 7 + 3 + routeList.length);
   });
 });
