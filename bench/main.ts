@@ -6,9 +6,9 @@ import { parseBenchArgs } from './lib/args.ts';
 import { countTransitions } from './lib/asl-transitions.ts';
 import { type MonthlyCost, monthlyCost, type ShapeInputs, type Workload } from './lib/cost-model.ts';
 import { type GoalOutcome, judge } from './lib/goals.ts';
-import type { ReportInputs } from './lib/markdown.ts';
 import { customMetricSeriesCount } from './lib/metric-series.ts';
 import { PRICES, PRICES_AS_OF } from './lib/prices.ts';
+import type { BenchDocument, ReportInputs } from './lib/report-types.ts';
 import { type BundleResult, measureBundles } from './measures/bundles.ts';
 import { type DynamoScenarioResult, runDynamoScenario } from './measures/dynamodb-writes.ts';
 import { type FleetScenarioResult, runFleetScenario, scenarioSteps } from './measures/fleet-scenario.ts';
@@ -22,38 +22,6 @@ import { measurePortal } from './measures/portal.ts';
  * that reuses each synced fleet (sync → Proxmox load → API latency). Prints a markdown report, or
  * with --json only the JSON document on stdout.
  */
-
-/** The whole result document (also the --json output). */
-export interface BenchDocument {
-  schema: 'pve-inventory-bench/1';
-  mode: 'full' | 'quick';
-  started_at: string;
-  duration_s: number;
-  machine: {
-    cpus: number;
-    cpu_model: string;
-    memory_gb: number;
-    node: string;
-    platform: string;
-    load_average_start: number[];
-    load_average_end: number[];
-  };
-  modelled_latency_ms: Record<string, number>;
-  latency: Record<string, unknown> | null;
-  proxmox: Record<string, unknown> | null;
-  dynamodb: Record<string, unknown> | null;
-  sync: Record<string, unknown> | null;
-  lambda: Record<string, unknown> | null;
-  cost: Record<string, unknown> | null;
-  /** The limits scenario (5,000 guests, Lambda deadline, slow agents): full runs or `--only=limits`. */
-  limits: Record<string, unknown> | null;
-  portal: Record<string, unknown> | null;
-  /** A 10,000-user mappings import beside a concurrent student list. */
-  import: Record<string, unknown> | null;
-  goals: GoalOutcome[];
-  errors: string[];
-  notes: string[];
-}
 
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 const r2 = (v: number): number => Math.round(v * 100) / 100;

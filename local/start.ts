@@ -6,9 +6,12 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { formatBanner } from '#local/stack/banner.ts';
 import {
+  fitToWidth,
+  formatFailureReasons,
   formatStatusLine,
   type LocalStack,
   type LocalStackOptions,
+  PreflightError,
   parseDuration,
   startLocalStack,
 } from '#local/stack/index.ts';
@@ -28,10 +31,25 @@ const USAGE = `Usage: npm start -- [options]
   --stale-after D        staleness cutoff of the API (default 10m)
   --guests N             simulator guests per cluster (default 100)
   --pve-version 8|9      Proxmox VE major version the simulator speaks (default 9)
-  --no-seed              do not seed the demo ownership
+  --demo                 with --config: seed the demo ownership and print the demo users' tokens
+  --no-seed              simulator: no demo ownership, only the admin token
   --log-level LEVEL      handler log level (DEBUG, INFO, WARN, ERROR, SILENT; default ERROR)
   --verbose              print one line per API request
   -h, --help             this help`;
+
+/** The handler log levels `--log-level` accepts (Powertools' names). */
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'];
+
+/** Colour on a terminal unless NO_COLOR is set (any value), plain otherwise. */
+function painter(
+  stream: NodeJS.WriteStream,
+): (style: 'red' | 'green' | 'bold' | 'dim', text: string) => string {
+  const on = stream.isTTY === true && (process.env.NO_COLOR ?? '') === '';
+  const codes = { red: [31, 39], green: [32, 39], bold: [1, 22], dim: [2, 22] } as const;
+  return (style, text) => (on ? `\x1b[${codes[style][0]}m${text}\x1b[${codes[style][1]}m` : text);
+}
+
+const clockOf = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -52,6 +70,7 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
       guests: { type: 'string' },
       'pve-version': { type: 'string' },
       'no-seed': { type: 'boolean' },
+      demo: { type: 'boolean' },
       'log-level': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -59,6 +78,12 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
     strict: true,
   });
   if (values.help) return null;
+  const logLevel = values['log-level']?.trim().toUpperCase();
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel))
+    throw new UsageError(
+      `--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${values['log-level']}"`,
+    );
+  if (values.demo && values['no-seed']) throw new UsageError('--demo and --no-seed contradict each other');
   const int = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
     if (raw === undefined) return undefined;
     const n = Number(raw);
@@ -97,7 +122,8 @@ function parseOptions(argv: string[]): { options: LocalStackOptions; verbose: bo
       : { staleAfterMs: parseDuration('--stale-after', values['stale-after']) }),
     ...(Object.keys(simulator).length === 0 ? {} : { simulator }),
     ...(values['no-seed'] ? { seed: false } : {}),
-    ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'].toUpperCase() }),
+    ...(values.demo ? { seed: true } : {}),
+    ...(logLevel === undefined ? {} : { logLevel }),
   };
   return { options, verbose: values.verbose === true };
 }
@@ -134,6 +160,7 @@ async function main(): Promise<void> {
   }
   const { options, verbose } = parsed;
   const tty = process.stdout.isTTY === true;
+  const paint = painter(process.stdout);
   let statusShown = false;
   // Log lines must not land in the middle of the live status line.
   const print = (line: string) => {
@@ -187,6 +214,12 @@ async function main(): Promise<void> {
       ...(verbose ? { log: print } : { log: (line) => (line.includes('failed') ? print(line) : undefined) }),
     });
   } catch (error) {
+    if (error instanceof PreflightError) {
+      const fail = painter(process.stderr);
+      for (const problem of error.problems) process.stderr.write(`${fail('red', 'error:')} ${problem}\n`);
+      process.exitCode = 1;
+      return;
+    }
     const inUse = error instanceof Error && 'code' in error && error.code === 'EADDRINUSE';
     const message = inUse
       ? `port ${options.port ?? 8080} is already in use: stop the other process or pass --port N`
@@ -206,10 +239,7 @@ async function main(): Promise<void> {
     ? `${running.dynamodbEndpoint} (in memory: nothing is kept)`
     : `${running.dynamodbEndpoint} (data kept in ${options.dataDir ?? '.data'}/dynamodb)`;
 
-  print(`  ${((Date.now() - started) / 1000).toFixed(1)} s  first full sync running…`);
-  await running.firstSync;
-  if (stopping !== null) return;
-  const full = running.runner.status().lastFull;
+  // The tokens are usable as soon as the API listens: the first full sync reports when it is done.
   print(
     formatBanner({
       apiUrl: exposed && !['0.0.0.0', '::'].includes(host) ? running.apiUrl : `http://localhost:${port}`,
@@ -228,25 +258,41 @@ async function main(): Promise<void> {
     );
   }
   print(
-    `First full sync ${full?.error === null ? 'done' : `failed (${full?.error ?? 'not run'})`} ${((Date.now() - started) / 1000).toFixed(1)} s after start.`,
+    `Tokens printed ${((Date.now() - started) / 1000).toFixed(1)} s after start; the first full sync is running (the API answers from the table meanwhile).`,
+  );
+  await running.firstSync.catch(() => {});
+  if (stopping !== null) return;
+  const full = running.runner.status().lastFull;
+  const endedAt = Date.now();
+  const after = `${((endedAt - started) / 1000).toFixed(1)} s after start`;
+  print(
+    full !== null && full.error === null
+      ? `${paint('green', 'First full sync done')} at ${clockOf(endedAt)} UTC (${after}).`
+      : `${paint('red', 'First full sync failed')} at ${clockOf(endedAt)} UTC (${after}):\n  ${full?.error ?? 'it did not run'}`,
   );
 
   let lastPlain = '';
+  let lastReasons = '';
   const showStatus = async () => {
     if (stopping !== null) return;
     let line: string;
+    let reasons: string[] = [];
     try {
-      line = formatStatusLine({
-        runner: running.runner.status(),
-        clusters: await running.repositories.syncState.listClusterStates(),
-        nowMs: Date.now(),
-      });
+      const clusters = await running.repositories.syncState.listClusterStates();
+      line = formatStatusLine({ runner: running.runner.status(), clusters, nowMs: Date.now() });
+      reasons = formatFailureReasons(clusters);
     } catch (error) {
       line = `status unavailable: ${error instanceof Error ? error.message : String(error)}`;
     }
     if (stopping !== null) return;
+    // Failure reasons are printed whole on their own lines when they change, never cut.
+    const reasonText = reasons.join('\n');
+    if (reasonText !== lastReasons && reasons.length > 0)
+      for (const reason of reasons) print(paint('red', reason));
+    lastReasons = reasonText;
     if (tty) {
-      process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns ?? 200) - 1)}`);
+      const fitted = fitToWidth(line, (process.stdout.columns ?? 200) - 1);
+      process.stdout.write(`\r\x1b[2K${fitted.replace(/FAILED|failing \(×\d+\)/g, (m) => paint('red', m))}`);
       statusShown = true;
     } else {
       // Without a terminal, print a line only when something other than the clock changed.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClusterModel, SimNode } from '#simulator/cluster-model.ts';
-import { parseUpid } from '#simulator/cluster-model.ts';
+import { parseUpid, type SimTask } from '#simulator/cluster-model.ts';
 import { isUp, liveInterfaces, type SimGuest } from '#simulator/fleet.ts';
 import {
   allowsAgent,
@@ -52,12 +52,13 @@ export function classify(method: string, path: string): Route {
   if (path === '/cluster/status') return { cls: 'cluster_status' };
   if (path === '/nodes') return { cls: 'nodes' };
   if (path === '/pools' || path.startsWith('/pools/')) return { cls: 'pools' };
+  if (path === '/cluster/tasks') return { cls: 'task' };
   const nodeMatch = /^\/nodes\/([^/]+)(\/.*)?$/.exec(path);
   if (nodeMatch === null) return { cls: 'other' };
   const node = decodeURIComponent(nodeMatch[1] ?? '');
   const rest = nodeMatch[2] ?? '';
   if (rest === '/status') return { cls: 'node_status', node };
-  if (rest.startsWith('/tasks/')) return { cls: 'task', node };
+  if (rest === '/tasks' || rest.startsWith('/tasks/')) return { cls: 'task', node };
   const g = GUEST_RE.exec(path);
   if (g !== null) {
     const sub = g[4] ?? '';
@@ -406,8 +407,12 @@ function nodeStatus(m: ClusterModel, n: SimNode, req: ApiRequest): ApiResult {
   });
 }
 
+/**
+ * The node's interfaces. PVE lists them in the order its config parser's hash yields (not sorted),
+ * so the first row differs between nodes: here a fixed order per node, varied by the node id.
+ */
 function nodeNetwork(n: SimNode): ApiResult {
-  return ok([
+  const rows: Record<string, unknown>[] = [
     {
       iface: 'eno1',
       type: 'eth',
@@ -448,7 +453,9 @@ function nodeNetwork(n: SimNode): ApiResult {
       method6: 'manual',
       priority: 5,
     },
-  ]);
+  ];
+  const shift = n.nodeid % rows.length;
+  return ok([...rows.slice(shift), ...rows.slice(0, shift)]);
 }
 
 function guestList(m: ClusterModel, n: SimNode, type: 'qemu' | 'lxc', req: ApiRequest): ApiResult {
@@ -473,8 +480,13 @@ function guestList(m: ClusterModel, n: SimNode, type: 'qemu' | 'lxc', req: ApiRe
       diskread: s.diskread,
       diskwrite: s.diskwrite,
     };
-    if (type === 'lxc') row.type = 'lxc';
+    if (type === 'lxc') {
+      row.type = 'lxc';
+      row.swap = 0;
+      row.maxswap = LXC_SWAP_MIB * 1048576;
+    }
     if (up) row.pid = 100_000 + g.vmid;
+    if (type === 'qemu' && req.params.full === '1' && up) Object.assign(row, fullQemuStatus(g, s));
     if (g.template) row.template = 1;
     if (g.tags.length > 0) row.tags = g.tags.join(';');
     if (g.lock !== undefined) row.lock = g.lock;
@@ -482,6 +494,40 @@ function guestList(m: ClusterModel, n: SimNode, type: 'qemu' | 'lxc', req: ApiRe
   }
   return ok(rows);
 }
+
+/** Swap of every container (MiB), as its config says. */
+const LXC_SWAP_MIB = 512;
+
+/** What `full=1` adds to a running VM's row: the QMP-side status, per-NIC and per-disk counters. */
+function fullQemuStatus(
+  g: SimGuest,
+  s: { netin: number; netout: number; diskread: number; diskwrite: number },
+) {
+  const nics: Record<string, unknown> = {};
+  g.nics.forEach((_, i) => {
+    nics[`tap${g.vmid}i${i}`] = i === 0 ? { netin: s.netin, netout: s.netout } : { netin: 0, netout: 0 };
+  });
+  const blockstat: Record<string, unknown> = {};
+  g.disks.forEach((d, i) => {
+    blockstat[d.key] = {
+      rd_bytes: i === 0 ? s.diskread : 0,
+      wr_bytes: i === 0 ? s.diskwrite : 0,
+      rd_operations: i === 0 ? Math.floor(s.diskread / 4096) : 0,
+      wr_operations: i === 0 ? Math.floor(s.diskwrite / 4096) : 0,
+    };
+  });
+  return {
+    qmpstatus: g.status,
+    'running-machine': RUNNING_MACHINE,
+    'running-qemu': RUNNING_QEMU,
+    'proxmox-support': { 'pbs-library-version': '1.4.1', 'query-bitmap-info': true },
+    nics,
+    blockstat,
+  };
+}
+
+const RUNNING_MACHINE = 'pc-i440fx-8.1+pve0';
+const RUNNING_QEMU = '8.1.5';
 
 function digestOf(value: unknown): string {
   return createHash('sha1').update(JSON.stringify(value)).digest('hex');
@@ -534,7 +580,7 @@ export function guestConfig(
     c.hostname = g.name;
     c.cores = g.cores;
     c.memory = g.memoryMiB;
-    c.swap = 512;
+    c.swap = LXC_SWAP_MIB;
     if (g.ostype !== null) c.ostype = g.ostype;
     c.arch = 'amd64';
     c.unprivileged = 1;
@@ -617,13 +663,13 @@ function statusCurrent(m: ClusterModel, g: SimGuest, now: number): Record<string
     out.qmpstatus = g.status;
     if (g.agentConfig !== undefined && g.agent !== 'disabled') out.agent = 1;
     if (up) {
-      out['running-machine'] = 'pc-i440fx-8.1+pve0';
-      out['running-qemu'] = '8.1.5';
+      out['running-machine'] = RUNNING_MACHINE;
+      out['running-qemu'] = RUNNING_QEMU;
     }
   } else {
     out.type = 'lxc';
     out.swap = 0;
-    out.maxswap = 512 * 1048576;
+    out.maxswap = LXC_SWAP_MIB * 1048576;
   }
   if (up) out.pid = 100_000 + g.vmid;
   if (g.lock !== undefined) out.lock = g.lock;
@@ -664,10 +710,8 @@ function agentInterfaces(g: SimGuest): ApiResult {
 }
 
 function agentOsinfo(g: SimGuest): ApiResult {
-  if (g.agentConfig === undefined) return fail(500, 'No QEMU guest agent configured');
-  if (!isUp(g)) return fail(500, `VM ${g.vmid} is not running`);
-  if (g.agent === 'disabled' || g.agent === 'not-running' || g.status !== 'running')
-    return fail(500, 'QEMU guest agent is not running');
+  const unavailable = agentUnavailable(g);
+  if (unavailable !== null) return unavailable;
   if (g.category === 'windows') {
     return ok({
       result: {
@@ -743,7 +787,8 @@ function taskStatus(
   const own = task.user === p.user && (p.token === undefined || task.tokenid === p.tokenFull.split('!')[1]);
   if (!own && !sysAudit(p)) return permFail(`/nodes/${node.name}`, 'Sys.Audit');
   if (sub === '/log') {
-    const lines = [`starting task ${task.upid}`, ...(task.done ? task.log : [])];
+    // The task's log file as written so far; PVE answers an empty one with a single "no content" line.
+    const lines = task.log.length > 0 ? task.log : ['no content'];
     return ok(
       lines.map((t, i) => ({ n: i + 1, t })),
       { total: lines.length },
@@ -763,6 +808,264 @@ function taskStatus(
   if (task.tokenid !== undefined) out.tokenid = task.tokenid;
   if (task.done) out.exitstatus = task.exitstatus;
   return ok(out);
+}
+
+/** Whether the caller may see a task: their own (same user and token), or any with Sys.Audit. */
+function seesTask(p: Principal, task: SimTask): boolean {
+  const own = task.user === p.user && (p.token === undefined || task.tokenid === p.tokenFull.split('!')[1]);
+  return own || sysAudit(p);
+}
+
+/** A task as the task lists show it: finished ones carry `status` (the exit status) and `endtime`. */
+function taskRow(task: SimTask): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    upid: task.upid,
+    node: task.node,
+    pid: task.pid,
+    pstart: task.pstart,
+    starttime: task.starttime,
+    type: task.type,
+    id: task.id,
+    user: task.user,
+  };
+  if (task.tokenid !== undefined) row.tokenid = task.tokenid;
+  if (task.done) {
+    row.status = task.exitstatus;
+    row.endtime = Math.floor(task.endsAt / 1000);
+  }
+  return row;
+}
+
+function newestFirst(a: SimTask, b: SimTask): number {
+  return b.starttime - a.starttime || b.pid - a.pid;
+}
+
+function badParam(name: string, text: string): ApiResult {
+  return { ok: false, status: 400, message: 'Parameter verification failed.', errors: { [name]: text } };
+}
+
+/**
+ * `GET /nodes/{node}/tasks`: the node's tasks, newest first, with `total`. Like PVE, `source`
+ * defaults to `archive` (finished tasks only); `active` lists running ones and `all` both.
+ */
+function nodeTasks(m: ClusterModel, node: SimNode, req: ApiRequest): ApiResult {
+  const q = req.params;
+  const source = q.source ?? 'archive';
+  if (!['archive', 'active', 'all'].includes(source))
+    return badParam(
+      'source',
+      `value '${source}' does not have a value in the enumeration 'archive, active, all'`,
+    );
+  for (const name of ['start', 'limit', 'vmid', 'since', 'until'] as const) {
+    const v = q[name];
+    if (v !== undefined && !/^\d+$/.test(v))
+      return badParam(name, `type check ('integer') failed - got '${v}'`);
+  }
+  const start = Number(q.start ?? 0);
+  const limit = Number(q.limit ?? 50);
+  const matches = [...m.tasks.values()]
+    .filter((t) => t.node === node.name && seesTask(req.principal, t))
+    .filter((t) => (source === 'archive' ? t.done : source === 'active' ? !t.done : true))
+    .filter((t) => q.vmid === undefined || t.id === q.vmid)
+    .filter((t) => q.typefilter === undefined || t.type === q.typefilter)
+    .filter((t) => q.userfilter === undefined || t.user.includes(q.userfilter))
+    .filter((t) => q.errors !== '1' || (t.done && t.exitstatus !== 'OK'))
+    .filter((t) => q.since === undefined || t.starttime >= Number(q.since))
+    .filter((t) => q.until === undefined || t.starttime <= Number(q.until))
+    .sort(newestFirst);
+  return ok(matches.slice(start, start + limit).map(taskRow), { total: matches.length });
+}
+
+/** `GET /cluster/tasks`: recent tasks of every node (running and finished), newest first. */
+function clusterTasks(m: ClusterModel, req: ApiRequest): ApiResult {
+  return ok(
+    [...m.tasks.values()]
+      .filter((t) => seesTask(req.principal, t))
+      .sort(newestFirst)
+      .map(taskRow),
+  );
+}
+
+/** `GET /cluster/nextid`: the lowest free VMID from 100 (a string, as PVE sends it), or a check of `vmid`. */
+function nextId(m: ClusterModel, req: ApiRequest): ApiResult {
+  const wanted = req.params.vmid;
+  if (wanted !== undefined) {
+    if (!/^\d+$/.test(wanted) || Number(wanted) < 100 || Number(wanted) > 999_999_999)
+      return badParam('vmid', `value must have a minimum value of 100`);
+    return m.guests.has(Number(wanted)) ? badParam('vmid', `VM ${wanted} already exists`) : ok(wanted);
+  }
+  let id = 100;
+  while (m.guests.has(id)) id++;
+  return ok(String(id));
+}
+
+/** The storage definitions of every node (`/storage`, storage.cfg). */
+const STORAGE_CONFIG: readonly Record<string, unknown>[] = [
+  { storage: 'local', type: 'dir', path: '/var/lib/vz', content: 'backup,iso,vztmpl', shared: 0 },
+  { storage: 'local-lvm', type: 'lvmthin', thinpool: 'data', vgname: 'pve', content: 'images,rootdir' },
+];
+
+/** Sizes of a node's storages in bytes: [used, total]. */
+const STORAGE_SIZES: Record<string, [number, number]> = {
+  local: [20 * 1024 ** 3, 100 * 1024 ** 3],
+  'local-lvm': [300 * 1024 ** 3, 1800 * 1024 ** 3],
+};
+
+function storageConfig(req: ApiRequest): ApiResult {
+  if (!sysAudit(req.principal)) return ok([]);
+  const type = req.params.type;
+  return ok(
+    STORAGE_CONFIG.filter((c) => type === undefined || c.type === type).map((c) => ({
+      ...c,
+      digest: digestOf(c),
+    })),
+  );
+}
+
+/** `GET /nodes/{node}/storage`: each storage's state and usage on that node, filtered like PVE's. */
+function nodeStorage(node: SimNode, req: ApiRequest): ApiResult {
+  if (!sysAudit(req.principal)) return ok([]);
+  const { content, storage } = req.params;
+  const rows = STORAGE_CONFIG.filter((c) => storage === undefined || c.storage === storage)
+    .filter((c) => content === undefined || String(c.content).split(',').includes(content))
+    .map((c) => {
+      const [used, total] = STORAGE_SIZES[String(c.storage)] ?? [0, 0];
+      return {
+        storage: c.storage,
+        type: c.type,
+        content: c.content,
+        active: node.online ? 1 : 0,
+        enabled: 1,
+        shared: 0,
+        total,
+        used,
+        avail: total - used,
+        used_fraction: used / total,
+      };
+    });
+  return ok(rows);
+}
+
+/**
+ * `GET /access/users`: every user with a token here (root@pam and the extra tokens' users); a
+ * restricted token sees only its own user. `full=1` adds each user's tokens.
+ */
+function accessUsers(m: ClusterModel, req: ApiRequest): ApiResult {
+  const byUser = new Map<string, ExtraToken[]>();
+  for (const t of m.tokens.values()) {
+    const user = t.tokenId.split('!')[0] ?? t.tokenId;
+    byUser.set(user, [...(byUser.get(user) ?? []), t]);
+  }
+  if (!byUser.has(req.principal.user)) byUser.set(req.principal.user, []);
+  const rows: Record<string, unknown>[] = [];
+  for (const [userid, tokens] of [...byUser.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!sysAudit(req.principal) && userid !== req.principal.user) continue;
+    const realm = userid.split('@')[1] ?? 'pam';
+    const row: Record<string, unknown> = {
+      userid,
+      enable: 1,
+      expire: 0,
+      'realm-type': realm === 'pam' ? 'pam' : 'pve',
+    };
+    if (req.params.full === '1') {
+      row.tokens = tokens.map((t) => ({
+        tokenid: t.tokenId.split('!')[1] ?? t.tokenId,
+        expire: 0,
+        privsep: t === m.mainToken ? 0 : 1,
+      }));
+    }
+    rows.push(row);
+  }
+  return ok(rows);
+}
+
+const QEMU_DIR = [
+  'config',
+  'pending',
+  'status',
+  'unlink',
+  'vncproxy',
+  'termproxy',
+  'migrate',
+  'resize',
+  'move',
+  'rrd',
+  'rrddata',
+  'monitor',
+  'agent',
+  'snapshot',
+  'spiceproxy',
+  'sendkey',
+  'firewall',
+  'mtunnel',
+  'remote_migrate',
+];
+const LXC_DIR = [
+  'config',
+  'status',
+  'vncproxy',
+  'termproxy',
+  'vncwebsocket',
+  'spiceproxy',
+  'migrate',
+  'clone',
+  'rrd',
+  'rrddata',
+  'firewall',
+  'snapshot',
+  'resize',
+  'interfaces',
+  'pending',
+  'mtunnel',
+  'remote_migrate',
+];
+const QEMU_STATUS_DIR = ['current', 'start', 'stop', 'reset', 'shutdown', 'suspend', 'resume', 'reboot'];
+const LXC_STATUS_DIR = ['current', 'start', 'stop', 'shutdown', 'suspend', 'resume', 'reboot'];
+/** The guest-agent commands the agent index lists (sorted, as PVE lists them). */
+const AGENT_COMMANDS = [
+  'exec',
+  'exec-status',
+  'file-read',
+  'file-write',
+  'fsfreeze-freeze',
+  'fsfreeze-status',
+  'fsfreeze-thaw',
+  'fstrim',
+  'get-fsinfo',
+  'get-host-name',
+  'get-memory-block-info',
+  'get-memory-blocks',
+  'get-osinfo',
+  'get-time',
+  'get-timezone',
+  'get-users',
+  'get-vcpus',
+  'info',
+  'network-get-interfaces',
+  'ping',
+  'set-user-password',
+  'shutdown',
+  'suspend-disk',
+  'suspend-hybrid',
+  'suspend-ram',
+];
+
+/** The directory index of a guest path (`''`, `/status`, `/agent`), or undefined for other paths. */
+function guestIndex(type: 'qemu' | 'lxc', sub: string): ApiResult | undefined {
+  const subdirs = (names: readonly string[]) => ok(names.map((subdir) => ({ subdir })));
+  if (sub === '') return subdirs(type === 'qemu' ? QEMU_DIR : LXC_DIR);
+  if (sub === '/status') return subdirs(type === 'qemu' ? QEMU_STATUS_DIR : LXC_STATUS_DIR);
+  if (sub === '/agent' && type === 'qemu') return ok(AGENT_COMMANDS.map((name) => ({ name })));
+  return undefined;
+}
+
+/** Why the agent of `g` cannot answer, as PVE says it, or null when it can. */
+function agentUnavailable(g: SimGuest): ApiResult | null {
+  if (g.agentConfig === undefined) return fail(500, 'No QEMU guest agent configured');
+  if (!isUp(g)) return fail(500, `VM ${g.vmid} is not running`);
+  if (g.agent === 'disabled' || g.agent === 'not-running' || g.status !== 'running')
+    return fail(500, 'QEMU guest agent is not running');
+  return null;
 }
 
 /**
@@ -834,6 +1137,10 @@ export function handleApi(
   if (method === 'GET' && path === '/cluster/resources') return resources(m, req, localNode);
   if (method === 'GET' && path === '/cluster/status') return clusterStatus(m, req, localNode);
   if (method === 'GET' && path === '/nodes') return nodesList(m, req, fingerprint);
+  if (method === 'GET' && path === '/cluster/tasks') return clusterTasks(m, req);
+  if (method === 'GET' && path === '/cluster/nextid') return nextId(m, req);
+  if (method === 'GET' && path === '/storage') return storageConfig(req);
+  if (method === 'GET' && path === '/access/users') return accessUsers(m, req);
   if (method === 'GET' && path === '/pools') return pools(m, req, req.params.poolid, localNode, false);
   const poolMatch = /^\/pools\/([^/]+)$/.exec(path);
   if (method === 'GET' && poolMatch !== null)
@@ -851,6 +1158,8 @@ export function handleApi(
     const rest = nodeMatch[2] ?? '';
     if (method === 'GET' && rest === '/status') return nodeStatus(m, node, req);
     if (method === 'GET' && rest === '/network') return nodeNetwork(node);
+    if (method === 'GET' && rest === '/tasks') return nodeTasks(m, node, req);
+    if (method === 'GET' && rest === '/storage') return nodeStorage(node, req);
     if (method === 'GET' && (rest === '/qemu' || rest === '/lxc'))
       return guestList(m, node, rest === '/qemu' ? 'qemu' : 'lxc', req);
     const task = /^\/tasks\/([^/]+)(\/status|\/log)$/.exec(rest);
@@ -883,7 +1192,11 @@ export function handleApi(
         const r = m.power(g, action, req.principal.tokenFull, req.now);
         return 'upid' in r ? ok(r.upid) : fail(r.status, r.message);
       }
+      if (method === 'POST' && type === 'qemu' && sub === '/agent/ping')
+        return agentUnavailable(g) ?? ok({ result: {} });
       if (method === 'GET') {
+        const index = guestIndex(type, sub);
+        if (index !== undefined) return index;
         if (sub === '/config') return ok(guestConfig(g, m.profileOf(node.name)));
         if (sub === '/status/current') return ok(statusCurrent(m, g, req.now));
         if (sub === '/snapshot') return snapshots(g);

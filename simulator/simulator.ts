@@ -125,11 +125,12 @@ interface ClusterRuntime {
 
 const TOKEN_RE = /(?:^|\s)PVEAPIToken(?:=| )([^;]*)/;
 const NO_BODY_STATUSES = new Set([595, 596, 597, 598, 599]);
+const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
 
 function send(res: ServerResponse, status: number, reason: string, body?: string): void {
   if (res.headersSent || res.destroyed) return;
   res.statusCode = status;
-  res.statusMessage = reason.replace(/[\r\n]+/g, ' ');
+  res.statusMessage = reason.split(/[\r\n]/)[0] ?? '';
   // pve-http-server closes keep-alive connections after every error response.
   if (status >= 400) res.setHeader('Connection', 'close');
   if (body === undefined) {
@@ -162,7 +163,10 @@ function sendResult(res: ServerResponse, r: ApiResult, acceptsGzip = false): voi
     send(res, r.status, r.message);
     return;
   }
-  const body: Record<string, unknown> = { data: null, message: r.message };
+  // PVE's error texts are exception strings and end with a newline in the body (the status line
+  // keeps only the first line); the 501 of an unknown path is a plain result without one.
+  const message = r.status === 501 || r.message.endsWith('\n') ? r.message : `${r.message}\n`;
+  const body: Record<string, unknown> = { data: null, message };
   if (r.errors !== undefined) body.errors = r.errors;
   send(res, r.status, r.message, JSON.stringify(body));
 }
@@ -440,7 +444,7 @@ export class SimulatorRuntime implements Simulator {
     }
     if (ticket !== undefined) {
       const user = m.verifyTicket(ticket, now);
-      if (user === null) return { error: 'Authentication failed!' };
+      if (user === null) return { error: 'permission denied - invalid PVE ticket' };
       const csrf = req.headers.csrfpreventiontoken;
       if (method !== 'GET' && !m.verifyCsrf(user, typeof csrf === 'string' ? csrf : undefined)) {
         return { error: 'Permission denied - invalid csrf token' };
@@ -453,16 +457,23 @@ export class SimulatorRuntime implements Simulator {
     try {
       value = decodeURIComponent((match[1] ?? '').trim());
     } catch {
-      return { error: 'Authentication failed!' };
+      return { error: 'no tokenid specified' };
     }
+    // PVE's texts (AccessControl::verify_token): clients re-authenticate or give up on these words.
     const cut = value.lastIndexOf('=');
-    if (cut < 0) return { error: 'Authentication failed!' };
+    if (cut < 0) return { error: 'no tokenid specified' };
     const tokenId = value.slice(0, cut);
     const secret = value.slice(cut + 1);
+    const parts = /^([^@!\s]+@[^@!\s]+)!([A-Za-z][A-Za-z0-9._-]+)$/.exec(tokenId);
+    if (parts === null)
+      return { error: `'${tokenId}' is not a valid token ID - not able to split into user and token parts` };
+    const user = parts[1] ?? tokenId;
     const token = m.tokens.get(tokenId);
-    if (token === undefined || token.secret !== secret || m.faults.tokenRevoked)
-      return { error: 'Authentication failed!' };
-    const user = tokenId.split('!')[0] ?? tokenId;
+    const userKnown = [...m.tokens.keys()].some((id) => id.startsWith(`${user}!`));
+    if (!userKnown) return { error: `no such user ('${user}')` };
+    if (token === undefined || m.faults.tokenRevoked)
+      return { error: `no such token '${parts[2] ?? ''}' for user '${user}'` };
+    if (token.secret !== secret) return { error: 'invalid token value!' };
     const principal: Principal = { user, tokenFull: tokenId, viaTicket: false };
     if (token !== m.mainToken) principal.token = token;
     return principal;
@@ -480,6 +491,12 @@ export class SimulatorRuntime implements Simulator {
       return;
     }
     const method = req.method ?? 'GET';
+    // pve-http-server knows GET, POST, PUT and DELETE only: anything else (HEAD, OPTIONS, PATCH) is
+    // refused before authentication.
+    if (!KNOWN_METHODS.has(method)) {
+      send(res, 501, `method '${method}' not available`);
+      return;
+    }
     if (!url.pathname.startsWith('/api2/json/')) {
       send(res, 501, `Method '${method} ${url.pathname}' not implemented`);
       return;

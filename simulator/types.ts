@@ -1,37 +1,8 @@
+import type { EndpointClass } from '#shared/proxmox/endpoint-class.ts';
 import type { PveMajor } from '#simulator/pve-version.ts';
 
-/** Classes of Proxmox API calls, used for latency, faults and call counters. */
-export type EndpointClass =
-  | 'version'
-  | 'resources'
-  | 'cluster_status'
-  | 'nodes'
-  | 'node_status'
-  | 'config'
-  | 'status'
-  | 'agent'
-  | 'interfaces'
-  | 'power'
-  | 'task'
-  | 'pools'
-  | 'other';
-
-/** Every endpoint class, in a fixed order. */
-export const ENDPOINT_CLASSES: readonly EndpointClass[] = [
-  'version',
-  'resources',
-  'cluster_status',
-  'nodes',
-  'node_status',
-  'config',
-  'status',
-  'agent',
-  'interfaces',
-  'power',
-  'task',
-  'pools',
-  'other',
-];
+/** The endpoint classes are the client's, so counters and faults compare one to one. */
+export { ENDPOINT_CLASSES, type EndpointClass } from '#shared/proxmox/endpoint-class.ts';
 
 /** Options of {@link startSimulator}; every field has a default. */
 export interface SimulatorOptions {

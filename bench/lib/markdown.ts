@@ -1,28 +1,6 @@
-import type { BenchDocument } from '../main.ts';
-import type { BundleResult } from '../measures/bundles.ts';
-import type { DynamoScenarioResult } from '../measures/dynamodb-writes.ts';
-import type { FleetScenarioResult } from '../measures/fleet-scenario.ts';
-import type { LatencyResult } from '../measures/latency.ts';
-import type { MonthlyCost, ShapeInputs, Workload } from './cost-model.ts';
 import { describeOutcome, formatNumber as f } from './goals.ts';
 import { PRICES_AS_OF } from './prices.ts';
-
-/** Everything the markdown report shows, typed. */
-export interface ReportInputs {
-  doc: BenchDocument;
-  bundles: BundleResult | null;
-  scenarios: FleetScenarioResult[];
-  latencies: LatencyResult[];
-  dyn: DynamoScenarioResult | null;
-  cost: {
-    workload: Workload;
-    design: MonthlyCost;
-    naive: MonthlyCost;
-    designInputs: ShapeInputs;
-    naiveInputs: ShapeInputs;
-    variants: { name: string; monthly_usd: number }[];
-  } | null;
-}
+import type { ReportInputs } from './report-types.ts';
 
 const table = (head: string[], rows: string[][]): string =>
   [

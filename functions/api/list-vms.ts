@@ -9,6 +9,7 @@ import {
 } from '#shared/api/refresh-port.ts';
 import { resolveVisibleScope } from '#shared/api/visibility.ts';
 import { discloseVm } from '#shared/http/disclosure.ts';
+import { BadRequestError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 import type { ListVmsResponse } from '#shared/http/schemas/vms.ts';
@@ -33,6 +34,13 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         resolveVisibleScope(caller, repositories.ownership),
         repositories.syncState.listClusterStates(),
       ]);
+      // An unknown cluster is a bad filter like any other (not an empty list that hides the typo).
+      const known = new Set([...states.map((state) => state.cluster_id), ...(configuredClusterIds ?? [])]);
+      if (query.cluster !== undefined && !known.has(query.cluster)) {
+        throw new BadRequestError('The request is invalid', [
+          { field: 'query.cluster', message: `unknown cluster "${query.cluster}"` },
+        ]);
+      }
       let mode: ListVmsResponse['mode'] = 'inventory';
       let refreshIncomplete = false;
       let refresh: ListVmsResponse['refresh'] = null;

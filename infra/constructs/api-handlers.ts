@@ -23,7 +23,7 @@ import { PveFunction, type TableGrant } from './pve-function.ts';
 /** Service name (`service` metric dimension) of every API handler. */
 export const API_SERVICE_NAME = 'pve-inventory-api';
 
-/** Environment variables the ApiStack hands to the handlers of the other API engineer's routes. */
+/** Environment variables the ApiStack hands to the handlers that refresh, trigger syncs or act on VMs. */
 export const API_HOOK_ENV = {
   /** list-vms' refresh: the sync-one-cluster function it may invoke */
   syncClusterFunction: 'SYNC_CLUSTER_FUNCTION_NAME',

@@ -41,6 +41,19 @@ export interface Connection {
   readonly dataDir: string;
 }
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Whether `url` names the local stack at `stackUrl` (a loopback host and the same port). */
+function sameLocalApi(url: string, stackUrl: string): boolean {
+  try {
+    const given = new URL(url);
+    const stack = new URL(stackUrl);
+    return LOOPBACK.has(given.hostname) && given.port === stack.port && given.protocol === stack.protocol;
+  } catch {
+    return false;
+  }
+}
+
 /** The data folder: `--data-dir`, `PVE_INVENTORY_DATA_DIR`, else `.data/` of the project. */
 export function resolveDataDir(options: Pick<ConnectionOptions, 'dataDir' | 'env'>): string {
   return options.dataDir ?? options.env.PVE_INVENTORY_DATA_DIR ?? DEFAULT_DATA_DIR;
@@ -51,8 +64,9 @@ export async function resolveConnection(options: ConnectionOptions): Promise<Con
   const dataDir = resolveDataDir(options);
   const paths = dataPaths(dataDir);
   const explicitApi = options.api ?? options.env.PVE_INVENTORY_API;
-  const local = explicitApi === undefined;
   const stack = await readStackState(paths.stackState);
+  // `--api http://localhost:N` of the local stack in this data folder is the local stack too.
+  const local = explicitApi === undefined || (stack !== null && sameLocalApi(explicitApi, stack.apiUrl));
   const apiUrl = explicitApi ?? stack?.apiUrl ?? DEFAULT_LOCAL_API;
   try {
     new URL(apiUrl);

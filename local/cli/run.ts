@@ -7,14 +7,18 @@ import { createTables, localClientConfig } from '#local/dynamodb-local.ts';
 import { applyLegacyImport, formatLegacyPlan } from '#local/legacy/apply-import.ts';
 import { planLegacyImport, plannedVmKeys, withoutUnknownVms } from '#local/legacy/plan-import.ts';
 import { readLegacyDatabaseFile } from '#local/legacy/read-legacy-db.ts';
-import { parseDuration } from '#local/stack/durations.ts';
+import { InvalidDurationError, parseDuration } from '#local/stack/durations.ts';
 import { dataPaths } from '#local/stack/paths.ts';
 import { readStackState } from '#local/stack/stack-state.ts';
 import { createDocumentClient, tableNamesFromEnv } from '#shared/clients/dynamodb.ts';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
 import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { type ListAuditResponse, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
-import { ImportMappingsResponseSchema } from '#shared/http/schemas/ownership.ts';
+import {
+  AssignmentResponseItemSchema,
+  ImportMappingsResponseSchema,
+  ListAssignmentsResponseSchema,
+} from '#shared/http/schemas/ownership.ts';
 import {
   SyncHealthResponseSchema,
   type SyncStatsResponse,
@@ -64,14 +68,17 @@ Commands:
   import-legacy APP_DB [--cluster ID] [--dry-run]
                                               import classes, memberships and VM assignments from the original portal's SQLite database
   assign USER CLUSTER VMID [--remove]         assign a VM to a user (or remove the assignment)
-  token USER [--admin|--teacher] [--ttl D]    print a token of the local issuer (local stack only)
+  token USER [--admin|--teacher] [--ttl D]    print a token of the local issuer (local stack only; --ttl 30m, 12h, 7d; default 1d)
   audit [--user U] [--vm CLUSTER:VMID] [--class ID] [--since T] [--until T] [--limit N]
                                               the audit trail of state-changing requests, newest first (T: ISO time or a duration ago, e.g. 2h)
 
 Options:
   --json              machine-readable output (read commands)
   --api URL           a deployed API (default: the local stack, http://localhost:8080); env PVE_INVENTORY_API
-  --token TOKEN       ID token of an admin for --api; env PVE_INVENTORY_TOKEN (locally a token is signed for you)
+  --token TOKEN       ID token of an admin for --api; env PVE_INVENTORY_TOKEN (for a local stack, including
+                      --api http://localhost:N, a token is signed for you with its data folder's key)
+
+Exit codes: 0 done, 1 failed, 2 usage mistake, ${UNHEALTHY_EXIT_CODE} unhealthy (health)
   --data-dir DIR      the local stack's data folder (default .data); env PVE_INVENTORY_DATA_DIR
   -h, --help          this help`;
 
@@ -488,19 +495,35 @@ async function assign(context: Context): Promise<number> {
   const vmid = Number(vmidText);
   const { api } = await connect(context);
   if (context.values.remove) {
+    // DELETE is idempotent (204 when absent too): look first, so a typo is not reported as removed.
+    const existing = parseAnswer(
+      ListAssignmentsResponseSchema,
+      (await api.request({ path: '/api/assignments', query: { username, cluster, vmid } })).body,
+      'GET /api/assignments',
+    ).assignments[0];
+    if (existing === undefined) {
+      throw new Error(`no assignment of ${cluster}:${vmid} to ${username}: nothing removed`);
+    }
     await api.request({ method: 'DELETE', path: '/api/assignments', query: { username, cluster, vmid } });
     print(
       context,
-      { removed: true, username, cluster_id: cluster, vmid },
-      () => `removed: ${username} ✗ ${cluster}:${vmid}`,
+      { removed: true, username: existing.username, cluster_id: existing.cluster_id, vmid },
+      () => `removed: ${existing.username} ✗ ${existing.cluster_id}:${vmid}`,
     );
   } else {
-    const answer = await api.request({
-      method: 'PUT',
-      path: '/api/assignments',
-      body: { username, cluster_id: cluster, vmid },
-    });
-    print(context, answer.body, () => `assigned: ${username} ← ${cluster}:${vmid}`);
+    const answer = parseAnswer(
+      AssignmentResponseItemSchema,
+      (
+        await api.request({
+          method: 'PUT',
+          path: '/api/assignments',
+          body: { username, cluster_id: cluster, vmid },
+        })
+      ).body,
+      'PUT /api/assignments',
+    );
+    // The API's normalized name (lower case, realm suffix dropped) is the one that counts.
+    print(context, answer, () => `assigned: ${answer.username} ← ${answer.cluster_id}:${answer.vmid}`);
   }
   return 0;
 }
@@ -512,7 +535,7 @@ async function token(context: Context): Promise<number> {
     throw new CliUsageError('token: --admin or --teacher, not both');
   if (context.values.api !== undefined)
     throw new CliUsageError('token: only for the local stack (its local issuer)');
-  const ttlMs = context.values.ttl === undefined ? 86_400_000 : parseDuration('--ttl', context.values.ttl);
+  const ttlMs = context.values.ttl === undefined ? 86_400_000 : parseTtl(context.values.ttl);
   const dataDir = resolveDataDir({
     ...(context.values['data-dir'] === undefined ? {} : { dataDir: context.values['data-dir'] }),
     env: context.io.env,
@@ -530,6 +553,16 @@ async function token(context: Context): Promise<number> {
     `${await issuer.issueToken(username, { groups, expiresIn: Math.round(ttlMs / 1000) })}\n`,
   );
   return 0;
+}
+
+/** `--ttl`: `90s`, `30m`, `12h`, `7d` (a bare number is seconds), at most 365 days. */
+export function parseTtl(value: string): number {
+  const match = /^(\d+)(s|m|h|d)?$/.exec(value.trim());
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const ms = match === null ? Number.NaN : Number(match[1]) * unit[(match[2] ?? 's') as keyof typeof unit];
+  if (!(ms >= 60_000 && ms <= 365 * 86_400_000))
+    throw new CliUsageError(`--ttl: "${value}" is not a lifetime between 1m and 365d (e.g. 30m, 12h, 7d)`);
+  return ms;
 }
 
 const COMMANDS: Readonly<Record<string, (context: Context) => Promise<number>>> = {
@@ -588,6 +621,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     io.stderr(`error: ${message.split('\n')[0]}\n`);
-    return error instanceof CliUsageError ? 2 : 1;
+    return error instanceof CliUsageError || error instanceof InvalidDurationError ? 2 : 1;
   }
 }

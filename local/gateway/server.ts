@@ -6,7 +6,9 @@ import type { JSONWebKeySet } from 'jose';
 import { buildHttpApiEvent, newRequestId } from '#local/gateway/event.ts';
 import { createJwtAuthorizer } from '#local/gateway/jwt-authorizer.ts';
 import { createRouteMatcher } from '#local/gateway/route-matcher.ts';
+import { NotFoundError, toErrorResponse } from '#shared/http/errors.ts';
 import { API_CORS, type RouteDefinition, routeKey } from '#shared/http/routes.ts';
+import { docsAsset } from './api-docs.ts';
 
 /**
  * The local API gateway: a node:http server that behaves like the deployed HTTP API for the route
@@ -265,6 +267,10 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       return { status: 204, headers, body: Buffer.alloc(0) };
     }
 
+    if (method === 'GET') {
+      const docs = await docsAsset(rawPath);
+      if (docs !== null) return docs;
+    }
     const match = matchRoute(method, rawPath);
     const body = await readBody(request);
     if (body === null) return jsonMessage(413, 'Request Entity Too Large');
@@ -280,7 +286,13 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         const answer = await site(siteRequest);
         if (answer !== null) return answer;
       }
-      return jsonMessage(404, 'Not Found');
+      // The API's one error shape, also for a path no route or site answers.
+      const notFound = toErrorResponse(new NotFoundError(`No route for ${method} ${rawPath}`)).body;
+      return {
+        status: 404,
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify(notFound)),
+      };
     }
 
     let jwt: { claims: Record<string, unknown>; scopes: string[] | null } | undefined;

@@ -27,12 +27,12 @@ export function formatBanner(input: BannerInput): string {
     'pve-inventory is running locally',
     '',
     `  Portal     ${api}/   (open in a browser; sign in as alice, bob, carol or admin)`,
-    `  API        ${api}   (OpenAPI document: ${api}/api/openapi.json)`,
+    `  API        ${api}   (OpenAPI document: ${api}/api/openapi.json, interactive docs: ${api}/docs)`,
     `  DynamoDB   ${input.dynamodb}`,
     ...input.proxmox.map((line, i) => `  ${i === 0 ? 'Proxmox ' : '        '}   ${line}`),
     `  Sync       full every ${formatDuration(input.fullIntervalMs)}, quick every ${formatDuration(input.quickIntervalMs)} (the CDK app's state machines, run locally)`,
     '',
-    `Demo users (local issuer tokens, valid ${Math.round(input.tokenTtlSeconds / 86_400)} days) — paste these into your shell:`,
+    `${Object.keys(input.tokens).length > 1 ? 'Demo users' : 'Admin'} (local issuer tokens, valid ${Math.round(input.tokenTtlSeconds / 86_400)} days) — paste these into your shell:`,
     '',
   ];
   for (const user of DEMO_USERS) {
@@ -47,8 +47,9 @@ export function formatBanner(input: BannerInput): string {
   lines.push('', 'Try:', '');
   lines.push(`  curl -s ${api}/api/sync/health`);
   lines.push(`  curl -s ${auth('admin')} "${api}/api/vms?limit=5"`);
-  lines.push(`  curl -s ${auth('alice')} ${api}/api/vms`);
-  lines.push(`  curl -s ${auth('bob')} ${api}/api/vms`);
+  for (const student of ['alice', 'bob']) {
+    if (input.tokens[student] !== undefined) lines.push(`  curl -s ${auth(student)} ${api}/api/vms`);
+  }
   const startable = input.demo?.aliceStartable;
   if (startable) {
     lines.push(

@@ -4,6 +4,7 @@ export { DataDirLockedError, LOCK_FILE_NAME } from './data-dir-lock.ts';
 export { formatDuration, InvalidDurationError, parseDuration } from './durations.ts';
 export type { LocalPortBindings } from './local-ports.ts';
 export { DEFAULT_DATA_DIR, dataPaths, PORTAL_DIST_DIR, PROJECT_ROOT } from './paths.ts';
+export { PreflightError, preflight } from './preflight.ts';
 export { readStackState, type StackState } from './stack-state.ts';
 export {
   handlerEnvironment,
@@ -12,5 +13,5 @@ export {
   type LocalStackOptions,
   startLocalStack,
 } from './start-local-stack.ts';
-export { formatStatusLine } from './status-line.ts';
+export { fitToWidth, formatFailureReasons, formatStatusLine } from './status-line.ts';
 export { type LocalExecution, type LocalRunnerStatus, LocalSyncRunner } from './sync-runner.ts';

@@ -35,6 +35,7 @@ import { acquireDataDirLock } from './data-dir-lock.ts';
 import { loadSyncDefinitions } from './definitions-cache.ts';
 import { bindLocalPorts, type LocalPortBindings } from './local-ports.ts';
 import { DEFAULT_DATA_DIR, dataPaths, PORTAL_DIST_DIR } from './paths.ts';
+import { preflight } from './preflight.ts';
 import { removeStackState, writeStackState } from './stack-state.ts';
 import { type LambdaStyleHandler, LocalSyncRunner, taskHandlerFromLambda } from './sync-runner.ts';
 
@@ -74,7 +75,10 @@ export interface LocalStackOptions {
   readonly staleAfterMs?: number;
   /** Health: consecutive errors of a cluster that make it unhealthy. @default the API's 5 */
   readonly healthMaxConsecutiveErrors?: number;
-  /** Seed the demo ownership. @default true */
+  /**
+   * Seed the demo ownership and issue the demo users' tokens (not only the admin's).
+   * @default true with the simulator, false with real clusters (`clustersFile`)
+   */
   readonly seed?: boolean;
   /** Lifetime of the printed demo tokens. @default 30 days */
   readonly tokenTtlSeconds?: number;
@@ -96,7 +100,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** e.g. http://127.0.0.1:8080 */
   readonly apiUrl: string;
-  /** A long-lived ID token per demo user (admin, carol, alice, bob). */
+  /** A long-lived ID token per demo user (admin, carol, alice, bob); only admin's without the demo. */
   readonly tokens: Readonly<Record<string, string>>;
   readonly issuer: LocalIssuer;
   /** The simulator, unless real clusters are configured. */
@@ -260,9 +264,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? (() => {});
   const logLevel = options.logLevel ?? 'ERROR';
   const progress = options.onProgress ?? (() => {});
+  const seedDemo = options.seed ?? options.clustersFile === undefined;
   cleanups.push(applyEnvironment(quietEnvironment(logLevel)));
   let dynamoPromise: Promise<DynamoDbLocal | null> = Promise.resolve(null);
   try {
+    // Cheap checks first: nothing is started or synthesized when one of them fails.
+    const checked = await preflight({
+      port: options.port ?? 8080,
+      ...(options.host === undefined ? {} : { host: options.host }),
+      needsJava: options.dynamodbEndpoint === undefined,
+      ...(options.clustersFile === undefined ? {} : { clustersFile: options.clustersFile }),
+      secrets: { env: process.env },
+    });
+    progress('checks passed');
     const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
     const paths = dataPaths(dataDir);
     await mkdir(dataDir, { recursive: true });
@@ -291,7 +305,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clusters = parseClustersFile(simulator.clusterConfig(), 'simulator');
       progress('simulator started');
     } else {
-      clusters = await loadClustersFile(options.clustersFile);
+      clusters = checked.clusters ?? (await loadClustersFile(options.clustersFile));
     }
     const definitions = await loadSyncDefinitions(paths.definitionsCache);
     progress(
@@ -341,6 +355,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const identity = identityOptionsFromEnv(process.env);
     const groupOf = { admin: [identity.adminGroup], teacher: [identity.teacherGroup], student: [] } as const;
     for (const user of DEMO_USERS) {
+      if (!seedDemo && user.role !== 'admin') continue;
       tokens[user.username] = await issuer.issueToken(user.username, {
         groups: [...groupOf[user.role]],
         expiresIn: ttl,
@@ -401,7 +416,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     progress('API gateway listening');
 
     let demo: DemoOwnershipPlan | null = null;
-    if (options.seed !== false && simulator !== undefined) {
+    if (seedDemo && simulator !== undefined) {
       demo = planDemoOwnership(guestsFromSimulator(simulator));
       await seedDemoOwnership(repositories.ownership, demo, Date.now());
     }
@@ -414,7 +429,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const holder: { demo: DemoOwnershipPlan | null } = { demo };
     // Real clusters: the demo VMs are picked from the first inventory.
-    if (options.seed !== false && simulator === undefined) {
+    if (seedDemo && simulator === undefined) {
       firstSync = firstSync.then(async () => {
         holder.demo = planDemoOwnership(await guestsFromInventory(repositories, clusters));
         await seedDemoOwnership(repositories.ownership, holder.demo, Date.now());

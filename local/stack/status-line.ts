@@ -42,14 +42,11 @@ export function formatStatusLine(input: StatusLineInput): string {
   const running = input.clusters.reduce((sum, c) => sum + c.counts.running, 0);
   const vmErrors = input.clusters.reduce((sum, c) => sum + c.counts.error, 0);
   const failing = input.clusters.filter((c) => c.consecutive_errors > 0);
+  // The reasons go on their own lines (formatFailureReasons): a live line would cut them.
   const errors =
     failing.length === 0
       ? 'no cluster errors'
-      : failing
-          .map(
-            (c) => `${c.cluster_id}: ${(c.last_error ?? 'failing').slice(0, 60)} (×${c.consecutive_errors})`,
-          )
-          .join('; ');
+      : failing.map((c) => `${c.cluster_id} failing (×${c.consecutive_errors})`).join(', ');
   return [
     `[${clock(input.nowMs)}]`,
     describeRun('full', input.runner, 'lastFull'),
@@ -60,4 +57,22 @@ export function formatStatusLine(input: StatusLineInput): string {
     '·',
     errors,
   ].join(' ');
+}
+
+/** One line per failing cluster with its whole last error, e.g. `sim-2 failing: connection refused`. Pure. */
+export function formatFailureReasons(clusters: readonly ClusterState[]): string[] {
+  return clusters
+    .filter((c) => c.consecutive_errors > 0)
+    .map((c) => `${c.cluster_id} failing: ${c.last_error ?? 'no reason recorded'}`);
+}
+
+/**
+ * Shortens `line` to `width` characters at a word boundary (ending in `…`), never inside a word.
+ * Pure.
+ */
+export function fitToWidth(line: string, width: number): string {
+  if (line.length <= width) return line;
+  const room = line.slice(0, Math.max(0, width - 1));
+  const cut = room.lastIndexOf(' ');
+  return `${(cut > 0 ? room.slice(0, cut) : room).trimEnd()}…`;
 }

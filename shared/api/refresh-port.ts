@@ -4,8 +4,8 @@ import type { ClusterRefreshReport } from '#shared/http/schemas/vms.ts';
 
 /**
  * The refresh port of GET /api/vms (`force_refresh` / `live`, and the first read of a cluster that
- * was never synced). The list handler calls it when it is wired; until the refresh engineer wires
- * an implementation, it is absent and the list answers from the table (mode "inventory").
+ * was never synced). The list handler calls it when an implementation is wired (see
+ * `shared/refresh/wiring.ts`); without one the list answers from the table (mode "inventory").
  */
 
 /** What the list asks the refresh to do. */

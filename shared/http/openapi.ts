@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ERROR_CODE_LIST, ERROR_CODES, type ErrorCode, exampleErrorBody } from '#shared/http/error-codes.ts';
 import type { RouteDefinition } from '#shared/http/routes.ts';
 import { examplesOf, isOptionalProperty, objectShape } from '#shared/http/schema-introspection.ts';
 import { ErrorResponseSchema } from '#shared/http/schemas/common.ts';
@@ -17,7 +18,7 @@ export interface OpenApiOptions {
   readonly title?: string;
   readonly version?: string;
   readonly description?: string;
-  /** `servers[0].url`; omitted when absent (clients use the document's own origin). */
+  /** `servers[0].url`. @default '/' (the origin the document was fetched from) */
   readonly serverUrl?: string;
 }
 
@@ -80,10 +81,65 @@ function parameters(
   });
 }
 
-const errorResponse = (description: string): JsonObject => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
+/** API Gateway's own answers (authorizer refusal, stage throttling) are `{"message": …}`, not the error shape. */
+const GATEWAY_ANSWERS: Readonly<Record<number, { description: string; message: string }>> = {
+  401: {
+    description: "the JWT authorizer refused the token (API Gateway's own body)",
+    message: 'Unauthorized',
+  },
+  429: { description: "the stage's rate limit (API Gateway's own body)", message: 'Too Many Requests' },
+};
+
+/** The error codes a route can answer, generic ones derived from the route, then its own. */
+export function routeErrorCodes(route: RouteDefinition): ErrorCode[] {
+  const codes = new Set<ErrorCode>();
+  if (
+    route.request.path !== undefined ||
+    route.request.query !== undefined ||
+    route.request.body !== undefined
+  )
+    codes.add('bad_request');
+  if (route.auth === 'jwt') {
+    codes.add('unauthorized');
+    codes.add('forbidden');
+  }
+  if (route.request.path !== undefined) codes.add('not_found');
+  if (route.maxBodyBytes !== undefined) codes.add('payload_too_large');
+  for (const code of route.errors ?? []) codes.add(code);
+  codes.add('too_many_requests');
+  codes.add('internal_error');
+  return ERROR_CODE_LIST.filter((code) => codes.has(code));
+}
+
+/** The error responses of a route by status: every code it can answer, each with an example. */
+function errorResponses(route: RouteDefinition): JsonObject {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of routeErrorCodes(route)) {
+    const status = ERROR_CODES[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: JsonObject = {};
+  for (const [status, codes] of byStatus) {
+    const gateway = GATEWAY_ANSWERS[status];
+    const lines = codes.map(
+      (code) =>
+        `\`${code}\`: ${ERROR_CODES[code].meaning}${code === 'payload_too_large' ? ` (this route: ${route.maxBodyBytes} bytes)` : ''}`,
+    );
+    const examples: JsonObject = {};
+    for (const code of codes) examples[code] = { summary: code, value: exampleErrorBody(code) };
+    let schema: JsonObject = { $ref: '#/components/schemas/Error' };
+    if (gateway !== undefined && (status !== 401 || route.auth === 'jwt')) {
+      lines.push(gateway.description);
+      examples[`gateway_${status}`] = { summary: gateway.description, value: { message: gateway.message } };
+      schema = { oneOf: [schema, { $ref: '#/components/schemas/GatewayMessage' }] };
+    }
+    out[String(status)] = {
+      description: lines.join('; '),
+      content: { 'application/json': { schema, examples } },
+    };
+  }
+  return out;
+}
 
 /** The OpenAPI operation of one route. */
 function operation(route: RouteDefinition, components: JsonObject): JsonObject {
@@ -116,23 +172,8 @@ function operation(route: RouteDefinition, components: JsonObject): JsonObject {
             content: { 'application/json': { schema: toJsonSchema(response.schema, 'output', components) } },
           };
   }
-  const validates = params.length > 0 || route.request.body !== undefined;
-  if (validates) responses['400'] = errorResponse('Invalid input; `details` names each bad field');
-  if (route.auth === 'jwt') {
-    responses['401'] = {
-      description: 'Missing or invalid token (API Gateway: `{"message":"Unauthorized"}`)',
-    };
-    responses['403'] = errorResponse('The caller may not do this');
-    op.security = [{ [SECURITY_SCHEME]: [] }];
-  }
-  if (route.request.path !== undefined)
-    responses['404'] = errorResponse('Not found, or not visible to the caller');
-  if (route.maxBodyBytes !== undefined) {
-    responses['413'] = errorResponse(
-      `The body is larger than ${route.maxBodyBytes} bytes, or names more than the route's documented limits`,
-    );
-  }
-  responses['500'] = errorResponse('Internal server error (no detail)');
+  Object.assign(responses, errorResponses(route));
+  if (route.auth === 'jwt') op.security = [{ [SECURITY_SCHEME]: [] }];
   op.responses = responses;
   return op;
 }
@@ -144,7 +185,13 @@ export function buildOpenApiDocument(
 ): JsonObject {
   const components: JsonObject = {};
   const errorSchema = toJsonSchema(ErrorResponseSchema, 'output', components);
-  components.Error ??= errorSchema;
+  components.Error ??= { ...errorSchema, examples: [exampleErrorBody('bad_request')] };
+  components.GatewayMessage ??= {
+    type: 'object',
+    description: "API Gateway's own answer (authorizer refusal, throttling)",
+    properties: { message: { type: 'string' } },
+    required: ['message'],
+  };
   const paths: JsonObject = {};
   for (const route of routeList) {
     const pathItem = isObject(paths[route.path]) ? paths[route.path] : {};
@@ -174,6 +221,10 @@ export function buildOpenApiDocument(
       },
     },
   };
-  if (options.serverUrl !== undefined) document.servers = [{ url: options.serverUrl }];
+  document.servers = [
+    options.serverUrl === undefined
+      ? { url: '/', description: 'The origin this document was fetched from (the API itself)' }
+      : { url: options.serverUrl },
+  ];
   return document;
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { ErrorCode } from '#shared/http/error-codes.ts';
 import {
   VmActionDoneResponseSchema,
   VmActionPathSchema,
@@ -95,6 +96,12 @@ export interface RouteDefinition<
   readonly maxBodyBytes?: number;
   /** Documented success answers by status code (errors are added by the OpenAPI generator). */
   readonly responses: Readonly<Record<number, RouteResponse>>;
+  /**
+   * Error codes this route answers beyond the generic ones the generator derives (bad_request for
+   * routes with input, unauthorized/forbidden behind the authorizer, not_found with a path,
+   * too_many_requests and internal_error everywhere).
+   */
+  readonly errors?: readonly ErrorCode[];
 }
 
 /** Identity function that keeps a route's literal types (so handlers get typed input). */
@@ -221,6 +228,7 @@ export const routes = {
       200: { description: 'Done and confirmed', schema: VmActionDoneResponseSchema },
       202: { description: 'Still running; the next sync confirms it', schema: VmActionPendingResponseSchema },
     },
+    errors: ['conflict', 'action_pending', 'action_failed', 'proxmox_unavailable'],
   }),
   listAssignments: defineRoute({
     id: 'listAssignments',

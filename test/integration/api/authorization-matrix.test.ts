@@ -112,8 +112,8 @@ const CELLS: Record<RouteId, Cell> = {
   },
   getSyncStats: { method: 'GET', path: '/api/sync/stats', expect: everyone(200) },
   getSyncHealth: { method: 'GET', path: '/api/sync/health', expect: everyone(200) },
-  // POST /api/sync/trigger and POST /api/vm/{vmid}/{action} are the action/trigger engineer's
-  // handlers: only the authorizer's rows are checked here.
+  // POST /api/sync/trigger and POST /api/vm/{vmid}/{action} have their own suites (trigger and
+  // action tests): only the authorizer's rows are checked here.
   triggerSync: { method: 'POST', path: '/api/sync/trigger', body: {} },
   vmAction: { method: 'POST', path: '/api/vm/101/start?cluster=lab-a' },
   listAssignments: { method: 'GET', path: '/api/assignments', expect: admins(200) },

@@ -140,6 +140,18 @@ describe('GET /api/vms', () => {
     expect(body.error.details.map((detail) => detail.field)).toContain('query.cursor');
   });
 
+  it('answers an unknown cluster filter like any other bad filter, naming query.cluster', async () => {
+    const response = await world.request('GET', '/api/vms?cluster=lab-zz', { token: world.tokens.admin });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as {
+      error: { code: string; details: { field: string; message: string }[] };
+    };
+    expect(body.error.code).toBe('bad_request');
+    expect(body.error.details).toEqual([{ field: 'query.cluster', message: 'unknown cluster "lab-zz"' }]);
+    const known = await listAs(world.tokens.admin, '?cluster=lab-b');
+    expect(known.vms.every((vm) => vm.cluster_id === 'lab-b')).toBe(true);
+  });
+
   it('answers 304 to If-None-Match with the ETag, and gzips when accepted', async () => {
     const first = await world.request('GET', '/api/vms', { token: world.tokens.admin });
     const etag = first.headers.get('etag');

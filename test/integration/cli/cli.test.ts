@@ -208,6 +208,49 @@ describe('pve-inventory (admin CLI)', () => {
     expect(await stack.repositories.ownership.listAssignmentsOfUser('kim')).toEqual([]);
   });
 
+  it('assign echoes the normalized name, and --remove of a missing assignment says so and fails', async () => {
+    const added = await cli('assign', 'Lee@PVE', 'sim-1', '102');
+    expect(added.code).toBe(0);
+    expect(added.stdout.trim()).toBe('assigned: lee ← sim-1:102');
+    const missing = await cli('assign', 'lee', 'sim-1', '103', '--remove');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('error: no assignment of sim-1:103 to lee: nothing removed');
+    const removed = await cli('assign', 'LEE', 'sim-1', '102', '--remove');
+    expect(removed.code).toBe(0);
+    expect(removed.stdout.trim()).toBe('removed: lee ✗ sim-1:102');
+    expect(await stack.repositories.ownership.listAssignmentsOfUser('lee')).toEqual([]);
+  });
+
+  it('token --ttl accepts minutes, hours and days; a bad lifetime is a usage mistake', async () => {
+    for (const [ttl, seconds] of [
+      ['30m', 1800],
+      ['12h', 43_200],
+      ['7d', 604_800],
+    ] as const) {
+      const run = await cli('token', 'dana', '--ttl', ttl);
+      expect(run.code, ttl).toBe(0);
+      const payload = JSON.parse(
+        Buffer.from(run.stdout.trim().split('.')[1] ?? '', 'base64url').toString(),
+      ) as {
+        iat: number;
+        exp: number;
+      };
+      expect(payload.exp - payload.iat, ttl).toBe(seconds);
+    }
+    const bad = await cli('token', 'dana', '--ttl', '7 weeks');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--ttl: "7 weeks" is not a lifetime');
+    const badTimeout = await cli('migrate', '--timeout', 'soon');
+    expect(badTimeout.code).toBe(2);
+  });
+
+  it('--api http://localhost:N of the local stack signs its own admin token', async () => {
+    const port = new URL(stack.apiUrl).port;
+    const run = await cli('stats', '--json', '--api', `http://localhost:${port}`);
+    expect(run.code).toBe(0);
+    expect(SyncStatsResponseSchema.parse(JSON.parse(run.stdout)).total_vms).toBe(40);
+  });
+
   it('token prints a token the local API accepts, with the asked role', async () => {
     const run = await cli('token', 'carol', '--teacher');
     expect(run.code).toBe(0);

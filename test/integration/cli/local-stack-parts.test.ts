@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DemoGuest, planDemoOwnership } from '#local/seed/demo-ownership.ts';
 import { formatDuration, parseDuration } from '#local/stack/durations.ts';
-import { formatStatusLine } from '#local/stack/status-line.ts';
+import { fitToWidth, formatFailureReasons, formatStatusLine } from '#local/stack/status-line.ts';
 import type { LocalExecution } from '#local/stack/sync-runner.ts';
 import type { ClusterState } from '#shared/domain/sync-state.ts';
 
@@ -119,8 +119,26 @@ describe('formatStatusLine', () => {
       nowMs: Date.UTC(2026, 0, 1, 10, 0, 9),
     });
     expect(line).toBe(
-      '[10:00:09] full 10:00:05 2/2 ok · quick 10:00:05 1/2 ok · 200 guests (120 running, 2 with errors) on 2 clusters · sim-2: connection refused (×3)',
+      '[10:00:09] full 10:00:05 2/2 ok · quick 10:00:05 1/2 ok · 200 guests (120 running, 2 with errors) on 2 clusters · sim-2 failing (×3)',
     );
+  });
+
+  it('gives each failure reason whole on its own line', () => {
+    const reason = `certificate of https://pve-a.example:8006 does not match the pinned fingerprint ${'AB:'.repeat(31)}CD`;
+    const lines = formatFailureReasons([
+      state('sim-1', {}),
+      state('sim-2', { consecutive_errors: 2, last_error: reason }),
+    ]);
+    expect(lines).toEqual([`sim-2 failing: ${reason}`]);
+  });
+
+  it('shortens a live line only at a word boundary', () => {
+    const line = 'full 10:00:05 2/2 ok · quick 10:00:05 1/2 ok · 200 guests';
+    expect(fitToWidth(line, 200)).toBe(line);
+    const fitted = fitToWidth(line, 30);
+    expect(fitted.length).toBeLessThanOrEqual(30);
+    expect(fitted).toBe('full 10:00:05 2/2 ok · quick…');
+    expect(line.startsWith(fitted.slice(0, -1))).toBe(true);
   });
 
   it("shows a running quick execution's latest pass", () => {

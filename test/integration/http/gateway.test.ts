@@ -141,10 +141,29 @@ describe('local gateway: JWT authorizer', () => {
     expect(received[0]?.requestContext.authorizer).toBeUndefined();
   });
 
-  it('answers 404 {"message":"Not Found"} for routes not in the table', async () => {
+  it('serves interactive API docs at /docs from the swagger-ui-dist package, reading the OpenAPI route', async () => {
+    const page = await fetch(`${gateway.url}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('src="/docs/swagger-ui-bundle.js"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const init = await (await fetch(`${gateway.url}/docs/init.js`)).text();
+    expect(init).toContain("url: '/api/openapi.json'");
+    const bundle = await fetch(`${gateway.url}/docs/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect((await bundle.text()).length).toBeGreaterThan(100_000);
+    expect((await fetch(`${gateway.url}/docs/swagger-ui.css`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}/docs/../package.json`)).status).toBe(404);
+    expect((await fetch(`${gateway.url}/docs/index.html`)).status).toBe(404);
+  });
+
+  it("answers routes not in the table with the API's error shape (not_found)", async () => {
     const response = await get('/api/unknown', tokens.admin);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ message: 'Not Found' });
+    expect(await response.json()).toEqual({
+      error: { code: 'not_found', message: 'No route for GET /api/unknown' },
+    });
     expect((await fetch(`${gateway.url}/api/vms`, { method: 'PATCH' })).status).toBe(404);
   });
 

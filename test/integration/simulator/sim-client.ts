@@ -25,7 +25,7 @@ export class SimClient {
   async call(
     path: string,
     opts: {
-      method?: 'GET' | 'POST';
+      method?: 'GET' | 'POST' | 'HEAD' | 'OPTIONS';
       headers?: Record<string, string>;
       body?: string;
       base?: string;

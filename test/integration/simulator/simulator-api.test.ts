@@ -101,7 +101,7 @@ describe('envelope and shapes', () => {
     );
     expect(r.status).toBe(500);
     expect(r.reason).toBe('QEMU guest agent is not running');
-    expect(JSON.parse(r.text)).toEqual({ data: null, message: 'QEMU guest agent is not running' });
+    expect(JSON.parse(r.text)).toEqual({ data: null, message: 'QEMU guest agent is not running\n' });
     const none = pick((g) => g.agent === 'none' && g.status === 'running', 'VM without agent');
     const r2 = await client.call(`/nodes/${none.node}/qemu/${none.vmid}/agent/network-get-interfaces`);
     expect(r2.reason).toBe('No QEMU guest agent configured');
@@ -160,10 +160,10 @@ describe('envelope and shapes', () => {
 });
 
 describe('authentication and permissions', () => {
-  it('rejects a wrong token with 401 and no body', async () => {
+  it("rejects a wrong token with 401, PVE's reason and no body", async () => {
     const r = await client.call('/version', { headers: { authorization: 'PVEAPIToken=root@pam!sim=wrong' } });
     expect(r.status).toBe(401);
-    expect(r.reason).toBe('Authentication failed!');
+    expect(r.reason).toBe('invalid token value!');
     expect(r.text).toBe('');
     const none = await client.call('/version', { auth: false });
     expect(none.status).toBe(401);
@@ -185,7 +185,7 @@ describe('authentication and permissions', () => {
     const denied = await client.call(`/nodes/${c.node}/${c.type}/${c.vmid}/config`, { headers });
     expect(denied.status).toBe(403);
     expect(denied.reason).toBe(`Permission check failed (/vms/${c.vmid}, VM.Audit)`);
-    expect(JSON.parse(denied.text).message).toBe(denied.reason);
+    expect(JSON.parse(denied.text).message).toBe(`${denied.reason}\n`);
     const monitor = await client.call(`/nodes/${a.node}/${a.type}/${a.vmid}/agent/network-get-interfaces`, {
       headers,
     });

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, renderErrorCodeTable } from '#shared/http/error-codes.ts';
 import { buildOpenApiDocument } from '#shared/http/openapi.ts';
 import { routeKey, routeList, routes } from '#shared/http/routes.ts';
 import { objectShape } from '#shared/http/schema-introspection.ts';
@@ -117,3 +118,95 @@ describe('OpenAPI document', () => {
     for (const ref of refs) expect(schemas, String(ref)).toHaveProperty(String(ref));
   });
 });
+
+describe('OpenAPI error answers', () => {
+  const document = buildOpenApiDocument(routeList);
+  const paths = document.paths as Record<
+    string,
+    Record<string, { responses: Record<string, OpenApiResponse> }>
+  >;
+  const responsesOf = (route: (typeof routeList)[number]) =>
+    paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {};
+  const codesAt = (route: (typeof routeList)[number], status: number): string[] =>
+    Object.values(responsesOf(route)[String(status)]?.content?.['application/json']?.examples ?? {})
+      .map((example) => example.value.error?.code)
+      .filter((code): code is string => code !== undefined);
+
+  /** Every `error.code` the sources can answer: HttpError subclasses and handlers' own error bodies. */
+  function codesInSources(): Map<string, number> {
+    const found = new Map<string, number>();
+    const root = new URL('../../../', import.meta.url);
+    const files = ['shared', 'functions', 'local/gateway'].flatMap((dir) =>
+      readdirSync(new URL(dir, root), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => readFileSync(new URL(`${dir}/${file}`, root), 'utf8')),
+    );
+    for (const text of files) {
+      for (const m of text.matchAll(/super\(\s*(\d{3}),\s*'([a-z_]+)'/g))
+        found.set(String(m[2]), Number(m[1]));
+      for (const m of text.matchAll(/status: (\d{3}),\s*body: \{\s*error: \{ code: '([a-z_]+)'/g))
+        found.set(String(m[2]), Number(m[1]));
+    }
+    return found;
+  }
+
+  it('documents every error code the handlers can produce, under its status', () => {
+    const produced = codesInSources();
+    expect([...produced.keys()]).toEqual(
+      expect.arrayContaining([
+        'bad_request',
+        'not_found',
+        'action_pending',
+        'action_failed',
+        'proxmox_unavailable',
+      ]),
+    );
+    for (const [code, status] of produced) {
+      expect(ERROR_CODES, code).toHaveProperty(code);
+      expect(ERROR_CODES[code as keyof typeof ERROR_CODES].status, code).toBe(status);
+      const documented = routeList.some((route) => codesAt(route, status).includes(code));
+      expect(documented, `${code} (${status}) is in no route's responses`).toBe(true);
+    }
+  });
+
+  it('lists every answer of the action route: 409s, 502, 429, each with an example', () => {
+    const route = routes.vmAction;
+    expect(codesAt(route, 409).sort()).toEqual(['action_failed', 'action_pending', 'conflict']);
+    expect(codesAt(route, 502)).toEqual(['proxmox_unavailable']);
+    expect(codesAt(route, 429)).toEqual(['too_many_requests']);
+    expect(Object.keys(responsesOf(route)).sort()).toEqual(
+      ['200', '202', '400', '401', '403', '404', '409', '429', '500', '502'].sort(),
+    );
+    const gatewayThrottle = responsesOf(route)['429']?.content?.['application/json']?.examples?.gateway_429;
+    expect(gatewayThrottle?.value).toEqual({ message: 'Too Many Requests' });
+  });
+
+  it('gives every route 429 and 500, and only JWT routes 401/403', () => {
+    for (const route of routeList) {
+      const statuses = Object.keys(responsesOf(route));
+      expect(statuses, route.id).toEqual(expect.arrayContaining(['429', '500']));
+      expect(statuses.includes('403'), route.id).toBe(route.auth === 'jwt');
+    }
+  });
+
+  it('has a servers entry', () => {
+    expect(document.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+    expect(buildOpenApiDocument(routeList, { serverUrl: 'https://api.example' }).servers).toEqual([
+      { url: 'https://api.example' },
+    ]);
+  });
+
+  it("keeps the README's error-code table equal to the document's codes", () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const block = /<!-- error-codes:start -->\n([\s\S]*?)\n<!-- error-codes:end -->/.exec(readme)?.[1];
+    expect(block).toBe(renderErrorCodeTable());
+  });
+});
+
+interface OpenApiResponse {
+  content?: {
+    'application/json'?: {
+      examples?: Record<string, { value: { error?: { code: string }; message?: string } }>;
+    };
+  };
+}
