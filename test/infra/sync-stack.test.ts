@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '#infra/constructs/pve-function.ts';
 import {
+  CLUSTER_SERIES_METRICS,
+  FLEET_SERIES_METRICS,
   STALE_CLUSTER_ALARM_SECONDS,
   SYNC_METRICS_NAMESPACE,
   SYNC_SERVICE_NAME,
@@ -359,9 +361,15 @@ describe('SyncStack', () => {
     });
   });
 
-  it('shows every per-cluster metric on the dashboard with the dimensions the engine emits', () => {
+  it('shows every sync metric on the dashboard with the dimensions the engine emits (per cluster or fleet-wide)', () => {
     const metrics = dashboardMetrics(template);
-    for (const name of Object.values(SyncMetric)) {
+    for (const name of FLEET_SERIES_METRICS) {
+      const rows = metrics.filter((m) => m[0] === SYNC_METRICS_NAMESPACE && m[1] === name);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.slice(2, 4)).toEqual(['service', SYNC_SERVICE_NAME]);
+      expect(rows[0]?.[4]).not.toBe('cluster_id');
+    }
+    for (const name of CLUSTER_SERIES_METRICS) {
       for (const cluster of ['lab-a', 'lab-b']) {
         const rows = metrics.filter(
           (m) => m[0] === SYNC_METRICS_NAMESPACE && m[1] === name && m.includes(cluster),
