@@ -47,6 +47,17 @@ export const DeploymentConfigSchema = z
     maxAzs: z.number().int().min(1).max(3).default(2),
     /** Create the Secrets Manager interface endpoint (skip when the VPC has its own egress). */
     secretsManagerEndpoint: z.boolean().default(true),
+    /**
+     * AZs the Secrets Manager endpoint spans (at most the VPC's). One AZ halves its fixed cost; the
+     * sync functions in the other AZs reach it across AZs, and an outage of its AZ stops token
+     * fetches there (tokens already cached in warm functions keep working).
+     */
+    secretsManagerEndpointAzs: z.number().int().min(1).max(3).default(1),
+    /**
+     * X-Ray traces of every quick-sync execution (Express state machine and its task functions).
+     * Off, the sync functions trace only when their caller's trace is sampled (full sync, API refresh).
+     */
+    quickSyncTracing: z.boolean().default(false),
     /** Optional e-mail subscription to the alarm topic. */
     alarmEmail: z.email().optional(),
     /** External OIDC issuer instead of the stack's Cognito user pool. */

@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Tracing } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
 import { SYNC_METRICS_NAMESPACE, SYNC_SERVICE_NAME } from '#shared/sync/metrics-names.ts';
@@ -20,6 +21,8 @@ export interface SyncFunctionsProps {
   readonly secretRefs: readonly string[];
   /** Full-sync period: the sync function's timeout stays below it. */
   readonly fullSyncMinutes: number;
+  /** X-Ray mode of the sync functions. @default Tracing.ACTIVE */
+  readonly tracing?: Tracing;
 }
 
 /**
@@ -44,6 +47,7 @@ export class SyncFunctions extends Construct {
     this.listClusters = new PveFunction(this, 'ListClusters', {
       entry: 'functions/sync/list-clusters.ts',
       serviceName: SYNC_SERVICE_NAME,
+      ...(props.tracing ? { tracing: props.tracing } : {}),
       description: 'Sync task: lists the clusters of a sync run',
       memorySize: 256,
       timeout: Duration.seconds(15),
@@ -53,6 +57,7 @@ export class SyncFunctions extends Construct {
     this.syncCluster = new PveFunction(this, 'SyncCluster', {
       entry: 'functions/sync/sync-cluster.ts',
       serviceName: SYNC_SERVICE_NAME,
+      ...(props.tracing ? { tracing: props.tracing } : {}),
       description: 'Sync task: syncs one Proxmox cluster into the inventory (full or quick)',
       memorySize: 1024,
       timeout: Duration.seconds(Math.min(300, props.fullSyncMinutes * 60 - 60)),
@@ -77,6 +82,7 @@ export class SyncFunctions extends Construct {
     this.recordRun = new PveFunction(this, 'RecordRun', {
       entry: 'functions/sync/record-run.ts',
       serviceName: SYNC_SERVICE_NAME,
+      ...(props.tracing ? { tracing: props.tracing } : {}),
       description: 'Sync task: records a run in the global sync statistics',
       memorySize: 256,
       timeout: Duration.seconds(15),

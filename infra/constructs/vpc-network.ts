@@ -35,6 +35,8 @@ export interface SyncVpcNetworkProps {
   readonly maxAzs?: number;
   /** Create a Secrets Manager interface endpoint (skip when the VPC has its own egress). @default true */
   readonly secretsManagerEndpoint?: boolean;
+  /** AZs the Secrets Manager endpoint spans (capped at the VPC's). @default 1 */
+  readonly secretsManagerEndpointAzs?: number;
   /** TCP ports the sync functions may open outbound: the Proxmox API ports and the probe ports. */
   readonly proxmoxPorts: readonly number[];
 }
@@ -138,7 +140,11 @@ export class SyncVpcNetwork extends Construct {
       this.secretsManagerEndpoint = new InterfaceVpcEndpoint(this, 'SecretsManager', {
         vpc: this.vpc,
         service: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-        subnets: this.subnets,
+        subnets: {
+          subnets: this.vpc
+            .selectSubnets({ ...this.subnets, onePerAz: true })
+            .subnets.slice(0, props.secretsManagerEndpointAzs ?? 1),
+        },
         securityGroups: [endpointGroup],
         open: false,
         privateDnsEnabled: true,

@@ -1,5 +1,6 @@
 import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config.ts';
@@ -56,6 +57,7 @@ export class SyncStack extends Stack {
       imported: config.vpc,
       maxAzs: config.maxAzs,
       secretsManagerEndpoint: config.secretsManagerEndpoint,
+      secretsManagerEndpointAzs: config.secretsManagerEndpointAzs,
       proxmoxPorts: clusters.ports,
     });
     this.functions = new SyncFunctions(this, 'Functions', {
@@ -66,6 +68,7 @@ export class SyncStack extends Stack {
       clustersJson: clusters.environmentJson,
       secretRefs: clusters.secretRefs,
       fullSyncMinutes: config.fullSyncMinutes,
+      tracing: config.quickSyncTracing ? Tracing.ACTIVE : Tracing.PASS_THROUGH,
     });
     this.syncClusterFunction = this.functions.syncCluster;
 
@@ -76,6 +79,7 @@ export class SyncStack extends Stack {
       fullSyncMinutes: config.fullSyncMinutes,
       quickSyncSeconds: config.quickSyncSeconds,
       maxConcurrency: config.syncMaxConcurrency,
+      quickSyncTracing: config.quickSyncTracing,
     });
     this.fullSyncStateMachine = machines.fullSync;
     this.quickSyncStateMachine = machines.quickSync;

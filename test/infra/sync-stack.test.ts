@@ -219,6 +219,11 @@ describe('SyncStack', () => {
       ['Gateway', 'dynamodb', undefined],
       ['Interface', 'secretsmanager', true],
     ]);
+    const [smEndpoint] = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).filter(
+      (e) => e.Properties.VpcEndpointType === 'Interface',
+    );
+    // One AZ by default (secretsManagerEndpointAzs): half the fixed cost of two.
+    expect(smEndpoint?.Properties.SubnetIds).toHaveLength(1);
     const sgId = syncSecurityGroupId(template);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       IpProtocol: 'tcp',
@@ -288,7 +293,8 @@ describe('SyncStack', () => {
       expect(fn).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
-        TracingConfig: { Mode: 'Active' },
+        // Traced when the caller's trace is sampled (full sync, API refresh), not on every quick pass.
+        TracingConfig: { Mode: 'PassThrough' },
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
       });
       const env = z.object({ Variables: z.record(z.string(), z.unknown()) }).parse(fn.Environment).Variables;
@@ -303,11 +309,13 @@ describe('SyncStack', () => {
     }
   });
 
-  it('runs a Standard full sync and an Express quick sync, logging ALL with tracing on', () => {
+  it('runs a Standard full sync (traced) and an Express quick sync (untraced by default), both logging ALL', () => {
     const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machines.map((m) => m.Properties.StateMachineType).sort()).toEqual(['EXPRESS', 'STANDARD']);
+    expect(
+      Object.fromEntries(machines.map((m) => [m.Properties.StateMachineType, m.Properties.TracingConfiguration])),
+    ).toEqual({ STANDARD: { Enabled: true }, EXPRESS: { Enabled: false } });
     for (const machine of machines) {
-      expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
       expect(machine.Properties.LoggingConfiguration).toMatchObject({
         Level: 'ALL',
         IncludeExecutionData: true,
@@ -392,6 +400,25 @@ describe('SyncStack', () => {
   });
 });
 
+describe('SyncStack with quickSyncTracing and a two-AZ endpoint', () => {
+  it('traces every quick execution and its functions, and spans the endpoint over two AZs', () => {
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: { clustersFile: writeClustersFile(), quickSyncTracing: true, secretsManagerEndpointAzs: 2 },
+    });
+    const template = templateOf(stacks.sync);
+    for (const machine of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
+      expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    }
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    const [smEndpoint] = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).filter(
+      (e) => e.Properties.VpcEndpointType === 'Interface',
+    );
+    expect(smEndpoint?.Properties.SubnetIds).toHaveLength(2);
+  });
+});
+
 describe('SyncStack with an imported VPC', () => {
   it('uses the configured VPC, subnets and security group without a lookup', () => {
     const vpc = {
@@ -415,10 +442,11 @@ describe('SyncStack with an imported VPC', () => {
       SubnetIds: vpc.privateSubnetIds,
       SecurityGroupIds: [vpc.securityGroupId],
     });
+    // One endpoint AZ by default: the first private subnet only.
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcId: vpc.vpcId,
       VpcEndpointType: 'Interface',
-      SubnetIds: vpc.privateSubnetIds,
+      SubnetIds: vpc.privateSubnetIds.slice(0, 1),
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 443,
