@@ -3,7 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+import { logger, metrics } from '#shared/observability/powertools.ts';
+import { tracer } from '#shared/observability/tracer.ts';
 import {
   ListClustersInputSchema,
   type ListClustersOutput,

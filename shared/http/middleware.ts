@@ -1,7 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -19,10 +18,11 @@ export type { HttpResult } from '#shared/http/response.ts';
 
 import type { RouteAuth, RouteDefinition, RouteRequestSchemas } from '#shared/http/routes.ts';
 import { validateRequest } from '#shared/http/validation.ts';
-import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+import { logger, metrics } from '#shared/observability/powertools.ts';
 
 /**
- * THE middy stack of every HTTP handler: Powertools logger/metrics/tracer, validation of path,
+ * THE middy stack of every HTTP handler: Powertools logger/metrics (no tracer: the platform's Active
+ * tracing records the invocation, see observability/tracer.ts), validation of path,
  * query and body against the route's schemas, the caller from the JWT claims, the handler, and one
  * `onError` mapping every error to the API's error shape.
  */
@@ -152,7 +152,6 @@ export function httpHandler<TRequest extends RouteRequestSchemas, TAuth extends 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(captureLambdaHandler(tracer))
     .use(requestCounter())
     .use(httpErrorMapper())
     .handler(base);

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
- * The Powertools instances, defined once per process and shared by every handler and adapter.
+ * The Powertools logger and metrics, defined once per process and shared by every handler and
+ * adapter. The tracer lives in tracer.ts: only the sync functions load it (see there).
  * The service name comes from `POWERTOOLS_SERVICE_NAME` (set per function group by the CDK app);
  * outside Lambda the tracer disables itself and `POWERTOOLS_METRICS_DISABLED`/`POWERTOOLS_DEV`
  * silence the EMF output.
@@ -19,6 +19,3 @@ export const logger = new Logger({ serviceName });
 
 /** EMF metrics (written to stdout: no PutMetricData call, no VPC endpoint needed). */
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
-
-/** X-Ray tracer (active only inside Lambda with tracing enabled). */
-export const tracer = new Tracer({ serviceName });

@@ -1,9 +1,9 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   CLUSTER_ID_DIMENSION,
+  CLUSTER_SERIES_METRICS,
   SYNC_METRIC_UNITS,
   SYNC_METRICS_NAMESPACE,
-  CLUSTER_SERIES_METRICS,
   SYNC_SERVICE_NAME,
   SyncMetric,
   type SyncMetricName,
