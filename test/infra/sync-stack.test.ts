@@ -313,7 +313,9 @@ describe('SyncStack', () => {
     const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machines.map((m) => m.Properties.StateMachineType).sort()).toEqual(['EXPRESS', 'STANDARD']);
     expect(
-      Object.fromEntries(machines.map((m) => [m.Properties.StateMachineType, m.Properties.TracingConfiguration])),
+      Object.fromEntries(
+        machines.map((m) => [m.Properties.StateMachineType, m.Properties.TracingConfiguration]),
+      ),
     ).toEqual({ STANDARD: { Enabled: true }, EXPRESS: { Enabled: false } });
     for (const machine of machines) {
       expect(machine.Properties.LoggingConfiguration).toMatchObject({
@@ -403,7 +405,11 @@ describe('SyncStack', () => {
 describe('SyncStack with quickSyncTracing and a two-AZ endpoint', () => {
   it('traces every quick execution and its functions, and spans the endpoint over two AZs', () => {
     const { stacks, template: templateOf } = synthApp({
-      pveInventory: { clustersFile: writeClustersFile(), quickSyncTracing: true, secretsManagerEndpointAzs: 2 },
+      pveInventory: {
+        clustersFile: writeClustersFile(),
+        quickSyncTracing: true,
+        secretsManagerEndpointAzs: 2,
+      },
     });
     const template = templateOf(stacks.sync);
     for (const machine of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {

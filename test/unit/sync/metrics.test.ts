@@ -11,7 +11,12 @@ import {
 
 const EmfSchema = z.looseObject({
   _aws: z.object({
-    CloudWatchMetrics: z.array(z.object({ Dimensions: z.array(z.array(z.string())), Metrics: z.array(z.object({ Name: z.string() })) })),
+    CloudWatchMetrics: z.array(
+      z.object({
+        Dimensions: z.array(z.array(z.string())),
+        Metrics: z.array(z.object({ Name: z.string() })),
+      }),
+    ),
   }),
 });
 
