@@ -21,6 +21,7 @@ export interface ReportInputs {
     designInputs: ShapeInputs;
     naiveInputs: ShapeInputs;
     variants: { name: string; monthly_usd: number }[];
+    savings: { setting: string; saves_usd: number; trades: string }[];
   } | null;
 }
 
@@ -282,6 +283,13 @@ export function renderMarkdown(r: ReportInputs): string {
     out.push('');
     out.push(
       `What-if (same measured counts): ${c.variants.map((v) => `${v.name} ${usd(v.monthly_usd)}`).join('; ')}.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['default', 'saves a month', 'trades'],
+        c.savings.map((s) => [s.setting, usd(s.saves_usd), s.trades]),
+      ),
     );
     out.push('');
     out.push(

@@ -157,5 +157,5 @@ try {
   definitions = null;
 }
 process.stdout.write(
-  `${JSON.stringify({ functions, synthError, definitions, listVmsComposition: composition, quickSyncSeconds: config.quickSyncSeconds, fullSyncMinutes: config.fullSyncMinutes, maxAzs: config.maxAzs, secretsManagerEndpoint: config.secretsManagerEndpoint, importedVpc: config.vpc !== undefined })}\n`,
+  `${JSON.stringify({ functions, synthError, definitions, listVmsComposition: composition, quickSyncSeconds: config.quickSyncSeconds, fullSyncMinutes: config.fullSyncMinutes, maxAzs: config.maxAzs, secretsManagerEndpoint: config.secretsManagerEndpoint, secretsManagerEndpointAzs: config.secretsManagerEndpointAzs, quickSyncTracing: config.quickSyncTracing, importedVpc: config.vpc !== undefined })}\n`,
 );

@@ -149,10 +149,14 @@ export function httpHandler<TRequest extends RouteRequestSchemas, TAuth extends 
     const result = await handler(request);
     return toHttpResponse(result, { method: event.requestContext?.http?.method ?? 'GET', headers });
   };
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(requestCounter())
-    .use(httpErrorMapper())
-    .handler(base);
+  return (
+    middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      // No ColdStart metric: it is a billed series per function, and the platform's REPORT log lines
+      // (`Init Duration`) already tell cold starts to Logs Insights.
+      .use(logMetrics(metrics))
+      .use(requestCounter())
+      .use(httpErrorMapper())
+      .handler(base)
+  );
 }
