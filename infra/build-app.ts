@@ -1,6 +1,7 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { ACTION_WAIT_ENV } from '#shared/actions/action-timing.ts';
 import { loadDeploymentConfig } from './config.ts';
 import { readClustersForDeployment } from './constructs/sync-clusters-config.ts';
 import { secretArnPatterns } from './constructs/sync-functions.ts';
@@ -39,7 +40,10 @@ export function buildApp(app: App) {
     syncClusterFunction: sync.syncClusterFunction.function,
     syncStateMachines: { full: sync.fullSyncStateMachine, quick: sync.quickSyncStateMachine },
     routeEnvironment: {
-      vmAction: { CLUSTERS_CONFIG: clusters.environmentJson },
+      vmAction: {
+        CLUSTERS_CONFIG: clusters.environmentJson,
+        [ACTION_WAIT_ENV]: String(config.actionWaitSeconds),
+      },
       listVms: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
     },
   });

@@ -1,5 +1,6 @@
 import type { App } from 'aws-cdk-lib';
 import * as z from 'zod';
+import { DEFAULT_ACTION_WAIT_MS, MAX_ACTION_WAIT_MS } from '#shared/actions/action-timing.ts';
 
 /**
  * Deployment configuration, read from the CDK context key `pveInventory` (cdk.json, `-c`, or
@@ -17,6 +18,15 @@ export const DeploymentConfigSchema = z
     fullSyncMinutes: z.number().int().min(2).max(10).default(5),
     /** Quick-sync interval in seconds; the Express machine runs 60/interval passes a minute. */
     quickSyncSeconds: z.union([z.literal(15), z.literal(20), z.literal(30)]).default(30),
+    /**
+     * Seconds after its arrival a power action answers 202 pending unless confirmed (the action
+     * function's `ACTION_WAIT_SECONDS`). Capped well below the HTTP API's 30 s integration timeout.
+     */
+    actionWaitSeconds: z
+      .number()
+      .min(0)
+      .max(MAX_ACTION_WAIT_MS / 1000)
+      .default(DEFAULT_ACTION_WAIT_MS / 1000),
     /** Map MaxConcurrency over clusters. */
     syncMaxConcurrency: z.number().int().min(1).max(40).default(10),
     /** Import an existing VPC that reaches the Proxmox network instead of creating one. */

@@ -53,6 +53,7 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       const stale = page.stale || refreshIncomplete;
       const body: ListVmsResponse = {
         vms: page.vms,
+        is_admin: caller.roles.admin,
         mode,
         stale,
         next_cursor: page.nextCursor,
@@ -62,6 +63,7 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       // left out of the ETag so that polling clients get 304s between syncs.
       const basis = {
         vms: page.vms.map(({ uptime: _uptime, ...rest }) => rest),
+        is_admin: caller.roles.admin,
         mode,
         stale,
         next_cursor: page.nextCursor,

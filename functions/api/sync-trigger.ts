@@ -11,7 +11,11 @@ import { getDocumentClient } from '#shared/clients/dynamodb.ts';
 import { requireAdmin } from '#shared/http/identity.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
-import { TriggerSyncBodySchema, type TriggerSyncResponse } from '#shared/http/schemas/sync.ts';
+import {
+  TriggerSyncBodySchema,
+  type TriggerSyncHttpResponse,
+  type TriggerSyncResponse,
+} from '#shared/http/schemas/sync.ts';
 import { logger } from '#shared/observability/powertools.ts';
 import { createTriggerService, type TriggerService } from '#shared/trigger/trigger-service.ts';
 import { DynamoDbTriggerStore } from '#shared/trigger/trigger-store.ts';
@@ -30,7 +34,8 @@ export function createTriggerHttpHandler(service: () => TriggerService): HttpLam
       requireAdmin(caller);
       const result = await service().trigger(body);
       logger.info('Sync triggered', { ...result, by: caller.username });
-      return { status: 202, body: result };
+      const answer: TriggerSyncHttpResponse = { ok: true, ...result };
+      return { status: 202, body: answer };
     },
   });
 }

@@ -4,10 +4,12 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  ACTION_WAIT_ENV,
   type ActionResult,
   type ActionService,
   createActionService,
   DEFAULT_ACTION_WAIT_MS,
+  MAX_ACTION_WAIT_MS,
 } from '#shared/actions/action-service.ts';
 import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gateway-provider.ts';
@@ -20,22 +22,27 @@ import { logger } from '#shared/observability/powertools.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { clustersFromEnv } from '#shared/sync/service.ts';
 
-/** Optional setting: seconds an action waits for its task before answering 202 (default 20). */
-export const ACTION_WAIT_ENV = 'ACTION_WAIT_SECONDS';
+export { ACTION_WAIT_ENV };
 
-/** The answer of an action result: 200 confirmed, 202 pending. */
+/**
+ * The answer of an action result: 200 confirmed or unchanged, 202 pending. Both carry `ok: true`
+ * (the original portal's pages check `resp.ok && data.ok`).
+ */
 export function toActionResponse(result: ActionResult): HttpResult {
-  if (result.outcome === 'confirmed') {
+  if (result.outcome === 'confirmed' || result.outcome === 'unchanged') {
     const body: VmActionDoneResponse = {
+      ok: true,
       ...result.key,
       action: result.action,
       status: result.status,
       pending_action: null,
-      upid: result.upid,
+      upid: result.outcome === 'confirmed' ? result.upid : null,
+      unchanged: result.outcome === 'unchanged',
     };
     return { status: 200, body };
   }
   const body: VmActionPendingResponse = {
+    ok: true,
     ...result.key,
     action: result.action,
     pending_action: result.action,
@@ -74,12 +81,19 @@ export function createVmActionHandler(service: () => Promise<ActionService>): Ht
   });
 }
 
-function waitMsFromEnv(env: Readonly<Record<string, string | undefined>>): number {
+/**
+ * The action wait from the environment, in ms. Capped at {@link MAX_ACTION_WAIT_MS} so that an
+ * action always answers well inside the HTTP API's 30 s integration timeout.
+ */
+export function waitMsFromEnv(env: Readonly<Record<string, string | undefined>>): number {
   const raw = env[ACTION_WAIT_ENV];
-  if (raw === undefined) return DEFAULT_ACTION_WAIT_MS;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_ACTION_WAIT_MS;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 25) {
-    throw new RangeError(`${ACTION_WAIT_ENV} must be a number of seconds from 0 to 25`);
+  const maxSeconds = MAX_ACTION_WAIT_MS / 1000;
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > maxSeconds) {
+    throw new RangeError(
+      `${ACTION_WAIT_ENV} must be a number of seconds from 0 to ${maxSeconds}, got "${raw}"`,
+    );
   }
   return Math.round(seconds * 1000);
 }

@@ -35,6 +35,8 @@ export const ROUTE_TABLE_ACCESS: Readonly<
   // the refresh's rate-limit and coalescing records (force_refresh/live) live in the sync state
   listVms: { inventory: 'read', syncState: 'readWrite', ownership: 'read' },
   getVm: { inventory: 'read', syncState: 'read', ownership: 'read' },
+  getVmStatus: { inventory: 'read', syncState: 'read', ownership: 'read' },
+  getVmIp: { inventory: 'read', syncState: 'read', ownership: 'read' },
   getSyncStats: { inventory: 'read', syncState: 'read', ownership: 'read' },
   getSyncHealth: { syncState: 'read' },
   // the trigger coalesces through the sync state; the action writes the pending state

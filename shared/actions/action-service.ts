@@ -1,5 +1,6 @@
 import { PENDING_ACTION_EXPIRY_MS } from '#shared/domain/to-api-vm.ts';
 import {
+  bootTimeFromUptime,
   normalizeVmStatus,
   type PendingAction,
   type StoredVm,
@@ -17,15 +18,26 @@ import {
   ProxmoxTimeoutError,
 } from '#shared/proxmox/errors.ts';
 import type { ProxmoxGateway, TaskOutcome } from '#shared/proxmox/gateway.ts';
+import type { GuestStatus } from '#shared/proxmox/schemas.ts';
 import type { InventoryRepository } from '#shared/store/ports.ts';
+import {
+  ACTION_CALL_BUDGET_MS,
+  DEFAULT_ACTION_POLL_MS,
+  DEFAULT_ACTION_WAIT_MS,
+  MAX_ACTION_WAIT_MS,
+} from './action-timing.ts';
+import { DeadlineReachedError, realTimer, type StartTimer, withinDeadline } from './deadline.ts';
 import { ActionFailedError, OtherActionPendingError, ProxmoxUnavailableError } from './errors.ts';
 import { confirmedAttributes, expectedStatusAfter, isHaManaged } from './expected-status.ts';
 import { type ResolveTargetDeps, resolveActionTarget } from './resolve-target.ts';
 
-/** How long an action waits for its Proxmox task before answering 202 (HTTP API integrations end at 30 s). */
-export const DEFAULT_ACTION_WAIT_MS = 20_000;
-/** Pause between task (or HA status) polls. */
-export const DEFAULT_ACTION_POLL_MS = 1_000;
+export {
+  ACTION_CALL_BUDGET_MS,
+  ACTION_WAIT_ENV,
+  DEFAULT_ACTION_POLL_MS,
+  DEFAULT_ACTION_WAIT_MS,
+  MAX_ACTION_WAIT_MS,
+} from './action-timing.ts';
 
 /** The part of the Proxmox client an action uses. */
 export type ActionGateway = Pick<ProxmoxGateway, 'powerAction' | 'waitForTask' | 'guestStatus'>;
@@ -44,8 +56,13 @@ export interface ActionServiceDeps extends ResolveTargetDeps {
   /** epoch ms clock (default Date.now) */
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The timer bounding each Proxmox call by the time left (default: the platform's). */
+  readonly startTimer?: StartTimer;
   readonly logger?: ActionLogger;
-  /** Wait for the task at most this long (default {@link DEFAULT_ACTION_WAIT_MS}). */
+  /**
+   * Answer 202 at the latest this long after the request arrived unless the new state is
+   * confirmed earlier (default {@link DEFAULT_ACTION_WAIT_MS}, at most {@link MAX_ACTION_WAIT_MS}).
+   */
   readonly waitMs?: number;
   /** default {@link DEFAULT_ACTION_POLL_MS} */
   readonly pollIntervalMs?: number;
@@ -67,7 +84,7 @@ export type PendingReason =
   | 'task-running'
   /** the same action was already pending: nothing was sent to Proxmox */
   | 'already-pending'
-  /** the request reached Proxmox but its answer was lost (timeout): the next sync tells */
+  /** the request reached Proxmox (or may have) but its answer did not arrive in time: the next sync tells */
   | 'unconfirmed';
 
 /** What an action came to (errors are thrown: see errors.ts and the HTTP errors). */
@@ -78,6 +95,13 @@ export type ActionResult =
       readonly action: PendingAction;
       readonly status: VmStatus;
       readonly upid: string;
+    }
+  | {
+      /** The guest already was in the state the action leads to (Proxmox said so): no task was run. */
+      readonly outcome: 'unchanged';
+      readonly key: VmKey;
+      readonly action: PendingAction;
+      readonly status: VmStatus;
     }
   | {
       readonly outcome: 'pending';
@@ -96,7 +120,8 @@ export interface ActionService {
 function mayHaveRun(error: unknown): boolean {
   return (
     (error instanceof ProxmoxTimeoutError && error.phase !== 'connect') ||
-    error instanceof ProxmoxInvalidResponseError
+    error instanceof ProxmoxInvalidResponseError ||
+    error instanceof DeadlineReachedError
   );
 }
 
@@ -110,26 +135,82 @@ function refusal(error: unknown): unknown {
   return error;
 }
 
+/**
+ * The status a `status/current` answer shows: a QEMU guest whose process runs but whose QMP
+ * status is another known state (paused, suspended, prelaunch…) is in that state, not running.
+ */
+export function observedStatus(current: Pick<GuestStatus, 'status' | 'qmpstatus'>): VmStatus {
+  const status = normalizeVmStatus(current.status);
+  if (status === 'running' && current.qmpstatus !== undefined) {
+    const qmp = normalizeVmStatus(current.qmpstatus);
+    if (qmp !== 'unknown') return qmp;
+  }
+  return status;
+}
+
+/** Actions that are no-ops when the guest already is in their target state (reboot never is). */
+function hasSteadyTarget(action: PendingAction): boolean {
+  return action !== 'reboot';
+}
+
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Creates the action service. `perform`:
  * 1. resolves the VM among those the caller may act on (404 / 409 with candidates);
  * 2. refuses templates (409);
- * 3. records the pending action at once (the list shows it), or answers 202 without calling
+ * 3. when the table already shows the action's target state (start → running, stop/shutdown →
+ *    stopped) and nothing is pending, asks Proxmox for the guest's status: confirmed → answers
+ *    `unchanged` (200) without starting a task;
+ * 4. records the pending action at once (the list shows it), or answers 202 without calling
  *    Proxmox when the same action is already pending (409 when another one is);
- * 4. calls Proxmox once (never retried); a refusal reverts the pending state;
- * 5. waits for the task up to `waitMs`: a failed task reverts the pending state and throws
- *    Proxmox's text; a successful one writes the confirmed status, guarded so that a newer
- *    observation wins (HA-managed guests: confirmed from their status, not from the task);
- *    otherwise answers pending (202) and leaves the confirmation to the next sync.
+ * 5. calls Proxmox once (never retried); a refusal reverts the pending state, unless the guest
+ *    turns out to be in the target state already (`unchanged`, the status written);
+ * 6. waits for the task until `waitMs` after the request arrived: a failed task reverts the
+ *    pending state and throws Proxmox's text; a successful one writes the confirmed status,
+ *    guarded so that a newer observation wins (HA-managed guests: confirmed from their status, not
+ *    from the task); otherwise answers pending (202) and leaves the confirmation to the sync.
+ *
+ * Every Proxmox call (the client set-up included) is bounded by the time left: the set-up, the
+ * state check (at most half of what is left) and the power call by {@link ACTION_CALL_BUDGET_MS}
+ * or the wait, whichever is longer; the task and status polls by the wait. So an action answers within
+ * max(wait, call budget) plus its table writes, whatever Proxmox does.
  */
 export function createActionService(deps: ActionServiceDeps): ActionService {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
+  const clock = { now, startTimer: deps.startTimer ?? realTimer };
   const waitMs = deps.waitMs ?? DEFAULT_ACTION_WAIT_MS;
+  if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > MAX_ACTION_WAIT_MS) {
+    throw new RangeError(`action wait must be from 0 to ${MAX_ACTION_WAIT_MS} ms, got ${waitMs}`);
+  }
   const pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_ACTION_POLL_MS;
   const pendingExpiryMs = deps.pendingExpiryMs ?? PENDING_ACTION_EXPIRY_MS;
+
+  const errorText = (error: unknown): string => (error instanceof Error ? error.message : 'unknown');
+
+  /** The guest's status from Proxmox, or null when it cannot be read before `deadline`. */
+  async function readStatus(
+    gateway: ActionGateway,
+    vm: StoredVm,
+    deadline: number,
+  ): Promise<GuestStatus | null> {
+    try {
+      return await withinDeadline(
+        gateway.guestStatus(vm.node, vm.type, vm.vmid),
+        deadline,
+        'guest status',
+        clock,
+      );
+    } catch (error) {
+      deps.logger?.warn('Guest status unavailable', {
+        cluster_id: vm.cluster_id,
+        vmid: vm.vmid,
+        error: errorText(error),
+      });
+      return null;
+    }
+  }
 
   /** Polls the guest's status until it shows `expected` or the deadline passes (HA-managed guests). */
   async function waitForStatus(
@@ -139,23 +220,51 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
     deadline: number,
   ): Promise<VmStatus | null> {
     for (;;) {
-      try {
-        const current = await gateway.guestStatus(vm.node, vm.type, vm.vmid);
-        const status = normalizeVmStatus(current.status);
-        if (status === expected) return status;
-      } catch (error) {
-        deps.logger?.warn('HA status poll failed', {
-          error: error instanceof Error ? error.message : 'unknown',
-        });
-      }
+      const current = await readStatus(gateway, vm, deadline);
+      if (current !== null && observedStatus(current) === expected) return expected;
       const remaining = deadline - now();
       if (remaining <= 0) return null;
       await sleep(Math.min(pollIntervalMs, remaining));
     }
   }
 
+  /**
+   * After Proxmox refused the action: when the guest already is in the action's target state (the
+   * table was behind), writes that status and answers `unchanged`; otherwise null.
+   */
+  async function unchangedAfterRefusal(
+    gateway: ActionGateway,
+    vm: StoredVm,
+    action: PendingAction,
+    since: number,
+    deadline: number,
+  ): Promise<ActionResult | null> {
+    if (!hasSteadyTarget(action)) return null;
+    const expected = expectedStatusAfter(action);
+    const current = await readStatus(gateway, vm, deadline);
+    if (current === null || observedStatus(current) !== expected) return null;
+    const observedAt = now();
+    const bootTime =
+      expected === 'running' && current.uptime !== undefined
+        ? bootTimeFromUptime(observedAt, current.uptime)
+        : null;
+    await deps.inventory.clearPending({ cluster_id: vm.cluster_id, vmid: vm.vmid }, since, {
+      observedAt,
+      set: { status: expected, boot_time: bootTime },
+    });
+    return {
+      outcome: 'unchanged',
+      key: { cluster_id: vm.cluster_id, vmid: vm.vmid },
+      action,
+      status: expected,
+    };
+  }
+
   return {
     async perform(request) {
+      const arrival = now();
+      const callDeadline = arrival + Math.max(waitMs, ACTION_CALL_BUDGET_MS);
+      const waitDeadline = arrival + waitMs;
       const vm = await resolveActionTarget(deps, request);
       const key: VmKey = { cluster_id: vm.cluster_id, vmid: vm.vmid };
       const { action } = request;
@@ -164,10 +273,30 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
           action === 'start' ? 'Templates cannot be started' : 'Templates have no power state',
         );
       }
-      const gateway = await deps.gatewayFor(vm.cluster_id);
+      let gateway: ActionGateway;
+      try {
+        gateway = await withinDeadline(deps.gatewayFor(vm.cluster_id), callDeadline, 'Proxmox client', clock);
+      } catch (error) {
+        if (error instanceof DeadlineReachedError) {
+          throw new ProxmoxUnavailableError(`no connection to cluster ${vm.cluster_id} in time`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+
+      const expected = expectedStatusAfter(action);
+      if (hasSteadyTarget(action) && vm.status === expected && vm.pending_action === undefined) {
+        // The table says there is nothing to do: Proxmox confirms before the answer says so. The
+        // check gets half the time left, so that the power call keeps the other half if it hangs.
+        const checkDeadline = now() + Math.max(0, callDeadline - now()) / 2;
+        const current = await readStatus(gateway, vm, checkDeadline);
+        if (current !== null && observedStatus(current) === expected) {
+          return { outcome: 'unchanged', key, action, status: expected };
+        }
+      }
 
       const since = now();
-      const deadline = since + waitMs;
       const recorded = await deps.inventory.setPending({ key, action, since, expiryMs: pendingExpiryMs });
       if (recorded.outcome === 'not-found') throw new NotFoundError(`VM ${vm.vmid} not found`);
       if (recorded.outcome === 'already-pending') {
@@ -180,41 +309,61 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
 
       let upid: string;
       try {
-        upid = await gateway.powerAction(vm.node, vm.type, vm.vmid, action);
+        upid = await withinDeadline(
+          gateway.powerAction(vm.node, vm.type, vm.vmid, action),
+          callDeadline,
+          'power call',
+          clock,
+        );
       } catch (error) {
         if (mayHaveRun(error)) {
           // The task may exist: keep the pending state; the sync confirms or it expires.
-          deps.logger?.warn('Power action answer lost; leaving it pending', { ...key, action });
+          deps.logger?.warn('Power action answer lost; leaving it pending', {
+            ...key,
+            action,
+            error: errorText(error),
+          });
           return { outcome: 'pending', key, action, upid: null, reason: 'unconfirmed' };
         }
+        const failure = refusal(error);
+        if (failure instanceof ActionFailedError) {
+          const unchanged = await unchangedAfterRefusal(gateway, vm, action, since, callDeadline);
+          if (unchanged !== null) return unchanged;
+        }
         await deps.inventory.clearPending(key, since);
-        throw refusal(error);
+        throw failure;
       }
       await deps.inventory.setPendingUpid(key, since, upid);
 
       let task: TaskOutcome;
       try {
-        task = await gateway.waitForTask(upid, {
-          timeoutMs: Math.max(0, deadline - now()),
-          intervalMs: pollIntervalMs,
-        });
+        task = await withinDeadline(
+          gateway.waitForTask(upid, {
+            timeoutMs: Math.max(0, waitDeadline - now()),
+            intervalMs: pollIntervalMs,
+          }),
+          waitDeadline,
+          'task status',
+          clock,
+        );
       } catch (error) {
         deps.logger?.warn('Task status unavailable; leaving it pending', {
           ...key,
           upid,
-          error: error instanceof Error ? error.message : 'unknown',
+          error: errorText(error),
         });
         return { outcome: 'pending', key, action, upid, reason: 'task-running' };
       }
       if (!task.finished) return { outcome: 'pending', key, action, upid, reason: 'task-running' };
       if (!task.ok) {
+        const unchanged = await unchangedAfterRefusal(gateway, vm, action, since, callDeadline);
+        if (unchanged !== null) return unchanged;
         await deps.inventory.clearPending(key, since);
         throw new ActionFailedError(task.exitStatus, upid);
       }
 
-      const expected = expectedStatusAfter(action);
       let status: VmStatus | null = expected;
-      if (isHaManaged(vm)) status = await waitForStatus(gateway, vm, expected, deadline);
+      if (isHaManaged(vm)) status = await waitForStatus(gateway, vm, expected, waitDeadline);
       if (status === null) return { outcome: 'pending', key, action, upid, reason: 'task-running' };
 
       const confirmedAt = now();

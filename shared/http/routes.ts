@@ -29,13 +29,17 @@ import {
   SyncHealthResponseSchema,
   SyncStatsResponseSchema,
   TriggerSyncBodySchema,
-  TriggerSyncResponseSchema,
+  TriggerSyncHttpResponseSchema,
 } from '#shared/http/schemas/sync.ts';
 import {
   ListVmsQuerySchema,
   ListVmsResponseSchema,
+  VmByVmidPathSchema,
+  VmByVmidQuerySchema,
+  VmIpResponseSchema,
   VmPathSchema,
   VmSchema,
+  VmStatusResponseSchema,
 } from '#shared/http/schemas/vms.ts';
 
 /**
@@ -137,6 +141,32 @@ export const routes = {
     request: { path: VmPathSchema },
     responses: { 200: { description: 'The VM', schema: VmSchema } },
   }),
+  getVmStatus: defineRoute({
+    id: 'getVmStatus',
+    method: 'GET',
+    path: '/api/vm/{vmid}/status',
+    auth: 'jwt',
+    handler: 'functions/api/vm-status.ts',
+    placement: 'outside-vpc',
+    summary:
+      "One VM by bare VMID with ok: true (the original portal's poll); cluster resolved as for actions (?cluster=, else 409 listing them)",
+    tag: 'vms',
+    request: { path: VmByVmidPathSchema, query: VmByVmidQuerySchema },
+    responses: { 200: { description: 'The VM, from the table', schema: VmStatusResponseSchema } },
+  }),
+  getVmIp: defineRoute({
+    id: 'getVmIp',
+    method: 'GET',
+    path: '/api/vm/{vmid}/ip',
+    auth: 'jwt',
+    handler: 'functions/api/vm-ip.ts',
+    placement: 'outside-vpc',
+    summary:
+      "A VM's IP and status by bare VMID ({ok, vmid, ip, status}, the original portal's route); cluster resolved as for actions",
+    tag: 'vms',
+    request: { path: VmByVmidPathSchema, query: VmByVmidQuerySchema },
+    responses: { 200: { description: 'IP and status, from the table', schema: VmIpResponseSchema } },
+  }),
   getSyncStats: defineRoute({
     id: 'getSyncStats',
     method: 'GET',
@@ -174,7 +204,7 @@ export const routes = {
     summary: 'Admins: start a sync now (coalesced with a running one)',
     tag: 'sync',
     request: { body: TriggerSyncBodySchema },
-    responses: { 202: { description: 'Started or joined', schema: TriggerSyncResponseSchema } },
+    responses: { 202: { description: 'Started or joined', schema: TriggerSyncHttpResponseSchema } },
   }),
   vmAction: defineRoute({
     id: 'vmAction',

@@ -216,6 +216,14 @@ describe('ApiStack', () => {
     }
   });
 
+  it('gives the action function its wait setting (default 5 s) and refuses one above 10 s at synth', () => {
+    const environment = z
+      .object({ Environment: z.object({ Variables: z.record(z.string(), z.unknown()) }) })
+      .parse(all[functionIdOf('vmAction')]?.Properties).Environment.Variables;
+    expect(environment.ACTION_WAIT_SECONDS).toBe('5');
+    expect(() => synthApp({ pveInventory: { actionWaitSeconds: 25 } })).toThrow(/actionWaitSeconds/);
+  });
+
   it('alarms on the 5xx rate and the p99 latency, and outputs what the frontend needs', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([

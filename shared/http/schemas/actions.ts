@@ -1,11 +1,14 @@
 import * as z from 'zod';
 import { PendingActionSchema, VmStatusSchema } from '#shared/domain/vm-record.ts';
-import { ClusterIdParam, VmidParam } from '#shared/http/schemas/common.ts';
+import { ClusterIdParam, OkTrue, VmidParam } from '#shared/http/schemas/common.ts';
 
 /** The power actions of POST /api/vm/{vmid}/{action}. */
 export const VmActionSchema = PendingActionSchema.meta({
-  description: 'Power action',
-  examples: ['start'],
+  description:
+    "Power action, with Proxmox's meanings: start; shutdown = graceful power-off (ACPI or guest agent; " +
+    'the task fails after 60 s if the guest ignores it); stop = hard stop at once (like pulling the plug: ' +
+    'offer it as a confirmed "force stop"); reboot',
+  examples: ['shutdown'],
 });
 export type VmAction = z.infer<typeof VmActionSchema>;
 
@@ -17,19 +20,27 @@ export type VmActionPath = z.infer<typeof VmActionPathSchema>;
 export const VmActionQuerySchema = z.object({ cluster: ClusterIdParam.optional() });
 export type VmActionQuery = z.infer<typeof VmActionQuerySchema>;
 
-/** Answer 200: the action's Proxmox task finished and the new status is confirmed. */
+/**
+ * Answer 200: the action's Proxmox task finished and the new status is confirmed, or the guest
+ * already was in the action's target state (`unchanged: true`, no task started, `upid: null`).
+ */
 export const VmActionDoneResponseSchema = z.object({
+  ok: OkTrue,
   cluster_id: z.string(),
   vmid: z.number().int(),
   action: VmActionSchema,
   status: VmStatusSchema,
   pending_action: z.null(),
   upid: z.string().nullable(),
+  unchanged: z.boolean().meta({
+    description: 'true when the guest already was in the target state: Proxmox was asked, no task started',
+  }),
 });
 export type VmActionDoneResponse = z.infer<typeof VmActionDoneResponseSchema>;
 
 /** Answer 202: still running after the wait; the next sync confirms it. */
 export const VmActionPendingResponseSchema = z.object({
+  ok: OkTrue,
   cluster_id: z.string(),
   vmid: z.number().int(),
   action: VmActionSchema,

@@ -100,3 +100,8 @@ export const ErrorResponseSchema = z
 
 /** Times in sync statistics: Unix seconds, or null when it never happened. */
 export const UnixSecondsOrNull = z.number().int().nonnegative().nullable();
+
+/** `ok: true` on the success answers the original portal's pages read (they check `resp.ok && data.ok`). */
+export const OkTrue = z
+  .literal(true)
+  .meta({ description: 'Always true on success (original portal contract)' });

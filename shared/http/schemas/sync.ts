@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ClusterIdSchema } from '#shared/domain/vm-record.ts';
-import { UnixSecondsOrNull } from '#shared/http/schemas/common.ts';
+import { OkTrue, UnixSecondsOrNull } from '#shared/http/schemas/common.ts';
 
 /** Per-cluster figures of GET /api/sync/stats (counted over what the caller may see). */
 export const ClusterSyncStatsSchema = z.object({
@@ -70,3 +70,7 @@ export const TriggerSyncResponseSchema = z.object({
   started: z.boolean(),
 });
 export type TriggerSyncResponse = z.infer<typeof TriggerSyncResponseSchema>;
+
+/** The route's answer: the trigger's answer plus `ok: true` (the original portal's pages check it). */
+export const TriggerSyncHttpResponseSchema = TriggerSyncResponseSchema.extend({ ok: OkTrue });
+export type TriggerSyncHttpResponse = z.infer<typeof TriggerSyncHttpResponseSchema>;

@@ -6,6 +6,7 @@ import {
   CursorQuery,
   LimitQuery,
   NodeNameQuery,
+  OkTrue,
   SearchQuery,
   TagQuery,
   VmidParam,
@@ -36,6 +37,10 @@ export const VmSchema = ApiVmSchema.meta({ id: 'Vm' });
 /** Answer of GET /api/vms. */
 export const ListVmsResponseSchema = z.object({
   vms: z.array(VmSchema),
+  /** whether the caller is an admin (frontends show admin controls with it) */
+  is_admin: z
+    .boolean()
+    .meta({ description: 'Whether the caller is an admin (frontends show admin controls)' }),
   mode: z.enum(['inventory', 'live']),
   /** true when any VM returned is stale */
   stale: z.boolean(),
@@ -47,3 +52,32 @@ export type ListVmsResponse = z.infer<typeof ListVmsResponseSchema>;
 /** Path of GET /api/vms/{cluster}/{vmid}. */
 export const VmPathSchema = z.object({ cluster: ClusterIdParam, vmid: VmidParam });
 export type VmPath = z.infer<typeof VmPathSchema>;
+
+/** Path of GET /api/vm/{vmid}/status and /ip (the original portal's paths: a bare VMID). */
+export const VmByVmidPathSchema = z.object({ vmid: VmidParam });
+export type VmByVmidPath = z.infer<typeof VmByVmidPathSchema>;
+
+/**
+ * Query of GET /api/vm/{vmid}/status and /ip: `cluster` is needed when the VMID is on several of
+ * the caller's clusters (409 listing them otherwise), as for actions. Unknown parameters (cache
+ * busters) are ignored.
+ */
+export const VmByVmidQuerySchema = z.object({ cluster: ClusterIdParam.optional() });
+export type VmByVmidQuery = z.infer<typeof VmByVmidQuerySchema>;
+
+/** Answer of GET /api/vm/{vmid}/status: the VM in the API shape, plus `ok: true`. */
+export const VmStatusResponseSchema = VmSchema.extend({ ok: OkTrue }).meta({ id: 'VmStatusResponse' });
+export type VmStatusResponse = z.infer<typeof VmStatusResponseSchema>;
+
+/** Answer of GET /api/vm/{vmid}/ip: the original portal's `{ok, vmid, ip, status}`, plus the cluster. */
+export const VmIpResponseSchema = z.object({
+  ok: OkTrue,
+  cluster_id: z.string(),
+  vmid: z.number().int(),
+  ip: z
+    .string()
+    .nullable()
+    .meta({ description: 'The preferred IPv4 (else IPv6) address; null when unknown' }),
+  status: VmStatusSchema,
+});
+export type VmIpResponse = z.infer<typeof VmIpResponseSchema>;

@@ -168,7 +168,7 @@ describe('an action interleaved with sync observations', () => {
           clusterIds: async () => [CLUSTER],
           gatewayFor: async () => gateway,
           now,
-          waitMs: 20_000,
+          waitMs: 10_000,
           pollIntervalMs: 1,
         });
 

@@ -146,7 +146,7 @@ describe('power actions against the simulator and DynamoDB Local', () => {
       clusterId: 'sim-1',
     });
     expect(first).toMatchObject({ outcome: 'pending', reason: 'task-running', action: 'stop' });
-    const upid = first.upid;
+    const upid = first.outcome === 'pending' ? first.upid : undefined;
     expect(upid).toMatch(/^UPID:/);
     const item = await repos.inventory.getVm(key, { consistentRead: true });
     expect(item).toMatchObject({ pending_action: 'stop', pending_upid: upid, status: 'running' });
@@ -182,18 +182,95 @@ describe('power actions against the simulator and DynamoDB Local', () => {
     expect(item?.status).toBe('stopped');
   });
 
-  it('reverts when Proxmox refuses before creating a task (container already running)', async () => {
+  it('answers unchanged without a task when the table and Proxmox both say the guest is already running', async () => {
     const guest = take(
       'sim-1',
       'running plain container',
       (g) => g.type === 'lxc' && g.status === 'running' && g.lock === undefined && g.hastate === undefined,
     );
     const key = { cluster_id: 'sim-1', vmid: guest.vmid };
+    const before = sim.counters('sim-1');
+    const result = await service().perform({
+      caller: admin,
+      vmid: guest.vmid,
+      action: 'start',
+      clusterId: 'sim-1',
+    });
+    expect(result).toEqual({ outcome: 'unchanged', key, action: 'start', status: 'running' });
+    const after = sim.counters('sim-1');
+    expect(after.power - before.power).toBe(0);
+    expect(after.status - before.status).toBe(1);
+    expect((await repos.inventory.getVm(key, { consistentRead: true }))?.pending_action).toBeUndefined();
+  });
+
+  it('answers unchanged for a shutdown of a stopped VM, without a task', async () => {
+    const guest = take('sim-2', 'stopped plain VM', (g) => plain(g) && g.status === 'stopped');
+    const before = sim.counters('sim-2').power;
+    const result = await service().perform({
+      caller: admin,
+      vmid: guest.vmid,
+      action: 'shutdown',
+      clusterId: 'sim-2',
+    });
+    expect(result).toMatchObject({ outcome: 'unchanged', status: 'stopped' });
+    expect(sim.counters('sim-2').power).toBe(before);
+  });
+
+  it('acts when the table says running but Proxmox says stopped (the table was behind)', async () => {
+    const guest = take('sim-1', 'stopped plain VM shown running', (g) => plain(g) && g.status === 'stopped');
+    const key = { cluster_id: 'sim-1', vmid: guest.vmid };
+    await repos.inventory.batchPut([
+      { ...storedFromTruth('sim-1', 'sim-1', guest), status: 'running', observed_at: 2_000 },
+    ]);
+    const before = sim.counters('sim-1').power;
+    const result = await service().perform({
+      caller: admin,
+      vmid: guest.vmid,
+      action: 'start',
+      clusterId: 'sim-1',
+    });
+    expect(result).toMatchObject({ outcome: 'confirmed', key, status: 'running' });
+    expect(sim.counters('sim-1').power - before).toBe(1);
+    expect(sim.guest('sim-1', guest.vmid)?.status).toBe('running');
+  });
+
+  it('answers unchanged when Proxmox refuses because the guest already is in the target state', async () => {
+    const guest = take(
+      'sim-1',
+      'running plain container shown stopped',
+      (g) => g.type === 'lxc' && g.status === 'running' && g.lock === undefined && g.hastate === undefined,
+    );
+    const key = { cluster_id: 'sim-1', vmid: guest.vmid };
+    await repos.inventory.batchPut([
+      { ...storedFromTruth('sim-1', 'sim-1', guest), status: 'stopped', observed_at: 2_000 },
+    ]);
+    const result = await service().perform({
+      caller: admin,
+      vmid: guest.vmid,
+      action: 'start',
+      clusterId: 'sim-1',
+    });
+    expect(result).toEqual({ outcome: 'unchanged', key, action: 'start', status: 'running' });
+    const item = await repos.inventory.getVm(key, { consistentRead: true });
+    expect(item).toMatchObject({ status: 'running' });
+    expect(item?.pending_action).toBeUndefined();
+  });
+
+  it('still refuses (409, reverted) when Proxmox refuses for another reason', async () => {
+    const guest = take(
+      'sim-1',
+      'stopped plain container',
+      (g) => g.type === 'lxc' && g.status === 'stopped' && g.lock === undefined && g.hastate === undefined,
+    );
+    const key = { cluster_id: 'sim-1', vmid: guest.vmid };
+    await repos.inventory.batchPut([
+      { ...storedFromTruth('sim-1', 'sim-1', guest), status: 'running', observed_at: 2_000 },
+    ]);
     const error = await rejection(
-      service().perform({ caller: admin, vmid: guest.vmid, action: 'start', clusterId: 'sim-1' }),
+      service().perform({ caller: admin, vmid: guest.vmid, action: 'reboot', clusterId: 'sim-1' }),
     );
     expect(error).toBeInstanceOf(ActionFailedError);
-    expect((error as Error).message).toContain('already running');
+    expect((error as Error).message).toContain('not running');
     expect((await repos.inventory.getVm(key, { consistentRead: true }))?.pending_action).toBeUndefined();
   });
 
@@ -236,7 +313,11 @@ describe('power actions against the simulator and DynamoDB Local', () => {
   });
 
   it("resolves a user's VMID to their cluster and answers 404 for another cluster's VM", async () => {
-    const guest = take('sim-1', 'stopped plain VM for alice', (g) => plain(g) && g.status === 'stopped');
+    const guest = take(
+      'sim-1',
+      'stopped plain VM for alice whose VMID is also on sim-2',
+      (g) => plain(g) && g.status === 'stopped' && sim.guest('sim-2', g.vmid) !== undefined,
+    );
     expect(sim.guest('sim-2', guest.vmid)).toBeDefined();
     await repos.ownership.putAssignment({
       username: 'alice',

@@ -2,6 +2,8 @@ import { createGetVmHandler } from '#functions/api/get-vm.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
+import { createVmIpHandler } from '#functions/api/vm-ip.ts';
+import { createVmStatusHandler } from '#functions/api/vm-status.ts';
 import type { LocalIssuer } from '#local/auth/issuer.ts';
 import { type GatewayLambdaHandler, type LocalGateway, startLocalGateway } from '#local/gateway/server.ts';
 import type { ApiDependencies } from '#shared/api/dependencies.ts';
@@ -68,6 +70,8 @@ export async function startApiWorld(
     handlers: {
       listVms: createListVmsHandler(() => deps),
       getVm: createGetVmHandler(() => deps),
+      getVmStatus: createVmStatusHandler(() => deps),
+      getVmIp: createVmIpHandler(() => deps),
       getSyncStats: createSyncStatsHandler(() => deps),
       getSyncHealth: createSyncHealthHandler(() => deps),
       ...ownershipHandlers(() => deps),

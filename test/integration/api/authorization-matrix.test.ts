@@ -63,6 +63,16 @@ const CELLS: Record<RouteId, Cell> = {
     path: '/api/vms/lab-a/102',
     expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
   },
+  getVmStatus: {
+    method: 'GET',
+    path: '/api/vm/102/status',
+    expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
+  },
+  getVmIp: {
+    method: 'GET',
+    path: '/api/vm/101/ip?cluster=lab-b',
+    expect: { studentA: 404, studentB: 200, teacher: 404, admin: 200 },
+  },
   getSyncStats: { method: 'GET', path: '/api/sync/stats', expect: everyone(200) },
   getSyncHealth: { method: 'GET', path: '/api/sync/health', expect: everyone(200) },
   // POST /api/sync/trigger and POST /api/vm/{vmid}/{action} are the action/trigger engineer's

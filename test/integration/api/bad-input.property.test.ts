@@ -12,6 +12,8 @@ import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { handler as openApiHandler } from '#functions/api/openapi.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
+import { createVmIpHandler } from '#functions/api/vm-ip.ts';
+import { createVmStatusHandler } from '#functions/api/vm-status.ts';
 import { createLambdaContext, type GatewayLambdaHandler } from '#local/gateway/server.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { badInputArbitrary, badInputEvent, checkBadInputResponse } from '../../helpers/bad-input.ts';
@@ -45,6 +47,8 @@ beforeAll(async () => {
   handlers = {
     listVms: createListVmsHandler(deps),
     getVm: createGetVmHandler(deps),
+    getVmStatus: createVmStatusHandler(deps),
+    getVmIp: createVmIpHandler(deps),
     getSyncStats: createSyncStatsHandler(deps),
     getSyncHealth: createSyncHealthHandler(deps),
     getOpenApi: openApiHandler,

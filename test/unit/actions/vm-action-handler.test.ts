@@ -6,7 +6,7 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
-import { createVmActionHandler } from '#functions/api/vm-action.ts';
+import { ACTION_WAIT_ENV, createVmActionHandler, waitMsFromEnv } from '#functions/api/vm-action.ts';
 import { buildHttpApiEvent } from '#local/gateway/event.ts';
 import { createLambdaContext } from '#local/gateway/server.ts';
 import type { ActionRequest, ActionResult, ActionService } from '#shared/actions/action-service.ts';
@@ -52,11 +52,13 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     );
     expect(response.statusCode).toBe(200);
     expect(VmActionDoneResponseSchema.parse(body)).toEqual({
+      ok: true,
       ...KEY,
       action: 'start',
       status: 'running',
       pending_action: null,
       upid: 'UPID:x',
+      unchanged: false,
     });
     expect(requests).toEqual([
       {
@@ -81,11 +83,37 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     );
     expect(response.statusCode).toBe(202);
     expect(VmActionPendingResponseSchema.parse(body)).toEqual({
+      ok: true,
       ...KEY,
       action: 'shutdown',
       pending_action: 'shutdown',
       upid: 'UPID:y',
     });
+  });
+
+  it('answers 200 ok with the current status and no UPID when the guest already was in the target state', async () => {
+    const { response, body } = await call(
+      async () => ({ outcome: 'unchanged', key: KEY, action: 'stop', status: 'stopped' }),
+      '/api/vm/101/stop',
+    );
+    expect(response.statusCode).toBe(200);
+    expect(VmActionDoneResponseSchema.parse(body)).toEqual({
+      ok: true,
+      ...KEY,
+      action: 'stop',
+      status: 'stopped',
+      pending_action: null,
+      upid: null,
+      unchanged: true,
+    });
+  });
+
+  it('keeps the one error shape (no ok field) on errors', async () => {
+    const { body } = await call(
+      () => Promise.reject(new ActionFailedError('VM is locked (backup)', 'UPID:z')),
+      '/api/vm/101/start',
+    );
+    expect(Object.keys(body)).toEqual(['error']);
   });
 
   it('returns Proxmox’s error text of a failed task (409)', async () => {
@@ -116,5 +144,23 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     expect(response.statusCode).toBe(400);
     expect(JSON.stringify(body.error.details)).toContain('path.action');
     expect(requests).toEqual([]);
+  });
+});
+
+describe(`${ACTION_WAIT_ENV}`, () => {
+  it('defaults to 5 s', () => {
+    expect(waitMsFromEnv({})).toBe(5_000);
+  });
+
+  it('accepts 0 to 10 s', () => {
+    expect(waitMsFromEnv({ [ACTION_WAIT_ENV]: '0' })).toBe(0);
+    expect(waitMsFromEnv({ [ACTION_WAIT_ENV]: '2.5' })).toBe(2_500);
+    expect(waitMsFromEnv({ [ACTION_WAIT_ENV]: '10' })).toBe(10_000);
+  });
+
+  it.each(['25', '10.5', '-1', 'soon', 'Infinity'])('refuses %s, naming the setting and the range', (raw) => {
+    expect(() => waitMsFromEnv({ [ACTION_WAIT_ENV]: raw })).toThrow(
+      /ACTION_WAIT_SECONDS must be a number of seconds from 0 to 10/,
+    );
   });
 });

@@ -82,6 +82,32 @@ describe('OpenAPI document', () => {
     expect(actionParams.filter((param) => param.in === 'path').every((param) => param.required)).toBe(true);
   });
 
+  it("documents the original portal's routes and fields: ok, unchanged, is_admin, status and ip", () => {
+    const json = (path: string, method: string, status: string) =>
+      JSON.stringify(
+        (paths[path]?.[method]?.responses as Record<string, unknown> | undefined)?.[status] ?? null,
+      );
+    const schemas = (document.components as { schemas: Record<string, { properties?: object }> }).schemas;
+    expect(Object.keys(schemas.VmStatusResponse?.properties ?? {})).toEqual(
+      expect.arrayContaining(['ok', 'vmid', 'status', 'ip', 'pending_action']),
+    );
+    expect(json('/api/vm/{vmid}/status', 'get', '200')).toContain('#/components/schemas/VmStatusResponse');
+    for (const field of ['"ok"', '"vmid"', '"ip"', '"status"']) {
+      expect(json('/api/vm/{vmid}/ip', 'get', '200')).toContain(field);
+    }
+    expect(json('/api/vm/{vmid}/{action}', 'post', '200')).toContain('"unchanged"');
+    expect(json('/api/vm/{vmid}/{action}', 'post', '200')).toContain('"ok"');
+    expect(json('/api/vm/{vmid}/{action}', 'post', '202')).toContain('"ok"');
+    expect(json('/api/sync/trigger', 'post', '202')).toContain('"ok"');
+    expect(json('/api/vms', 'get', '200')).toContain('"is_admin"');
+  });
+
+  it('says what stop and shutdown mean (a portal offers shutdown first, stop as a confirmed force stop)', () => {
+    const action = JSON.stringify(paths['/api/vm/{vmid}/{action}']?.post?.parameters);
+    expect(action).toContain('shutdown = graceful power-off');
+    expect(action).toContain('stop = hard stop');
+  });
+
   it('resolves every $ref to a component', () => {
     const schemas = (document.components as { schemas: Record<string, unknown> }).schemas;
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map(
