@@ -32,6 +32,7 @@ export function buildApp(app: App) {
     inventoryTable: data.inventoryTable,
     syncStateTable: data.syncStateTable,
     ownershipTable: data.ownershipTable,
+    auditTable: data.auditTable,
     network: {
       vpc: sync.network.vpc,
       subnets: sync.network.subnets,
@@ -45,6 +46,8 @@ export function buildApp(app: App) {
         [ACTION_WAIT_ENV]: String(config.actionWaitSeconds),
       },
       listVms: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
+      // The trigger refuses a cluster id that is not configured, and answers per cluster.
+      triggerSync: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
     },
   });
   // The action handler resolves the clusters' API tokens the way the sync function does.

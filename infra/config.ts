@@ -1,6 +1,7 @@
 import type { App } from 'aws-cdk-lib';
 import * as z from 'zod';
 import { DEFAULT_ACTION_WAIT_MS, MAX_ACTION_WAIT_MS } from '#shared/actions/action-timing.ts';
+import type { SyncCadence } from '#shared/config/cadence.ts';
 
 /**
  * Deployment configuration, read from the CDK context key `pveInventory` (cdk.json, `-c`, or
@@ -27,6 +28,8 @@ export const DeploymentConfigSchema = z
       .min(0)
       .max(MAX_ACTION_WAIT_MS / 1000)
       .default(DEFAULT_ACTION_WAIT_MS / 1000),
+    /** Staleness cutoff in minutes: a VM not confirmed by a successful sync for this long is stale. */
+    staleAfterMinutes: z.number().int().min(1).max(60).default(10),
     /** Map MaxConcurrency over clusters. */
     syncMaxConcurrency: z.number().int().min(1).max(40).default(10),
     /** Import an existing VPC that reaches the Proxmox network instead of creating one. */
@@ -77,7 +80,9 @@ export const DeploymentConfigSchema = z
       .optional(),
     /** Allowed CORS origins of the HTTP API. */
     corsOrigins: z.array(z.string().min(1)).default(['http://localhost:3000']),
-    /** Claims and role names used by the handlers. */
+    /** Days an audit trail entry is kept before DynamoDB's TTL removes it. */
+    auditRetentionDays: z.number().int().min(1).max(3650).default(400),
+    /** Claims and role names used by the handlers (group names match exactly, case-sensitively). */
     usernameClaim: z.string().min(1).default('cognito:username'),
     groupsClaim: z.string().min(1).default('cognito:groups'),
     adminGroup: z.string().min(1).default('admins'),
@@ -86,6 +91,15 @@ export const DeploymentConfigSchema = z
   .strict();
 
 export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
+
+/** The sync cadence of a deployment: the one value every function that depends on it receives. */
+export function deploymentCadence(config: DeploymentConfig): SyncCadence {
+  return {
+    fullIntervalMs: config.fullSyncMinutes * 60_000,
+    quickIntervalMs: config.quickSyncSeconds * 1000,
+    staleAfterMs: config.staleAfterMinutes * 60_000,
+  };
+}
 
 /** Thrown when the deployment configuration is invalid; the message names each bad setting. */
 export class DeploymentConfigError extends Error {

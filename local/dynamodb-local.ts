@@ -14,9 +14,9 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
+  type AllTableNames,
   TABLE_DESIGNS,
   type TableDesign,
-  type TableNames,
   toCreateTableInput,
 } from '#shared/store/table-design.ts';
 
@@ -354,15 +354,16 @@ async function launch(input: LaunchInput): Promise<DynamoDbLocal> {
 }
 
 /** Physical table names with a prefix, e.g. `pve-VmInventory`. */
-export function prefixedTableNames(prefix: string): TableNames {
+export function prefixedTableNames(prefix: string): AllTableNames {
   return {
     inventory: `${prefix}VmInventory`,
     syncState: `${prefix}SyncState`,
     ownership: `${prefix}Ownership`,
+    audit: `${prefix}AuditTrail`,
   };
 }
 
-function nameFor(design: TableDesign, names: TableNames): string {
+function nameFor(design: TableDesign, names: AllTableNames): string {
   switch (design.id) {
     case 'VmInventory':
       return names.inventory;
@@ -370,14 +371,16 @@ function nameFor(design: TableDesign, names: TableNames): string {
       return names.syncState;
     case 'Ownership':
       return names.ownership;
+    case 'AuditTrail':
+      return names.audit;
   }
 }
 
 /**
- * Creates the three tables from the single table design (skipping those that exist), with TTL
+ * Creates the tables (the audit trail included) from the single table design (skipping those that exist), with TTL
  * enabled where the design has it.
  */
-export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+export async function createTables(client: DynamoDBClient, names: AllTableNames): Promise<void> {
   const existing = new Set<string>();
   let start: string | undefined;
   do {

@@ -526,7 +526,10 @@ export function guestConfig(
     });
     if (g.noBalloonStats === true) c.balloon = 0;
     c.smbios1 = `uuid=${g.uuid}`;
-    c.vmgenid = g.uuid.split('').reverse().join('');
+    // A UUID of its own (like PVE's), derived from the guest's so that it is stable per guest.
+    const genid = g.uuid.replace(/-/g, '').split('').reverse().join('');
+    c.vmgenid = `${genid.slice(0, 8)}-${genid.slice(8, 12)}-${genid.slice(12, 16)}-${genid.slice(16, 20)}-${genid.slice(20)}`;
+    c.meta = `creation-qemu=9.0.2,ctime=${g.ctime}`;
   } else {
     c.hostname = g.name;
     c.cores = g.cores;

@@ -25,6 +25,8 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --control-port N        port of the control API (default: a free port)
   --auth-delay MS         delay every 401 like PVE does (3000 on real servers; default 0)
   --offline-stale MS      guests of an offline node keep stale stats this long (300000 on real servers; default 0)
+  --agent-delay MS        "agent not running" answers take this long (about 3000 on real servers; default 0)
+  --node-layout L         round-robin (default) or contiguous: VMID ranges per node
   --pve-version 8|9       Proxmox VE major version the nodes speak (default 9)
   --write-config FILE     write the clusters JSON there and the token secret beside it
 `;
@@ -65,6 +67,8 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
       'control-port': { type: 'string' },
       'auth-delay': { type: 'string' },
       'offline-stale': { type: 'string' },
+      'agent-delay': { type: 'string' },
+      'node-layout': { type: 'string' },
       'pve-version': { type: 'string' },
       'write-config': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -88,8 +92,15 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
     controlPort: int('control-port', values['control-port'], 0),
     authFailureDelayMs: int('auth-delay', values['auth-delay'], 0),
     offlineStaleMs: int('offline-stale', values['offline-stale'], 0),
+    agentNotRunningDelayMs: int('agent-delay', values['agent-delay'], 0),
     pveVersion: pveVersion(values['pve-version']),
   };
+  const layout = values['node-layout'];
+  if (layout !== undefined) {
+    if (layout !== 'round-robin' && layout !== 'contiguous')
+      throw new CliUsageError(`--node-layout must be round-robin or contiguous, got '${layout}'`);
+    options.nodeLayout = layout;
+  }
   if (values.token !== undefined) {
     const cut = values.token.lastIndexOf('=');
     if (

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { generateGuest, isUp, type SimGuest } from '#simulator/fleet.ts';
+import { categoryOf, generateGuest, isUp, type SimGuest } from '#simulator/fleet.ts';
 import { mixSeed, Prng } from '#simulator/prng.ts';
 import {
   DEFAULT_PVE_MAJOR,
@@ -263,7 +263,10 @@ export class ClusterModel {
   }
 
   /** Creates a guest at the lowest free VMID >= 100 (so a destroyed VMID is reused). */
-  createGuest(now: number, partial?: Partial<Pick<SimGuest, 'name' | 'node' | 'status' | 'type'>>): number {
+  createGuest(
+    now: number,
+    partial?: Partial<Pick<SimGuest, 'name' | 'node' | 'status' | 'type' | 'ostype'>>,
+  ): number {
     let vmid = 100;
     while (this.guests.has(vmid)) vmid++;
     const g = generateGuest(
@@ -295,7 +298,12 @@ export class ClusterModel {
         delete g.oci;
       }
     }
+    if (partial?.ostype !== undefined) {
+      g.ostype = partial.ostype;
+      g.category = categoryOf(g.type, g.ostype);
+    }
     g.template = false;
+    g.ctime = Math.floor(now / 1000);
     g.status = partial?.status ?? 'running';
     if (g.ha !== undefined) g.hastate = isUp(g) ? 'started' : 'stopped';
     g.bootAt = now;

@@ -68,6 +68,8 @@ export interface SimGuest {
   bootAt: number;
   statSeed: number;
   uuid: string;
+  /** Unix seconds of the guest's creation (QEMU `meta: ctime=`). */
+  ctime: number;
   /** Index used for IP allocation, unique per cluster. */
   slot: number;
   /** Raw `lxc.*` config keys (containers), returned by PVE as `[key, value]` pairs under `lxc`. */
@@ -85,6 +87,11 @@ export interface FleetSpec {
   nodes: string[];
   guests: number;
   now: number;
+  /**
+   * How guests spread over the nodes: `round-robin` (default: guest i on node i mod n) or
+   * `contiguous` (each node holds one contiguous VMID range, as clusters filled node by node do).
+   */
+  nodeLayout?: 'round-robin' | 'contiguous';
   /** Version whose traits the guests get (default: the simulator's default version). */
   profile?: PveVersionProfile;
 }
@@ -112,7 +119,7 @@ const LOCKS = { qemu: ['backup', 'snapshot', 'migrate'], lxc: ['backup', 'mounte
 
 /** Classifies an ostype the way the inventory should. */
 export function categoryOf(type: 'qemu' | 'lxc', ostype: string | null): OsCategory {
-  if (type === 'lxc') return 'linux';
+  if (type === 'lxc') return ostype === null || ostype === 'unmanaged' ? 'other' : 'linux';
   if (ostype === null) return 'other';
   if (/^w/.test(ostype)) return 'windows';
   if (/^l\d\d$/.test(ostype)) return 'linux';
@@ -147,7 +154,11 @@ function mac(rng: Prng, prefix = 'BC:24:11'): string {
 /** Creates one guest deterministically from the cluster seed and the guest's slot. */
 export function generateGuest(spec: FleetSpec, slot: number, vmid: number): SimGuest {
   const rng = new Prng(mixSeed(spec.seed, spec.clusterIndex, slot, 0x5eed));
-  const node = spec.nodes[slot % spec.nodes.length] ?? spec.nodes[0] ?? 'pve1';
+  const nodeIndex =
+    spec.nodeLayout === 'contiguous'
+      ? Math.min(spec.nodes.length - 1, Math.floor((slot * spec.nodes.length) / Math.max(1, spec.guests)))
+      : slot % spec.nodes.length;
+  const node = spec.nodes[nodeIndex] ?? spec.nodes[0] ?? 'pve1';
   // Fixed rotation for the first slots guarantees every category in small fleets.
   const kind = slot < 6 ? slot : rng.int(0, 99);
   let type: 'qemu' | 'lxc';
@@ -286,6 +297,8 @@ export function generateGuest(spec: FleetSpec, slot: number, vmid: number): SimG
     bootAt: spec.now - rng.int(60, 90 * 86400) * 1000,
     statSeed: rng.int(0, 0x7fffffff),
     uuid: `${rng.hex(8)}-${rng.hex(4)}-4${rng.hex(3)}-a${rng.hex(3)}-${rng.hex(12)}`,
+    // Derived, not drawn: the generator's random sequence (and so every seeded fleet) stays as it was.
+    ctime: Math.floor(spec.now / 1000) - 86_400 * (100 + slot),
     slot,
   };
   if (vcpus !== undefined) guest.vcpus = vcpus;

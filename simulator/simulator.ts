@@ -84,7 +84,7 @@ export interface Simulator {
   destroyGuest(clusterId: string, vmid: number): void;
   createGuest(
     clusterId: string,
-    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string },
+    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string; ostype?: string },
   ): number;
   setGuestStatus(clusterId: string, vmid: number, status: string): void;
   /** Adds an API token, e.g. one restricted to some VMIDs (PVE ACL filtering). */
@@ -253,6 +253,8 @@ export class SimulatorRuntime implements Simulator {
       authFailureDelayMs: options.authFailureDelayMs ?? 0,
       controlPort: options.controlPort ?? 0,
       offlineStaleMs: options.offlineStaleMs ?? 0,
+      agentNotRunningDelayMs: options.agentNotRunningDelayMs ?? 0,
+      nodeLayout: options.nodeLayout ?? 'round-robin',
       pveVersion: options.pveVersion ?? DEFAULT_PVE_MAJOR,
     };
     if (this.opts.clusters < 1 || this.opts.clusters > 200) throw new RangeError('clusters must be 1..200');
@@ -277,6 +279,7 @@ export class SimulatorRuntime implements Simulator {
         nodes,
         guests: o.guestsPerCluster,
         now: startedAt,
+        nodeLayout: o.nodeLayout,
         profile: pveProfile(o.pveVersion),
       });
       const model = new ClusterModel(
@@ -524,7 +527,16 @@ export class SimulatorRuntime implements Simulator {
       await this.delay(this.latencyOf(rt, route.cls));
       now = this.now();
       m.settle(now);
-      return handleApi(m, { method, path, params, principal: auth, now }, ep.node, rt.cert.fingerprint);
+      const answer = handleApi(
+        m,
+        { method, path, params, principal: auth, now },
+        ep.node,
+        rt.cert.fingerprint,
+      );
+      // PVE waits for the guest agent's socket before it gives up, and the worker waits with it.
+      if (route.cls === 'agent' && !answer.ok && /agent is not running/.test(answer.message))
+        await this.delay(this.opts.agentNotRunningDelayMs);
+      return answer;
     };
     const result = pool === undefined ? await exec() : await pool.run(exec);
     if (result.ok && m.faults.malformed.has(route.cls)) {
@@ -879,7 +891,7 @@ export class SimulatorRuntime implements Simulator {
 
   createGuest(
     clusterId: string,
-    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string },
+    partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string; ostype?: string },
   ): number {
     const m = this.rt(clusterId).model;
     if (partial?.node !== undefined && m.node(partial.node) === undefined) {

@@ -65,6 +65,13 @@ export interface SimulatorOptions {
   churnPerMinute?: number;
   /** Delay of every 401 in ms; real PVE waits 3000 (default 0 to keep tests fast). */
   authFailureDelayMs?: number;
+  /**
+   * How long an agent call to a guest whose agent does not run takes before PVE answers "QEMU guest
+   * agent is not running", holding one of the node's 3 workers; real PVE: about 3000 (default 0).
+   */
+  agentNotRunningDelayMs?: number;
+  /** How guests spread over a cluster's nodes (default `round-robin`; see `FleetSpec.nodeLayout`). */
+  nodeLayout?: 'round-robin' | 'contiguous';
   /** Port of the plain-HTTP control listener on 127.0.0.1 (default 0 = free port). */
   controlPort?: number;
   /**

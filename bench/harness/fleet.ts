@@ -47,6 +47,9 @@ export interface FleetOptions {
   probeListeners?: boolean;
   drift?: boolean;
   churnPerMinute?: number;
+  nodeLayout?: 'round-robin' | 'contiguous';
+  /** How long "agent not running" takes to come back (real PVE: about 3 s). */
+  agentNotRunningDelayMs?: number;
 }
 
 /** Starts the simulator on loopback with the modelled latencies. */
@@ -60,6 +63,8 @@ export async function startFleet(options: FleetOptions): Promise<BenchFleet> {
     probeListeners: options.probeListeners ?? false,
     drift: options.drift ?? true,
     churnPerMinute: options.churnPerMinute ?? 0,
+    ...(options.nodeLayout ? { nodeLayout: options.nodeLayout } : {}),
+    ...(options.agentNotRunningDelayMs ? { agentNotRunningDelayMs: options.agentNotRunningDelayMs } : {}),
   });
   const file = parseClustersFile(sim.clusterConfig(), 'simulator clusters');
   const secrets = new Map(sim.clusters.map((c) => [c.id, c.tokenSecret]));

@@ -23,6 +23,7 @@ export const MEASUREMENT_IDS = [
   'sync',
   'lambda',
   'cost',
+  'limits',
   'import',
 ] as const;
 

@@ -11,6 +11,7 @@ export function createCreateClassHandler(dependencies: () => ApiDependencies): H
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.createClass,
+    audit: () => deps().audit,
     handler: async ({ body, caller }) => {
       requireAdmin(caller);
       const { repositories, usernames, now } = deps();
@@ -23,11 +24,22 @@ export function createCreateClassHandler(dependencies: () => ApiDependencies): H
         }
         return name;
       });
+      let owner = teachers[0] ?? null;
+      if (body.owner !== undefined) {
+        owner = tryNormalizeUsername(body.owner, usernames);
+        if (owner === null) {
+          throw new BadRequestError('Invalid username', [
+            { field: 'body.owner', message: 'invalid username' },
+          ]);
+        }
+        teachers.push(owner);
+      }
       const classId = newClassId(body.name);
       await repositories.ownership.putClass({
         class_id: classId,
         name: body.name,
         description: body.description ?? null,
+        owner,
         created_at: now(),
       });
       await Promise.all(

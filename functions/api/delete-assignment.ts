@@ -10,6 +10,7 @@ export function createDeleteAssignmentHandler(dependencies: () => ApiDependencie
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.deleteAssignment,
+    audit: () => deps().audit,
     handler: async ({ query, caller }) => {
       requireAdmin(caller);
       const { repositories, usernames } = deps();

@@ -1,5 +1,5 @@
 import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
-import { requireClassManager } from '#shared/api/ownership-views.ts';
+import { requireClassManager, requireMemberChange } from '#shared/api/ownership-views.ts';
 import { tryNormalizeUsername } from '#shared/auth/usernames.ts';
 import { BadRequestError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
@@ -10,16 +10,18 @@ export function createDeleteClassMemberHandler(dependencies: () => ApiDependenci
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.deleteClassMember,
+    audit: () => deps().audit,
     handler: async ({ path, caller }) => {
       const { repositories, usernames } = deps();
       const { ownership } = repositories;
-      requireClassManager(caller, await ownership.getClass(path.classId));
+      const details = requireClassManager(caller, await ownership.getClass(path.classId));
       const username = tryNormalizeUsername(path.username, usernames);
       if (username === null) {
         throw new BadRequestError('Invalid username', [
           { field: 'path.username', message: 'invalid username' },
         ]);
       }
+      requireMemberChange(caller, details, username, { kind: 'remove' });
       await ownership.removeClassMember(path.classId, username);
       return { status: 204 };
     },

@@ -8,6 +8,7 @@ export function createDeleteClassVmHandler(dependencies: () => ApiDependencies):
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.deleteClassVm,
+    audit: () => deps().audit,
     handler: async ({ path, caller }) => {
       const { ownership } = deps().repositories;
       requireClassManager(caller, await ownership.getClass(path.classId));

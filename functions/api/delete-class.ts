@@ -8,6 +8,7 @@ export function createDeleteClassHandler(dependencies: () => ApiDependencies): H
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.deleteClass,
+    audit: () => deps().audit,
     handler: async ({ path, caller }) => {
       requireAdmin(caller);
       const { ownership } = deps().repositories;

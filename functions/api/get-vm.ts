@@ -1,6 +1,7 @@
 import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
 import { toApiVms } from '#shared/api/list-vms.ts';
 import { callerSeesVm } from '#shared/api/visibility.ts';
+import { discloseVm } from '#shared/http/disclosure.ts';
 import { NotFoundError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
@@ -25,7 +26,7 @@ export function createGetVmHandler(dependencies: () => ApiDependencies): HttpLam
         staleAfterMs: settings.staleAfterMs,
         onlyTheirNodes: true,
       });
-      return { status: 200, body: apiVm, etag: true };
+      return { status: 200, body: apiVm === undefined ? apiVm : discloseVm(apiVm, caller), etag: true };
     },
   });
 }

@@ -19,6 +19,7 @@ export function createImportMappingsHandler(dependencies: () => ApiDependencies)
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.importMappings,
+    audit: () => deps().audit,
     handler: async ({ query, body, caller }) => {
       requireAdmin(caller);
       const tooLarge = importSizeProblem(body, MAPPINGS_IMPORT_LIMITS);

@@ -8,6 +8,7 @@ import {
   type RefreshClustersPort,
 } from '#shared/api/refresh-port.ts';
 import { resolveVisibleScope } from '#shared/api/visibility.ts';
+import { discloseVm } from '#shared/http/disclosure.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 import type { ListVmsResponse } from '#shared/http/schemas/vms.ts';
@@ -34,12 +35,15 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       ]);
       let mode: ListVmsResponse['mode'] = 'inventory';
       let refreshIncomplete = false;
+      let refresh: ListVmsResponse['refresh'] = null;
       const plan =
         refreshClusters === undefined ? null : planRefresh(scope, states, query, configuredClusterIds);
       if (refreshClusters !== undefined && plan !== null) {
         const result = await refreshClusters({ ...plan, deadlineMs: now() + REFRESH_DEADLINE_MS });
         refreshIncomplete = !result.complete;
-        if (plan.reason === 'requested') mode = 'live';
+        refresh = { clusters: [...result.clusters] };
+        // "live" only when every cluster in scope was refreshed (or joined a refresh) in time.
+        if (plan.reason === 'requested' && result.complete) mode = 'live';
         states = await repositories.syncState.listClusterStates();
       }
       const page = await listVmsPage(repositories, scope, {
@@ -51,21 +55,24 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         clusterStates: states,
       });
       const stale = page.stale || refreshIncomplete;
+      const vms = page.vms.map((vm) => discloseVm(vm, caller));
       const body: ListVmsResponse = {
-        vms: page.vms,
+        vms,
         is_admin: caller.roles.admin,
         mode,
         stale,
+        refresh,
         next_cursor: page.nextCursor,
         generated_at: new Date(now()).toISOString(),
       };
       // Uptime and generated_at change every second without changing what the VMs are: they are
       // left out of the ETag so that polling clients get 304s between syncs.
       const basis = {
-        vms: page.vms.map(({ uptime: _uptime, ...rest }) => rest),
+        vms: vms.map(({ uptime: _uptime, ...rest }) => rest),
         is_admin: caller.roles.admin,
         mode,
         stale,
+        refresh,
         next_cursor: page.nextCursor,
       };
       return { status: 200, body, etag: { basis } };

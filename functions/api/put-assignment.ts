@@ -12,6 +12,7 @@ export function createPutAssignmentHandler(dependencies: () => ApiDependencies):
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.putAssignment,
+    audit: () => deps().audit,
     handler: async ({ body, caller }) => {
       requireAdmin(caller);
       const { repositories, usernames, now } = deps();

@@ -11,6 +11,7 @@ export function createPutClassVmHandler(dependencies: () => ApiDependencies): Ht
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.putClassVm,
+    audit: () => deps().audit,
     handler: async ({ path, body, caller }) => {
       const { repositories, usernames, now } = deps();
       const { ownership } = repositories;

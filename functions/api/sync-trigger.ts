@@ -7,6 +7,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { lazyDependencies } from '#shared/api/dependencies.ts';
+import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { getDocumentClient } from '#shared/clients/dynamodb.ts';
 import { requireAdmin } from '#shared/http/identity.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
@@ -17,19 +18,28 @@ import {
   type TriggerSyncResponse,
 } from '#shared/http/schemas/sync.ts';
 import { logger } from '#shared/observability/powertools.ts';
+import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
 import { createTriggerService, type TriggerService } from '#shared/trigger/trigger-service.ts';
 import { DynamoDbTriggerStore } from '#shared/trigger/trigger-store.ts';
-import { executionStarterFromEnv, syncStateTableFromEnv } from '#shared/trigger/wiring.ts';
+import {
+  executionStarterFromEnv,
+  requiredClusterIdsFromEnv,
+  syncStateTableFromEnv,
+} from '#shared/trigger/wiring.ts';
 
 /** The operator's payload was not `{mode?, cluster_id?}`; the message names each bad field. */
 export class InvalidTriggerPayloadError extends Error {
   override readonly name = 'InvalidTriggerPayloadError';
 }
 
-/** Builds the HTTP route's handler on a service factory (tests inject their own). */
-export function createTriggerHttpHandler(service: () => TriggerService): HttpLambdaHandler {
+/** Builds the HTTP route's handler on a service factory (tests inject their own, and may give an audit port). */
+export function createTriggerHttpHandler(
+  service: () => TriggerService,
+  audit?: () => AuditPort | undefined,
+): HttpLambdaHandler {
   return httpHandler({
     route: routes.triggerSync,
+    ...(audit === undefined ? {} : { audit }),
     handler: async ({ body, caller }) => {
       requireAdmin(caller);
       const result = await service().trigger(body);
@@ -68,8 +78,9 @@ export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 
 /** One entry point for both callers. */
 export function createTriggerHandler(
   service: () => TriggerService,
+  audit?: () => AuditPort | undefined,
 ): (event: unknown, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | TriggerSyncResponse> {
-  const http = createTriggerHttpHandler(service);
+  const http = createTriggerHttpHandler(service, audit);
   return async (event, context) =>
     isHttpApiEvent(event) ? http(event, context) : handleOperatorInvocation(event, service());
 }
@@ -78,6 +89,8 @@ const defaultService = lazyDependencies(() =>
   createTriggerService({
     store: new DynamoDbTriggerStore(getDocumentClient(), syncStateTableFromEnv(process.env)),
     starter: executionStarterFromEnv(process.env),
+    clusterIds: requiredClusterIdsFromEnv(process.env),
+    syncState: new DynamoDbSyncStateRepository(getDocumentClient(), syncStateTableFromEnv(process.env)),
   }),
 );
 

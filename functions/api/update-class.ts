@@ -1,5 +1,8 @@
 import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
 import { requireClassManager, toClassResponse } from '#shared/api/ownership-views.ts';
+import { tryNormalizeUsername } from '#shared/auth/usernames.ts';
+import { BadRequestError } from '#shared/http/errors.ts';
+import { requireAdmin } from '#shared/http/identity.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 
@@ -8,11 +11,24 @@ export function createUpdateClassHandler(dependencies: () => ApiDependencies): H
   const deps = lazyDependencies(dependencies);
   return httpHandler({
     route: routes.updateClass,
+    audit: () => deps().audit,
     handler: async ({ path, body, caller }) => {
-      const { ownership } = deps().repositories;
+      const { repositories, usernames } = deps();
+      const { ownership } = repositories;
       const details = requireClassManager(caller, await ownership.getClass(path.classId));
+      let owner = details.info.owner;
+      if (body.owner !== undefined) {
+        requireAdmin(caller);
+        owner = tryNormalizeUsername(body.owner, usernames);
+        if (owner === null || !details.teachers.includes(owner)) {
+          throw new BadRequestError('The owner must be a teacher of the class', [
+            { field: 'body.owner', message: 'must be a teacher of the class' },
+          ]);
+        }
+      }
       const info = {
         ...details.info,
+        owner,
         ...(body.name === undefined ? {} : { name: body.name }),
         ...(body.description === undefined ? {} : { description: body.description }),
       };
@@ -22,5 +38,5 @@ export function createUpdateClassHandler(dependencies: () => ApiDependencies): H
   });
 }
 
-/** PUT /api/classes/{classId} — admins and the class's teachers: rename or describe it. */
+/** PUT /api/classes/{classId} — admins and the class's teachers: rename or describe it; admins: name its owner. */
 export const handler = createUpdateClassHandler(defaultApiDependencies);

@@ -14,7 +14,9 @@ import {
 import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gateway-provider.ts';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
+import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import { UpstreamUnavailableError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, type HttpResult, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 import type { VmActionDoneResponse, VmActionPendingResponse } from '#shared/http/schemas/actions.ts';
@@ -51,10 +53,14 @@ export function toActionResponse(result: ActionResult): HttpResult {
   return { status: 202, body };
 }
 
-/** Builds the handler on a service factory (tests inject their own). */
-export function createVmActionHandler(service: () => Promise<ActionService>): HttpLambdaHandler {
+/** Builds the handler on a service factory (tests inject their own, and may give an audit port). */
+export function createVmActionHandler(
+  service: () => Promise<ActionService>,
+  audit?: () => AuditPort | undefined,
+): HttpLambdaHandler {
   return httpHandler({
     route: routes.vmAction,
+    ...(audit === undefined ? {} : { audit }),
     handler: async ({ path, query, caller }) => {
       try {
         const result = await (await service()).perform({
@@ -65,15 +71,13 @@ export function createVmActionHandler(service: () => Promise<ActionService>): Ht
         });
         return toActionResponse(result);
       } catch (error) {
-        // 5xx messages are hidden by the error mapper; this one is safe and useful to the user.
         if (error instanceof ProxmoxUnavailableError || error instanceof UnknownClusterError) {
           logger.warn('Proxmox unavailable for an action', { error });
-          return {
-            status: 502,
-            body: {
-              error: { code: 'proxmox_unavailable', message: `Proxmox is unavailable: ${error.message}` },
-            },
-          };
+          throw new UpstreamUnavailableError(
+            'Proxmox is unavailable; the action was not run',
+            `Proxmox is unavailable: ${error.message}`,
+            error,
+          );
         }
         throw error;
       }

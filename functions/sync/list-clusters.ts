@@ -1,9 +1,8 @@
 /** Step Functions task: lists the clusters a sync run covers (contract 5, ListClusters). */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { logger, metrics } from '#shared/observability/powertools.ts';
+import { metrics, withInvocationLogger } from '#shared/observability/powertools.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import {
   ListClustersInputSchema,
@@ -20,7 +19,6 @@ async function listClusters(event: unknown): Promise<ListClustersOutput> {
   return parseTaskPayload(ListClustersOutputSchema, output, 'ListClusters output');
 }
 
-export const handler = middy(listClusters)
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+export const handler = withInvocationLogger(
+  middy(listClusters).use(captureLambdaHandler(tracer)).use(logMetrics(metrics)),
+);

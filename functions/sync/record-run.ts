@@ -1,9 +1,8 @@
 /** Step Functions task: records one run's (or quick pass's) results in the global sync stats (contract 5, RecordRun). */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { logger, metrics } from '#shared/observability/powertools.ts';
+import { metrics, withInvocationLogger } from '#shared/observability/powertools.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import {
   parseTaskPayload,
@@ -20,7 +19,6 @@ async function recordRun(event: unknown): Promise<RecordRunOutput> {
   return parseTaskPayload(RecordRunOutputSchema, output, 'RecordRun output');
 }
 
-export const handler = middy(recordRun)
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+export const handler = withInvocationLogger(
+  middy(recordRun).use(captureLambdaHandler(tracer)).use(logMetrics(metrics)),
+);

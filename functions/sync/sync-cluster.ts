@@ -3,11 +3,11 @@
  * mode (contract 5, SyncCluster). A Proxmox failure comes back as `ok: false`; only a crash throws,
  * and the state machine's in-iteration Catch records it.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { logger, metrics } from '#shared/observability/powertools.ts';
+import type { Context } from 'aws-lambda';
+import { logger, metrics, withInvocationLogger } from '#shared/observability/powertools.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import {
   parseTaskPayload,
@@ -17,15 +17,16 @@ import {
 } from '#shared/sync/contract.ts';
 import { getSyncService } from '#shared/sync/service.ts';
 
-async function syncCluster(event: unknown): Promise<SyncSummary> {
+async function syncCluster(event: unknown, context: Context): Promise<SyncSummary> {
   const input = parseTaskPayload(SyncClusterInputSchema, event, 'SyncCluster input');
   logger.appendKeys({ cluster_id: input.cluster_id, mode: input.mode });
   const service = await getSyncService();
-  const summary = await service.syncCluster(input);
+  // The run stops (and keeps its work) before the function is killed.
+  const deadlineAt = Date.now() + context.getRemainingTimeInMillis();
+  const summary = await service.syncCluster(input, { deadlineAt });
   return parseTaskPayload(SyncSummarySchema, summary, 'SyncCluster output');
 }
 
-export const handler = middy(syncCluster)
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics));
+export const handler = withInvocationLogger(
+  middy(syncCluster).use(captureLambdaHandler(tracer)).use(logMetrics(metrics)),
+);

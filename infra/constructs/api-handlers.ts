@@ -7,6 +7,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type RouteDefinition, type RouteId, routes } from '#shared/http/routes.ts';
 import {
+  AUDIT_TABLE,
   INVENTORY_TABLE,
   OWNERSHIP_TABLE,
   SYNC_STATE_TABLE,
@@ -27,10 +28,17 @@ export const API_HOOK_ENV = {
 } as const;
 
 type Access = 'read' | 'readWrite';
+type AuditAccess = 'read' | 'append';
 
-/** Which tables each route's handler reads or writes: exactly those, nothing else. */
+/**
+ * Which tables each route's handler reads or writes: exactly those, nothing else. Every
+ * state-changing route (POST, PUT, DELETE) appends to the audit trail; only the audit route reads it.
+ */
 export const ROUTE_TABLE_ACCESS: Readonly<
-  Record<RouteId, Readonly<{ inventory?: Access; syncState?: Access; ownership?: Access }>>
+  Record<
+    RouteId,
+    Readonly<{ inventory?: Access; syncState?: Access; ownership?: Access; audit?: AuditAccess }>
+  >
 > = {
   // the refresh's rate-limit and coalescing records (force_refresh/live) live in the sync state
   listVms: { inventory: 'read', syncState: 'readWrite', ownership: 'read' },
@@ -40,21 +48,22 @@ export const ROUTE_TABLE_ACCESS: Readonly<
   getSyncStats: { inventory: 'read', syncState: 'read', ownership: 'read' },
   getSyncHealth: { syncState: 'read' },
   // the trigger coalesces through the sync state; the action writes the pending state
-  triggerSync: { syncState: 'readWrite' },
-  vmAction: { inventory: 'readWrite', syncState: 'read', ownership: 'read' },
+  triggerSync: { syncState: 'readWrite', audit: 'append' },
+  vmAction: { inventory: 'readWrite', syncState: 'read', ownership: 'read', audit: 'append' },
   listAssignments: { ownership: 'read' },
-  putAssignment: { inventory: 'read', ownership: 'readWrite' },
-  deleteAssignment: { ownership: 'readWrite' },
-  importMappings: { inventory: 'read', syncState: 'read', ownership: 'readWrite' },
+  putAssignment: { inventory: 'read', ownership: 'readWrite', audit: 'append' },
+  deleteAssignment: { ownership: 'readWrite', audit: 'append' },
+  importMappings: { inventory: 'read', syncState: 'read', ownership: 'readWrite', audit: 'append' },
   listClasses: { ownership: 'read' },
-  createClass: { ownership: 'readWrite' },
+  createClass: { ownership: 'readWrite', audit: 'append' },
   getClass: { ownership: 'read' },
-  updateClass: { ownership: 'readWrite' },
-  deleteClass: { ownership: 'readWrite' },
-  putClassMember: { ownership: 'readWrite' },
-  deleteClassMember: { ownership: 'readWrite' },
-  putClassVm: { inventory: 'read', ownership: 'readWrite' },
-  deleteClassVm: { ownership: 'readWrite' },
+  updateClass: { ownership: 'readWrite', audit: 'append' },
+  deleteClass: { ownership: 'readWrite', audit: 'append' },
+  putClassMember: { ownership: 'readWrite', audit: 'append' },
+  deleteClassMember: { ownership: 'readWrite', audit: 'append' },
+  putClassVm: { inventory: 'read', ownership: 'readWrite', audit: 'append' },
+  deleteClassVm: { ownership: 'readWrite', audit: 'append' },
+  listAudit: { audit: 'read' },
   getOpenApi: {},
 };
 
@@ -70,6 +79,7 @@ export interface ApiHandlersProps {
   readonly inventoryTable: ITableV2;
   readonly syncStateTable: ITableV2;
   readonly ownershipTable: ITableV2;
+  readonly auditTable: ITableV2;
   /** Environment shared by every handler (identity claims, settings). */
   readonly environment: Readonly<Record<string, string>>;
   /** Hook: the network of the `vpc` routes (the action handler). @default - placed outside any VPC */
@@ -92,10 +102,11 @@ export class ApiHandlers extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiHandlersProps) {
     super(scope, id);
-    const tables: Record<'inventory' | 'syncState' | 'ownership', [ITableV2, TableDesign]> = {
+    const tables: Record<'inventory' | 'syncState' | 'ownership' | 'audit', [ITableV2, TableDesign]> = {
       inventory: [props.inventoryTable, INVENTORY_TABLE],
       syncState: [props.syncStateTable, SYNC_STATE_TABLE],
       ownership: [props.ownershipTable, OWNERSHIP_TABLE],
+      audit: [props.auditTable, AUDIT_TABLE],
     };
     const functions: Partial<Record<RouteId, PveFunction>> = {};
     for (const [routeId, route] of Object.entries(routes) as [RouteId, RouteDefinition][]) {
@@ -118,7 +129,7 @@ export class ApiHandlers extends Construct {
       });
       for (const [name, access] of Object.entries(ROUTE_TABLE_ACCESS[routeId]) as [
         keyof typeof tables,
-        Access,
+        Access | AuditAccess,
       ][]) {
         const [table, design] = tables[name];
         fn.bindTable(table, access, design);

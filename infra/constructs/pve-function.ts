@@ -150,7 +150,19 @@ export class PveFunction extends Construct {
    * `OWNERSHIP_TABLE`) to its name. The table's design (shared/store/table-design.ts) is found by
    * its construct id (`VmInventory`, `SyncState`, `Ownership`) unless given.
    */
-  bindTable(table: ITableV2, access: 'read' | 'readWrite', design: TableDesign = tableDesignOf(table)): this {
+  bindTable(
+    table: ITableV2,
+    access: 'read' | 'readWrite' | 'append',
+    design: TableDesign = tableDesignOf(table),
+  ): this {
+    if (access === 'append') {
+      // Recording only (the audit trail): new items, no reads, updates or deletes.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: [...TABLE_APPEND_ACTIONS], resources: [table.tableArn] }),
+      );
+      this.function.addEnvironment(design.envVar, table.tableName);
+      return this;
+    }
     const actions = access === 'read' ? TABLE_READ_ACTIONS : [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -165,6 +177,9 @@ export class PveFunction extends Construct {
     return this;
   }
 }
+
+/** Appending items only (the audit trail's writers). */
+export const TABLE_APPEND_ACTIONS = ['dynamodb:PutItem'] as const;
 
 /** Item read actions (no streams, no table management). */
 export const TABLE_READ_ACTIONS = [

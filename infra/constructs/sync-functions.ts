@@ -3,6 +3,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Tracing } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { cadenceEnvironment, type SyncCadence } from '#shared/config/cadence.ts';
 import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
 import { SYNC_METRICS_NAMESPACE, SYNC_SERVICE_NAME } from '#shared/sync/metrics-names.ts';
 import { PveFunction } from './pve-function.ts';
@@ -19,8 +20,8 @@ export interface SyncFunctionsProps {
   readonly clustersJson: string;
   /** Secrets Manager names or ARNs of the clusters' API tokens. */
   readonly secretRefs: readonly string[];
-  /** Full-sync period: the sync function's timeout stays below it. */
-  readonly fullSyncMinutes: number;
+  /** The sync cadence: the sync function sizes its config rotation with it, its timeout stays below the full period. */
+  readonly cadence: SyncCadence;
   /** X-Ray mode of the sync functions. @default Tracing.ACTIVE */
   readonly tracing?: Tracing;
 }
@@ -29,6 +30,14 @@ export interface SyncFunctionsProps {
  * The three sync task functions, each with only what it needs: only `sync-cluster` talks to
  * Proxmox, so only it runs in the VPC and may read the token secrets.
  */
+/**
+ * Timeout of the sync-cluster function: a minute below the full-sync period, at most 5 minutes.
+ * The engine stops a run before it (the Lambda context's remaining time) and the next run goes on.
+ */
+export function syncClusterTimeoutSeconds(fullSyncMinutes: number): number {
+  return Math.min(300, fullSyncMinutes * 60 - 60);
+}
+
 export class SyncFunctions extends Construct {
   /** ListClusters task: reads the configuration and the sync state (backoff). */
   public readonly listClusters: PveFunction;
@@ -60,8 +69,8 @@ export class SyncFunctions extends Construct {
       ...(props.tracing ? { tracing: props.tracing } : {}),
       description: 'Sync task: syncs one Proxmox cluster into the inventory (full or quick)',
       memorySize: 1024,
-      timeout: Duration.seconds(Math.min(300, props.fullSyncMinutes * 60 - 60)),
-      environment,
+      timeout: Duration.seconds(syncClusterTimeoutSeconds(props.cadence.fullIntervalMs / 60_000)),
+      environment: { ...environment, ...cadenceEnvironment(props.cadence) },
       vpc: props.network.vpc,
       vpcSubnets: props.network.subnets,
       securityGroups: [props.network.securityGroup],

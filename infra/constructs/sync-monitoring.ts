@@ -33,6 +33,11 @@ export interface SyncMonitoringProps {
   readonly quickSync: StateMachine;
   /** The sync functions, by display name. */
   readonly functions: Readonly<Record<string, IFunction>>;
+  /**
+   * The function that syncs one cluster: a run killed at its timeout (or crashed) is caught inside
+   * the Map, so the execution succeeds; its function errors raise an alarm of their own.
+   */
+  readonly syncClusterFunction?: IFunction;
   /** Consecutive failed syncs of a cluster that raise an alarm. @default 5 */
   readonly consecutiveErrorThreshold?: number;
   /** Optional e-mail subscription to the alarm topic. */
@@ -133,6 +138,19 @@ export class SyncMonitoring extends Construct {
         new Alarm(this, `${name}SyncExecutionsFailed`, {
           alarmDescription: `${name}-sync state machine executions failed or timed out`,
           metric: failedOrTimedOut,
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    if (props.syncClusterFunction) {
+      this.alarms.push(
+        new Alarm(this, 'SyncClusterTaskFailures', {
+          alarmDescription:
+            'A cluster sync was killed at the Lambda timeout or crashed (the run stops itself before the timeout, so this means it could not)',
+          metric: props.syncClusterFunction.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
           threshold: 1,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           evaluationPeriods: 1,

@@ -5,9 +5,11 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { API_SETTINGS_ENV } from '#shared/api/settings.ts';
+import { AUDIT_ENV } from '#shared/audit/audit-entry.ts';
+import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { IDENTITY_ENV } from '#shared/http/identity.ts';
 import { type RouteId, routeList } from '#shared/http/routes.ts';
-import type { DeploymentConfig } from '../config.ts';
+import { type DeploymentConfig, deploymentCadence } from '../config.ts';
 import { ApiAuth } from '../constructs/api-auth.ts';
 import { type ApiHandlerNetwork, ApiHandlers } from '../constructs/api-handlers.ts';
 import { ApiHttp } from '../constructs/api-http.ts';
@@ -19,6 +21,7 @@ export interface ApiStackProps extends StackProps {
   readonly inventoryTable: ITableV2;
   readonly syncStateTable: ITableV2;
   readonly ownershipTable: ITableV2;
+  readonly auditTable: ITableV2;
   /** Hook: the network of `vpc` routes (the action handler): the sync stack's VPC and security group. */
   readonly network?: ApiHandlerNetwork;
   /** Hook: the sync-one-cluster function list-vms may invoke for `force_refresh`/`live`. */
@@ -58,12 +61,15 @@ export class ApiStack extends Stack {
       inventoryTable: props.inventoryTable,
       syncStateTable: props.syncStateTable,
       ownershipTable: props.ownershipTable,
+      auditTable: props.auditTable,
       environment: {
+        [AUDIT_ENV.retentionDays]: String(config.auditRetentionDays),
         [IDENTITY_ENV.usernameClaims]: usernameClaims,
         [IDENTITY_ENV.groupsClaim]: config.groupsClaim,
         [IDENTITY_ENV.adminGroup]: config.adminGroup,
         [IDENTITY_ENV.teacherGroup]: config.teacherGroup,
-        [API_SETTINGS_ENV.quickSyncSeconds]: String(config.quickSyncSeconds),
+        // The same cadence the sync function gets: staleness and `is_running` follow it.
+        ...cadenceEnvironment(deploymentCadence(config)),
       },
       network: props.network,
       syncClusterFunction: props.syncClusterFunction,

@@ -1,7 +1,12 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
+import {
+  AUDIT_TABLE,
+  INVENTORY_TABLE,
+  OWNERSHIP_TABLE,
+  SYNC_STATE_TABLE,
+} from '#shared/store/table-design.ts';
 import type { DeploymentConfig } from '../config.ts';
 import { PveTable } from '../constructs/pve-table.ts';
 
@@ -10,7 +15,7 @@ export interface DataStackProps extends StackProps {
 }
 
 /**
- * The stateful part: the inventory, sync-state and ownership tables (contract 3). Inventory and sync
+ * The stateful part: the inventory, sync-state, ownership and audit trail tables (contract 3). Inventory and sync
  * state can be rebuilt by a sync; assignments and classes cannot, so they are retained with
  * deletion protection by default.
  */
@@ -18,6 +23,8 @@ export class DataStack extends Stack {
   public readonly inventoryTable: TableV2;
   public readonly syncStateTable: TableV2;
   public readonly ownershipTable: TableV2;
+  /** Who changed what (kept `auditRetentionDays` by TTL); retained like the ownership data. */
+  public readonly auditTable: TableV2;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -32,6 +39,10 @@ export class DataStack extends Stack {
     }).table;
     this.ownershipTable = new PveTable(this, 'Ownership', {
       design: OWNERSHIP_TABLE,
+      removal: config.ownershipRemovalPolicy,
+    }).table;
+    this.auditTable = new PveTable(this, 'AuditTrail', {
+      design: AUDIT_TABLE,
       removal: config.ownershipRemovalPolicy,
     }).table;
   }

@@ -3,7 +3,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { DeploymentConfig } from '../config.ts';
+import { type DeploymentConfig, deploymentCadence } from '../config.ts';
 import type { PveFunction } from '../constructs/pve-function.ts';
 import { type DeployableClusters, readClustersForDeployment } from '../constructs/sync-clusters-config.ts';
 import { SyncFunctions } from '../constructs/sync-functions.ts';
@@ -67,7 +67,7 @@ export class SyncStack extends Stack {
       network: this.network,
       clustersJson: clusters.environmentJson,
       secretRefs: clusters.secretRefs,
-      fullSyncMinutes: config.fullSyncMinutes,
+      cadence: deploymentCadence(config),
       tracing: config.quickSyncTracing ? Tracing.ACTIVE : Tracing.PASS_THROUGH,
     });
     this.syncClusterFunction = this.functions.syncCluster;
@@ -99,6 +99,7 @@ export class SyncStack extends Stack {
         'sync-cluster': this.functions.syncCluster.function,
         'record-run': this.functions.recordRun.function,
       },
+      syncClusterFunction: this.functions.syncCluster.function,
       consecutiveErrorThreshold: props.consecutiveErrorThreshold,
       alarmEmail: config.alarmEmail,
     });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createLocalIssuer } from '#local/auth/issuer.ts';
 import { DEFAULT_DATA_DIR, dataPaths } from '#local/stack/paths.ts';
 import { readStackState, type StackState } from '#local/stack/stack-state.ts';
+import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 
 /**
  * Where the CLI sends its requests. By default the local stack: the API URL from the running
@@ -76,6 +77,7 @@ export async function resolveConnection(options: ConnectionOptions): Promise<Con
     keyFile: paths.issuerKey,
     ...(stack === null ? {} : { issuerUrl: stack.issuerUrl, clientId: stack.clientId }),
   });
-  const token = await issuer.issueToken(CLI_ADMIN_USERNAME, { groups: ['admins'], expiresIn: 3600 });
+  const adminGroup = stack?.groups.admin ?? identityOptionsFromEnv(options.env).adminGroup;
+  const token = await issuer.issueToken(CLI_ADMIN_USERNAME, { groups: [adminGroup], expiresIn: 3600 });
   return { apiUrl, token, local, stack, dataDir };
 }

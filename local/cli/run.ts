@@ -5,12 +5,15 @@ import type { z } from 'zod';
 import { createLocalIssuer } from '#local/auth/issuer.ts';
 import { createTables, localClientConfig } from '#local/dynamodb-local.ts';
 import { applyLegacyImport, formatLegacyPlan } from '#local/legacy/apply-import.ts';
-import { planLegacyImport } from '#local/legacy/plan-import.ts';
+import { planLegacyImport, plannedVmKeys, withoutUnknownVms } from '#local/legacy/plan-import.ts';
 import { readLegacyDatabaseFile } from '#local/legacy/read-legacy-db.ts';
 import { parseDuration } from '#local/stack/durations.ts';
 import { dataPaths } from '#local/stack/paths.ts';
+import { readStackState } from '#local/stack/stack-state.ts';
 import { createDocumentClient, tableNamesFromEnv } from '#shared/clients/dynamodb.ts';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
+import { identityOptionsFromEnv } from '#shared/http/identity.ts';
+import { type ListAuditResponse, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
 import { ImportMappingsResponseSchema } from '#shared/http/schemas/ownership.ts';
 import {
   SyncHealthResponseSchema,
@@ -23,7 +26,7 @@ import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { TableNames } from '#shared/store/table-design.ts';
 import { type ApiClient, createApiClient } from './api-client.ts';
 import { type Connection, resolveConnection, resolveDataDir } from './connection.ts';
-import { formatHealth, formatProgressBar, formatStats, formatVms } from './format.ts';
+import { formatAudit, formatHealth, formatProgressBar, formatStats, formatVms } from './format.ts';
 
 /**
  * The admin CLI (`npx pve-inventory …`). Every command goes through the API except `token` (local
@@ -62,6 +65,8 @@ Commands:
                                               import classes, memberships and VM assignments from the original portal's SQLite database
   assign USER CLUSTER VMID [--remove]         assign a VM to a user (or remove the assignment)
   token USER [--admin|--teacher] [--ttl D]    print a token of the local issuer (local stack only)
+  audit [--user U] [--vm CLUSTER:VMID] [--class ID] [--since T] [--until T] [--limit N]
+                                              the audit trail of state-changing requests, newest first (T: ISO time or a duration ago, e.g. 2h)
 
 Options:
   --json              machine-readable output (read commands)
@@ -80,6 +85,7 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'import-legacy': ['cluster', 'dry-run', 'json'],
   assign: ['remove', 'json'],
   token: ['admin', 'teacher', 'ttl'],
+  audit: ['user', 'vm', 'class', 'since', 'until', 'limit', 'json'],
 };
 const GLOBAL_FLAGS = ['api', 'token', 'data-dir', 'help'];
 
@@ -101,6 +107,12 @@ const ARG_OPTIONS = {
   admin: { type: 'boolean' },
   teacher: { type: 'boolean' },
   ttl: { type: 'string' },
+  user: { type: 'string' },
+  vm: { type: 'string' },
+  class: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof ARG_OPTIONS; allowPositionals: true }>>['values'];
@@ -282,11 +294,13 @@ async function sync(context: Context): Promise<number> {
       await sleep(500);
     }
   }
-  print(
-    context,
-    answer,
-    () =>
+  print(context, answer, () =>
+    [
       `${mode} sync ${answer.started ? 'started' : 'already running (joined)'}: ${answer.execution_name}${wait ? ', finished' : ''}`,
+      ...answer.clusters.map(
+        (c) => `  ${c.cluster_id}: ${c.outcome}${c.reason === null ? '' : ` (${c.reason})`}`,
+      ),
+    ].join('\n'),
   );
   return 0;
 }
@@ -305,8 +319,60 @@ async function health(context: Context): Promise<number> {
     (await api.request({ path: '/api/sync/health', accept: [503] })).body,
     'GET /api/sync/health',
   );
-  print(context, answer, () => formatHealth(answer));
+  // The public answer names no error; an admin's statistics add each cluster's last error.
+  const adminStats = await getStats(api).catch(() => undefined);
+  print(context, adminStats === undefined ? answer : { ...answer, clusters: adminStats.clusters }, () =>
+    formatHealth(answer, adminStats),
+  );
   return answer.healthy ? 0 : UNHEALTHY_EXIT_CODE;
+}
+
+/** An ISO time, or a duration ago (`2h`, `30m`, `7d`). */
+function timeOption(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isNaN(Date.parse(value)) && /\d{4}-\d{2}-\d{2}/.test(value))
+    return new Date(value).toISOString();
+  return new Date(Date.now() - parseDuration(`--${name}`, value)).toISOString();
+}
+
+async function audit(context: Context): Promise<number> {
+  const { api } = await connect(context);
+  const vm = context.values.vm;
+  const separator = vm === undefined ? -1 : vm.lastIndexOf(':');
+  if (vm !== undefined && separator <= 0) throw new CliUsageError('audit: --vm CLUSTER:VMID');
+  const limit = context.values.limit === undefined ? 100 : Number(context.values.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new CliUsageError('audit: --limit must be a positive whole number');
+  const query = {
+    user: context.values.user,
+    cluster: vm === undefined ? undefined : vm.slice(0, separator),
+    vmid: vm === undefined ? undefined : vm.slice(separator + 1),
+    class: context.values.class,
+    from: timeOption('since', context.values.since),
+    to: timeOption('until', context.values.until),
+  };
+  const entries: ListAuditResponse['entries'] = [];
+  let cursor: string | null = null;
+  do {
+    const page: ListAuditResponse = parseAnswer(
+      ListAuditResponseSchema,
+      (
+        await api.request({
+          path: '/api/audit',
+          query: { ...query, limit: Math.min(limit - entries.length, 1000), ...(cursor ? { cursor } : {}) },
+        })
+      ).body,
+      'GET /api/audit',
+    );
+    entries.push(...page.entries);
+    cursor = page.next_cursor;
+  } while (cursor !== null && entries.length < limit);
+  print(
+    context,
+    { entries, count: entries.length },
+    () => `${formatAudit(entries)}\n${entries.length} entries`,
+  );
+  return 0;
 }
 
 async function vms(context: Context): Promise<number> {
@@ -378,12 +444,8 @@ async function importLegacy(context: Context): Promise<number> {
   if (file === undefined) throw new CliUsageError('import-legacy: give the SQLite database file (app.db)');
   const cluster = clusterOption(context);
   const data = await readLegacyDatabaseFile(file);
-  const plan = planLegacyImport(data, cluster === undefined ? {} : { cluster });
+  const planned = planLegacyImport(data, cluster === undefined ? {} : { cluster });
   const dryRun = context.values['dry-run'] === true;
-  if (dryRun) {
-    print(context, { dry_run: true, plan }, () => `dry run — nothing written\n${formatLegacyPlan(plan)}`);
-    return 0;
-  }
   const { connection } = await connect(context);
   const tables = tablesFor(connection, context.io.env);
   const documentClient = createDocumentClient(
@@ -391,6 +453,14 @@ async function importLegacy(context: Context): Promise<number> {
   );
   try {
     const repositories = createDynamoDbRepositories(documentClient, tables.names);
+    // Only VMs the inventory holds are assigned (as `assign` and `import-mappings` insist).
+    const existing = await repositories.inventory.getVms(plannedVmKeys(planned));
+    const known = new Set(existing.map((vm) => `${vm.cluster_id}:${vm.vmid}`));
+    const plan = withoutUnknownVms(planned, (key) => known.has(`${key.cluster_id}:${key.vmid}`));
+    if (dryRun) {
+      print(context, { dry_run: true, plan }, () => `dry run — nothing written\n${formatLegacyPlan(plan)}`);
+      return 0;
+    }
     const result = await applyLegacyImport(repositories.ownership, plan, Date.now());
     print(
       context,
@@ -448,7 +518,14 @@ async function token(context: Context): Promise<number> {
     env: context.io.env,
   });
   const issuer = await createLocalIssuer({ keyFile: dataPaths(dataDir).issuerKey });
-  const groups = context.values.admin ? ['admins'] : context.values.teacher ? ['teachers'] : [];
+  const stack = await readStackState(dataPaths(dataDir).stackState);
+  const identity = identityOptionsFromEnv(context.io.env);
+  const groupNames = stack?.groups ?? { admin: identity.adminGroup, teacher: identity.teacherGroup };
+  const groups = context.values.admin
+    ? [groupNames.admin]
+    : context.values.teacher
+      ? [groupNames.teacher]
+      : [];
   context.io.stdout(
     `${await issuer.issueToken(username, { groups, expiresIn: Math.round(ttlMs / 1000) })}\n`,
   );
@@ -460,6 +537,7 @@ const COMMANDS: Readonly<Record<string, (context: Context) => Promise<number>>> 
   sync,
   stats,
   health,
+  audit,
   vms,
   'import-mappings': importMappings,
   'import-legacy': importLegacy,

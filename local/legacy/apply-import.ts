@@ -25,6 +25,7 @@ export async function applyLegacyImport(
       class_id: planned.class_id,
       name: planned.name,
       description: planned.description === null ? null : planned.description.slice(0, 2000),
+      owner: planned.teachers[0] ?? null,
       created_at: nowMs,
     });
     result.classes++;

@@ -181,3 +181,40 @@ export function planLegacyImport(data: LegacyData, options: LegacyImportOptions 
     skipped,
   };
 }
+
+/** The (cluster, VMID) pairs a plan would assign, once each. */
+export function plannedVmKeys(plan: LegacyImportPlan): { cluster_id: string; vmid: number }[] {
+  const keys = new Map<string, { cluster_id: string; vmid: number }>();
+  const add = (cluster_id: string, vmid: number) => keys.set(`${cluster_id}:${vmid}`, { cluster_id, vmid });
+  for (const planned of plan.classes) for (const vm of planned.vms) add(vm.cluster_id, vm.vmid);
+  for (const assignment of plan.assignments) add(assignment.cluster_id, assignment.vmid);
+  return [...keys.values()];
+}
+
+/**
+ * Leaves out the VMs the inventory does not hold (`known` says which do), like `assign` and
+ * `import-mappings` refuse them: an assignment to a VMID nobody has yet would hand whoever later gets
+ * it to that user. The rows left out are reported in `skipped`.
+ */
+export function withoutUnknownVms(
+  plan: LegacyImportPlan,
+  known: (key: { cluster_id: string; vmid: number }) => boolean,
+): LegacyImportPlan {
+  const skipped: SkippedRow[] = [...plan.skipped];
+  const refuse = (what: string, cluster_id: string, vmid: number) =>
+    skipped.push({ what, reason: `VM ${cluster_id}:${vmid} is not in the inventory` });
+  const classes = plan.classes.map((planned) => ({
+    ...planned,
+    vms: planned.vms.filter((vm) => {
+      if (known(vm)) return true;
+      refuse(`class ${planned.class_id} VM ${vm.vmid}`, vm.cluster_id, vm.vmid);
+      return false;
+    }),
+  }));
+  const assignments = plan.assignments.filter((assignment) => {
+    if (known(assignment)) return true;
+    refuse(`assignment of ${assignment.username}`, assignment.cluster_id, assignment.vmid);
+    return false;
+  });
+  return { ...plan, classes, assignments, skipped };
+}

@@ -7,7 +7,10 @@ import type { OwnershipRepository } from '#shared/store/ports.ts';
  * leaked VMs across clusters when ownership was keyed by bare VMID.
  */
 
-/** A demo user: name and identity-provider groups (the API's default Cognito group names). */
+/**
+ * A demo user: name, identity-provider groups (the API's default group names; the local stack
+ * issues tokens with the configured names for the role) and role.
+ */
 export interface DemoUser {
   readonly username: string;
   readonly groups: readonly string[];
@@ -27,6 +30,7 @@ export const DEMO_CLASS = {
   class_id: 'networking-101',
   name: 'Networking 101',
   description: 'Demo class seeded by the local stack',
+  owner: 'carol',
 } as const;
 
 /** What the seed needs to know about a guest to pick demo VMs. */

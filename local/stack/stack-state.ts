@@ -10,10 +10,19 @@ export const StackStateSchema = z.object({
   pid: z.number().int(),
   apiUrl: z.url(),
   dynamodbEndpoint: z.url(),
-  tables: z.object({ inventory: z.string(), syncState: z.string(), ownership: z.string() }),
+  tables: z.object({
+    inventory: z.string(),
+    syncState: z.string(),
+    ownership: z.string(),
+    audit: z.string().default('pve-inventory-AuditTrail'),
+  }),
   issuerUrl: z.string(),
   clientId: z.string(),
   clusters: z.array(z.string()),
+  /** the identity provider group names the stack's handlers give the admin and teacher roles */
+  groups: z
+    .object({ admin: z.string().min(1), teacher: z.string().min(1) })
+    .default({ admin: 'admins', teacher: 'teachers' }),
   startedAt: z.iso.datetime(),
 });
 export type StackState = z.infer<typeof StackStateSchema>;

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { createLocalIssuer, type LocalIssuer } from '#local/auth/issuer.ts';
 import {
   createTables,
@@ -18,11 +19,14 @@ import {
   seedDemoOwnership,
 } from '#local/seed/demo-ownership.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
+import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
+import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
+import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
-import type { TableNames } from '#shared/store/table-design.ts';
+import type { AllTableNames } from '#shared/store/table-design.ts';
 import type { SyncMode } from '#shared/sync/contract.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
@@ -95,7 +99,7 @@ export interface LocalStack {
   readonly simulator: Simulator | undefined;
   readonly clusters: ClustersFile;
   readonly dynamodbEndpoint: string;
-  readonly tableNames: TableNames;
+  readonly tableNames: AllTableNames;
   readonly repositories: Repositories;
   readonly runner: LocalSyncRunner;
   /** The demo ownership written (null when not seeded yet or disabled). */
@@ -120,7 +124,7 @@ let active = false;
 /** Environment variables the handlers read, for a stack on `endpoint` with `tables`. */
 export function handlerEnvironment(input: {
   dynamodbEndpoint: string;
-  tables: TableNames;
+  tables: AllTableNames;
   clustersJson: string;
   simulatorTokenSecret?: string;
   staleAfterMs?: number;
@@ -129,24 +133,36 @@ export function handlerEnvironment(input: {
   healthMaxConsecutiveErrors?: number;
   logLevel: string;
 }): Record<string, string> {
-  const seconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)));
   return {
     DYNAMODB_ENDPOINT: input.dynamodbEndpoint,
     AWS_REGION: process.env.AWS_REGION ?? 'local',
     INVENTORY_TABLE: input.tables.inventory,
     SYNC_STATE_TABLE: input.tables.syncState,
     OWNERSHIP_TABLE: input.tables.ownership,
+    AUDIT_TABLE: input.tables.audit,
     CLUSTERS_CONFIG: input.clustersJson,
+    CONFIGURED_CLUSTER_IDS: configuredIds(input.clustersJson),
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
-    // The API's staleness and health rules (shared/api/settings.ts).
-    ...(input.staleAfterMs === undefined ? {} : { STALE_AFTER_SECONDS: seconds(input.staleAfterMs) }),
-    QUICK_SYNC_SECONDS: seconds(input.quickIntervalMs),
+    // One cadence for the sync function and the API (shared/config/cadence.ts).
+    ...cadenceEnvironment({
+      fullIntervalMs: input.fullIntervalMs,
+      quickIntervalMs: input.quickIntervalMs,
+      staleAfterMs: input.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+    }),
     ...(input.healthMaxConsecutiveErrors === undefined
       ? {}
       : { HEALTH_MAX_CONSECUTIVE_ERRORS: String(input.healthMaxConsecutiveErrors) }),
-    FULL_SYNC_MINUTES: String(Math.max(1, Math.ceil(input.fullIntervalMs / 60_000))),
     ...quietEnvironment(input.logLevel),
   };
+}
+
+/** The cluster ids of a clusters JSON, comma-separated (the handlers' `CONFIGURED_CLUSTER_IDS`). */
+function configuredIds(clustersJson: string): string {
+  const ids = z.object({ clusters: z.array(z.looseObject({ id: z.string() })) }).loose();
+  return ids
+    .parse(JSON.parse(clustersJson))
+    .clusters.map((c) => c.id)
+    .join(',');
 }
 
 /** Settings that keep handler output quiet; applied before any AWS SDK client or Powertools instance exists. */
@@ -317,8 +333,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const issuer = await createLocalIssuer({ keyFile: paths.issuerKey });
     const ttl = options.tokenTtlSeconds ?? 30 * 24 * 3600;
     const tokens: Record<string, string> = {};
+    // The demo users' groups follow the configured group names (AUTH_ADMIN_GROUP, AUTH_TEACHER_GROUP).
+    const identity = identityOptionsFromEnv(process.env);
+    const groupOf = { admin: [identity.adminGroup], teacher: [identity.teacherGroup], student: [] } as const;
     for (const user of DEMO_USERS) {
-      tokens[user.username] = await issuer.issueToken(user.username, { groups: user.groups, expiresIn: ttl });
+      tokens[user.username] = await issuer.issueToken(user.username, {
+        groups: [...groupOf[user.role]],
+        expiresIn: ttl,
+      });
     }
 
     await silenceEmptyMetricsWarning();
@@ -414,6 +436,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         issuerUrl: issuer.issuerUrl,
         clientId: issuer.clientId,
         clusters: clusters.clusters.map((c) => c.id),
+        groups: { admin: identity.adminGroup, teacher: identity.teacherGroup },
         startedAt: new Date().toISOString(),
       });
       cleanups.push(() => removeStackState(paths.stackState));

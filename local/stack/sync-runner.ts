@@ -190,13 +190,20 @@ export class LocalSyncRunner {
    * Starts an execution of the full or quick machine (what StartExecution does on AWS) and returns
    * at once; `done` settles when it ends. A failed execution is recorded, never thrown.
    */
-  start(mode: SyncMode, options: { clusterId?: string; name?: string } = {}): LocalExecution {
+  start(
+    mode: SyncMode,
+    options: { clusterId?: string; name?: string; manual?: boolean } = {},
+  ): LocalExecution {
     if (this.stopped) throw new LocalRunnerStoppedError('the local sync runner is stopped');
     const name = options.name ?? `${mode}-${this.now()}-${randomUUID().slice(0, 8)}`;
     const existing = this.history.get(name);
     if (existing !== undefined) return existing;
     const abort = new AbortController();
-    const input = options.clusterId === undefined ? { mode } : { mode, cluster_id: options.clusterId };
+    const input = {
+      mode,
+      ...(options.clusterId === undefined ? {} : { cluster_id: options.clusterId }),
+      ...(options.manual === true ? { manual: true } : {}),
+    };
     const definition = this.options.definitions[mode];
     let resolveDone: () => void = () => {};
     const done = new Promise<void>((resolve) => {

@@ -2,18 +2,33 @@ import { HttpError } from '#shared/http/errors.ts';
 
 /**
  * Errors of the action service, named for the condition. The ones a client can act on are
- * `HttpError`s below 500 (their message reaches the client); an unreachable Proxmox is not, because
- * the middleware hides every 5xx message: the handler turns it into a 502 itself.
+ * `HttpError`s below 500; an unreachable Proxmox is not an `HttpError`: the handler turns it into
+ * the 502 `UpstreamUnavailableError`, whose detail only admins get.
  */
 
-/** 409: Proxmox refused the action or its task ended in error; `message` is Proxmox's own text. */
+/** What every caller reads when Proxmox refused an action (admins also get Proxmox's own text). */
+export const ACTION_FAILED_MESSAGE = 'Proxmox refused the action or its task failed';
+
+/**
+ * 409: Proxmox refused the action or its task ended in error. `proxmoxMessage` is Proxmox's own
+ * text (it may name nodes, paths or addresses): admins get it as `detail` with the task id, other
+ * callers the generic {@link ACTION_FAILED_MESSAGE} and the request id.
+ */
 export class ActionFailedError extends HttpError {
   /** The task id when a task was created, else null (Proxmox refused the request itself). */
   readonly upid: string | null;
+  /** Proxmox's own text. */
+  readonly proxmoxMessage: string;
 
-  constructor(message: string, upid: string | null, cause?: unknown) {
-    super(409, 'action_failed', message, { details: upid === null ? [] : [{ upid }], cause });
+  constructor(proxmoxMessage: string, upid: string | null, cause?: unknown) {
+    super(409, 'action_failed', ACTION_FAILED_MESSAGE, {
+      details: upid === null ? [] : [{ upid }],
+      adminOnlyDetails: true,
+      adminDetail: proxmoxMessage,
+      cause,
+    });
     this.upid = upid;
+    this.proxmoxMessage = proxmoxMessage;
   }
 }
 

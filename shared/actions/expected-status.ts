@@ -1,4 +1,4 @@
-import type { StoredVm, VmStatus } from '#shared/domain/vm-record.ts';
+import type { StoredVm, StoredVmAttributes, VmStatus } from '#shared/domain/vm-record.ts';
 
 export { expectedStatusAfter } from '#shared/domain/pending-action.ts';
 
@@ -12,11 +12,15 @@ export function isHaManaged(vm: Pick<StoredVm, 'hastate'>): boolean {
 
 /**
  * Attributes written with the confirmed status: a started or rebooted guest booted at
- * `confirmedAt` (the sync corrects it within its boot-time tolerance), a stopped one has no boot.
+ * `confirmedAt` (uptime counts from it at once; the sync corrects it within its boot-time
+ * tolerance and reads its IP in the next quick passes), a guest that is not running has no boot and
+ * no reachable RDP/SSH.
  */
 export function confirmedAttributes(
   status: VmStatus,
   confirmedAt: number,
-): { status: VmStatus; boot_time: number | null } {
-  return { status, boot_time: status === 'running' ? confirmedAt : null };
+): Pick<StoredVmAttributes, 'status' | 'boot_time'> &
+  Partial<Pick<StoredVmAttributes, 'rdp_available' | 'ssh_available'>> {
+  if (status === 'running') return { status, boot_time: confirmedAt };
+  return { status, boot_time: null, rdp_available: false, ssh_available: false };
 }

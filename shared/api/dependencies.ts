@@ -1,5 +1,7 @@
 import { apiSettingsFromEnv } from '#shared/api/settings.ts';
 import type { SyncRulesSettings } from '#shared/api/sync-stats.ts';
+import type { AuditTrail } from '#shared/audit/audit-port.ts';
+import { auditTrailFromEnv } from '#shared/audit/wiring.ts';
 import type { UsernameNormalizationOptions } from '#shared/auth/usernames.ts';
 import { getDocumentClient, tableNamesFromEnv } from '#shared/clients/dynamodb.ts';
 import { identityOptionsFromEnv } from '#shared/http/identity.ts';
@@ -20,6 +22,8 @@ export interface ApiDependencies {
   readonly usernames: UsernameNormalizationOptions;
   /** epoch ms */
   readonly now: () => number;
+  /** The audit trail: where state-changing requests are recorded, read by admins (absent: none). */
+  readonly audit?: AuditTrail | undefined;
 }
 
 let wired: ApiDependencies | undefined;
@@ -34,6 +38,7 @@ export function defaultApiDependencies(): ApiDependencies {
     settings: apiSettingsFromEnv(process.env),
     usernames: identityOptionsFromEnv(process.env),
     now: Date.now,
+    audit: auditTrailFromEnv(process.env),
   };
   return wired;
 }

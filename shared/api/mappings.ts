@@ -54,10 +54,9 @@ export interface ImportSizeLimits {
 export function importSizeProblem(body: ImportMappingsBody, limits: ImportSizeLimits): string | null {
   let users = 0;
   let entries = 0;
-  for (const key in body) {
-    if (!Object.hasOwn(body, key)) continue;
+  for (const [, list] of body) {
     users += 1;
-    entries += body[key]?.length ?? 0;
+    entries += list.length;
   }
   if (users > limits.maxUsers) {
     return `${users} users, more than the ${limits.maxUsers} one import accepts (split the file)`;
@@ -76,7 +75,7 @@ export function parseMappings(body: ImportMappingsBody, options: ParseMappingsOp
   if (options.cluster !== undefined && !known.has(options.cluster)) {
     problems.push({ field: 'query.cluster', message: `unknown cluster "${options.cluster}"` });
   }
-  for (const [rawUser, list] of Object.entries(body)) {
+  for (const [rawUser, list] of body) {
     const username = tryNormalizeUsername(rawUser, options.usernames);
     if (username === null) {
       problems.push({

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Assignment, ClassDetails } from '#shared/domain/ownership.ts';
-import { BadRequestError, ForbiddenError, NotFoundError } from '#shared/http/errors.ts';
+import type { Assignment, ClassDetails, ClassRole } from '#shared/domain/ownership.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '#shared/http/errors.ts';
 import type { Caller } from '#shared/http/identity.ts';
 import type { AssignmentResponseItem, ClassResponse } from '#shared/http/schemas/ownership.ts';
 
@@ -64,12 +64,22 @@ export function pageAssignments(
 /** The caller's relation to a class. */
 export type ClassRelation = 'admin' | 'teacher' | 'student' | 'none';
 
-/** How the caller relates to a class (admins first). */
+/**
+ * How the caller relates to a class (admins first). Teacher powers need both the identity's teacher
+ * group and the class's teacher membership: a member listed as a teacher without the group (e.g. a
+ * student promoted by mistake) relates to the class as a student, with no powers.
+ */
 export function classRelation(caller: Caller, details: ClassDetails): ClassRelation {
   if (caller.roles.admin) return 'admin';
-  if (details.teachers.includes(caller.username)) return 'teacher';
-  if (details.students.includes(caller.username)) return 'student';
+  const listedTeacher = details.teachers.includes(caller.username);
+  if (listedTeacher && caller.roles.teacher) return 'teacher';
+  if (listedTeacher || details.students.includes(caller.username)) return 'student';
   return 'none';
+}
+
+/** Whether the caller is the class owner with teacher powers in the class. */
+export function isActingClassOwner(caller: Caller, details: ClassDetails): boolean {
+  return classRelation(caller, details) === 'teacher' && details.info.owner === caller.username;
 }
 
 /**
@@ -82,6 +92,34 @@ export function requireClassManager(caller: Caller, details: ClassDetails | null
   if (relation === 'none') throw new NotFoundError('Class not found');
   if (relation === 'student') throw new ForbiddenError("Only admins and the class's teachers manage it");
   return details;
+}
+
+/** A change of one membership: set a role, or remove the member. */
+export type MemberChange = { readonly kind: 'set'; readonly role: ClassRole } | { readonly kind: 'remove' };
+
+/**
+ * Throws unless the caller may make a membership change (after {@link requireClassManager}):
+ * - the teacher role is granted, changed or removed only by admins and the class owner (403 for
+ *   other teachers, who manage students only);
+ * - nobody removes or demotes the class owner (409: an admin names another owner first).
+ */
+export function requireMemberChange(
+  caller: Caller,
+  details: ClassDetails,
+  username: string,
+  change: MemberChange,
+): void {
+  const owner = details.info.owner;
+  if (owner !== null && username === owner && (change.kind === 'remove' || change.role !== 'teacher')) {
+    throw new ConflictError(
+      'The class owner cannot be removed or demoted; an admin names another owner first (PUT /api/classes/{classId} {"owner"})',
+    );
+  }
+  if (caller.roles.admin || isActingClassOwner(caller, details)) return;
+  const touchesTeacher =
+    details.teachers.includes(username) || (change.kind === 'set' && change.role === 'teacher');
+  if (touchesTeacher)
+    throw new ForbiddenError('Only admins and the class owner grant or remove the teacher role');
 }
 
 /**
@@ -100,6 +138,7 @@ export function toClassResponse(details: ClassDetails, caller: Caller): ClassRes
     name: details.info.name,
     description: details.info.description,
     created_at: new Date(details.info.created_at).toISOString(),
+    owner: details.info.owner,
     teachers: [...details.teachers].sort(),
     students: full ? [...details.students].sort() : details.students.filter((s) => s === caller.username),
     vms,

@@ -1,5 +1,6 @@
 import type { VisibleScope } from '#shared/api/visibility.ts';
 import type { ClusterState } from '#shared/domain/sync-state.ts';
+import type { ClusterRefreshReport } from '#shared/http/schemas/vms.ts';
 
 /**
  * The refresh port of GET /api/vms (`force_refresh` / `live`, and the first read of a cluster that
@@ -21,6 +22,8 @@ export interface RefreshClustersRequest {
 export interface RefreshClustersResult {
   /** false when some cluster was not refreshed before the deadline: the answer is flagged stale */
   readonly complete: boolean;
+  /** per cluster: refreshed, coalesced (with a refresh under way or just done), failed, timed_out */
+  readonly clusters: readonly ClusterRefreshReport[];
 }
 
 /** Refreshes clusters (synchronously invoking the sync-one-cluster function, rate limited and coalesced). */

@@ -1,6 +1,11 @@
 import * as z from 'zod';
 import type { SyncRulesSettings } from '#shared/api/sync-stats.ts';
-import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
+import {
+  CADENCE_ENV,
+  CadenceSettingError,
+  cadenceFromEnv,
+  type SyncCadence,
+} from '#shared/config/cadence.ts';
 
 /**
  * Settings of the API handlers, parsed from an environment object (the entry points pass
@@ -10,8 +15,8 @@ import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 
 /** Environment variables of the API settings (set by the ApiStack). */
 export const API_SETTINGS_ENV = {
-  staleAfterSeconds: 'STALE_AFTER_SECONDS',
-  quickSyncSeconds: 'QUICK_SYNC_SECONDS',
+  staleAfterSeconds: CADENCE_ENV.staleAfterSeconds,
+  quickSyncSeconds: CADENCE_ENV.quickSyncSeconds,
   healthMaxSyncAgeSeconds: 'HEALTH_MAX_SYNC_AGE_SECONDS',
   healthMaxConsecutiveErrors: 'HEALTH_MAX_CONSECUTIVE_ERRORS',
   mappingsDefaultCluster: 'MAPPINGS_DEFAULT_CLUSTER',
@@ -21,8 +26,6 @@ export const API_SETTINGS_ENV = {
 export const DEFAULT_HEALTH_MAX_SYNC_AGE_SECONDS = 600;
 /** Default health threshold of consecutive errors (the sync stack's alarm threshold). */
 export const DEFAULT_HEALTH_MAX_CONSECUTIVE_ERRORS = 5;
-/** Default quick-sync interval (the deployment default). */
-export const DEFAULT_QUICK_SYNC_SECONDS = 30;
 
 /** A setting in the environment is present but invalid. */
 export class ApiSettingsError extends Error {
@@ -42,9 +45,17 @@ export function apiSettingsFromEnv(env: Readonly<Record<string, string | undefin
     }
     return parsed.data;
   };
+  let cadence: SyncCadence;
+  try {
+    // The same parser as the sync's: the cutoff and the quick interval mean the same everywhere.
+    cadence = cadenceFromEnv(env);
+  } catch (error) {
+    if (error instanceof CadenceSettingError) throw new ApiSettingsError(error.message, { cause: error });
+    throw error;
+  }
   return {
-    staleAfterMs: read(API_SETTINGS_ENV.staleAfterSeconds, DEFAULT_STALE_AFTER_MS / 1000) * 1000,
-    quickSyncIntervalMs: read(API_SETTINGS_ENV.quickSyncSeconds, DEFAULT_QUICK_SYNC_SECONDS) * 1000,
+    staleAfterMs: cadence.staleAfterMs,
+    quickSyncIntervalMs: cadence.quickIntervalMs,
     healthMaxSyncAgeMs:
       read(API_SETTINGS_ENV.healthMaxSyncAgeSeconds, DEFAULT_HEALTH_MAX_SYNC_AGE_SECONDS) * 1000,
     healthMaxConsecutiveErrors: read(

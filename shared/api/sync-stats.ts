@@ -1,7 +1,8 @@
-import { vmFreshness } from '#shared/domain/staleness.ts';
+import { freshVmCount, vmFreshness } from '#shared/domain/staleness.ts';
 import { type ClusterState, ClusterStateSchema } from '#shared/domain/sync-state.ts';
 import type { StoredVm } from '#shared/domain/vm-record.ts';
 import type { ClusterSyncStats, SyncHealthResponse, SyncStatsResponse } from '#shared/http/schemas/sync.ts';
+import { toSyncError } from '#shared/sync/sync-error.ts';
 
 /**
  * Sync statistics and health, pure. Admins' figures come from the per-cluster aggregates the sync
@@ -44,8 +45,8 @@ interface Counts {
   running_vms: number;
 }
 
-function clusterFigures(state: ClusterState, counts: Counts): ClusterSyncStats {
-  return {
+function clusterFigures(state: ClusterState, counts: Counts, withErrors = false): ClusterSyncStats {
+  const figures: ClusterSyncStats = {
     cluster_id: state.cluster_id,
     cluster_name: state.cluster_name ?? state.cluster_id,
     ...counts,
@@ -53,6 +54,55 @@ function clusterFigures(state: ClusterState, counts: Counts): ClusterSyncStats {
     last_quick_sync: toSeconds(state.last_quick_sync_at),
     consecutive_errors: state.consecutive_errors,
   };
+  if (!withErrors) return figures;
+  return {
+    ...figures,
+    // Stored redacted and truncated; redacted again here in case an older writer missed a pattern.
+    last_error: state.last_error === null ? null : toSyncError(state.last_error),
+    backoff_until: toSeconds(state.backoff_until),
+  };
+}
+
+/**
+ * When a cluster last observed its guests' status: its last successful quick sync, or (before the
+ * first one) its last successful sync of either kind.
+ */
+function lastStatusObservation(state: ClusterState): number | null {
+  return state.last_quick_sync_at ?? state.last_success_at;
+}
+
+/** Clusters without a successful quick sync within the staleness cutoff. */
+export function clustersWithoutRecentQuickSync(
+  states: readonly ClusterState[],
+  nowMs: number,
+  staleAfterMs: number,
+): ClusterState[] {
+  return states.filter((state) => {
+    const observed = lastStatusObservation(state);
+    return observed === null || nowMs - observed > staleAfterMs;
+  });
+}
+
+/** Whether the sync runs, and why not. */
+function runningState(
+  states: readonly ClusterState[],
+  lastQuick: number | null,
+  nowMs: number,
+  settings: SyncRulesSettings,
+): { running: boolean; reason: string | null } {
+  if (states.length === 0) return { running: false, reason: 'no sync has ever run' };
+  const window = 3 * settings.quickSyncIntervalMs;
+  if (lastQuick === null || nowMs - lastQuick > window) {
+    return { running: false, reason: `no quick sync succeeded in the last ${Math.round(window / 1000)} s` };
+  }
+  const lagging = clustersWithoutRecentQuickSync(states, nowMs, settings.staleAfterMs);
+  if (lagging.length > 0) {
+    return {
+      running: false,
+      reason: `no successful quick sync within the staleness cutoff (${Math.round(settings.staleAfterMs / 1000)} s) for cluster ${lagging.map((state) => state.cluster_id).join(', ')}`,
+    };
+  }
+  return { running: true, reason: null };
 }
 
 function summarize(
@@ -69,6 +119,7 @@ function summarize(
         : latest,
     null,
   );
+  const running = runningState(states, lastQuick, nowMs, settings);
   return {
     total_vms: sum((c) => c.total_vms),
     fresh_vms: sum((c) => c.fresh_vms),
@@ -78,14 +129,17 @@ function summarize(
     last_full_sync: toSeconds(oldest(states.map((state) => state.last_full_sync_at))),
     last_quick_sync: toSeconds(oldest(states.map((state) => state.last_quick_sync_at))),
     consecutive_errors: states.reduce((max, state) => Math.max(max, state.consecutive_errors), 0),
-    is_running: lastQuick !== null && nowMs - lastQuick <= 3 * settings.quickSyncIntervalMs,
+    is_running: running.running,
+    not_running_reason: running.reason,
     clusters: [...clusters],
   };
 }
 
 /**
- * Admin statistics from the clusters' aggregates. `fresh_vms` is counted per cluster: all of a
- * fresh cluster's VMs, none of a stale or failing one's (the aggregates hold no per-node figures).
+ * Admin statistics from the clusters' aggregates. `fresh_vms` follows the list's per-VM `stale`
+ * rule through the per-node counts; a state written before those existed counts all of a fresh
+ * cluster's VMs, none of a stale or failing one's. Each cluster also shows its last error and
+ * backoff (admins only: the routes give users {@link statsFromVms}).
  */
 export function statsFromAggregates(
   states: readonly ClusterState[],
@@ -94,12 +148,18 @@ export function statsFromAggregates(
 ): SyncStatsResponse {
   const sorted = [...states].sort((a, b) => (a.cluster_id < b.cluster_id ? -1 : 1));
   const clusters = sorted.map((state) =>
-    clusterFigures(state, {
-      total_vms: state.counts.total,
-      fresh_vms: isClusterFresh(state, nowMs, settings.staleAfterMs) ? state.counts.total : 0,
-      error_vms: state.counts.error,
-      running_vms: state.counts.running,
-    }),
+    clusterFigures(
+      state,
+      {
+        total_vms: state.counts.total,
+        fresh_vms:
+          freshVmCount(state.counts.by_node, state, nowMs, settings.staleAfterMs) ??
+          (isClusterFresh(state, nowMs, settings.staleAfterMs) ? state.counts.total : 0),
+        error_vms: state.counts.error,
+        running_vms: state.counts.running,
+      },
+      true,
+    ),
   );
   return summarize(clusters, sorted, nowMs, settings);
 }
@@ -155,6 +215,18 @@ export function evaluateHealth(
     } else if (nowMs - state.last_success_at > settings.healthMaxSyncAgeMs) {
       const age = Math.round((nowMs - state.last_success_at) / 1000);
       issues.push(`cluster ${state.cluster_id}: last successful sync ${age} s ago`);
+    }
+    const observed = lastStatusObservation(state);
+    if (
+      observed !== null &&
+      state.last_success_at !== null &&
+      nowMs - state.last_success_at <= settings.healthMaxSyncAgeMs &&
+      nowMs - observed > settings.staleAfterMs
+    ) {
+      const age = Math.round((nowMs - observed) / 1000);
+      issues.push(
+        `cluster ${state.cluster_id}: no successful quick sync for ${age} s (staleness cutoff ${Math.round(settings.staleAfterMs / 1000)} s)`,
+      );
     }
     if (state.consecutive_errors >= settings.healthMaxConsecutiveErrors) {
       issues.push(`cluster ${state.cluster_id}: ${state.consecutive_errors} consecutive sync errors`);

@@ -6,8 +6,8 @@ import type { OwnershipRepository } from '#shared/store/ports.ts';
 /**
  * Visibility rules: which (cluster_id, vmid) a caller sees. Admins see every VM; anyone else sees
  * the VMs assigned to them (suspended assignments excluded: a VMID reused after its guest was
- * removed is never shown to the old owner) and, as a teacher, the VMs of the classes they teach
- * (suspended class links excluded). Identity is always the pair: the same VMID on another cluster
+ * removed is never shown to the old owner) and, as a teacher (teacher group and the class's teacher
+ * membership), the VMs of the classes they teach (suspended class links excluded). Identity is always the pair: the same VMID on another cluster
  * is another VM.
  */
 
@@ -37,6 +37,15 @@ export function collectVisibleKeys(
 }
 
 /**
+ * The classes whose VMs the caller sees as a teacher: their teacher memberships, but only when the
+ * identity carries the teacher group too (a membership alone grants nothing).
+ */
+export function taughtClasses(caller: Caller, memberships: readonly ClassMember[]): ClassMember[] {
+  if (!caller.roles.teacher) return [];
+  return memberships.filter((member) => member.role === 'teacher');
+}
+
+/**
  * Whether a caller sees one VM, from the VM's owners and class links (both read by VM key) and the
  * classes the caller teaches.
  */
@@ -48,9 +57,7 @@ export function canSeeVm(
 ): boolean {
   if (caller.roles.admin) return true;
   if (owners.some((owner) => owner.username === caller.username && !owner.suspended)) return true;
-  const taught = new Set(
-    callerClasses.filter((member) => member.role === 'teacher').map((member) => member.class_id),
-  );
+  const taught = new Set(taughtClasses(caller, callerClasses).map((member) => member.class_id));
   return vmClasses.some((link) => !link.suspended && taught.has(link.class_id));
 }
 
@@ -64,7 +71,7 @@ export async function resolveVisibleScope(
     ownership.listAssignmentsOfUser(caller.username),
     ownership.listClassesOfUser(caller.username),
   ]);
-  const taught = memberships.filter((member) => member.role === 'teacher');
+  const taught = taughtClasses(caller, memberships);
   const classes = await Promise.all(taught.map((member) => ownership.getClass(member.class_id)));
   const classVms = classes.flatMap((details) => details?.vms ?? []);
   return { all: false, keys: collectVisibleKeys(assignments, classVms) };

@@ -24,17 +24,24 @@ export class InvalidUsernameError extends Error {
 }
 
 /**
- * Lower-cases and trims a username and strips one configured realm suffix.
+ * What a normalized username may contain: letters and digits of any script, combining marks, and
+ * `.` `_` `-` `@` `+`, starting with a letter or digit. Whitespace, control, format (zero-width)
+ * and other invisible characters, slashes, quotes and brackets are refused.
+ */
+export const USERNAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}._@+-]*$/u;
+
+/**
+ * Normalizes a username: Unicode NFC, trimmed, lower-cased, one configured realm suffix stripped.
  *
  * `normalizeUsername('Alice@PVE', { realmSuffixes: ['@pve'] })` → `'alice'`. Throws
  * {@link InvalidUsernameError} when the result is empty, longer than {@link MAX_USERNAME_LENGTH}
- * or contains whitespace, control characters or slashes (they could never be a real login and would
- * make ambiguous keys).
+ * or does not match {@link USERNAME_PATTERN} (a name made only of zero-width characters, or holding
+ * whitespace or slashes, could never be a real login and would make ambiguous keys).
  */
 export function normalizeUsername(raw: string, options: UsernameNormalizationOptions): string {
-  let name = raw.trim().toLowerCase();
+  let name = raw.normalize('NFC').trim().toLowerCase();
   for (const suffix of options.realmSuffixes) {
-    const lowered = suffix.toLowerCase();
+    const lowered = suffix.normalize('NFC').toLowerCase();
     if (lowered !== '' && name.length > lowered.length && name.endsWith(lowered)) {
       name = name.slice(0, -lowered.length);
       break;
@@ -44,9 +51,10 @@ export function normalizeUsername(raw: string, options: UsernameNormalizationOpt
   if (name.length > MAX_USERNAME_LENGTH) {
     throw new InvalidUsernameError(`username is longer than ${MAX_USERNAME_LENGTH} characters`);
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
-  if (/[\s\u0000-\u001f\u007f/\\]/u.test(name)) {
-    throw new InvalidUsernameError('username contains whitespace, control characters or slashes');
+  if (!USERNAME_PATTERN.test(name)) {
+    throw new InvalidUsernameError(
+      'username must start with a letter or digit and hold only letters, digits and . _ - @ + (no whitespace, invisible characters or slashes)',
+    );
   }
   return name;
 }

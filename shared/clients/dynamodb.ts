@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { attachWritePacing } from '#shared/store/dynamodb/write-pacing.ts';
 import type { TableNames } from '#shared/store/table-design.ts';
 
 /**
@@ -40,6 +41,21 @@ let shared: DynamoDBDocumentClient | undefined;
 export function getDocumentClient(): DynamoDBDocumentClient {
   shared ??= createDocumentClient(dynamoDbClientConfig(process.env));
   return shared;
+}
+
+let paced: DynamoDBDocumentClient | undefined;
+
+/**
+ * The sync's DocumentClient: like {@link getDocumentClient}, with write pacing per table (a token
+ * bucket that adapts to throttling, and retries within tens of seconds). Only the sync writes in
+ * bulk; the API's single writes keep the plain client and its short retries.
+ */
+export function getPacedDocumentClient(): DynamoDBDocumentClient {
+  if (!paced) {
+    paced = createDocumentClient(dynamoDbClientConfig(process.env));
+    attachWritePacing(paced);
+  }
+  return paced;
 }
 
 /** Table names from `INVENTORY_TABLE`, `SYNC_STATE_TABLE`, `OWNERSHIP_TABLE`; fails naming the missing one. */

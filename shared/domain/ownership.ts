@@ -42,6 +42,11 @@ export const ClassInfoSchema = z.object({
   class_id: ClassIdSchema,
   name: z.string().min(1).max(200),
   description: z.string().max(2000).nullable().default(null),
+  /**
+   * The class owner: a teacher of the class who, besides admins, may grant or remove the teacher
+   * role in it, and whom no member can remove. Null for classes created without a teacher.
+   */
+  owner: UsernameSchema.nullable().default(null),
   created_at: epochMs,
 });
 export type ClassInfo = z.infer<typeof ClassInfoSchema>;

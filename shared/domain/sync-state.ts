@@ -14,8 +14,22 @@ export const NodeStateSchema = z.object({
   last_seen_at: epochMs.nullable().default(null),
   /** epoch ms of the last successful listing that showed the node online */
   last_online_at: epochMs.nullable().default(null),
+  /**
+   * epoch ms of the last successful full sync that listed the node online (its guests' details were
+   * read then): what a guest's `last_updated` is derived from. Absent in states written before it
+   * existed.
+   */
+  last_full_online_at: epochMs.nullable().optional(),
 });
 export type NodeState = z.infer<typeof NodeStateSchema>;
+
+/** Per-node guest counts: enough to apply the per-VM staleness rule to a whole node at once. */
+export const NodeCountsSchema = z.object({
+  total: z.number().int().nonnegative().default(0),
+  /** guests whose status the listing could not tell (`unobserved_since` set): always stale */
+  unobserved: z.number().int().nonnegative().default(0),
+});
+export type NodeCounts = z.infer<typeof NodeCountsSchema>;
 
 /** Aggregates the sync keeps so that stats and health never scan the inventory. */
 export const ClusterCountsSchema = z.object({
@@ -24,6 +38,8 @@ export const ClusterCountsSchema = z.object({
   /** guests with a `sync_error` */
   error: z.number().int().nonnegative().default(0),
   templates: z.number().int().nonnegative().default(0),
+  /** guests per node (absent in states written before it existed) */
+  by_node: z.record(z.string(), NodeCountsSchema).optional(),
 });
 export type ClusterCounts = z.infer<typeof ClusterCountsSchema>;
 
@@ -44,6 +60,13 @@ export const ClusterStateSchema = z.object({
   last_error: z.string().max(500).nullable().default(null),
   nodes: z.record(z.string(), NodeStateSchema).default({}),
   counts: ClusterCountsSchema.default({ total: 0, running: 0, error: 0, templates: 0 }),
+  /**
+   * Guests removed recently whose assignments are looked up again once the `ByVm` index has caught
+   * up (it lags writes: an assignment made seconds before the removal may be missing from it).
+   */
+  removals_to_recheck: z
+    .array(z.object({ vmid: z.number().int().nonnegative(), removed_at: epochMs }))
+    .optional(),
   updated_at: epochMs.nullable().default(null),
 });
 export type ClusterState = z.infer<typeof ClusterStateSchema>;
@@ -62,6 +85,13 @@ export const LeaseSchema = z.object({
   acquired_at: epochMs,
   /** epoch ms; the lease is free once `now` is past it (checked in the condition, never by TTL) */
   lease_expires_at: epochMs,
+  /**
+   * How far the holder got (full sync: guests whose details are done, of all it had to do),
+   * written as batches land; read when the run was killed, to say how far it got.
+   */
+  progress: z
+    .object({ done: z.number().int().nonnegative(), total: z.number().int().nonnegative(), at: epochMs })
+    .optional(),
 });
 export type Lease = z.infer<typeof LeaseSchema>;
 

@@ -1,5 +1,5 @@
 import type { RuntimeSample } from './runtime-stats.ts';
-import { DEFAULT_STALE_AFTER_MS, vmFreshness } from './staleness.ts';
+import { DEFAULT_STALE_AFTER_MS, vmFreshness, vmLastUpdated } from './staleness.ts';
 import type { ClusterState } from './sync-state.ts';
 import { type ApiVm, listToTags, type StoredVm } from './vm-record.ts';
 
@@ -30,7 +30,8 @@ export function toApiVm(
   vm: StoredVm,
   runtime: RuntimeSample | undefined,
   cluster:
-    | (Pick<ClusterState, 'last_success_at' | 'nodes'> & Partial<Pick<ClusterState, 'consecutive_errors'>>)
+    | (Pick<ClusterState, 'last_success_at' | 'nodes'> &
+        Partial<Pick<ClusterState, 'consecutive_errors' | 'last_full_sync_at'>>)
     | null
     | undefined,
   options: ToApiVmOptions,
@@ -70,8 +71,9 @@ export function toApiVm(
     hastate: vm.hastate,
     rdp_available: vm.rdp_available,
     ssh_available: vm.ssh_available,
-    last_updated: iso(vm.last_updated),
+    last_updated: iso(vmLastUpdated(vm, cluster)),
     last_status_check: iso(freshness.lastStatusCheck),
+    details_pending: vm.details_pending,
     sync_error: vm.sync_error,
     stale: freshness.stale,
     pending_action: pendingLive ? (vm.pending_action ?? null) : null,

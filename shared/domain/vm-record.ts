@@ -99,8 +99,18 @@ export const StoredVmAttributesSchema = z.object({
   ssh_available: z.boolean().default(false),
   /** Epoch ms of the last boot (observation time − uptime); null when not running. */
   boot_time: epochMs.nullable().default(null),
-  /** Epoch ms of the last full update of the VM's details (config, IP, reachability). */
+  /**
+   * Epoch ms when the VM's details (config, IP, reachability) were last written. The API's
+   * `last_updated` is derived from it and the cluster's sync state (see staleness.ts): no write per
+   * VM per sync.
+   */
   last_updated: epochMs.nullable().default(null),
+  /** True from a guest's first sighting by a listing until its details (config, IP) were read. */
+  details_pending: z.boolean().default(false),
+  /** Identity beyond the VMID (see shared/sync/guest-identity.ts): creation time, Unix seconds. */
+  guest_ctime: z.number().int().nonnegative().nullable().default(null),
+  /** Identity beyond the VMID: the QEMU VM generation id. */
+  vmgenid: nullableText,
   sync_error: z.string().max(SYNC_ERROR_MAX_LENGTH).nullable().default(null),
   /** Epoch ms of the last config read (the full sync re-reads every guest within 30 minutes). */
   config_checked_at: epochMs.nullable().default(null),
@@ -175,8 +185,11 @@ export const ApiVmSchema = z.object({
   hastate: z.string().nullable(),
   rdp_available: z.boolean(),
   ssh_available: z.boolean(),
+  /** the last successful full sync that saw the guest (its details are as of that sync) */
   last_updated: isoTime.nullable(),
   last_status_check: isoTime.nullable(),
+  /** true while a newly seen guest's details (category, IP, RDP/SSH) are not read yet */
+  details_pending: z.boolean(),
   sync_error: z.string().nullable(),
   stale: z.boolean(),
   pending_action: PendingActionSchema.nullable(),

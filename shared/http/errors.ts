@@ -10,9 +10,12 @@ export interface ErrorDetail {
   readonly message: string;
 }
 
-/** The one error body shape of the API. */
+/**
+ * The one error body shape of the API. `request_id` names the request (give it to an admin);
+ * `detail` is the internal reason, present for admins only (see `shared/http/disclosure.ts`).
+ */
 export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown[] };
+  error: { code: string; message: string; request_id?: string; detail?: string; details?: unknown[] };
 }
 
 /** Base class of every error that maps to a specific HTTP status. */
@@ -21,12 +24,25 @@ export class HttpError extends Error {
   readonly code: string;
   readonly details: readonly unknown[] | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  /** Internal reason shown to admins only (node names, paths, addresses, Proxmox's messages). */
+  readonly adminDetail: string | undefined;
+  /** `details` are internal too: admins only. */
+  readonly adminOnlyDetails: boolean;
+  /** The message is safe for every caller even though the status is 5xx. */
+  readonly exposeMessage: boolean;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options: { details?: readonly unknown[]; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      details?: readonly unknown[];
+      headers?: Record<string, string>;
+      cause?: unknown;
+      adminDetail?: string;
+      adminOnlyDetails?: boolean;
+      exposeMessage?: boolean;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -34,6 +50,9 @@ export class HttpError extends Error {
     this.code = code;
     this.details = options.details;
     this.headers = options.headers ?? {};
+    this.adminDetail = options.adminDetail;
+    this.adminOnlyDetails = options.adminOnlyDetails ?? false;
+    this.exposeMessage = options.exposeMessage ?? status < 500;
   }
 }
 
@@ -93,6 +112,16 @@ export class TooManyRequestsError extends HttpError {
   }
 }
 
+/**
+ * 502: an upstream (Proxmox) could not be reached, so nothing was done. Everyone gets the generic
+ * message; admins also get `adminDetail` (the connection error, which names addresses and nodes).
+ */
+export class UpstreamUnavailableError extends HttpError {
+  constructor(message: string, adminDetail: string, cause?: unknown) {
+    super(502, 'proxmox_unavailable', message, { adminDetail, cause, exposeMessage: true });
+  }
+}
+
 /** What `toErrorResponse` decided: the status, body and headers to send, and whether to log as an error. */
 export interface MappedError {
   readonly status: number;
@@ -104,19 +133,36 @@ export interface MappedError {
 
 const INTERNAL_ERROR: ErrorBody = { error: { code: 'internal_error', message: 'Internal server error' } };
 
+/** Who the error answer is for, and the request it answers. */
+export interface ErrorAudience {
+  /** `admin` also gets `detail` and internal `details` (see `shared/http/disclosure.ts`). */
+  readonly audience?: 'admin' | 'user';
+  readonly requestId?: string | undefined;
+}
+
 /**
- * Maps any thrown value to the API's error response. `HttpError`s below 500 keep their code,
- * message and details; everything else becomes the generic 500 body.
+ * Maps any thrown value to the API's error response. `HttpError`s below 500 (and 5xx ones marked
+ * `exposeMessage`) keep their code and message; their `adminDetail` and admin-only `details` reach
+ * admins only. Everything else becomes the generic 500 body. Every body carries the request id.
  */
-export function toErrorResponse(error: unknown): MappedError {
-  if (error instanceof HttpError && error.status < 500) {
+export function toErrorResponse(error: unknown, options: ErrorAudience = {}): MappedError {
+  const admin = options.audience === 'admin';
+  const withRequestId = (body: ErrorBody): ErrorBody => {
+    if (options.requestId !== undefined) body.error.request_id = options.requestId;
+    return body;
+  };
+  if (error instanceof HttpError && error.exposeMessage) {
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
-    if (error.details !== undefined && error.details.length > 0) body.error.details = [...error.details];
-    return { status: error.status, body, headers: error.headers, unexpected: false };
+    withRequestId(body);
+    if (admin && error.adminDetail !== undefined) body.error.detail = error.adminDetail;
+    if (error.details !== undefined && error.details.length > 0 && (admin || !error.adminOnlyDetails)) {
+      body.error.details = [...error.details];
+    }
+    return { status: error.status, body, headers: error.headers, unexpected: error.status >= 500 };
   }
   return {
     status: 500,
-    body: { error: { ...INTERNAL_ERROR.error } },
+    body: withRequestId({ error: { ...INTERNAL_ERROR.error } }),
     headers: {},
     unexpected: true,
   };

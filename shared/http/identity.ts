@@ -89,32 +89,103 @@ export function identityOptionsFromEnv(env: Readonly<Record<string, string | und
   };
 }
 
+const ClaimsSchema = z.record(z.string(), z.unknown());
+
 /**
- * Parses a groups claim in any of the forms it arrives in: a JSON array (issuer-shaped claims),
- * API Gateway's rendering of an array (`"[admins teachers]"`), a comma list (`"admins,teachers"`)
- * or a single name. Blank entries are dropped.
+ * Parses a groups claim, keeping every name exactly as the identity provider spells it (case,
+ * spaces, commas and brackets included). Accepted forms:
+ * - an array of strings (the claim as the token carries it): each string is one group, verbatim;
+ * - a JSON array rendered as a string (`'["lab admins","teachers"]'`): each string is one group;
+ * - API Gateway's flattened rendering of an array (`"[admins teachers]"`): the text between the
+ *   brackets split on spaces. This form cannot carry a name that contains a space (the authorizer
+ *   joins with spaces), so such names only match from the token itself (see
+ *   {@link groupsFromEvent}); commas and other characters stay inside their name;
+ * - any other string: one group name, verbatim (no splitting on commas).
+ * Empty names are dropped; nothing is lower-cased.
  */
 export function parseGroupsClaim(value: unknown): string[] {
   if (Array.isArray(value)) {
-    return value.filter((item): item is string => typeof item === 'string').flatMap(parseGroupsClaim);
+    return value.filter((item): item is string => typeof item === 'string' && item !== '');
   }
-  if (typeof value !== 'string') return [];
-  let text = value.trim();
-  if (text.startsWith('[') && text.endsWith(']')) {
-    text = text.slice(1, -1);
-    // A JSON-rendered array ('["a","b"]') is also seen from some proxies: strip its quotes.
-    return text
-      .split(/[\s,]+/)
-      .map((part) => part.replace(/^"(.*)"$/, '$1').trim())
+  if (typeof value !== 'string' || value === '') return [];
+  if (value.startsWith('[') && value.endsWith(']')) {
+    if (/^\[\s*"/.test(value)) {
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (Array.isArray(parsed)) return parseGroupsClaim(parsed);
+      } catch {
+        // Not JSON after all: read it as the flattened form below.
+      }
+    }
+    return value
+      .slice(1, -1)
+      .split(' ')
       .filter((part) => part !== '');
   }
-  return text
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
+  return [value];
 }
 
-const ClaimsSchema = z.record(z.string(), z.unknown());
+/** Claims a decoded bearer token must share with the authorizer's claims (see {@link groupsFromEvent}). */
+const TOKEN_REQUIRED_CLAIMS = ['iss', 'sub', 'exp'] as const;
+/** Claims that must be equal when either side has them. */
+const TOKEN_OPTIONAL_CLAIMS = ['iat', 'jti'] as const;
+
+/** Whether a decoded token payload is the token whose verified claims the authorizer passed on. */
+function isVerifiedToken(
+  payload: Readonly<Record<string, unknown>>,
+  claims: Readonly<Record<string, unknown>>,
+): boolean {
+  const same = (name: string): boolean =>
+    payload[name] !== undefined &&
+    claims[name] !== undefined &&
+    String(payload[name]) === String(claims[name]);
+  return (
+    TOKEN_REQUIRED_CLAIMS.every(same) &&
+    TOKEN_OPTIONAL_CLAIMS.every(
+      (name) => (payload[name] === undefined && claims[name] === undefined) || same(name),
+    )
+  );
+}
+
+/** The payload of a compact JWT, without checking its signature (`undefined` when it is not one). */
+export function decodeJwtPayload(token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[1] === undefined) return undefined;
+  try {
+    const parsed = ClaimsSchema.safeParse(JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The caller's groups, exactly. API Gateway's JWT authorizer flattens array claims into one string
+ * (`"[lab admins]"`), which cannot tell a name with a space from two names; the exact array is in
+ * the bearer token the authorizer has just verified. So: when the claims already hold an array, it
+ * is used; otherwise the `Authorization` header's token is decoded (its signature was checked by the
+ * authorizer) and used when its `iss`, `sub` and `exp` (and `iat`, `jti` when present) equal the
+ * verified claims' — it is then the very token that was verified; otherwise the flattened string is parsed with
+ * {@link parseGroupsClaim}.
+ */
+export function groupsFromEvent(
+  event: unknown,
+  claims: Readonly<Record<string, unknown>>,
+  groupsClaim: string,
+): string[] {
+  const claimed = claims[groupsClaim];
+  if (Array.isArray(claimed)) return parseGroupsClaim(claimed);
+  const header = z.object({ headers: z.record(z.string(), z.string().optional()) }).safeParse(event);
+  const authorization = header.success ? header.data.headers.authorization : undefined;
+  if (authorization !== undefined) {
+    const payload = decodeJwtPayload(authorization.trim().replace(/^Bearer\s+/i, ''));
+    if (payload !== undefined && isVerifiedToken(payload, claims)) {
+      const exact = payload[groupsClaim];
+      return Array.isArray(exact) ? parseGroupsClaim(exact) : parseGroupsClaim(claimed);
+    }
+  }
+  return parseGroupsClaim(claimed);
+}
 
 /** The claims API Gateway puts on a payload 2.0 event, or `undefined` when the route had no authorizer. */
 export function claimsFromEvent(event: unknown): Record<string, unknown> | undefined {
@@ -130,11 +201,14 @@ export function claimsFromEvent(event: unknown): Record<string, unknown> | undef
 
 /**
  * Resolves the caller from JWT claims. Throws {@link UnauthorizedError} when no configured username
- * claim holds a usable username (the token was valid, but it names nobody we can serve).
+ * claim holds a usable username (the token was valid, but it names nobody we can serve). `groups`
+ * (from {@link groupsFromEvent}) defaults to the parsed groups claim. Group names match the
+ * configured admin and teacher group names exactly (case-sensitive, whole name).
  */
 export function callerFromClaims(
   claims: Readonly<Record<string, unknown>>,
   options: IdentityOptions,
+  groups: readonly string[] = parseGroupsClaim(claims[options.groupsClaim]),
 ): Caller {
   let username: string | null = null;
   for (const claim of options.usernameClaims) {
@@ -145,13 +219,10 @@ export function callerFromClaims(
     }
   }
   if (username === null) throw new UnauthorizedError('The token names no usable user');
-  const groups = new Set(parseGroupsClaim(claims[options.groupsClaim]).map((group) => group.toLowerCase()));
+  const names = new Set(groups);
   return {
     username,
-    roles: {
-      admin: groups.has(options.adminGroup.toLowerCase()),
-      teacher: groups.has(options.teacherGroup.toLowerCase()),
-    },
+    roles: { admin: names.has(options.adminGroup), teacher: names.has(options.teacherGroup) },
   };
 }
 

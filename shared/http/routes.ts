@@ -5,6 +5,7 @@ import {
   VmActionPendingResponseSchema,
   VmActionQuerySchema,
 } from '#shared/http/schemas/actions.ts';
+import { ListAuditQuerySchema, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
 import {
   AssignmentResponseItemSchema,
   ClassMemberPathSchema,
@@ -379,6 +380,19 @@ export const routes = {
     tag: 'classes',
     request: { path: ClassVmPathSchema },
     responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  listAudit: defineRoute({
+    id: 'listAudit',
+    method: 'GET',
+    path: '/api/audit',
+    auth: 'jwt',
+    handler: 'functions/api/list-audit.ts',
+    placement: 'outside-vpc',
+    summary:
+      'Admins: the audit trail of state-changing requests, newest first (filters: user, VM, class, time range; paged)',
+    tag: 'audit',
+    request: { query: ListAuditQuerySchema },
+    responses: { 200: { description: 'Audit entries', schema: ListAuditResponseSchema } },
   }),
   getOpenApi: defineRoute({
     id: 'getOpenApi',

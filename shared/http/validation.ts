@@ -32,13 +32,21 @@ const MAX_MESSAGE_LENGTH = 200;
 const truncate = (text: string, max: number): string =>
   text.length > max ? `${text.slice(0, max - 1)}…` : text;
 
+/** JSON string literal with invisible characters (format, control, separators) escaped as `\\uXXXX`. */
+function visibleJson(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u00a0\u2000-\u200a\u202f\u205f\u3000]/gu,
+    (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** Renders a zod issue path after its location: `body.vms[0].vmid`, `body["alice@pve"][1]`. */
 export function formatField(location: InputLocation, path: readonly PropertyKey[]): string {
   let field: string = location;
   for (const key of path) {
     if (typeof key === 'number') field += `[${key}]`;
     else if (typeof key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) field += `.${key}`;
-    else field += `[${JSON.stringify(String(key))}]`;
+    else field += `[${visibleJson(String(key))}]`;
   }
   return truncate(field, MAX_FIELD_LENGTH);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RefreshClustersPort, RefreshClustersRequest } from '#shared/api/refresh-port.ts';
+import type { ClusterRefreshReport } from '#shared/http/schemas/vms.ts';
 import type { SyncStateRepository } from '#shared/store/ports.ts';
 import type { SyncMode } from '#shared/sync/contract.ts';
 import type { RefreshRecord, RefreshStore } from './refresh-store.ts';
@@ -61,6 +62,27 @@ export interface RefreshService {
   refreshMany(clusterIds: readonly string[], deadlineMs: number): Promise<ClusterRefresh[]>;
   /** Refreshes one cluster, or joins the refresh under way, within the deadline (epoch ms). */
   refreshCluster(clusterId: string, deadlineMs: number): Promise<ClusterRefresh>;
+}
+
+/** The API's report of one cluster's refresh: four outcomes, each with a short reason. */
+export function refreshReport(refresh: ClusterRefresh): ClusterRefreshReport {
+  const report = (outcome: ClusterRefreshReport['outcome'], reason: string | null): ClusterRefreshReport => ({
+    cluster_id: refresh.cluster_id,
+    outcome,
+    reason,
+  });
+  switch (refresh.outcome) {
+    case 'refreshed':
+      return report('refreshed', null);
+    case 'joined':
+      return report('coalesced', 'joined a refresh another request started');
+    case 'recent':
+      return report('coalesced', 'refreshed moments ago by another request');
+    case 'failed':
+      return report('failed', 'the cluster could not be read; see /api/sync/stats');
+    case 'timeout':
+      return report('timed_out', 'not done before the deadline; the refresh goes on');
+  }
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -196,7 +218,10 @@ export function createRefreshService(deps: RefreshServiceDeps): RefreshService {
     refreshMany,
     refreshClusters: async (request: RefreshClustersRequest) => {
       const outcomes = await refreshMany(request.clusterIds, request.deadlineMs);
-      return { complete: outcomes.every((outcome) => outcome.complete) };
+      return {
+        complete: outcomes.every((outcome) => outcome.complete),
+        clusters: outcomes.map(refreshReport),
+      };
     },
   };
 }

@@ -206,6 +206,13 @@ export interface SyncStateRepository {
   /** Releases the lease if `owner` holds it; false otherwise. */
   releaseLease(clusterId: string, kind: LeaseKind, owner: string): Promise<boolean>;
   getLease(clusterId: string, kind: LeaseKind): Promise<Lease | null>;
+  /** Records the holder's progress on its lease; false when `owner` no longer holds it. */
+  recordLeaseProgress(
+    clusterId: string,
+    kind: LeaseKind,
+    owner: string,
+    progress: { done: number; total: number; at: number },
+  ): Promise<boolean>;
   putGlobalRunStats(stats: GlobalRunStats): Promise<WriteReport>;
   getGlobalRunStats(mode: GlobalRunStats['mode']): Promise<GlobalRunStats | null>;
 }
@@ -238,8 +245,11 @@ export interface OwnershipRepository {
   listOwnersOfVm(key: VmKey): Promise<Assignment[]>;
   /** Every assignment (admin listing; a paginated scan). */
   listAllAssignments(): Promise<Assignment[]>;
-  /** Suspends every assignment and class link of a removed VM. */
-  suspendVm(key: VmKey, atMs: number): Promise<WriteReport>;
+  /**
+   * Suspends every assignment and class link of a removed VM (found through the `ByVm` index);
+   * `createdBefore` leaves out assignments made after that time (for a VMID reused since).
+   */
+  suspendVm(key: VmKey, atMs: number, options?: { createdBefore?: number }): Promise<WriteReport>;
 
   putClass(info: ClassInfoInput): Promise<WriteReport>;
   getClass(classId: string): Promise<ClassDetails | null>;

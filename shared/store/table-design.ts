@@ -1,7 +1,7 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 /**
- * The single definition of pve-inventory's three DynamoDB tables (contract 3): key schema, GSIs and
+ * The single definition of pve-inventory's DynamoDB tables (contract 3; the audit trail added): key schema, GSIs and
  * TTL attribute. The CDK data stack and the local table creation (DynamoDB Local) both build from
  * it, and the repositories build their keys with the helpers below. See README "Data model".
  */
@@ -29,9 +29,9 @@ export interface IndexDesign {
 
 export interface TableDesign {
   /** construct id in CDK and base of the local table name */
-  readonly id: 'VmInventory' | 'SyncState' | 'Ownership';
+  readonly id: 'VmInventory' | 'SyncState' | 'Ownership' | 'AuditTrail';
   /** environment variable that carries the physical table name into the Lambdas */
-  readonly envVar: 'INVENTORY_TABLE' | 'SYNC_STATE_TABLE' | 'OWNERSHIP_TABLE';
+  readonly envVar: 'INVENTORY_TABLE' | 'SYNC_STATE_TABLE' | 'OWNERSHIP_TABLE' | 'AUDIT_TABLE';
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
   readonly globalSecondaryIndexes: readonly IndexDesign[];
@@ -101,13 +101,65 @@ export const OWNERSHIP_TABLE: TableDesign = {
   ],
 };
 
-export const TABLE_DESIGNS: readonly TableDesign[] = [INVENTORY_TABLE, SYNC_STATE_TABLE, OWNERSHIP_TABLE];
+/** GSI of AuditTrail: entries of one user (the actor), newest first. */
+export const AUDIT_BY_ACTOR_INDEX = 'AuditByActor';
+/** GSI of AuditTrail: entries about one VM. */
+export const AUDIT_BY_VM_INDEX = 'AuditByVm';
+/** GSI of AuditTrail: entries about one class. */
+export const AUDIT_BY_CLASS_INDEX = 'AuditByClass';
 
-/** Physical names of the three tables (from the environment in Lambdas, generated in tests). */
+/**
+ * The audit trail: one item per state-changing request, in monthly partitions (`MONTH#2026-12`)
+ * sorted by time (`<ISO time>#<request id>`), expiring after the retention (TTL `expires_at`).
+ */
+export const AUDIT_TABLE: TableDesign = {
+  id: 'AuditTrail',
+  envVar: 'AUDIT_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: AUDIT_BY_ACTOR_INDEX,
+      partitionKey: { name: 'actor', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      projection: { type: 'ALL' },
+      serves: 'audit: what user X did, in a time range',
+    },
+    {
+      indexName: AUDIT_BY_VM_INDEX,
+      partitionKey: { name: 'vm_key', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      projection: { type: 'ALL' },
+      serves: 'audit: what was done to VM (cluster_id, vmid), in a time range',
+    },
+    {
+      indexName: AUDIT_BY_CLASS_INDEX,
+      partitionKey: { name: 'class_id', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      projection: { type: 'ALL' },
+      serves: 'audit: what was done to class X, in a time range',
+    },
+  ],
+  ttlAttribute: 'expires_at',
+};
+
+export const TABLE_DESIGNS: readonly TableDesign[] = [
+  INVENTORY_TABLE,
+  SYNC_STATE_TABLE,
+  OWNERSHIP_TABLE,
+  AUDIT_TABLE,
+];
+
+/** Physical names of the data tables (from the environment in Lambdas, generated in tests). */
 export interface TableNames {
   inventory: string;
   syncState: string;
   ownership: string;
+}
+
+/** Every table's physical name, the audit trail included (the local stack and tests create them all). */
+export interface AllTableNames extends TableNames {
+  audit: string;
 }
 
 /** CreateTable input for a design (on-demand billing, as deployed). Used for DynamoDB Local. */
@@ -180,4 +232,12 @@ export const ownershipKeys = {
   classPartition: (classId: string) => `CLASS#${classId}`,
   memberSortKey: (username: string) => `MEMBER#${username}`,
   classVmSortKey: (clusterId: string, vmid: number) => `VM#${clusterId}#${vmid}`,
+} as const;
+
+/** Keys of the AuditTrail table. */
+export const auditKeys = {
+  /** The month partition of a time: `MONTH#2026-12`. */
+  monthPartition: (epochMs: number) => `MONTH#${new Date(epochMs).toISOString().slice(0, 7)}`,
+  /** Sort key: ISO time then request id, so entries sort by time. */
+  sortKey: (epochMs: number, requestId: string) => `${new Date(epochMs).toISOString()}#${requestId}`,
 } as const;

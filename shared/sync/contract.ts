@@ -16,6 +16,8 @@ export const ClusterIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'no
 export const ListClustersInputSchema = z.object({
   mode: SyncModeSchema,
   cluster_id: ClusterIdSchema.optional(),
+  /** A manual run (trigger): an explicit retry that runs even while a cluster is backing off. */
+  manual: z.boolean().optional(),
 });
 export type ListClustersInput = z.infer<typeof ListClustersInputSchema>;
 
@@ -23,6 +25,8 @@ export type ListClustersInput = z.infer<typeof ListClustersInputSchema>;
 export const SyncClusterInputSchema = z.object({
   cluster_id: ClusterIdSchema,
   mode: SyncModeSchema,
+  /** Manual run: ignores the cluster's backoff (a success resets it). */
+  manual: z.boolean().optional(),
 });
 export type SyncClusterInput = z.infer<typeof SyncClusterInputSchema>;
 
@@ -83,8 +87,11 @@ export type RecordRunOutput = z.infer<typeof RecordRunOutputSchema>;
 export interface SyncService {
   /** Clusters to sync in this run (all configured ones, or the one asked for). */
   listClusters(input: ListClustersInput): Promise<ListClustersOutput>;
-  /** Syncs one cluster; a Proxmox failure is a summary with `ok: false`, not an exception. */
-  syncCluster(input: SyncClusterInput): Promise<SyncSummary>;
+  /**
+   * Syncs one cluster; a Proxmox failure is a summary with `ok: false`, not an exception.
+   * `deadlineAt` (epoch ms): when the caller is killed (a Lambda's end); the run stops before it.
+   */
+  syncCluster(input: SyncClusterInput, options?: { deadlineAt?: number }): Promise<SyncSummary>;
   /** Aggregates a run's results into the global sync statistics and metrics. */
   recordRun(input: RecordRunInput): Promise<RecordRunOutput>;
 }

@@ -18,11 +18,16 @@ import {
 } from '#shared/proxmox/errors.ts';
 import type { ProxmoxGateway, ProxmoxLogger } from '#shared/proxmox/gateway.ts';
 import { interfacesFromAgent, interfacesFromLxc } from '#shared/proxmox/mapping.ts';
-import type { Repositories } from '#shared/store/ports.ts';
+import type { GuestConfig } from '#shared/proxmox/schemas.ts';
+import { BatchWriteIncompleteError } from '#shared/store/dynamodb/errors.ts';
+import type { Repositories, VmChange } from '#shared/store/ports.ts';
 import { type BackoffPolicy, backoffDelayMs, DEFAULT_BACKOFF, isBackingOff } from './backoff.ts';
 import type { SyncMode, SyncSummary } from './contract.ts';
+import { DetailWriter } from './detail-writer.ts';
 import { applyAttributes, diffAttributes } from './diff.ts';
+import { identityFromConfig, isRecycledGuest } from './guest-identity.ts';
 import type { SyncMetricsSink } from './metrics.ts';
+import { Limiter, runPerNode } from './node-queues.ts';
 import {
   type ConfigDetails,
   configReadReason,
@@ -30,9 +35,25 @@ import {
   ipAttributes,
   ipSourceFor,
   type LiveIpOutcome,
+  needsIpAfterBoot,
 } from './plan-full.ts';
 import { countVms, type ListingObservation, type ListingPlan, planListing } from './plan-quick.ts';
-import { DEFAULT_PROBE_TIMEOUT_MS, isLoopbackAddress, probeGuests, type TcpProbe } from './probe.ts';
+import {
+  DEFAULT_PROBE_CONCURRENCY,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  isLoopbackAddress,
+  type ProbeResult,
+  probeGuests,
+  type TcpProbe,
+} from './probe.ts';
+import {
+  isTimeoutFailure,
+  leaseTtlWithin,
+  mayStart,
+  type RunBudget,
+  runBudget,
+  timedOutMessage,
+} from './run-deadline.ts';
 import { toSyncError } from './sync-error.ts';
 
 /**
@@ -47,10 +68,22 @@ export const DEFAULT_LEASE_TTL_MS: Readonly<Record<SyncMode, number>> = {
   full: 6 * 60_000,
 };
 
-/** Per-guest Proxmox calls of a full sync in flight at once (the client also limits each node to 3). */
+/** Per-guest work of a full sync in flight at once over all nodes (each node: its own in-flight limit). */
 const DETAIL_CONCURRENCY = 48;
+/** Guests' details written per batch of a full sync (progress becomes durable batch by batch). */
+const DETAIL_FLUSH_SIZE = 100;
+/** ...or after this long, whichever comes first. */
+const DETAIL_FLUSH_INTERVAL_MS = 5_000;
 /** Ownership suspensions in flight at once. */
 const SUSPEND_CONCURRENCY = 8;
+/**
+ * A removed guest's assignments are looked up again this long after the removal: the `ByVm` index
+ * lags writes (usually well under a second), so an assignment made just before the removal may
+ * have been missing from the first lookup.
+ */
+export const REMOVAL_RECHECK_AFTER_MS = 10_000;
+/** Removals remembered for a re-check at most (oldest dropped first). */
+const MAX_REMOVALS_TO_RECHECK = 500;
 
 /** Everything the engine needs; entry points wire the real adapters, tests inject their own. */
 export interface SyncEngineDeps {
@@ -90,6 +123,28 @@ export interface ClusterSyncResult {
   summary: SyncSummary;
   writes: WriteBreakdown;
   calls: Record<EndpointClass, number> & { total: number };
+  /** Full sync: guests whose details were done, of all observable guests (null for other runs). */
+  details: { done: number; total: number } | null;
+}
+
+/** Options of one run. */
+export interface SyncRunOptions {
+  /**
+   * Epoch ms (engine clock) when the run is killed (the Lambda's end): the run stops starting
+   * new guest work a margin before it and keeps what it did. None: no deadline.
+   */
+  deadlineAt?: number;
+  /** A manual run (admin trigger, CLI) is an explicit retry: it runs through the cluster's backoff. */
+  manual?: boolean;
+}
+
+/** What the per-guest part of a full sync got through. */
+interface DetailsOutcome {
+  done: number;
+  total: number;
+  /** guests whose details could not be written (the first error says why) */
+  unwritten: number;
+  writeError: string | null;
 }
 
 /** Counts the calls one run makes through a gateway, per endpoint class. */
@@ -133,6 +188,38 @@ export function classifyLiveIpError(error: unknown): LiveIpOutcome {
   return { kind: 'error', message: toSyncError(error) };
 }
 
+/** Removals waiting for their assignments' re-check: read from the state, written back. */
+interface RemovalRecheck {
+  pending: readonly { vmid: number; removed_at: number }[];
+  next: { vmid: number; removed_at: number }[];
+}
+
+/**
+ * Splits the remembered removals into those to re-check now (the index had time to catch up, or
+ * the VMID is listed again and its new guest is about to be stored) and those to keep.
+ */
+export function splitDueRechecks(
+  pending: readonly { vmid: number; removed_at: number }[],
+  nowMs: number,
+  listed: ReadonlyMap<number, unknown>,
+): { due: { vmid: number; removed_at: number }[]; keep: { vmid: number; removed_at: number }[] } {
+  const due: { vmid: number; removed_at: number }[] = [];
+  const keep: { vmid: number; removed_at: number }[] = [];
+  for (const entry of pending) {
+    if (nowMs - entry.removed_at >= REMOVAL_RECHECK_AFTER_MS || listed.has(entry.vmid)) due.push(entry);
+    else keep.push(entry);
+  }
+  return { due, keep };
+}
+
+/** Attributes that only record when the sync looked: alone they are not worth a write. */
+const BOOKKEEPING_ATTRIBUTES = new Set([
+  'config_checked_at',
+  'ip_checked_at',
+  'last_updated',
+  'agent_retry_at',
+]);
+
 /** Details gathered for one guest during a full sync. */
 interface GuestDetails {
   vmid: number;
@@ -144,12 +231,14 @@ interface GuestDetails {
    * found nothing new costs no write.
    */
   recordCheck: boolean;
+  /** The config belongs to another guest than the stored one (VMID destroyed and reused). */
+  recycled: boolean;
 }
 
 /** Runs syncs of single clusters. */
 export class ClusterSyncEngine {
   private readonly backoff: BackoffPolicy;
-  private readonly fullIntervalMs: number;
+  readonly fullIntervalMs: number;
 
   constructor(private readonly deps: SyncEngineDeps) {
     this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
@@ -157,11 +246,21 @@ export class ClusterSyncEngine {
   }
 
   /** Syncs one cluster once; Proxmox failures give `ok: false`, a skipped run says why. */
-  async sync(cluster: ClusterConfig, mode: SyncMode): Promise<ClusterSyncResult> {
+  async sync(
+    cluster: ClusterConfig,
+    requested: SyncMode,
+    options: SyncRunOptions = {},
+  ): Promise<ClusterSyncResult> {
     const { syncState } = this.deps.repositories;
+    const state = await syncState.getClusterState(cluster.id);
+    // A cluster that never had a full sync (new deployment, newly configured cluster, empty table)
+    // gets it at once instead of showing detail-less guests until the next full-sync tick.
+    const mode = firstSyncMode(requested, state);
     const startedAt = this.deps.now();
+    const budget = runBudget(startedAt, options.deadlineAt);
     const calls = new CallCounter();
     const writes: WriteBreakdown = { inventory: 0, runtime: 0, state: 0, ownership: 0 };
+    let details: ClusterSyncResult['details'] = null;
     const finish = (
       summary: Omit<SyncSummary, 'cluster_id' | 'mode' | 'duration_ms' | 'proxmox_calls' | 'writes'>,
       state: { consecutiveErrors: number; lastSuccessAt: number | null; guests: number | null },
@@ -188,16 +287,16 @@ export class ClusterSyncEngine {
           state.lastSuccessAt === null ? null : Math.max(0, Math.round((nowMs - state.lastSuccessAt) / 1000)),
         proxmoxCalls: calls.counts.total,
       });
-      return { summary: full, writes, calls: calls.counts };
+      return { summary: full, writes, calls: calls.counts, details };
     };
 
-    const state = await syncState.getClusterState(cluster.id);
     const previous = {
       consecutiveErrors: state?.consecutive_errors ?? 0,
       lastSuccessAt: state?.last_success_at ?? null,
       guests: null,
     };
-    if (isBackingOff(state?.backoff_until, startedAt)) {
+    // A manual run is an explicit retry: it runs through the backoff (a success resets it).
+    if (options.manual !== true && isBackingOff(state?.backoff_until, startedAt)) {
       return finish(
         {
           ok: false,
@@ -224,7 +323,12 @@ export class ClusterSyncEngine {
       clusterId: cluster.id,
       kind: mode,
       owner,
-      ttlMs: this.deps.leaseTtlMs?.[mode] ?? DEFAULT_LEASE_TTL_MS[mode],
+      // A run killed at its deadline must not keep the next runs out.
+      ttlMs: leaseTtlWithin(
+        this.deps.leaseTtlMs?.[mode] ?? DEFAULT_LEASE_TTL_MS[mode],
+        startedAt,
+        budget.deadlineAt,
+      ),
       nowMs: startedAt,
     });
     if (!lease.acquired) {
@@ -234,7 +338,13 @@ export class ClusterSyncEngine {
       );
     }
     try {
-      return await this.syncLeased(cluster, mode, state, startedAt, calls, writes, finish);
+      return await this.syncLeased(cluster, mode, state, startedAt, calls, writes, finish, {
+        budget,
+        owner,
+        reportDetails: (outcome) => {
+          details = { done: outcome.done, total: outcome.total };
+        },
+      });
     } finally {
       await syncState.releaseLease(cluster.id, mode, owner).catch((error: unknown) => {
         this.deps.logger.warn('could not release the sync lease', {
@@ -243,6 +353,50 @@ export class ClusterSyncEngine {
         });
       });
     }
+  }
+
+  /**
+   * Records a run whose task itself failed (killed at the Lambda timeout, or crashed) as a failure
+   * of the cluster: `consecutive_errors` grows, the last error says what happened — for a timeout
+   * how far the run got, from the progress on its lease — and the metrics carry it to the alarm.
+   * A timed-out run kept its work, so it sets no backoff; a crash backs off like any failure.
+   */
+  async recordTaskFailure(cluster: ClusterConfig, mode: SyncMode, error: string): Promise<void> {
+    const { syncState } = this.deps.repositories;
+    const nowMs = this.deps.now();
+    const [state, lease] = await Promise.all([
+      syncState.getClusterState(cluster.id),
+      syncState.getLease(cluster.id, mode),
+    ]);
+    const consecutive = (state?.consecutive_errors ?? 0) + 1;
+    const timedOut = isTimeoutFailure(error);
+    const message = timedOut
+      ? timedOutMessage(
+          lease ? lease.lease_expires_at - lease.acquired_at : 0,
+          lease?.progress?.done ?? 0,
+          lease?.progress?.total ?? null,
+        )
+      : toSyncError(`sync task failed: ${error}`);
+    this.deps.logger.error('cluster sync task failed', { cluster_id: cluster.id, mode, error: message });
+    await syncState.updateClusterState(cluster.id, {
+      cluster_name: cluster.name,
+      consecutive_errors: consecutive,
+      backoff_until: timedOut ? null : nowMs + backoffDelayMs(consecutive, this.backoff),
+      last_error: message,
+      updated_at: nowMs,
+    });
+    const lastSuccessAt = state?.last_success_at ?? null;
+    this.deps.metrics.publishClusterRun({
+      clusterId: cluster.id,
+      durationMs: lease ? Math.max(0, nowMs - lease.acquired_at) : 0,
+      guests: null,
+      changed: 0,
+      writes: 1,
+      errors: consecutive,
+      secondsSinceLastSuccess:
+        lastSuccessAt === null ? null : Math.max(0, Math.round((nowMs - lastSuccessAt) / 1000)),
+      proxmoxCalls: 0,
+    });
   }
 
   private async syncLeased(
@@ -256,6 +410,7 @@ export class ClusterSyncEngine {
       summary: Omit<SyncSummary, 'cluster_id' | 'mode' | 'duration_ms' | 'proxmox_calls' | 'writes'>,
       state: { consecutiveErrors: number; lastSuccessAt: number | null; guests: number | null },
     ) => ClusterSyncResult,
+    run: { budget: RunBudget; owner: string; reportDetails(outcome: DetailsOutcome): void },
   ): Promise<ClusterSyncResult> {
     const { inventory, syncState } = this.deps.repositories;
     let gateway: ProxmoxGateway;
@@ -271,6 +426,7 @@ export class ClusterSyncEngine {
         observedAt: startedAt,
         guests: resources.guests,
         nodes: resources.nodes,
+        full: mode === 'full',
         ...(nodeOnline ? { nodeOnline } : {}),
       };
     } catch (error) {
@@ -299,22 +455,31 @@ export class ClusterSyncEngine {
     ]);
     const plan = planListing(listing, stored, runtime, state?.nodes ?? {}, (vm) => StoredVmSchema.parse(vm));
     const changed = new Set<number>();
-    // A full sync stores new guests once, with their details, instead of creating then updating them.
+    // New guests are stored from the listing first: a run that ends early has still shown them.
+    const recheck: RemovalRecheck = { pending: state?.removals_to_recheck ?? [], next: [] };
     await this.applyListingPlan(cluster, plan, startedAt, writes, changed, {
-      deferCreates: mode === 'full',
       bulkCreates: stored.length === 0,
+      recheck,
     });
 
+    let outcome: DetailsOutcome | null = null;
+    if (mode === 'quick') {
+      await this.syncPendingDetails(cluster, gateway, plan, stored, startedAt, calls, writes, changed, run);
+    }
     if (mode === 'full') {
       const before = new Map(stored.map((vm) => [vm.vmid, vm]));
-      const created = new Set(plan.creates.map((vm) => vm.vmid));
-      await this.syncDetails(cluster, gateway, plan, before, startedAt, calls, writes, changed, created);
-      await this.createVms(
-        plan.creates.map((vm) => plan.view.get(vm.vmid) ?? vm),
+      outcome = await this.syncDetails(
+        cluster,
+        gateway,
+        plan,
+        before,
+        startedAt,
+        calls,
         writes,
         changed,
-        stored.length === 0,
+        run,
       );
+      run.reportDetails(outcome);
     }
 
     // A user's action that this observation confirms (or that expired) stops showing as pending.
@@ -339,26 +504,47 @@ export class ClusterSyncEngine {
       writes.runtime += (await syncState.deleteNodeRuntime(cluster.id, node)).writes;
     }
 
+    // The listing was observed and written either way; the full sync failed if it left guests undone.
     const lastSuccessAt = Math.max(state?.last_success_at ?? 0, startedAt);
+    const incomplete = outcome !== null && (outcome.done < outcome.total || outcome.unwritten > 0);
+    const failure = incomplete && outcome ? this.incompleteMessage(outcome, startedAt) : null;
+    const consecutiveErrors = failure === null ? 0 : (state?.consecutive_errors ?? 0) + 1;
     const patch: Partial<Omit<ClusterStateInput, 'cluster_id'>> = {
       cluster_name: cluster.name,
       last_success_at: lastSuccessAt,
       last_attempt_at: startedAt,
-      consecutive_errors: 0,
+      consecutive_errors: consecutiveErrors,
+      // No backoff after an incomplete run: it kept its work, and the next run goes on from there.
       backoff_until: null,
-      last_error: null,
+      last_error: failure,
       nodes: plan.nodes,
       counts: countVms(plan.view.values()),
+      removals_to_recheck: recheck.next,
       updated_at: this.deps.now(),
     };
-    if (mode === 'full') patch.last_full_sync_at = startedAt;
-    else patch.last_quick_sync_at = startedAt;
+    if (mode === 'full' && failure === null) patch.last_full_sync_at = startedAt;
+    if (mode === 'quick') patch.last_quick_sync_at = startedAt;
     writes.state += (await syncState.updateClusterState(cluster.id, patch)).writes;
+    if (failure !== null) {
+      this.deps.logger.error('full sync incomplete', { cluster_id: cluster.id, error: failure });
+    }
 
     return finish(
-      { ok: true, vms: plan.rows.size, changed: changed.size },
-      { consecutiveErrors: 0, lastSuccessAt, guests: plan.rows.size },
+      failure === null
+        ? { ok: true, vms: plan.rows.size, changed: changed.size }
+        : { ok: false, vms: plan.rows.size, changed: changed.size, error: failure },
+      { consecutiveErrors, lastSuccessAt, guests: plan.rows.size },
     );
+  }
+
+  /** The last error of a full sync that left guests undone (out of time, or writes refused). */
+  private incompleteMessage(outcome: DetailsOutcome, startedAt: number): string {
+    if (outcome.unwritten > 0) {
+      return toSyncError(
+        `could not write the details of ${outcome.unwritten} guest(s): ${outcome.writeError ?? 'unknown error'}`,
+      );
+    }
+    return timedOutMessage(this.deps.now() - startedAt, outcome.done, outcome.total);
   }
 
   /** Node membership from `/cluster/status`; best effort (the listing's node rows stand in). */
@@ -388,20 +574,38 @@ export class ClusterSyncEngine {
     observedAt: number,
     writes: WriteBreakdown,
     changed: Set<number>,
-    options: { deferCreates: boolean; bulkCreates: boolean },
+    options: { bulkCreates: boolean; recheck: RemovalRecheck },
   ): Promise<void> {
     const { inventory, ownership } = this.deps.repositories;
     const key = (vmid: number): VmKey => ({ cluster_id: cluster.id, vmid });
+    // Earlier removals, once the index caught up (at once for a VMID that is back: before it is stored).
+    const { due, keep } = splitDueRechecks(options.recheck.pending, observedAt, plan.rows);
+    await mapLimited(due, SUSPEND_CONCURRENCY, async ({ vmid, removed_at }) => {
+      const report = await ownership.suspendVm(key(vmid), removed_at, { createdBefore: removed_at });
+      writes.ownership += report.writes;
+      if (report.writes > 0) {
+        this.deps.logger.info('suspended an assignment the first lookup missed', {
+          cluster_id: cluster.id,
+          vmid,
+        });
+      }
+    });
+    options.recheck.next = keep;
     if (plan.removals.length > 0) {
       const removed = await inventory.deleteVms(
         plan.removals.map((vmid) => ({ key: key(vmid), observedAt })),
       );
       writes.inventory += removed.writes;
       // A VMID may be reused by a new guest: its old owners must never see that one.
+      const removedAt = this.deps.now();
       await mapLimited(removed.applied, SUSPEND_CONCURRENCY, async (vmKey) => {
         writes.ownership += (await ownership.suspendVm(vmKey, observedAt)).writes;
         changed.add(vmKey.vmid);
       });
+      options.recheck.next = [
+        ...options.recheck.next,
+        ...removed.applied.map((vmKey) => ({ vmid: vmKey.vmid, removed_at: removedAt })),
+      ].slice(-MAX_REMOVALS_TO_RECHECK);
       for (const vmKey of removed.rejected) {
         this.deps.logger.info('removal deferred: a newer action or observation wrote the guest', {
           cluster_id: cluster.id,
@@ -409,7 +613,7 @@ export class ClusterSyncEngine {
         });
       }
     }
-    if (!options.deferCreates) await this.createVms(plan.creates, writes, changed, options.bulkCreates);
+    await this.createVms(cluster, plan.creates, writes, changed, options.bulkCreates);
     if (plan.changes.length > 0) {
       const result = await inventory.applyChanges(
         plan.changes.map((change) => ({ key: key(change.vmid), observedAt, set: change.set })),
@@ -426,6 +630,7 @@ export class ClusterSyncEngine {
    * large cluster much faster.
    */
   private async createVms(
+    cluster: ClusterConfig,
     items: readonly NewStoredVm[],
     writes: WriteBreakdown,
     changed: Set<number>,
@@ -433,7 +638,17 @@ export class ClusterSyncEngine {
   ): Promise<void> {
     if (items.length === 0) return;
     if (bulk) {
-      writes.inventory += (await this.deps.repositories.inventory.batchPut(items)).writes;
+      try {
+        writes.inventory += (await this.deps.repositories.inventory.batchPut(items)).writes;
+      } catch (error) {
+        if (!(error instanceof BatchWriteIncompleteError)) throw error;
+        // What was written stays; the guests left out are new again for the next run.
+        writes.inventory += error.written.writes;
+        this.deps.logger.warn('some new guests could not be stored yet', {
+          cluster_id: cluster.id,
+          error: toSyncError(error),
+        });
+      }
       for (const vm of items) changed.add(vm.vmid);
       return;
     }
@@ -443,8 +658,48 @@ export class ClusterSyncEngine {
   }
 
   /**
-   * Full sync: configs, IPs and reachability of the observable guests; writes what changed. The
-   * details of guests in `created` only update the plan's view: they are stored with the creation.
+   * Quick sync: the details of guests first seen by a listing (`details_pending`), so that they are
+   * complete within one quick interval, and the address of guests that just booted. Calls are
+   * proportional to those guests (at most {@link PENDING_DETAILS_PER_PASS} per pass, the rest in the
+   * next ones), never to the fleet.
+   */
+  private async syncPendingDetails(
+    cluster: ClusterConfig,
+    gateway: ProxmoxGateway,
+    plan: ListingPlan,
+    stored: readonly StoredVm[],
+    observedAt: number,
+    calls: CallCounter,
+    writes: WriteBreakdown,
+    changed: Set<number>,
+    run: { budget: RunBudget; owner: string },
+  ): Promise<void> {
+    const pending = pendingDetailTargets(plan);
+    const booted = bootedIpTargets(plan, observedAt);
+    if (pending.size === 0 && booted.size === 0) return;
+    const before = new Map(stored.map((vm) => [vm.vmid, vm]));
+    await this.syncDetails(
+      cluster,
+      gateway,
+      plan,
+      before,
+      observedAt,
+      calls,
+      writes,
+      changed,
+      run,
+      new Set([...pending, ...booted]),
+      { afterBoot: booted, noRotation: true, recordProgress: false },
+    );
+  }
+
+  /**
+   * Full sync: configs, IPs and reachability of the observable guests (or of `only`), per node in
+   * parallel (see `node-queues.ts`); each guest's result goes to a writer that stores batches as
+   * they fill, so what is done is kept when the run stops. Guests whose config was never read go
+   * first, so the next run continues where this one stopped. No guest starts once the run's budget
+   * says stop; results still in flight when the budget runs out are dropped (not written). A guest
+   * whose identity changed (a recycled VMID) is replaced, not updated.
    */
   private async syncDetails(
     cluster: ClusterConfig,
@@ -455,72 +710,235 @@ export class ClusterSyncEngine {
     calls: CallCounter,
     writes: WriteBreakdown,
     changed: Set<number>,
-    created: ReadonlySet<number>,
-  ): Promise<void> {
+    run: { budget: RunBudget; owner: string },
+    only?: ReadonlySet<number>,
+    options: { afterBoot?: ReadonlySet<number>; noRotation?: boolean; recordProgress?: boolean } = {},
+  ): Promise<DetailsOutcome> {
     const targets: StoredVm[] = [];
-    for (const vmid of plan.observable) {
+    for (const vmid of only ?? plan.observable) {
       const vm = plan.view.get(vmid);
       if (vm) targets.push(vm);
     }
-    const detailsStart = this.deps.now();
-    const details = await mapLimited(targets, DETAIL_CONCURRENCY, (vm) =>
-      this.guestDetails(cluster, gateway, plan, before.get(vm.vmid), vm, observedAt, calls),
+    const neverRead = (vm: StoredVm): number => (vm.config_checked_at === null ? 0 : 1);
+    targets.sort((a, b) => neverRead(a) - neverRead(b));
+
+    const { syncState } = this.deps.repositories;
+    let done = 0;
+    let closed = false;
+    const writer = new DetailWriter({
+      inventory: this.deps.repositories.inventory,
+      flushSize: DETAIL_FLUSH_SIZE,
+      flushIntervalMs: DETAIL_FLUSH_INTERVAL_MS,
+      now: () => this.deps.now(),
+      onWritten: (result) => {
+        writes.inventory += result.writes;
+        for (const vmKey of result.applied) changed.add(vmKey.vmid);
+        for (const vmKey of result.rejected) {
+          const original = before.get(vmKey.vmid);
+          if (original) plan.view.set(vmKey.vmid, original);
+        }
+      },
+      onFlushed: async (doneAtFlush) => {
+        // Progress is the full sync's (a killed run's report); a quick pass's few guests need none.
+        if (options.recordProgress === false) return;
+        await syncState
+          .recordLeaseProgress(cluster.id, 'full', run.owner, {
+            done: doneAtFlush,
+            total: targets.length,
+            at: this.deps.now(),
+          })
+          .catch((error: unknown) => {
+            this.deps.logger.warn('could not record the sync progress', {
+              cluster_id: cluster.id,
+              error: toSyncError(error),
+            });
+          });
+      },
+      onError: (error, batch) => {
+        this.deps.logger.error('guest details could not be written', {
+          cluster_id: cluster.id,
+          guests: batch.length,
+          error: toSyncError(error),
+        });
+      },
+    });
+    const probeSlots = new Limiter(
+      Math.max(1, Math.floor((this.deps.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY) / 2)),
     );
+    const continuations = new Set<Promise<void>>();
+    const recycled: NewStoredVm[] = [];
 
     // Reachability of every running guest with an IP (RDP/SSH may open or close at any time).
-    const probeTargets: { vmid: number; ip: string }[] = [];
-    for (const detail of details) {
+    const probeAndStore = async (detail: GuestDetails): Promise<void> => {
       const vm = plan.view.get(detail.vmid);
-      if (vm?.status !== 'running') continue;
-      const ip = detail.set.ip === undefined ? vm.ip : detail.set.ip;
-      if (ip) probeTargets.push({ vmid: detail.vmid, ip });
-    }
-    const probesStart = this.deps.now();
-    const reachability = await probeGuests(probeTargets, {
-      ports: cluster.probePorts,
-      ...(this.deps.probe ? { probe: this.deps.probe } : {}),
-      timeoutMs: this.deps.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
-      ...(this.deps.probeConcurrency ? { concurrency: this.deps.probeConcurrency } : {}),
-      // A simulated cluster's guests live in 127.0.0.0/8: never probe anything else for it.
-      ...(cluster.simulated ? { allowAddress: isLoopbackAddress } : {}),
+      let probed: ProbeResult | undefined;
+      const ip = detail.set.ip === undefined ? vm?.ip : detail.set.ip;
+      if (vm?.status === 'running' && ip) {
+        await probeSlots.acquire();
+        try {
+          probed = (await probeGuests([{ vmid: detail.vmid, ip }], this.probeOptions(cluster))).get(
+            detail.vmid,
+          );
+        } finally {
+          probeSlots.release();
+        }
+      }
+      if (closed) return;
+      if (detail.recycled && vm) {
+        // Another guest now has this VMID: replaced after the details are in (see below).
+        const item = recycledGuestItem(
+          vm,
+          { ...detail.set, rdp_available: probed?.rdp ?? false, ssh_available: probed?.ssh ?? false },
+          observedAt,
+        );
+        recycled.push(item);
+        plan.view.set(detail.vmid, storedFromNew(item));
+        done += 1;
+        writer.progress(done);
+        return;
+      }
+      const change = this.detailChange(cluster, plan, detail, probed, observedAt);
+      done += 1;
+      if (change) writer.add(change, done);
+      else writer.progress(done);
+      await writer.flushIfDue();
+    };
+
+    const detailsStart = this.deps.now();
+    const work = runPerNode(
+      targets,
+      {
+        nodeOf: (vm) => vm.node,
+        perNode: cluster.maxInFlightPerNode,
+        total: DETAIL_CONCURRENCY,
+        mayStart: () => mayStart(run.budget, this.deps.now()),
+      },
+      async (vm) => {
+        const detail = await this.guestDetails(
+          cluster,
+          gateway,
+          plan,
+          before.get(vm.vmid),
+          vm,
+          observedAt,
+          calls,
+          {
+            afterBoot: options.afterBoot?.has(vm.vmid) === true,
+            noRotation: options.noRotation === true,
+          },
+        );
+        if (closed) return;
+        // The node's slot is free for the next guest while this one is probed and written.
+        const next = probeAndStore(detail).catch((error: unknown) => {
+          this.deps.logger.error('guest details failed', {
+            cluster_id: cluster.id,
+            vmid: vm.vmid,
+            error: toSyncError(error),
+          });
+        });
+        continuations.add(next);
+        void next.finally(() => continuations.delete(next));
+      },
+    ).then(async () => {
+      while (continuations.size > 0) await Promise.all([...continuations]);
     });
+    const abandonAt = run.budget.abandonAt;
+    if (abandonAt === null) {
+      await work;
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, abandonAt - this.deps.now()));
+      });
+      await Promise.race([work, expired]);
+      clearTimeout(timer);
+    }
+    closed = true;
+    await writer.close();
+    await this.replaceRecycled(cluster, recycled, observedAt, writes, changed);
     this.deps.logger.debug('full sync details done', {
       cluster_id: cluster.id,
       guests: targets.length,
-      details_ms: probesStart - detailsStart,
-      probes_ms: this.deps.now() - probesStart,
-      probes: probeTargets.length,
+      done,
+      details_ms: this.deps.now() - detailsStart,
     });
+    return {
+      done: writer.durableDone,
+      total: targets.length,
+      unwritten: writer.unwritten,
+      writeError: writer.firstError,
+    };
+  }
 
-    const changes: { key: VmKey; observedAt: number; set: Partial<StoredVmAttributes> }[] = [];
-    for (const detail of details) {
-      const vm = plan.view.get(detail.vmid);
-      if (!vm) continue;
-      const probed = reachability.get(detail.vmid);
-      const desired: Partial<StoredVmAttributes> = {
-        ...detail.set,
-        rdp_available: probed?.rdp ?? false,
-        ssh_available: probed?.ssh ?? false,
-      };
-      const set = diffAttributes(vm, desired);
-      const bookkeeping = new Set(['config_checked_at', 'ip_checked_at', 'last_updated', 'agent_retry_at']);
-      const substantive = Object.keys(set).some((name) => !bookkeeping.has(name));
-      // A rotation read that found nothing new is not worth a write: the rotation needs no memory.
-      if (!substantive && !detail.recordCheck) continue;
-      if (Object.keys(set).length === 0) continue;
-      plan.view.set(detail.vmid, applyAttributes(vm, set));
-      if (!created.has(detail.vmid))
-        changes.push({ key: { cluster_id: cluster.id, vmid: detail.vmid }, observedAt, set });
-    }
-    if (changes.length > 0) {
-      const result = await this.deps.repositories.inventory.applyChanges(changes);
-      writes.inventory += result.writes;
-      for (const vmKey of result.applied) changed.add(vmKey.vmid);
-      for (const vmKey of result.rejected) {
-        const original = before.get(vmKey.vmid);
-        if (original) plan.view.set(vmKey.vmid, original);
-      }
-    }
+  private probeOptions(cluster: ClusterConfig): Parameters<typeof probeGuests>[1] {
+    return {
+      ports: cluster.probePorts,
+      ...(this.deps.probe ? { probe: this.deps.probe } : {}),
+      timeoutMs: this.deps.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+      // A simulated cluster's guests live in 127.0.0.0/8: never probe anything else for it.
+      ...(cluster.simulated ? { allowAddress: isLoopbackAddress } : {}),
+    };
+  }
+
+  /**
+   * The write a guest's details call for (and the plan's view updated to it), or null: a rotation
+   * read that found nothing new is not worth a write (the rotation needs no memory).
+   */
+  private detailChange(
+    cluster: ClusterConfig,
+    plan: ListingPlan,
+    detail: GuestDetails,
+    probed: ProbeResult | undefined,
+    observedAt: number,
+  ): VmChange | null {
+    const vm = plan.view.get(detail.vmid);
+    if (!vm) return null;
+    const desired: Partial<StoredVmAttributes> = {
+      ...detail.set,
+      rdp_available: probed?.rdp ?? false,
+      ssh_available: probed?.ssh ?? false,
+    };
+    const set = diffAttributes(vm, desired);
+    const substantive = Object.keys(set).some((name) => !BOOKKEEPING_ATTRIBUTES.has(name));
+    if (!substantive && !detail.recordCheck) return null;
+    if (Object.keys(set).length === 0) return null;
+    plan.view.set(detail.vmid, applyAttributes(vm, set));
+    return { key: { cluster_id: cluster.id, vmid: detail.vmid }, observedAt, set };
+  }
+
+  /**
+   * Guests whose VMID now names another guest (identity changed): removed like a vanished guest
+   * (assignments suspended, so the old owners never see the new one) and stored as new.
+   */
+  private async replaceRecycled(
+    cluster: ClusterConfig,
+    items: readonly NewStoredVm[],
+    observedAt: number,
+    writes: WriteBreakdown,
+    changed: Set<number>,
+  ): Promise<void> {
+    if (items.length === 0) return;
+    const { inventory, ownership } = this.deps.repositories;
+    const removed = await inventory.deleteVms(
+      items.map((item) => ({ key: { cluster_id: cluster.id, vmid: item.vmid }, observedAt })),
+    );
+    writes.inventory += removed.writes;
+    await mapLimited(removed.applied, SUSPEND_CONCURRENCY, async (vmKey) => {
+      writes.ownership += (await ownership.suspendVm(vmKey, observedAt)).writes;
+      changed.add(vmKey.vmid);
+    });
+    const removedIds = new Set(removed.applied.map((key) => key.vmid));
+    this.deps.logger.info('VMID reused by another guest: old assignments suspended', {
+      cluster_id: cluster.id,
+      vmids: [...removedIds],
+    });
+    await this.createVms(
+      cluster,
+      items.filter((item) => removedIds.has(item.vmid)),
+      writes,
+      changed,
+      false,
+    );
   }
 
   /** Config (when due), live IP (when due) of one guest, turned into desired attributes. */
@@ -532,24 +950,28 @@ export class ClusterSyncEngine {
     vm: StoredVm,
     observedAt: number,
     calls: CallCounter,
+    options: { afterBoot: boolean; noRotation: boolean } = { afterBoot: false, noRotation: false },
   ): Promise<GuestDetails> {
     const row = plan.rows.get(vm.vmid);
-    const reason = row ? configReadReason(before, vm, row, observedAt, this.fullIntervalMs) : null;
+    const planned = row ? configReadReason(before, vm, row, observedAt, this.fullIntervalMs) : null;
+    // A quick pass reads configs only for a reason, never for the full sync's rotation.
+    const reason = options.noRotation && planned === 'rotation' ? null : planned;
     const set: Partial<StoredVmAttributes> = {};
     const errors: string[] = [];
     let config: ConfigDetails | null = null;
+    let raw: GuestConfig | undefined;
     if (reason !== null && row) {
       try {
-        const raw = await calls.track('config', () => gateway.guestConfig(vm.node, vm.type, vm.vmid));
+        raw = await calls.track('config', () => gateway.guestConfig(vm.node, vm.type, vm.vmid));
         config = detailsFromConfig(vm.type, raw, row);
-        Object.assign(set, config.set, { config_checked_at: observedAt });
+        Object.assign(set, config.set, { config_checked_at: observedAt, details_pending: false });
       } catch (error) {
         // A guest destroyed or migrated since the listing: the next listing tells.
         if (!(error instanceof ProxmoxNotFoundError)) errors.push(`config: ${toSyncError(error)}`);
       }
     }
     const current: StoredVm = config ? applyAttributes(vm, config.set) : vm;
-    const source = ipSourceFor(current, observedAt, config !== null, config?.agentEnabled);
+    const source = ipSourceFor(current, observedAt, config !== null, config?.agentEnabled, options.afterBoot);
     let live: LiveIpOutcome | null = null;
     if (source === 'agent') {
       try {
@@ -587,8 +1009,72 @@ export class ClusterSyncEngine {
       reason === 'changed' ||
       reason === 'ip-fallback' ||
       (live !== null && bootedSinceCheck);
-    return { vmid: vm.vmid, reason, set, recordCheck };
+    const recycled = config !== null && isRecycledGuest(vm, identityFromConfig(vm.type, raw ?? {}));
+    return { vmid: vm.vmid, reason, set, recordCheck, recycled };
   }
+}
+
+/** Most guests whose pending details one quick pass reads (a burst of new guests spreads over passes). */
+export const PENDING_DETAILS_PER_PASS = 50;
+
+/**
+ * The mode a run really uses: a quick pass of a cluster that never had a successful full sync
+ * (no state, or no `last_full_sync_at`) becomes that first full sync.
+ */
+export function firstSyncMode(
+  requested: SyncMode,
+  state: Pick<ClusterState, 'last_full_sync_at'> | null,
+): SyncMode {
+  return requested === 'quick' && (state?.last_full_sync_at ?? null) === null ? 'full' : requested;
+}
+
+/** Observable guests whose details are pending, lowest VMIDs first, at most one pass's worth. */
+export function pendingDetailTargets(
+  plan: Pick<ListingPlan, 'observable' | 'view'>,
+  limit = PENDING_DETAILS_PER_PASS,
+): Set<number> {
+  const pending = [...plan.observable]
+    .filter((vmid) => plan.view.get(vmid)?.details_pending === true)
+    .sort((a, b) => a - b);
+  return new Set(pending.slice(0, limit));
+}
+
+/**
+ * The item of a new guest found under a stored guest's VMID: what the listing and this pass's
+ * details say, none of the old guest's bookkeeping (agent cache, errors, pending action).
+ */
+export function recycledGuestItem(
+  listed: StoredVm,
+  details: Partial<StoredVmAttributes>,
+  observedAt: number,
+): NewStoredVm {
+  const {
+    pending_action: _action,
+    pending_since: _since,
+    pending_upid: _upid,
+    agent_state: _agent,
+    agent_retry_at: _retry,
+    sync_error: _error,
+    ...kept
+  } = listed;
+  return { ...kept, ...details, details_pending: false, observed_at: observedAt, last_updated: observedAt };
+}
+
+/**
+ * Observable guests that booted within the after-boot window and still have no live IP read since:
+ * a quick pass asks them again (a started VM gets its address without waiting for the full sync).
+ */
+export function bootedIpTargets(
+  plan: Pick<ListingPlan, 'observable' | 'view'>,
+  nowMs: number,
+  limit = PENDING_DETAILS_PER_PASS,
+): Set<number> {
+  const booted: number[] = [];
+  for (const vmid of plan.observable) {
+    const vm = plan.view.get(vmid);
+    if (vm !== undefined && needsIpAfterBoot(vm, nowMs)) booted.push(vmid);
+  }
+  return new Set(booted.sort((a, b) => a - b).slice(0, limit));
 }
 
 /** Parses a new item the way the repository stores it (defaults applied). */

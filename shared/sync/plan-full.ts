@@ -13,6 +13,7 @@ import {
   staticIpsFromConfig,
 } from '#shared/proxmox/mapping.ts';
 import type { GuestConfig, GuestResource } from '#shared/proxmox/schemas.ts';
+import { identityFromConfig } from './guest-identity.ts';
 
 /**
  * Planning of the per-guest part of a full sync: which configs to read, which guests to ask for
@@ -65,7 +66,9 @@ export type ConfigReadReason = 'new' | 'changed' | 'ip-fallback' | 'rotation';
 /**
  * Whether (and why) a full sync reads a guest's config: never read, the listing shows a change
  * (`before` is the item as stored before this sync's listing was applied), a stopped guest still
- * shows a live IP, or the guest is in this window's rotating slice.
+ * shows a live IP, or the guest is in this window's rotating slice — unless the previous full sync
+ * read its config (as new, or for a run that continued an unfinished one): an unchanged guest is
+ * never read twice in a row.
  */
 export function configReadReason(
   before: StoredVm | undefined,
@@ -77,7 +80,9 @@ export function configReadReason(
   if (!before || current.config_checked_at === null) return 'new';
   if (listingDiffersFromDetails(before, row)) return 'changed';
   if (needsIpFallback(current)) return 'ip-fallback';
-  if (inRotationSlice(current.vmid, nowMs, { intervalMs })) return 'rotation';
+  // Read by the previous full sync (one interval ago, give or take the schedule's jitter).
+  const readByLastRun = nowMs - current.config_checked_at < 1.5 * intervalMs;
+  if (!readByLastRun && inRotationSlice(current.vmid, nowMs, { intervalMs })) return 'rotation';
   return null;
 }
 
@@ -99,8 +104,8 @@ export function detailsFromConfig(
   const disk = bootDiskBytesFromConfig(type, config) ?? (row.maxdisk === undefined ? 0 : row.maxdisk);
   const nics = nicsFromConfig(type, config);
   const firstMac = nics[0]?.mac ?? null;
-  // A container shares its host's Linux kernel whatever `ostype` says (even `unmanaged`).
-  const category: VmCategory = type === 'lxc' ? 'linux' : categoryFromOstype(type, config.ostype);
+  // One mapping for both types: an `unmanaged` container (no distribution Proxmox knows) is `other`.
+  const category: VmCategory = categoryFromOstype(type, config.ostype);
   const name = config.name ?? config.hostname ?? row.name ?? `${type}-${row.vmid}`;
   return {
     set: {
@@ -113,6 +118,7 @@ export function detailsFromConfig(
       tag_list: tagsToList(config.tags ?? row.tags),
       is_template: config.template ?? row.template ?? false,
       lock: config.lock ?? row.lock ?? null,
+      ...identityFromConfig(type, config),
     },
     agentEnabled: type === 'qemu' && agentEnabled(config.agent),
     firstMac,
@@ -135,10 +141,12 @@ export function ipSourceFor(
   nowMs: number,
   configRead: boolean,
   agentEnabledNow: boolean | undefined,
+  afterBoot = false,
 ): IpSource {
   if (vm.status !== 'running') return null;
   const checkedAt = vm.ip_checked_at;
-  const bootedSinceCheck = checkedAt === null || (vm.boot_time !== null && vm.boot_time > checkedAt);
+  const bootedSinceCheck =
+    afterBoot || checkedAt === null || (vm.boot_time !== null && vm.boot_time > checkedAt);
   const due = configRead || bootedSinceCheck || vm.ip === null;
   if (!due) return null;
   if (vm.type === 'lxc') return 'lxc';
@@ -217,4 +225,20 @@ export function ipAttributes(input: {
  */
 export function needsIpFallback(vm: StoredVm): boolean {
   return vm.status !== 'running' && vm.ip !== null && vm.agent_state === 'ok';
+}
+
+/** How long after a boot the quick passes keep asking a guest for its IP (the agent needs tens of seconds). */
+export const AFTER_BOOT_IP_WINDOW_MS = 2 * 60_000;
+
+/**
+ * True while a guest that booted less than {@link AFTER_BOOT_IP_WINDOW_MS} ago has no live IP read
+ * since its boot: each quick pass asks again (so the retries follow the quick interval), and after
+ * the window the full sync takes over.
+ */
+export function needsIpAfterBoot(vm: StoredVm, nowMs: number): boolean {
+  if (vm.status !== 'running' || vm.boot_time === null || vm.details_pending) return false;
+  if (nowMs - vm.boot_time > AFTER_BOOT_IP_WINDOW_MS) return false;
+  if (vm.type === 'qemu' && vm.agent_state === 'disabled') return false;
+  const liveSinceBoot = vm.ip_checked_at !== null && vm.ip_checked_at >= vm.boot_time;
+  return !(liveSinceBoot && vm.agent_state === 'ok' && vm.ip !== null);
 }

@@ -33,6 +33,8 @@ export interface ListingObservation {
   nodes: readonly NodeResource[];
   /** Node membership from `/cluster/status` (full sync), which wins over the resources rows. */
   nodeOnline?: ReadonlyMap<string, boolean>;
+  /** True when this listing starts a full sync (the guests of its online nodes get their details read). */
+  full?: boolean;
 }
 
 /** A node runtime set to rewrite. */
@@ -76,11 +78,15 @@ export function nodeOnlineMap(listing: ListingObservation): Map<string, boolean>
   return online;
 }
 
-/** New node states: every listed node is seen now; `last_online_at` moves only while online. */
+/**
+ * New node states: every listed node is seen now; `last_online_at` moves only while online, and
+ * `last_full_online_at` only when a full sync finds the node online.
+ */
 export function nextNodeStates(
   online: ReadonlyMap<string, boolean>,
   previous: Readonly<Record<string, NodeState>>,
   observedAt: number,
+  full = false,
 ): Record<string, NodeState> {
   const nodes: Record<string, NodeState> = {};
   for (const [node, isOnline] of online) {
@@ -88,6 +94,7 @@ export function nextNodeStates(
       online: isOnline,
       last_seen_at: observedAt,
       last_online_at: isOnline ? observedAt : (previous[node]?.last_online_at ?? null),
+      last_full_online_at: isOnline && full ? observedAt : (previous[node]?.last_full_online_at ?? null),
     };
   }
   return nodes;
@@ -103,7 +110,9 @@ export function listingAttributes(
   const status = normalizeVmStatus(row.status);
   const runtime = runtimeFromResource(row, observedAt);
   const observedBoot =
-    runtime.uptime !== null && runtime.uptime > 0 ? bootTimeFromUptime(observedAt, runtime.uptime) : null;
+    runtime.uptime !== null && (runtime.uptime > 0 || status === 'running')
+      ? bootTimeFromUptime(observedAt, runtime.uptime)
+      : null;
   // Uptime is reported in whole seconds every ~10 s: the same boot keeps its stored time (no write).
   const bootTime = isSameBoot(previousBootTime, observedBoot) ? previousBootTime : observedBoot;
   return {
@@ -115,10 +124,15 @@ export function listingAttributes(
     hastate: row.hastate ?? null,
     pool: row.pool ?? null,
     unobserved_since: null,
+    // A guest that is not running answers neither RDP nor SSH, whatever the last probe found.
+    ...(status === 'running' ? {} : { rdp_available: false, ssh_available: false }),
   };
 }
 
-/** A guest seen for the first time, stored with what the listing tells (details at the next full sync). */
+/**
+ * A guest seen for the first time, stored with what the listing tells and `details_pending` set
+ * until its config (category, IP, RDP/SSH) has been read.
+ */
 export function newVmFromListing(
   row: GuestResource,
   listing: ListingObservation,
@@ -145,6 +159,7 @@ export function newVmFromListing(
     hastate: row.hastate ?? null,
     boot_time: attributes.boot_time ?? null,
     unobserved_since: known ? null : listing.observedAt,
+    details_pending: true,
     observed_at: listing.observedAt,
   };
 }
@@ -169,9 +184,14 @@ export function runtimeSamplesByNode(
 
 /** Aggregates kept in the sync state so that stats and health never scan the inventory. */
 export function countVms(vms: Iterable<StoredVm>): ClusterCounts {
-  const counts: ClusterCounts = { total: 0, running: 0, error: 0, templates: 0 };
+  const byNode: NonNullable<ClusterCounts['by_node']> = {};
+  const counts: ClusterCounts = { total: 0, running: 0, error: 0, templates: 0, by_node: byNode };
   for (const vm of vms) {
     counts.total++;
+    const node = byNode[vm.node] ?? { total: 0, unobserved: 0 };
+    node.total++;
+    if (vm.unobserved_since !== null) node.unobserved++;
+    byNode[vm.node] = node;
     if (vm.status === 'running') counts.running++;
     if (vm.sync_error !== null) counts.error++;
     if (vm.is_template) counts.templates++;
@@ -206,7 +226,7 @@ export function planListing(
     removals: [],
     runtimeWrites: [],
     runtimeDeletes: [],
-    nodes: nextNodeStates(online, previousNodes, listing.observedAt),
+    nodes: nextNodeStates(online, previousNodes, listing.observedAt, listing.full ?? false),
     view: new Map(),
     rows,
     observable: new Set(),

@@ -1,7 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { getDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
+import { getPacedDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import { cadenceFromEnv } from '#shared/config/cadence.ts';
 import {
   type ClusterConfig,
   type ClustersFile,
@@ -28,7 +29,12 @@ import type {
   SyncService,
   SyncSummary,
 } from './contract.ts';
-import { ClusterSyncEngine, type ClusterSyncResult, type SyncEngineDeps } from './engine.ts';
+import {
+  ClusterSyncEngine,
+  type ClusterSyncResult,
+  type SyncEngineDeps,
+  type SyncRunOptions,
+} from './engine.ts';
 import { noMetrics, powertoolsMetricsSink, type SyncMetricsSink } from './metrics.ts';
 import { createProxmoxConnector, type ProxmoxConnector } from './proxmox-connector.ts';
 
@@ -55,8 +61,10 @@ export interface SyncServiceDeps extends Omit<SyncEngineDeps, 'now' | 'logger' |
 export interface EngineSyncService extends SyncService {
   /** The configured clusters. */
   readonly clusters: readonly ClusterConfig[];
+  /** The full-sync period the engine sizes its config rotation with (ms). */
+  readonly fullSyncIntervalMs: number;
   /** Like `syncCluster`, with the write breakdown and call counts per endpoint class. */
-  syncClusterDetailed(input: SyncClusterInput): Promise<ClusterSyncResult>;
+  syncClusterDetailed(input: SyncClusterInput, options?: SyncRunOptions): Promise<ClusterSyncResult>;
 }
 
 const silentLogger: ProxmoxLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -77,20 +85,34 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
     return cluster;
   };
 
-  const syncClusterDetailed = (input: SyncClusterInput): Promise<ClusterSyncResult> =>
-    engine.sync(find(input.cluster_id), input.mode);
+  const syncClusterDetailed = (
+    input: SyncClusterInput,
+    options?: SyncRunOptions,
+  ): Promise<ClusterSyncResult> =>
+    engine.sync(find(input.cluster_id), input.mode, { ...options, manual: input.manual === true });
 
   return {
     clusters,
+    fullSyncIntervalMs: engine.fullIntervalMs,
     async listClusters(input: ListClustersInput): Promise<ListClustersOutput> {
       const selected = input.cluster_id === undefined ? clusters : [find(input.cluster_id)];
-      return { mode: input.mode, clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode })) };
+      const manual = input.manual === true ? { manual: true } : {};
+      return {
+        mode: input.mode,
+        clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode, ...manual })),
+      };
     },
-    async syncCluster(input: SyncClusterInput): Promise<SyncSummary> {
-      return (await syncClusterDetailed(input)).summary;
+    async syncCluster(input: SyncClusterInput, options?: SyncRunOptions): Promise<SyncSummary> {
+      return (await syncClusterDetailed(input, options)).summary;
     },
     syncClusterDetailed,
     async recordRun(input: RecordRunInput): Promise<RecordRunOutput> {
+      // A task that failed as a whole (timeout, crash) left no summary: record it on its cluster.
+      for (const result of input.results) {
+        if ('mode' in result) continue;
+        const cluster = clusters.find((c) => c.id === result.cluster_id);
+        if (cluster) await engine.recordTaskFailure(cluster, input.mode, result.error);
+      }
       const ok = input.results.filter((result) => result.ok).length;
       const failed = input.results.length - ok;
       let duration: number | null = null;
@@ -175,6 +197,8 @@ export interface SyncServiceFromEnvOptions {
   logger?: ProxmoxLogger;
   metrics?: SyncMetricsSink;
   documentClient?: DynamoDBDocumentClient;
+  /** The clock (default Date.now). */
+  now?: () => number;
 }
 
 /** A service and the connector it owns (close it when done, outside Lambda). */
@@ -186,7 +210,8 @@ export interface OwnedSyncService {
 /**
  * Builds the service from the environment: `CLUSTERS_CONFIG`, the table variables, token secrets
  * from the environment, files or Secrets Manager (one secret per cluster, cached with a max age),
- * `FULL_SYNC_MINUTES` (rotation sizing, default 5).
+ * and the cadence (`FULL_SYNC_MINUTES` or `FULL_SYNC_SECONDS`: rotation sizing, default 5 minutes;
+ * see shared/config/cadence.ts).
  */
 export async function createSyncServiceFromEnv(
   options: SyncServiceFromEnvOptions = {},
@@ -200,16 +225,17 @@ export async function createSyncServiceFromEnv(
     sources: { env, ...(awsSecret ? { awsSecret } : {}) },
     clientDeps: { logger },
   });
-  const fullMinutes = Number(env.FULL_SYNC_MINUTES ?? '5');
+  const cadence = cadenceFromEnv(env);
   const documentClient = options.documentClient;
   const service = createSyncService({
     clusters,
-    repositories: repositoriesFromEnv(env, () => documentClient ?? getDocumentClient()),
+    repositories: repositoriesFromEnv(env, () => documentClient ?? getPacedDocumentClient()),
     connect: (cluster) => connector.connect(cluster),
     invalidate: (clusterId) => connector.invalidate(clusterId),
     logger,
     metrics: options.metrics ?? powertoolsMetricsSink(),
-    ...(Number.isFinite(fullMinutes) && fullMinutes > 0 ? { fullSyncIntervalMs: fullMinutes * 60_000 } : {}),
+    fullSyncIntervalMs: cadence.fullIntervalMs,
+    ...(options.now ? { now: options.now } : {}),
   });
   return { service, connector };
 }

@@ -88,7 +88,7 @@ export function sfnExecutionStarter(client: SFNClient, arns: SyncStateMachineArn
 export interface LocalExecutionRunner {
   start(
     mode: SyncMode,
-    options: { clusterId?: string; name?: string },
+    options: { clusterId?: string; name?: string; manual?: boolean },
   ): { readonly arn: string; readonly finishedAt: number | null };
 }
 
@@ -102,6 +102,7 @@ export function localExecutionStarter(runner: LocalExecutionRunner): ExecutionSt
       const execution = runner.start(mode, {
         name,
         ...(input.cluster_id === undefined ? {} : { clusterId: input.cluster_id }),
+        ...(input.manual === true ? { manual: true } : {}),
       });
       executions.set(execution.arn, execution);
       return { executionArn: execution.arn, started: true };

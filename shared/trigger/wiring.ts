@@ -1,4 +1,5 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { CONFIGURED_CLUSTER_IDS_ENV, configuredClusterIdsFromEnv } from '#shared/api/refresh-port.ts';
 import { MissingSettingError } from '#shared/clients/dynamodb.ts';
 import type { ExecutionStarter } from './execution-starter.ts';
 import { sfnExecutionStarter } from './execution-starter.ts';
@@ -19,6 +20,14 @@ export function syncStateTableFromEnv(env: Readonly<Record<string, string | unde
   const value = env.SYNC_STATE_TABLE?.trim();
   if (!value) throw new MissingSettingError('environment variable SYNC_STATE_TABLE is not set');
   return value;
+}
+
+/** The configured cluster ids (`CONFIGURED_CLUSTER_IDS`, set by the ApiStack and the local stack). */
+export function requiredClusterIdsFromEnv(env: Readonly<Record<string, string | undefined>>): string[] {
+  const ids = configuredClusterIdsFromEnv(env);
+  if (ids.length === 0)
+    throw new MissingSettingError(`environment variable ${CONFIGURED_CLUSTER_IDS_ENV} is not set`);
+  return ids;
 }
 
 let localStarter: ExecutionStarter | undefined;

@@ -4,7 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createTables, localClientConfig, prefixedTableNames } from '#local/dynamodb-local.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
-import type { TableNames } from '#shared/store/table-design.ts';
+import type { AllTableNames } from '#shared/store/table-design.ts';
 
 /** Endpoint of the run's DynamoDB Local (published by test/setup/dynamodb-global-setup.ts). */
 export function dynamoDbEndpoint(): string {
@@ -18,7 +18,7 @@ export function localDocumentClient(): { client: DynamoDBClient; documentClient:
 }
 
 export interface TestTables {
-  names: TableNames;
+  names: AllTableNames;
   client: DynamoDBClient;
   documentClient: DynamoDBDocumentClient;
   /** Deletes the tables and closes the clients (call in afterAll). */
@@ -26,7 +26,7 @@ export interface TestTables {
 }
 
 /**
- * Creates the three tables under unique names (a random prefix per call), so test files running in
+ * Creates the tables under unique names (a random prefix per call), so test files running in
  * parallel on the shared DynamoDB Local never see each other's data.
  */
 export async function createTestTables(label = 't'): Promise<TestTables> {

@@ -2,7 +2,11 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { ROUTE_TABLE_ACCESS } from '#infra/constructs/api-handlers.ts';
-import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '#infra/constructs/pve-function.ts';
+import {
+  TABLE_APPEND_ACTIONS,
+  TABLE_READ_ACTIONS,
+  TABLE_WRITE_ACTIONS,
+} from '#infra/constructs/pve-function.ts';
 import { type RouteId, routeKey, routeList, routes } from '#shared/http/routes.ts';
 import { synthApp } from './helpers.ts';
 
@@ -67,11 +71,14 @@ function tableAccessOf(routeId: RouteId): Record<string, string> {
   const access: Record<string, string> = {};
   for (const statement of statementsOf(routeId)) {
     const text = JSON.stringify(statement.Resource);
-    const table = /ExportsOutputFnGetAtt(VmInventory|SyncState|Ownership)/.exec(text)?.[1];
+    const table = /ExportsOutputFnGetAtt(VmInventory|SyncState|Ownership|AuditTrail)/.exec(text)?.[1];
     if (table === undefined) continue;
     const actions = [...actionsOf(statement)].sort();
     if (JSON.stringify(actions) === JSON.stringify([...TABLE_READ_ACTIONS].sort())) access[table] = 'read';
-    else if (
+    else if (JSON.stringify(actions) === JSON.stringify([...TABLE_APPEND_ACTIONS].sort())) {
+      // Appending only: the table itself, never its indexes.
+      access[table] = text.includes('/index/') ? 'append with index access' : 'append';
+    } else if (
       JSON.stringify(actions) === JSON.stringify([...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS].sort())
     )
       access[table] = 'readWrite';
@@ -169,13 +176,26 @@ describe('ApiStack', () => {
     'grants %s exactly the tables it uses',
     (routeId) => {
       const expected: Record<string, string> = {};
-      const names = { inventory: 'VmInventory', syncState: 'SyncState', ownership: 'Ownership' } as const;
+      const names = {
+        inventory: 'VmInventory',
+        syncState: 'SyncState',
+        ownership: 'Ownership',
+        audit: 'AuditTrail',
+      } as const;
       for (const [key, access] of Object.entries(ROUTE_TABLE_ACCESS[routeId])) {
         expected[names[key as keyof typeof names]] = access;
       }
       expect(tableAccessOf(routeId)).toEqual(expected);
     },
   );
+
+  it('lets every state-changing route append to the audit trail, and only the audit route read it', () => {
+    for (const route of routeList) {
+      const audit = tableAccessOf(route.id as RouteId).AuditTrail;
+      if (route.id === 'listAudit') expect(audit).toBe('read');
+      else expect(audit, route.id).toBe(route.method === 'GET' ? undefined : 'append');
+    }
+  });
 
   it('keeps read handlers outside the VPC and puts the action handler in the sync VPC', () => {
     for (const route of routeList) {
@@ -222,6 +242,20 @@ describe('ApiStack', () => {
       .parse(all[functionIdOf('vmAction')]?.Properties).Environment.Variables;
     expect(environment.ACTION_WAIT_SECONDS).toBe('5');
     expect(() => synthApp({ pveInventory: { actionWaitSeconds: 25 } })).toThrow(/actionWaitSeconds/);
+  });
+
+  it('hands every handler the same cadence as the sync (staleness cutoff, quick and full periods)', () => {
+    for (const routeId of ['listVms', 'getSyncStats', 'getSyncHealth'] as const) {
+      const fn = all[functionIdOf(routeId)];
+      const env = z
+        .object({ Variables: z.record(z.string(), z.unknown()) })
+        .parse(fn?.Properties.Environment).Variables;
+      expect(env, routeId).toMatchObject({
+        FULL_SYNC_MINUTES: '5',
+        QUICK_SYNC_SECONDS: '30',
+        STALE_AFTER_SECONDS: '600',
+      });
+    }
   });
 
   it('alarms on the 5xx rate and the p99 latency, and outputs what the frontend needs', () => {

@@ -10,8 +10,8 @@ describe('DataStack', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
-  it('creates exactly the three tables, on demand, with point-in-time recovery', () => {
-    data.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
+  it('creates exactly the four tables (the audit trail included), on demand, with point-in-time recovery', () => {
+    data.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
     const tables = data.findResources('AWS::DynamoDB::GlobalTable');
     for (const table of Object.values(tables)) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
@@ -96,7 +96,17 @@ describe('DataStack', () => {
     expect(ownership[0]?.DeletionPolicy).toBe('Retain');
     expect(ownership[0]?.UpdateReplacePolicy).toBe('Retain');
     expect(ownership[0]?.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
-    const others = tables.filter((t) => !ownership.includes(t));
+    const audit = tables.filter((t) =>
+      t.Properties.GlobalSecondaryIndexes?.some((i: { IndexName: string }) => i.IndexName === 'AuditByActor'),
+    );
+    expect(audit).toHaveLength(1);
+    // The audit trail is kept like the ownership data; its entries expire by TTL.
+    expect(audit[0]?.DeletionPolicy).toBe('Retain');
+    expect(audit[0]?.Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'expires_at',
+      Enabled: true,
+    });
+    const others = tables.filter((t) => !ownership.includes(t) && !audit.includes(t));
     for (const table of others) {
       expect(table.DeletionPolicy).toBe('Delete');
       expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
@@ -110,9 +120,11 @@ describe('DataStack', () => {
     const tables = Object.values(
       custom.template(custom.stacks.data).findResources('AWS::DynamoDB::GlobalTable'),
     );
+    // The ownership table and the audit trail follow ownershipRemovalPolicy.
     const byVm = (t: (typeof tables)[number]) =>
-      t.Properties.GlobalSecondaryIndexes?.some((i: { IndexName: string }) => i.IndexName === 'ByVm') ===
-      true;
+      t.Properties.GlobalSecondaryIndexes?.some(
+        (i: { IndexName: string }) => i.IndexName === 'ByVm' || i.IndexName === 'AuditByVm',
+      ) === true;
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe(byVm(table) ? 'Delete' : 'Retain');
     }

@@ -309,6 +309,17 @@ describe('SyncStack', () => {
     }
   });
 
+  it('hands the deployment cadence to the sync function (rotation sizing follows the full-sync period)', () => {
+    const fn =
+      resources(template)[functionIdByDescription(template, 'syncs one Proxmox cluster')]?.Properties ?? {};
+    const env = z.object({ Variables: z.record(z.string(), z.unknown()) }).parse(fn.Environment).Variables;
+    expect(env).toMatchObject({
+      FULL_SYNC_MINUTES: '5',
+      QUICK_SYNC_SECONDS: '20',
+      STALE_AFTER_SECONDS: '600',
+    });
+  });
+
   it('runs a Standard full sync (traced) and an Express quick sync (untraced by default), both logging ALL', () => {
     const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machines.map((m) => m.Properties.StateMachineType).sort()).toEqual(['EXPRESS', 'STANDARD']);
@@ -357,7 +368,16 @@ describe('SyncStack', () => {
     expect(executionAlarms).toHaveLength(2);
     for (const alarm of executionAlarms)
       expect(JSON.stringify(alarm.Properties.Metrics)).toContain('ExecutionsTimedOut');
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // A sync-cluster run killed at its timeout is caught inside the Map: its function errors alarm.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('SyncCluster') } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+    });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.org',

@@ -92,7 +92,12 @@ export const ErrorResponseSchema = z
   .object({
     error: z.object({
       code: z.string(),
+      /** a short reason, safe for every caller */
       message: z.string(),
+      /** the request's id: give it to an admin to find the logs and the audit entry */
+      request_id: z.string().optional(),
+      /** internal reason (node, path, address, Proxmox's text): admins only */
+      detail: z.string().optional(),
       details: z.array(z.unknown()).optional(),
     }),
   })

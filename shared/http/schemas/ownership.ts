@@ -85,11 +85,52 @@ export const MAPPINGS_IMPORT_LIMITS = {
   maxEntries: 10_000,
 } as const;
 
-/** Body of POST /api/assignments/import: the original portal's mappings.json. */
+/** The list of one user in a mappings.json. */
+export const MappingListSchema = z.array(MappingEntrySchema).max(10_000);
+
+const mappingListJsonSchema = (() => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(MappingListSchema, { io: 'input' });
+  return rest;
+})();
+
+/**
+ * Body of POST /api/assignments/import: the original portal's mappings.json, a JSON object of
+ * username → list. Parsed into a Map, so that no key has a special meaning (`__proto__` or
+ * `constructor` are usernames like any other, and are then refused or kept by the username rules,
+ * never silently dropped); each bad key or list is reported at its own field.
+ */
 export const ImportMappingsBodySchema = z
-  .record(UsernameSchema, z.array(MappingEntrySchema).max(10_000))
-  .meta({ examples: [{ 'alice@pve': [101, 102], bob: ['lab-b:101'] }] });
-export type ImportMappingsBody = z.infer<typeof ImportMappingsBodySchema>;
+  .custom<Readonly<Record<string, unknown>>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    { message: 'Invalid input: expected a JSON object of username → list' },
+  )
+  .transform((file, ctx) => {
+    const users = new Map<string, z.output<typeof MappingListSchema>>();
+    for (const [rawUser, list] of Object.entries(file)) {
+      const user = UsernameSchema.safeParse(rawUser);
+      if (!user.success) {
+        for (const issue of user.error.issues)
+          ctx.addIssue({ code: 'custom', path: [rawUser], message: issue.message });
+        continue;
+      }
+      const parsed = MappingListSchema.safeParse(list);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          ctx.addIssue({ code: 'custom', path: [rawUser, ...issue.path], message: issue.message });
+        }
+        continue;
+      }
+      users.set(rawUser, parsed.data);
+    }
+    return users;
+  })
+  .meta({
+    type: 'object',
+    additionalProperties: mappingListJsonSchema,
+    description: 'username → list of VMIDs or "cluster:vmid" strings',
+    examples: [{ 'alice@pve': [101, 102], bob: ['lab-b:101'] }],
+  });
+export type ImportMappingsBody = z.output<typeof ImportMappingsBodySchema>;
 
 /** Query of POST /api/assignments/import. */
 export const ImportMappingsQuerySchema = z.object({
@@ -116,6 +157,8 @@ export const ClassResponseSchema = z
     name: z.string(),
     description: z.string().nullable(),
     created_at: z.iso.datetime(),
+    /** the class owner (a teacher): grants the teacher role with admins; cannot be removed */
+    owner: z.string().nullable(),
     teachers: z.array(z.string()),
     students: z.array(z.string()),
     vms: z.array(
@@ -140,6 +183,8 @@ export const CreateClassBodySchema = z
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).nullable().optional(),
     teachers: z.array(UsernameSchema).max(50).optional(),
+    /** the class owner (made a teacher of the class); default: the first of `teachers` */
+    owner: UsernameSchema.optional(),
   })
   .meta({ examples: [{ name: 'Networking 101', teachers: ['carol'] }] });
 export type CreateClassBody = z.infer<typeof CreateClassBodySchema>;
@@ -149,6 +194,8 @@ export const UpdateClassBodySchema = z
   .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     description: z.string().max(2000).nullable().optional(),
+    /** admins only: a teacher of the class who becomes its owner */
+    owner: UsernameSchema.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: 'must change at least one field' })
   .meta({ examples: [{ name: 'Networking 102' }] });

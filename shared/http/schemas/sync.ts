@@ -13,6 +13,10 @@ export const ClusterSyncStatsSchema = z.object({
   last_full_sync: UnixSecondsOrNull,
   last_quick_sync: UnixSecondsOrNull,
   consecutive_errors: z.number().int().nonnegative(),
+  /** admins only: the last sync error (≤ 500 characters, secrets redacted), null after a success */
+  last_error: z.string().max(500).nullable().optional(),
+  /** admins only: no sync of the cluster is attempted before this time (Unix seconds), or null */
+  backoff_until: UnixSecondsOrNull.optional(),
 });
 export type ClusterSyncStats = z.infer<typeof ClusterSyncStatsSchema>;
 
@@ -26,8 +30,13 @@ export const SyncStatsResponseSchema = z.object({
   last_quick_sync: UnixSecondsOrNull,
   /** the highest over clusters */
   consecutive_errors: z.number().int().nonnegative(),
-  /** a quick sync succeeded within the last 3 intervals */
+  /**
+   * a quick sync succeeded within the last 3 intervals, and every cluster in scope had a successful
+   * quick sync within the staleness cutoff
+   */
   is_running: z.boolean(),
+  /** why `is_running` is false (null when running) */
+  not_running_reason: z.string().nullable(),
   clusters: z.array(ClusterSyncStatsSchema),
 });
 export type SyncStatsResponse = z.infer<typeof SyncStatsResponseSchema>;
@@ -60,6 +69,19 @@ export const TriggerSyncBodySchema = z
   .meta({ examples: [{ mode: 'full' }] });
 export type TriggerSyncBody = z.infer<typeof TriggerSyncBodySchema>;
 
+/** What a manual sync does for one cluster. */
+export const TriggerClusterOutcomeSchema = z.object({
+  cluster_id: z.string(),
+  /**
+   * `started`: this request's execution syncs it now (backoff overridden); `coalesced`: it joins a
+   * sync already under way (a recent trigger's execution, or a run holding the cluster's lease);
+   * `skipped`: it will not be synced by this request (`reason` says why).
+   */
+  outcome: z.enum(['started', 'coalesced', 'skipped']),
+  reason: z.string().nullable(),
+});
+export type TriggerClusterOutcome = z.infer<typeof TriggerClusterOutcomeSchema>;
+
 /** Answer (202) of POST /api/sync/trigger: the started execution, or the running one it joined. */
 export const TriggerSyncResponseSchema = z.object({
   execution_name: z.string(),
@@ -68,6 +90,8 @@ export const TriggerSyncResponseSchema = z.object({
   cluster_id: z.string().nullable(),
   /** false when an execution already running (or just started) was returned instead */
   started: z.boolean(),
+  /** what happens to each cluster in scope */
+  clusters: z.array(TriggerClusterOutcomeSchema),
 });
 export type TriggerSyncResponse = z.infer<typeof TriggerSyncResponseSchema>;
 

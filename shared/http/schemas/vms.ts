@@ -35,15 +35,27 @@ export type ListVmsQuery = z.infer<typeof ListVmsQuerySchema>;
 export const VmSchema = ApiVmSchema.meta({ id: 'Vm' });
 
 /** Answer of GET /api/vms. */
+/** How the refresh of one cluster in scope ended (`force_refresh`, `live`, a never-synced cluster). */
+export const ClusterRefreshReportSchema = z.object({
+  cluster_id: z.string(),
+  outcome: z.enum(['refreshed', 'coalesced', 'failed', 'timed_out']),
+  /** a short reason (null when refreshed by this request) */
+  reason: z.string().nullable(),
+});
+export type ClusterRefreshReport = z.infer<typeof ClusterRefreshReportSchema>;
+
 export const ListVmsResponseSchema = z.object({
   vms: z.array(VmSchema),
   /** whether the caller is an admin (frontends show admin controls with it) */
   is_admin: z
     .boolean()
     .meta({ description: 'Whether the caller is an admin (frontends show admin controls)' }),
+  /** `live` only when every cluster in scope was refreshed within the deadline */
   mode: z.enum(['inventory', 'live']),
-  /** true when any VM returned is stale */
+  /** true when any VM returned is stale, or a refresh did not complete */
   stale: z.boolean(),
+  /** per cluster, when this request refreshed (or tried to); null when it answered from the table only */
+  refresh: z.object({ clusters: z.array(ClusterRefreshReportSchema) }).nullable(),
   next_cursor: z.string().nullable(),
   generated_at: z.iso.datetime(),
 });

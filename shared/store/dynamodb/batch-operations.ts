@@ -8,23 +8,44 @@ import { mapWithConcurrency, sumCapacity } from './helpers.ts';
 export type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 type Key = Record<string, unknown>;
 
-/** Retry policy for unprocessed batch items: full-jitter exponential backoff with a cap. */
+/**
+ * Retry policy for unprocessed batch items and throttled batches: full-jitter exponential backoff
+ * with a cap, bounded by attempts and by the total time spent waiting.
+ */
 export interface RetryPolicy {
-  /** attempts per batch including the first (default 8) */
+  /** attempts per batch including the first (default 40) */
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * Total backoff per batch (default 30 s): DynamoDB throttles a hot partition for seconds, so a
+   * budget of tens of seconds rides it out where a few attempts would give up.
+   */
+  budgetMs?: number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 8,
-  baseDelayMs: 25,
-  maxDelayMs: 2_000,
+  maxAttempts: 40,
+  baseDelayMs: 50,
+  maxDelayMs: 5_000,
+  budgetMs: 30_000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: Math.random,
 };
+
+/** Error names DynamoDB (and the SDK) use for a request refused for throughput. */
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+/** True for an error that asks the caller to slow down and retry. */
+export function isThrottlingError(error: unknown): boolean {
+  return error instanceof Error && THROTTLING_ERRORS.has(error.name);
+}
 
 /** Delay before retry number `attempt` (1-based): uniform in [0, min(cap, base·2^attempt)]. */
 export function backoffDelay(policy: RetryPolicy, attempt: number): number {
@@ -43,8 +64,9 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * Writes any number of put/delete requests to one table in batches of 25, retrying
- * UnprocessedItems with jittered backoff; throws `BatchWriteIncompleteError` when a batch is still
- * incomplete after `maxAttempts`.
+ * UnprocessedItems and throttled batches with jittered backoff within the policy's budget. Every
+ * batch is attempted: when some stay incomplete, `BatchWriteIncompleteError` says how many items
+ * were written and how many were not (what was written stays written).
  */
 export async function batchWriteAll(
   client: DynamoDBDocumentClient,
@@ -52,36 +74,53 @@ export async function batchWriteAll(
   requests: readonly WriteRequest[],
   policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ): Promise<WriteReport> {
-  const reports = await mapWithConcurrency(
+  const outcomes = await mapWithConcurrency(
     chunk(requests, BATCH_WRITE_SIZE),
     BATCH_CONCURRENCY,
     async (batch) => {
       let pending: WriteRequest[] = batch;
       let writes = 0;
       let capacityUnits = 0;
+      let waited = 0;
       for (let attempt = 1; ; attempt++) {
-        const result = await client.send(
-          new BatchWriteCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
-        );
-        const unprocessed = result.UnprocessedItems?.[tableName] ?? [];
-        writes += pending.length - unprocessed.length;
-        capacityUnits += sumCapacity(result.ConsumedCapacity) ?? pending.length - unprocessed.length;
-        if (unprocessed.length === 0) return { writes, capacityUnits };
-        if (attempt >= policy.maxAttempts) {
-          throw new BatchWriteIncompleteError(tableName, unprocessed.length, attempt);
+        let unprocessed: WriteRequest[];
+        try {
+          const result = await client.send(
+            new BatchWriteCommand({
+              RequestItems: { [tableName]: pending },
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+          );
+          unprocessed = result.UnprocessedItems?.[tableName] ?? [];
+          writes += pending.length - unprocessed.length;
+          capacityUnits += sumCapacity(result.ConsumedCapacity) ?? pending.length - unprocessed.length;
+        } catch (error) {
+          // A batch refused as a whole (every item's partition throttled) is retried like unprocessed items.
+          if (!isThrottlingError(error)) throw error;
+          unprocessed = pending;
+        }
+        if (unprocessed.length === 0) return { writes, capacityUnits, unwritten: 0, attempts: attempt };
+        const delay = backoffDelay(policy, attempt);
+        if (attempt >= policy.maxAttempts || waited + delay > (policy.budgetMs ?? Number.POSITIVE_INFINITY)) {
+          return { writes, capacityUnits, unwritten: unprocessed.length, attempts: attempt };
         }
         pending = unprocessed;
-        await policy.sleep(backoffDelay(policy, attempt));
+        waited += delay;
+        await policy.sleep(delay);
       }
     },
   );
-  return reports.reduce(
-    (sum, r) => ({ writes: sum.writes + r.writes, capacityUnits: sum.capacityUnits + r.capacityUnits }),
-    {
-      writes: 0,
-      capacityUnits: 0,
-    },
-  );
+  const report = { writes: 0, capacityUnits: 0 };
+  let unwritten = 0;
+  let attempts = 0;
+  for (const outcome of outcomes) {
+    report.writes += outcome.writes;
+    report.capacityUnits += outcome.capacityUnits;
+    unwritten += outcome.unwritten;
+    if (outcome.unwritten > 0) attempts = Math.max(attempts, outcome.attempts);
+  }
+  if (unwritten > 0) throw new BatchWriteIncompleteError(tableName, unwritten, attempts, report);
+  return report;
 }
 
 /**

@@ -1,15 +1,19 @@
 /** Errors of the DynamoDB adapters, named for the condition. */
 
-/** Batch writes still had unprocessed items after every retry. */
+/**
+ * Batch writes still had unprocessed items after every retry; `written` reports what the other
+ * items cost (those writes stay).
+ */
 export class BatchWriteIncompleteError extends Error {
   override readonly name = 'BatchWriteIncompleteError';
   constructor(
     readonly tableName: string,
     readonly unprocessed: number,
     readonly attempts: number,
+    readonly written: { writes: number; capacityUnits: number } = { writes: 0, capacityUnits: 0 },
   ) {
     super(
-      `BatchWriteItem on ${tableName}: ${unprocessed} item(s) still unprocessed after ${attempts} attempts`,
+      `BatchWriteItem on ${tableName}: ${unprocessed} item(s) still unprocessed after ${attempts} attempts (${written.writes} written)`,
     );
   }
 }

@@ -160,8 +160,15 @@ export class DynamoDbOwnershipRepository implements OwnershipRepository {
     return items.map((item) => this.parseAssignment(item));
   }
 
-  async suspendVm(key: VmKey, atMs: number): Promise<WriteReport> {
-    const items = (await this.queryByVm(key)).filter((item) => item.suspended !== true);
+  async suspendVm(key: VmKey, atMs: number, options: { createdBefore?: number } = {}): Promise<WriteReport> {
+    const { createdBefore } = options;
+    const items = (await this.queryByVm(key)).filter(
+      (item) =>
+        item.suspended !== true &&
+        (createdBefore === undefined ||
+          typeof item.created_at !== 'number' ||
+          item.created_at <= createdBefore),
+    );
     const reports: WriteReport[] = [];
     for (const item of items) {
       try {

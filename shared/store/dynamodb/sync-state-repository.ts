@@ -270,6 +270,30 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
     }
   }
 
+  async recordLeaseProgress(
+    clusterId: string,
+    kind: LeaseKind,
+    owner: string,
+    progress: { done: number; total: number; at: number },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: syncStateKeys.lease(clusterId, LeaseKindSchema.parse(kind)),
+          UpdateExpression: 'SET progress = :p',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':p': progress, ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   async getLease(clusterId: string, kind: LeaseKind): Promise<Lease | null> {
     const result = await this.client.send(
       new GetCommand({

@@ -175,7 +175,7 @@ describe('power actions against the simulator and DynamoDB Local', () => {
     );
     expect(error).toBeInstanceOf(ActionFailedError);
     expect((error as ActionFailedError).status).toBe(409);
-    expect((error as ActionFailedError).message).toMatch(/locked \(snapshot\)/);
+    expect((error as ActionFailedError).proxmoxMessage).toMatch(/locked \(snapshot\)/);
     expect((error as ActionFailedError).upid).toMatch(/^UPID:/);
     const item = await repos.inventory.getVm(key, { consistentRead: true });
     expect(item?.pending_action).toBeUndefined();
@@ -270,7 +270,7 @@ describe('power actions against the simulator and DynamoDB Local', () => {
       service().perform({ caller: admin, vmid: guest.vmid, action: 'reboot', clusterId: 'sim-1' }),
     );
     expect(error).toBeInstanceOf(ActionFailedError);
-    expect((error as Error).message).toContain('not running');
+    expect((error as ActionFailedError).proxmoxMessage).toContain('not running');
     expect((await repos.inventory.getVm(key, { consistentRead: true }))?.pending_action).toBeUndefined();
   });
 

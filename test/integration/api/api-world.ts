@@ -1,4 +1,5 @@
 import { createGetVmHandler } from '#functions/api/get-vm.ts';
+import { createListAuditHandler } from '#functions/api/list-audit.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
@@ -12,6 +13,7 @@ import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 import type { ClusterStateInput } from '#shared/domain/sync-state.ts';
 import type { NewStoredVm } from '#shared/domain/vm-record.ts';
 import { routeList } from '#shared/http/routes.ts';
+import { DynamoDbAuditTrail } from '#shared/store/dynamodb/audit-repository.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { OwnershipRepository, Repositories } from '#shared/store/ports.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
@@ -59,6 +61,7 @@ export async function startApiWorld(
     },
     usernames: { realmSuffixes: DEFAULT_REALM_SUFFIXES },
     now: nowMs,
+    audit: new DynamoDbAuditTrail(tables.documentClient, tables.names.audit),
   };
   const issuer = await createTestIssuer();
   const tokens = await testUserTokens(issuer);
@@ -74,6 +77,7 @@ export async function startApiWorld(
       getVmIp: createVmIpHandler(() => deps),
       getSyncStats: createSyncStatsHandler(() => deps),
       getSyncHealth: createSyncHealthHandler(() => deps),
+      listAudit: createListAuditHandler(() => deps),
       ...ownershipHandlers(() => deps),
       ...extraHandlers,
     },
@@ -159,7 +163,7 @@ export async function seedTestOwnership(ownership: OwnershipRepository): Promise
   ] as const) {
     await ownership.putAssignment({ username, cluster_id, vmid: 101, source: 'admin', created_at: NOW_MS });
   }
-  await ownership.putClass({ class_id: 'net-a', name: 'Networking A', created_at: NOW_MS });
+  await ownership.putClass({ class_id: 'net-a', name: 'Networking A', owner: 'carol', created_at: NOW_MS });
   await ownership.addClassMember('net-a', 'carol', 'teacher');
   await ownership.addClassMember('net-a', 'alice', 'student');
   await ownership.assignClassVm('net-a', { cluster_id: 'lab-a', vmid: 102 }, 'alice', NOW_MS);

@@ -5,11 +5,22 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
+import type { Context } from 'aws-lambda';
+import { createVmActionHandler } from '#functions/api/vm-action.ts';
+import type { GatewayLambdaHandler } from '#local/gateway/server.ts';
+import { type ActionGateway, createActionService } from '#shared/actions/action-service.ts';
 import { type RouteId, routeList, routes } from '#shared/http/routes.ts';
 import { SyncStatsResponseSchema } from '#shared/http/schemas/sync.ts';
 import { ListVmsResponseSchema } from '#shared/http/schemas/vms.ts';
 import { type RefusedTokens, refusedTokens } from '../../helpers/tokens.ts';
-import { type ApiWorld, freshClusterState, seedTestOwnership, startApiWorld, vmItem } from './api-world.ts';
+import {
+  type ApiWorld,
+  freshClusterState,
+  NOW_MS,
+  seedTestOwnership,
+  startApiWorld,
+  vmItem,
+} from './api-world.ts';
 
 /**
  * Every route × {no token, forged signature, expired, wrong audience, student A, student B, teacher
@@ -23,14 +34,40 @@ import { type ApiWorld, freshClusterState, seedTestOwnership, startApiWorld, vmI
 let world: ApiWorld;
 let refused: RefusedTokens;
 
+/** Power calls that reached the Proxmox stand-in, as `vmid/action`. */
+const actionCalls: string[] = [];
+
+/** Proxmox stand-in: every task succeeds at once (only reached by callers allowed to act). */
+const proxmox: ActionGateway = {
+  powerAction: async (node, _type, vmid, action) => {
+    actionCalls.push(`${vmid}/${action}`);
+    return `UPID:${node}:00000001:00000002:6744F00D:qm${action}:${vmid}:root@pam:`;
+  },
+  waitForTask: async (upid) => ({ finished: true, upid, exitStatus: 'OK', ok: true }),
+  guestStatus: async () => ({ status: 'running' }),
+};
+
 beforeAll(async () => {
-  world = await startApiWorld('api-matrix');
+  let actionHandler: GatewayLambdaHandler | undefined;
+  world = await startApiWorld('api-matrix', {
+    vmAction: (event: never, context: Context) => actionHandler?.(event, context),
+  });
+  actionHandler = createVmActionHandler(async () =>
+    createActionService({
+      inventory: world.repositories.inventory,
+      ownership: world.repositories.ownership,
+      clusterIds: async () => ['lab-a', 'lab-b'],
+      gatewayFor: async () => proxmox,
+      waitMs: 1_000,
+    }),
+  );
   refused = await refusedTokens(world.issuer);
   const { inventory, syncState, ownership } = world.repositories;
   await inventory.batchPut([
     vmItem('lab-a', 101),
     vmItem('lab-a', 102),
     vmItem('lab-a', 103),
+    vmItem('lab-a', 104),
     vmItem('lab-b', 101),
     vmItem('lab-b', 150),
   ]);
@@ -120,6 +157,7 @@ const CELLS: Record<RouteId, Cell> = {
     expect: managers(200),
   },
   deleteClassVm: { method: 'DELETE', path: '/api/classes/net-a/vms/lab-a/103', expect: managers(204) },
+  listAudit: { method: 'GET', path: '/api/audit?limit=5', expect: admins(200) },
   getOpenApi: { method: 'GET', path: '/api/openapi.json', expect: everyone(200) },
 };
 
@@ -157,6 +195,134 @@ describe('authorization matrix', () => {
         `${cell.method} ${cell.path} as ${user}: ${await response.clone().text()}`,
       ).toBe(cell.expect?.[user]);
     });
+  });
+});
+
+/**
+ * Role changes (issue: a teacher promoted a student, who then acted as one). Class `net-r`: owner
+ * carol, teacher tom (both with the teacher group), students alice and frank; lab-a:104 is frank's
+ * class VM. The action route runs the real action service with a Proxmox stand-in that records
+ * the calls (only reached once a caller was allowed to act).
+ */
+describe('role changes', () => {
+  let tokens: Record<'tom' | 'aliceWithGroup' | 'erinTeacher', string>;
+  const as = (token: string, method: string, path: string, body?: unknown) =>
+    world.request(method, path, { token, ...(body === undefined ? {} : { body }) });
+  const seesFranksVm = async (token: string) => {
+    const list = ListVmsResponseSchema.parse(await (await as(token, 'GET', '/api/vms')).json());
+    return list.vms.some((vm) => vm.cluster_id === 'lab-a' && vm.vmid === 104);
+  };
+
+  beforeAll(async () => {
+    const { ownership } = world.repositories;
+    await ownership.putClass({ class_id: 'net-r', name: 'Roles', owner: 'carol', created_at: NOW_MS });
+    await ownership.addClassMember('net-r', 'carol', 'teacher');
+    await ownership.addClassMember('net-r', 'tom', 'teacher');
+    await ownership.addClassMember('net-r', 'alice', 'student');
+    await ownership.addClassMember('net-r', 'frank', 'student');
+    await ownership.assignClassVm('net-r', { cluster_id: 'lab-a', vmid: 104 }, 'frank', NOW_MS);
+    tokens = {
+      tom: await world.issuer.issueToken('tom', { groups: ['teachers'] }),
+      aliceWithGroup: await world.issuer.issueToken('alice', { groups: ['teachers'] }),
+      erinTeacher: await world.issuer.issueToken('erin', { groups: ['teachers'] }),
+    };
+  });
+
+  it('a teacher who is not the owner cannot grant the teacher role', async () => {
+    expect(
+      (await as(tokens.tom, 'PUT', '/api/classes/net-r/members/alice', { role: 'teacher' })).status,
+    ).toBe(403);
+    expect((await as(tokens.tom, 'PUT', '/api/classes/net-r/members/dan', { role: 'student' })).status).toBe(
+      200,
+    );
+  });
+
+  it('a student promoted to class teacher without the teacher group gains nothing', async () => {
+    expect(
+      (await as(world.tokens.teacher, 'PUT', '/api/classes/net-r/members/alice', { role: 'teacher' })).status,
+    ).toBe(200);
+    const alice = world.tokens.studentA;
+    expect(await seesFranksVm(alice)).toBe(false);
+    expect((await as(alice, 'GET', '/api/vms/lab-a/104')).status).toBe(404);
+    expect((await as(alice, 'POST', '/api/vm/104/reboot?cluster=lab-a')).status).toBe(404);
+    expect((await as(alice, 'DELETE', '/api/classes/net-r/members/carol')).status).toBe(403);
+    expect((await as(alice, 'DELETE', '/api/classes/net-r/members/frank')).status).toBe(403);
+    expect((await as(alice, 'PUT', '/api/classes/net-r', { description: 'mine' })).status).toBe(403);
+    expect((await as(alice, 'PUT', '/api/classes/net-r/members/mallory', { role: 'teacher' })).status).toBe(
+      403,
+    );
+    expect(actionCalls).toEqual([]);
+  });
+
+  it('with the teacher group too, the promoted member acts as a teacher of that class', async () => {
+    expect(await seesFranksVm(tokens.aliceWithGroup)).toBe(true);
+    expect((await as(tokens.aliceWithGroup, 'POST', '/api/vm/104/reboot?cluster=lab-a')).status).toBe(200);
+    expect(actionCalls).toEqual(['104/reboot']);
+    // The teacher group alone, without a teacher membership, gives no class.
+    expect(await seesFranksVm(tokens.erinTeacher)).toBe(false);
+    expect((await as(tokens.erinTeacher, 'GET', '/api/classes/net-r')).status).toBe(404);
+  });
+
+  it('demoting a teacher removes their powers at once', async () => {
+    expect(await seesFranksVm(tokens.tom)).toBe(true);
+    expect(
+      (await as(world.tokens.admin, 'PUT', '/api/classes/net-r/members/tom', { role: 'student' })).status,
+    ).toBe(200);
+    expect(await seesFranksVm(tokens.tom)).toBe(false);
+    expect((await as(tokens.tom, 'POST', '/api/vm/104/reboot?cluster=lab-a')).status).toBe(404);
+    expect((await as(tokens.tom, 'DELETE', '/api/classes/net-r/members/frank')).status).toBe(403);
+  });
+
+  it('nobody removes or demotes the class owner; an admin names another owner first', async () => {
+    expect((await as(tokens.aliceWithGroup, 'DELETE', '/api/classes/net-r/members/carol')).status).toBe(409);
+    expect((await as(world.tokens.admin, 'DELETE', '/api/classes/net-r/members/carol')).status).toBe(409);
+    expect(
+      (await as(world.tokens.admin, 'PUT', '/api/classes/net-r/members/carol', { role: 'student' })).status,
+    ).toBe(409);
+    expect((await as(world.tokens.teacher, 'PUT', '/api/classes/net-r', { owner: 'alice' })).status).toBe(
+      403,
+    );
+    expect((await as(world.tokens.admin, 'PUT', '/api/classes/net-r', { owner: 'frank' })).status).toBe(400);
+    const moved = await as(world.tokens.admin, 'PUT', '/api/classes/net-r', { owner: 'alice' });
+    expect(moved.status).toBe(200);
+    expect(((await moved.json()) as { owner: string }).owner).toBe('alice');
+    expect((await as(world.tokens.admin, 'DELETE', '/api/classes/net-r/members/carol')).status).toBe(204);
+  });
+});
+
+/**
+ * Group names match exactly, as the identity provider spells them: look-alikes of the admin and
+ * teacher groups grant nothing, also when API Gateway's flattening of the array (`[lab admins]`)
+ * would read as two groups.
+ */
+describe('odd group names', () => {
+  const ODD_GROUPS = [
+    ['Printer Admins'],
+    ['x,admins'],
+    ['ADMINS'],
+    ['Admins'],
+    ['admins '],
+    ['[admins]'],
+    ['lab admins'],
+    ['lab teachers'],
+    ['admins,teachers'],
+    ['"admins"'],
+  ];
+
+  it.each(ODD_GROUPS.map((groups) => [JSON.stringify(groups), groups] as const))(
+    '%s is neither admin nor teacher',
+    async (_label, groups) => {
+      const token = await world.issuer.issueToken('eve', { groups: [...groups] });
+      expect((await world.request('GET', '/api/assignments', { token })).status).toBe(403);
+      expect((await world.request('PUT', '/api/classes/net-a/members/eve', { token, body: {} })).status).toBe(
+        404,
+      );
+    },
+  );
+
+  it('the exact group names still grant their roles', async () => {
+    const token = await world.issuer.issueToken('eve', { groups: ['Printer Admins', 'admins'] });
+    expect((await world.request('GET', '/api/assignments', { token })).status).toBe(200);
   });
 });
 

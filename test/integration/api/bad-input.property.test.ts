@@ -8,14 +8,16 @@ vi.hoisted(() => {
 });
 
 import { createGetVmHandler } from '#functions/api/get-vm.ts';
+import { createListAuditHandler } from '#functions/api/list-audit.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { handler as openApiHandler } from '#functions/api/openapi.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
 import { createVmIpHandler } from '#functions/api/vm-ip.ts';
 import { createVmStatusHandler } from '#functions/api/vm-status.ts';
+import { buildHttpApiEvent } from '#local/gateway/event.ts';
 import { createLambdaContext, type GatewayLambdaHandler } from '#local/gateway/server.ts';
-import { routeList } from '#shared/http/routes.ts';
+import { routeKey, routeList, routes } from '#shared/http/routes.ts';
 import { badInputArbitrary, badInputEvent, checkBadInputResponse } from '../../helpers/bad-input.ts';
 import { type ApiWorld, freshClusterState, NOW_MS, startApiWorld, vmItem } from './api-world.ts';
 import { ownershipHandlers } from './ownership-handlers.ts';
@@ -51,6 +53,7 @@ beforeAll(async () => {
     getVmIp: createVmIpHandler(deps),
     getSyncStats: createSyncStatsHandler(deps),
     getSyncHealth: createSyncHealthHandler(deps),
+    listAudit: createListAuditHandler(deps),
     getOpenApi: openApiHandler,
     ...ownershipHandlers(deps),
   };
@@ -103,6 +106,106 @@ describe('bad input on every route of this part', () => {
           { numRuns: RUNS_PER_ROUTE, seed: 5 },
         );
       },
+    );
+  });
+});
+
+/** Look-alikes of the configured group names, and of usernames with special meaning to JavaScript. */
+const GROUP_LOOKALIKES = [
+  'admins',
+  'teachers',
+  'ADMINS',
+  'Admins',
+  'admins ',
+  ' admins',
+  'x,admins',
+  '[admins]',
+  '"admins"',
+  'Printer Admins',
+  'lab admins',
+  'admins,teachers',
+  'admins\u200b',
+];
+const ODD_USERNAMES = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '\u200b',
+  '\u200b\u200c\u2060',
+  '\ufeffalice',
+  'al\u200dice',
+  'Jose\u0301',
+  'a b',
+  'ALICE@PVE',
+];
+
+describe('identity fuzz (issue 10, points 1–3)', () => {
+  it('grants the admin role exactly when a group is spelled "admins" (through the gateway, real tokens)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.constantFrom(...GROUP_LOOKALIKES), fc.string({ maxLength: 12 })), {
+          maxLength: 4,
+        }),
+        async (groups) => {
+          const token = await world.issuer.issueToken('fuzz', { groups });
+          const response = await world.request('GET', '/api/assignments?limit=1', { token });
+          expect(response.status).toBe(groups.includes('admins') ? 200 : 403);
+        },
+      ),
+      { numRuns: RUNS_PER_ROUTE, seed: 10 },
+    );
+  });
+
+  it('never lets a mappings key vanish: each one is imported or reported', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(
+          fc.oneof(fc.constantFrom(...ODD_USERNAMES), fc.string({ minLength: 1, maxLength: 8 })),
+          {
+            minLength: 1,
+            maxLength: 5,
+          },
+        ),
+        async (keys) => {
+          // Built as text, so that `__proto__` is a key of the file like any other.
+          const text = `{${keys.map((key) => `${JSON.stringify(key)}:[101]`).join(',')}}`;
+          const result = await call(
+            handlers.importMappings as GatewayLambdaHandler,
+            buildHttpApiEvent({
+              method: 'POST',
+              rawPath: '/api/assignments/import',
+              rawQueryString: 'cluster=lab-a&dry_run=true',
+              headers: { 'content-type': 'application/json' },
+              body: text,
+              routeKey: routeKey(routes.importMappings),
+              jwt: { claims: CLAIMS.admin, scopes: null },
+            }),
+          );
+          expect(result.statusCode).toBeLessThan(500);
+          const body = JSON.parse(result.body ?? '{}') as {
+            users?: number;
+            error?: { details?: { field: string }[] };
+          };
+          if (result.statusCode === 200) {
+            const normalized = new Set(
+              keys.map((key) =>
+                key
+                  .normalize('NFC')
+                  .trim()
+                  .toLowerCase()
+                  .replace(/@(pve|pam)$/, ''),
+              ),
+            );
+            expect(body.users).toBe(normalized.size);
+          } else {
+            expect(result.statusCode).toBe(400);
+            expect(body.error?.details?.length ?? 0).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { numRuns: RUNS_PER_ROUTE, seed: 11 },
     );
   });
 });

@@ -29,6 +29,9 @@ beforeAll(async () => {
   await syncState.putClusterState(freshClusterState('lab-a'));
   world.tables.documentClient.middlewareStack.add(
     (next) => async (args) => {
+      // The audit entry recorded after the answer is not the import's work.
+      const input = args.input as { TableName?: string };
+      if (input.TableName === world.tables.names.audit) return next(args);
       inFlight.now += 1;
       inFlight.total += 1;
       inFlight.max = Math.max(inFlight.max, inFlight.now);

@@ -202,7 +202,13 @@ describe('GET /api/vms/{cluster}/{vmid}', () => {
   ])('answers 404 for %s', async (_label, path) => {
     const response = await world.request('GET', path, { token: world.tokens.studentA });
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: { code: 'not_found', message: 'VM not found' } });
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'not_found',
+        message: 'VM not found',
+        request_id: response.headers.get('apigw-requestid'),
+      },
+    });
   });
 
   it('lets an admin read any VM', async () => {

@@ -161,7 +161,8 @@ describe('pve-inventory (admin CLI)', () => {
         (2, 1, 105, 'lb-ivy', 4, 'assigned', 0, 0),
         (3, 1, 106, 'lb-template', NULL, 'available', 1, 0),
         (4, NULL, 107, 'ivy-direct', 4, 'assigned', 0, 0),
-        (5, 2, 108, 'old-ivy', 4, 'assigned', 0, 0);
+        (5, 2, 108, 'old-ivy', 4, 'assigned', 0, 0),
+        (6, NULL, 99999, 'ghost', 3, 'assigned', 0, 0);
       INSERT INTO clusters VALUES (1, 'sim-2', 'Lab', 'pve.example', 8006, 'root@pam', 'do-not-print-me');
     `);
     const file = join(dataDir, 'app.db');
@@ -181,6 +182,10 @@ describe('pve-inventory (admin CLI)', () => {
     const run = await cli('import-legacy', file, '--cluster', 'sim-1', '--json');
     expect(run.code).toBe(0);
     expect(json(run)).toMatchObject({ dry_run: false, result: { classes: 2, classVms: 3, assignments: 1 } });
+    // A VM the inventory does not hold is refused and reported, never assigned.
+    expect(JSON.stringify(json(run))).toContain('VM sim-1:99999 is not in the inventory');
+    const hank = await stack.repositories.ownership.listAssignmentsOfUser('hank');
+    expect(hank.map((a) => `${a.cluster_id}/${a.vmid}`)).toEqual(['sim-2/104']);
     const linux = await stack.repositories.ownership.getClass('linux-basics-1');
     expect(linux?.teachers.sort()).toEqual(['gina', 'jack']);
     expect(linux?.students.sort()).toEqual(['hank', 'ivy']);
@@ -218,6 +223,10 @@ describe('pve-inventory (admin CLI)', () => {
     expect(unknown.stderr).toMatch(/^error: unknown command "frobnicate"/);
     const both = await cli('sync', '--full', '--quick');
     expect(both.code).toBe(2);
+    // An unknown cluster is refused by the API at once (no 5-minute wait for a sync that cannot run).
+    const unknownCluster = await cli('sync', '--full', '--cluster', 'no-such-cluster', '--wait');
+    expect(unknownCluster.code).toBe(1);
+    expect(unknownCluster.stderr).toContain('body.cluster_id');
     const away = await cli('stats', '--api', 'http://127.0.0.1:9', '--token', 'x');
     expect(away.code).toBe(1);
     expect(away.stderr.trim().split('\n')).toHaveLength(1);

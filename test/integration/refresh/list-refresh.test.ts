@@ -137,6 +137,11 @@ describe.each(PVE_MAJORS)('GET /api/vms refreshed from PVE %i', (pveVersion) => 
         list(b, admin, 'cluster=sim-2&live=1'),
       ]);
       expect(answers.map((answer) => answer.mode)).toEqual(['live', 'live', 'live']);
+      for (const answer of answers) {
+        expect(answer.refresh?.clusters.map((c) => [c.cluster_id, c.outcome])).toEqual([
+          ['sim-2', expect.stringMatching(/^(refreshed|coalesced)$/)],
+        ]);
+      }
       expect(answers.every((answer) => answer.vms.length === sim.groundTruth('sim-2').length)).toBe(true);
       expect(sim.counters('sim-2').resources).toBe(1);
 
@@ -153,8 +158,18 @@ describe.each(PVE_MAJORS)('GET /api/vms refreshed from PVE %i', (pveVersion) => 
         // Later than the 5 s interval after the first test's refresh of sim-1.
         const later = () => Date.now() + 6_000;
         const answer = await list(listHandlerInstance(later), alice, 'force_refresh=true');
-        expect(answer.mode).toBe('live');
+        // Not refreshed: the answer is the table's, says so, and says why per cluster.
+        expect(answer.mode).toBe('inventory');
         expect(answer.stale).toBe(true);
+        expect(answer.refresh).toEqual({
+          clusters: [
+            {
+              cluster_id: 'sim-1',
+              outcome: 'failed',
+              reason: 'the cluster could not be read; see /api/sync/stats',
+            },
+          ],
+        });
         expect(answer.vms).toHaveLength(1);
       } finally {
         sim.faults.setClusterDown('sim-1', false);

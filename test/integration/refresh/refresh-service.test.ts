@@ -131,7 +131,16 @@ describe('refresh coordination across handler instances (DynamoDB Local)', () =>
       reason: 'requested',
       deadlineMs: Date.now() + 50,
     });
-    expect(port).toEqual({ complete: false });
+    expect(port).toEqual({
+      complete: false,
+      clusters: [
+        {
+          cluster_id: cluster,
+          outcome: 'timed_out',
+          reason: 'not done before the deadline; the refresh goes on',
+        },
+      ],
+    });
     gate.release();
     await expect.poll(async () => (await store.get(cluster))?.state).toBe('done');
     expect(gate.calls).toHaveLength(1);
@@ -211,12 +220,13 @@ describe('refresh coordination across handler instances (DynamoDB Local)', () =>
       [ok, 'refreshed'],
       [down, 'failed'],
     ]);
+    const fresh = newCluster();
     expect(
       await service.refreshClusters({
-        clusterIds: [newCluster()],
+        clusterIds: [fresh],
         reason: 'never-synced',
         deadlineMs: inSeconds(10),
       }),
-    ).toEqual({ complete: true });
+    ).toEqual({ complete: true, clusters: [{ cluster_id: fresh, outcome: 'refreshed', reason: null }] });
   });
 });

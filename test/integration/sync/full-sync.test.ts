@@ -103,6 +103,12 @@ describe.each(PVE_MAJORS)('PVE %i', (pveVersion) => {
       );
       await h.tick(5 * 60_000);
       h.sim.resetCounters();
+      // The previous (cold) sync read every config: none is read again right away.
+      const next = await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'full' });
+      expect(next.summary.ok).toBe(true);
+      expect(h.sim.counters(cluster.id).config).toBe(0);
+      await h.tick(5 * 60_000);
+      h.sim.resetCounters();
       const result = await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'full' });
       expect(result.summary.ok).toBe(true);
       const counters = h.sim.counters(cluster.id);

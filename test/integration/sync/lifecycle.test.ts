@@ -78,7 +78,14 @@ describe('removal and VMID reuse', () => {
     await h.tick(30_000);
     const result = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
     expect(result.summary.ok).toBe(true);
-    expect(await stored(vmid)).toMatchObject({ type: 'lxc', name: 'ct-new', config_checked_at: null });
+    // Stored as a new guest, with its details read in the same quick pass (only its own calls).
+    expect(await stored(vmid)).toMatchObject({
+      type: 'lxc',
+      name: 'ct-new',
+      config_checked_at: h.clock.now,
+      details_pending: false,
+    });
+    expect(result.calls.config).toBe(1);
     expect(await h.repositories.ownership.listAssignmentsOfUser('bob')).toEqual([]);
   });
 });

@@ -14,11 +14,23 @@ describe.each(PVE_MAJORS)('PVE %i', (pveVersion) => {
   });
 
   describe(`quick sync against the simulator speaking PVE ${pveVersion}`, () => {
-    it('makes exactly one Proxmox call per cluster and stores every guest', async () => {
+    it('turns the first quick pass of a never fully synced cluster into its first full sync', async () => {
+      for (const cluster of h.sim.clusters) {
+        const result = await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'quick' });
+        expect(result.summary).toMatchObject({ ok: true, mode: 'full', vms: 40, changed: 40 });
+        expect(result.calls.config).toBe(40);
+        const stored = await h.repositories.inventory.listAllClusterVms(cluster.id);
+        expect(stored.filter((vm) => vm.details_pending)).toEqual([]);
+        const state = await h.repositories.syncState.getClusterState(cluster.id);
+        expect(state?.last_full_sync_at).toBe(h.clock.now);
+      }
+    });
+
+    it('then makes exactly one Proxmox call per cluster and stores every guest', async () => {
       h.sim.resetCounters();
       for (const cluster of h.sim.clusters) {
         const result = await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'quick' });
-        expect(result.summary).toMatchObject({ ok: true, vms: 40, changed: 40, proxmox_calls: 1 });
+        expect(result.summary).toMatchObject({ ok: true, mode: 'quick', vms: 40, proxmox_calls: 1 });
         expect(h.sim.counters(cluster.id)).toMatchObject({ resources: 1, total: 1 });
         const stored = await h.repositories.inventory.listAllClusterVms(cluster.id);
         expect(stored.map((vm) => vm.vmid).sort()).toEqual(

@@ -6,11 +6,16 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
-import { createTriggerHandler, InvalidTriggerPayloadError } from '#functions/api/sync-trigger.ts';
+import {
+  createTriggerHandler,
+  handleOperatorInvocation,
+  InvalidTriggerPayloadError,
+} from '#functions/api/sync-trigger.ts';
 import { buildHttpApiEvent } from '#local/gateway/event.ts';
 import { createLambdaContext } from '#local/gateway/server.ts';
 import { routeKey, routes } from '#shared/http/routes.ts';
 import { TriggerSyncResponseSchema } from '#shared/http/schemas/sync.ts';
+import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { SyncMode } from '#shared/sync/contract.ts';
 import type { ExecutionStarter } from '#shared/trigger/execution-starter.ts';
 import { StartExecutionError } from '#shared/trigger/execution-starter.ts';
@@ -57,6 +62,77 @@ function service(starter: ExecutionStarter, overrides: Partial<TriggerServiceDep
 }
 
 const newCluster = () => `trig-${++clusterSeq}`;
+const context = () => createLambdaContext('sync-trigger', 'req', Date.now() + 10_000);
+const httpEvent = (groups: string, body: string) =>
+  buildHttpApiEvent({
+    method: 'POST',
+    rawPath: '/api/sync/trigger',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    body,
+    routeKey: routeKey(routes.triggerSync),
+    jwt: { claims: { 'cognito:username': 'dave', 'cognito:groups': groups }, scopes: null },
+  });
+
+describe('a manual sync is an explicit retry', () => {
+  it('refuses a cluster that is not configured with 400 naming body.cluster_id, starting nothing', async () => {
+    const sfn = fakeStarter();
+    const triggers = service(sfn.starter, { clusterIds: ['lab-a', 'lab-b'] });
+    const handler = createTriggerHandler(() => triggers);
+    const response = (await handler(
+      httpEvent('[admins]', JSON.stringify({ mode: 'full', cluster_id: 'nope' })),
+      context(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(response.statusCode).toBe(400);
+    expect(String(response.body)).toContain('body.cluster_id');
+    expect(sfn.started).toEqual([]);
+    await expect(handleOperatorInvocation({ mode: 'full', cluster_id: 'nope' }, triggers)).rejects.toThrow(
+      /body\.cluster_id/,
+    );
+  });
+
+  it('says per cluster what happens: started (through a backoff), coalesced with a running sync, skipped', async () => {
+    const repositories = createDynamoDbRepositories(tables.documentClient, tables.names);
+    const [backingOff, running, calm] = [newCluster(), newCluster(), newCluster()];
+    const nowMs = Date.now();
+    await repositories.syncState.updateClusterState(backingOff, {
+      consecutive_errors: 3,
+      backoff_until: nowMs + 300_000,
+      updated_at: nowMs,
+    });
+    await repositories.syncState.acquireLease({
+      clusterId: running,
+      kind: 'full',
+      owner: 'scheduled-run',
+      ttlMs: 300_000,
+      nowMs,
+    });
+    const sfn = fakeStarter();
+    // Before the other tests' clocks: this test's "every cluster" trigger must not be joined by theirs.
+    const triggers = service(sfn.starter, {
+      clusterIds: [backingOff, running, calm],
+      syncState: repositories.syncState,
+      now: () => Date.parse('2026-11-25T20:00:00Z'),
+    });
+    const full = await triggers.trigger({ mode: 'full' });
+    expect(full.started).toBe(true);
+    expect(full.clusters).toEqual([
+      {
+        cluster_id: backingOff,
+        outcome: 'started',
+        reason: 'retrying now despite backoff after 3 consecutive errors (a success resets it)',
+      },
+      { cluster_id: running, outcome: 'coalesced', reason: 'a full sync of this cluster is running' },
+      { cluster_id: calm, outcome: 'started', reason: null },
+    ]);
+    const quick = await triggers.trigger({ mode: 'quick', cluster_id: running });
+    expect(quick.clusters).toEqual([
+      { cluster_id: running, outcome: 'skipped', reason: 'a full sync of this cluster is running' },
+    ]);
+    // Leave no "every cluster" trigger behind for the other tests.
+    await store.release('full', null, full.execution_name);
+  });
+});
 
 describe('trigger coalescing (DynamoDB Local)', () => {
   it('starts one execution for two concurrent triggers on two instances; both get it', async () => {
@@ -68,7 +144,7 @@ describe('trigger coalescing (DynamoDB Local)', () => {
       b.trigger({ mode: 'full', cluster_id: cluster }),
     ]);
     expect(sfn.started).toHaveLength(1);
-    expect(sfn.started[0]?.input).toEqual({ mode: 'full', cluster_id: cluster });
+    expect(sfn.started[0]?.input).toEqual({ mode: 'full', cluster_id: cluster, manual: true });
     expect([first.started, second.started].sort()).toEqual([false, true]);
     expect(first.execution_name).toBe(second.execution_name);
     expect(first.execution_name).toMatch(new RegExp(`^manual-full-${cluster}-\\d{8}T\\d{6}$`));
@@ -83,17 +159,18 @@ describe('trigger coalescing (DynamoDB Local)', () => {
     expect(first).toMatchObject({ started: true, mode: 'quick', cluster_id: cluster });
     expect(first.execution_name).toBe(`manual-quick-${cluster}-20261125T220000`);
 
-    clock += 30_000;
-    expect(await triggers.trigger({ mode: 'quick', cluster_id: cluster })).toEqual({
+    const joined = {
       ...first,
       started: false,
-    });
+      clusters: [
+        { cluster_id: cluster, outcome: 'coalesced', reason: 'joined the sync a recent trigger started' },
+      ],
+    };
+    clock += 30_000;
+    expect(await triggers.trigger({ mode: 'quick', cluster_id: cluster })).toEqual(joined);
 
     clock += 60_000;
-    expect(await triggers.trigger({ mode: 'quick', cluster_id: cluster })).toEqual({
-      ...first,
-      started: false,
-    });
+    expect(await triggers.trigger({ mode: 'quick', cluster_id: cluster })).toEqual(joined);
     expect(sfn.started).toHaveLength(1);
 
     sfn.finish(first.execution_arn ?? '');
@@ -112,9 +189,9 @@ describe('trigger coalescing (DynamoDB Local)', () => {
     expect([all.started, one.started, quick.started]).toEqual([true, true, true]);
     expect(all).toMatchObject({ cluster_id: null, execution_name: 'manual-full-all-20261125T223000' });
     expect(sfn.started.map((s) => s.input)).toEqual([
-      { mode: 'full' },
-      { mode: 'full', cluster_id: one.cluster_id },
-      { mode: 'quick' },
+      { mode: 'full', manual: true },
+      { mode: 'full', cluster_id: one.cluster_id, manual: true },
+      { mode: 'quick', manual: true },
     ]);
   });
 
@@ -136,18 +213,6 @@ describe('trigger coalescing (DynamoDB Local)', () => {
 });
 
 describe('the trigger function', () => {
-  const context = () => createLambdaContext('sync-trigger', 'req', Date.now() + 10_000);
-  const httpEvent = (groups: string, body: string) =>
-    buildHttpApiEvent({
-      method: 'POST',
-      rawPath: '/api/sync/trigger',
-      rawQueryString: '',
-      headers: { 'content-type': 'application/json' },
-      body,
-      routeKey: routeKey(routes.triggerSync),
-      jwt: { claims: { 'cognito:username': 'dave', 'cognito:groups': groups }, scopes: null },
-    });
-
   it('answers 202 to an admin, twice with the same execution; 403 to anyone else', async () => {
     const sfn = fakeStarter();
     const triggers = service(sfn.starter);
@@ -166,7 +231,10 @@ describe('the trigger function', () => {
     expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
     const [a, b] = [first, second].map((r) => TriggerSyncResponseSchema.parse(JSON.parse(String(r.body))));
     expect(a?.started).toBe(true);
-    expect(b).toEqual({ ...a, started: false });
+    expect(b).toMatchObject({ execution_name: a?.execution_name, started: false });
+    expect(b?.clusters).toEqual([
+      { cluster_id: cluster, outcome: 'coalesced', reason: 'joined the sync a recent trigger started' },
+    ]);
 
     const refused = (await handler(
       httpEvent('[teachers]', body),

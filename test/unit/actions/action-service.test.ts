@@ -7,7 +7,7 @@ import {
   observedStatus,
 } from '#shared/actions/action-service.ts';
 import { DeadlineReachedError, type StartTimer, withinDeadline } from '#shared/actions/deadline.ts';
-import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
+import { ActionFailedError, ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { confirmedAttributes, expectedStatusAfter, isHaManaged } from '#shared/actions/expected-status.ts';
 import type { StoredVm, VmKey } from '#shared/domain/vm-record.ts';
 import { StoredVmSchema } from '#shared/domain/vm-record.ts';
@@ -133,7 +133,12 @@ describe('expected status rules', () => {
 
   it('writes a boot time with a running status only', () => {
     expect(confirmedAttributes('running', 5)).toEqual({ status: 'running', boot_time: 5 });
-    expect(confirmedAttributes('stopped', 5)).toEqual({ status: 'stopped', boot_time: null });
+    expect(confirmedAttributes('stopped', 5)).toEqual({
+      status: 'stopped',
+      boot_time: null,
+      rdp_available: false,
+      ssh_available: false,
+    });
   });
 });
 
@@ -449,9 +454,12 @@ describe('idempotent power actions', () => {
       guestStatus: async () => ({ status: 'stopped' }),
     });
     const { svc, store } = service(vm({ status: 'stopped' }), gw);
-    await expect(svc.perform({ caller: admin, vmid: 101, action: 'start' })).rejects.toThrow(
-      'VM is locked (backup)',
+    const refused = await svc.perform({ caller: admin, vmid: 101, action: 'start' }).then(
+      () => null,
+      (error: unknown) => error,
     );
+    expect(refused).toBeInstanceOf(ActionFailedError);
+    expect((refused as ActionFailedError).proxmoxMessage).toBe('VM is locked (backup)');
     expect(store.current()?.pending_action).toBeUndefined();
   });
 });

@@ -10,13 +10,18 @@ import { ACTION_WAIT_ENV, createVmActionHandler, waitMsFromEnv } from '#function
 import { buildHttpApiEvent } from '#local/gateway/event.ts';
 import { createLambdaContext } from '#local/gateway/server.ts';
 import type { ActionRequest, ActionResult, ActionService } from '#shared/actions/action-service.ts';
-import { ActionFailedError, ProxmoxUnavailableError } from '#shared/actions/errors.ts';
+import { ACTION_FAILED_MESSAGE, ActionFailedError, ProxmoxUnavailableError } from '#shared/actions/errors.ts';
 import { routeKey, routes } from '#shared/http/routes.ts';
 import { VmActionDoneResponseSchema, VmActionPendingResponseSchema } from '#shared/http/schemas/actions.ts';
 
 const KEY = { cluster_id: 'lab-a', vmid: 101 };
 
-async function call(perform: (request: ActionRequest) => Promise<ActionResult>, path: string, query = '') {
+async function call(
+  perform: (request: ActionRequest) => Promise<ActionResult>,
+  path: string,
+  query = '',
+  groups = '',
+) {
   const requests: ActionRequest[] = [];
   const service: ActionService = {
     perform: (request) => {
@@ -34,7 +39,8 @@ async function call(perform: (request: ActionRequest) => Promise<ActionResult>, 
     body: '',
     routeKey: routeKey(routes.vmAction),
     pathParameters: { vmid, action },
-    jwt: { claims: { 'cognito:username': 'Alice@pve', 'cognito:groups': '' }, scopes: null },
+    requestId: 'req-1',
+    jwt: { claims: { 'cognito:username': 'Alice@pve', 'cognito:groups': groups }, scopes: null },
   });
   const response = (await handler(
     event,
@@ -116,25 +122,41 @@ describe('POST /api/vm/{vmid}/{action}', () => {
     expect(Object.keys(body)).toEqual(['error']);
   });
 
-  it('returns Proxmox’s error text of a failed task (409)', async () => {
-    const { response, body } = await call(
-      () => Promise.reject(new ActionFailedError('VM is locked (backup)', 'UPID:z')),
-      '/api/vm/101/start',
-    );
-    expect(response.statusCode).toBe(409);
-    expect(body).toEqual({
-      error: { code: 'action_failed', message: 'VM is locked (backup)', details: [{ upid: 'UPID:z' }] },
+  it('gives a user a generic reason and the request id for a failed task, an admin Proxmox’s text (409)', async () => {
+    const failed = () =>
+      Promise.reject(
+        new ActionFailedError("can't lock file '/var/lock/qemu-server/lock-101.conf'", 'UPID:pve1:z'),
+      );
+    const user = await call(failed, '/api/vm/101/start');
+    expect(user.response.statusCode).toBe(409);
+    expect(user.body).toEqual({
+      error: { code: 'action_failed', message: ACTION_FAILED_MESSAGE, request_id: 'req-1' },
+    });
+    const admin = await call(failed, '/api/vm/101/start', '', '[admins]');
+    expect(admin.body).toEqual({
+      error: {
+        code: 'action_failed',
+        message: ACTION_FAILED_MESSAGE,
+        request_id: 'req-1',
+        detail: "can't lock file '/var/lock/qemu-server/lock-101.conf'",
+        details: [{ upid: 'UPID:pve1:z' }],
+      },
     });
   });
 
-  it('answers 502 naming the problem when Proxmox is unreachable', async () => {
-    const { response, body } = await call(
-      () => Promise.reject(new ProxmoxUnavailableError('lab-a: no endpoint accepted a connection')),
-      '/api/vm/101/reboot',
-    );
-    expect(response.statusCode).toBe(502);
-    expect(body.error.code).toBe('proxmox_unavailable');
-    expect(body.error.message).toContain('no endpoint accepted a connection');
+  it('answers 502 when Proxmox is unreachable: generic for a user, the detail for an admin', async () => {
+    const unreachable = () =>
+      Promise.reject(new ProxmoxUnavailableError('lab-a: connect ECONNREFUSED 10.0.0.5:8006 (node pve1)'));
+    const user = await call(unreachable, '/api/vm/101/reboot');
+    expect(user.response.statusCode).toBe(502);
+    expect(user.body.error).toEqual({
+      code: 'proxmox_unavailable',
+      message: 'Proxmox is unavailable; the action was not run',
+      request_id: 'req-1',
+    });
+    const admin = await call(unreachable, '/api/vm/101/reboot', '', '[admins]');
+    expect(admin.response.statusCode).toBe(502);
+    expect(admin.body.error.detail).toContain('ECONNREFUSED 10.0.0.5:8006');
   });
 
   it('refuses an unknown action with 400 naming the field, without calling the service', async () => {

@@ -52,6 +52,42 @@ describe('statsFromAggregates', () => {
     expect(statsFromAggregates([], NOW, settings).is_running).toBe(false);
   });
 
+  it('is not running, saying why, when a cluster had no successful quick sync within the staleness cutoff', () => {
+    const lagging = state('lab-b', 20_000, { last_quick_sync_at: NOW - 601_000 });
+    const stats = statsFromAggregates([state('lab-a', 20_000), lagging], NOW, settings);
+    expect(stats.is_running).toBe(false);
+    expect(stats.not_running_reason).toMatch(/staleness cutoff \(600 s\) for cluster lab-b/);
+    expect(statsFromAggregates([state('lab-a', 20_000)], NOW, settings).not_running_reason).toBeNull();
+    expect(statsFromAggregates([], NOW, settings).not_running_reason).toBe('no sync has ever run');
+    const health = evaluateHealth([state('lab-a', 20_000), lagging], NOW, settings);
+    expect(health.healthy).toBe(false);
+    expect(health.issues).toEqual([
+      'cluster lab-b: no successful quick sync for 601 s (staleness cutoff 600 s)',
+    ]);
+  });
+
+  it("gives admins each cluster's last error (redacted, at most 500 characters) and backoff", () => {
+    const failing = state('lab-a', 20_000, {
+      consecutive_errors: 3,
+      backoff_until: NOW + 60_000,
+      last_error:
+        `ProxmoxConnectionError: connect ECONNREFUSED 10.0.0.5:8006 PVEAPIToken=root@pam!sync=0f0e0d0c-1111-2222-3333-444455556666 ${'x'.repeat(300)}`.slice(
+          0,
+          500,
+        ),
+    });
+    const [cluster] = statsFromAggregates([failing], NOW, settings).clusters;
+    expect(cluster?.last_error).toContain('ECONNREFUSED 10.0.0.5:8006');
+    expect(cluster?.last_error).not.toContain('0f0e0d0c-1111');
+    expect(cluster?.last_error?.length).toBeLessThanOrEqual(500);
+    expect(cluster?.backoff_until).toBe(Math.floor((NOW + 60_000) / 1000));
+    // A user's statistics and the public health never carry it.
+    const [mine] = statsFromVms([storedVm({ cluster_id: 'lab-a' })], [failing], NOW, settings).clusters;
+    expect(mine).not.toHaveProperty('last_error');
+    expect(mine).not.toHaveProperty('backoff_until');
+    expect(JSON.stringify(evaluateHealth([failing], NOW, settings))).not.toContain('ECONNREFUSED');
+  });
+
   it('reports null sync times while any cluster never synced', () => {
     const stats = statsFromAggregates([state('lab-a', 1000), state('lab-b', null)], NOW, settings);
     expect(stats.last_full_sync).toBeNull();

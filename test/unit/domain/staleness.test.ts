@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_STALE_AFTER_MS, vmFreshness } from '#shared/domain/staleness.ts';
+import { DEFAULT_STALE_AFTER_MS, vmFreshness, vmLastUpdated } from '#shared/domain/staleness.ts';
 import { clusterState } from './fixtures.ts';
 
 const now = Date.parse('2026-11-25T12:00:00.000Z');
@@ -83,5 +83,42 @@ describe('vmFreshness', () => {
     const state = clusterState(now - 3 * min, { pve1: online(now - 3 * min) });
     expect(vmFreshness({ node: 'pve1' }, state, now, 2 * min).stale).toBe(true);
     expect(vmFreshness({ node: 'pve1' }, state, now, 5 * min).stale).toBe(false);
+  });
+});
+
+describe('vmLastUpdated', () => {
+  const full = (at: number | null, nodes: Record<string, { last_full_online_at?: number | null }> = {}) => ({
+    last_full_sync_at: at,
+    nodes: Object.fromEntries(
+      Object.entries(nodes).map(([name, node]) => [name, { ...online(at), ...node }]),
+    ),
+  });
+
+  it('is the last full sync that saw the guest, not when its item was written', () => {
+    const vm = { node: 'pve1', last_updated: now - 40 * min };
+    expect(vmLastUpdated(vm, full(now - 2 * min, { pve1: { last_full_online_at: now - 2 * min } }))).toBe(
+      now - 2 * min,
+    );
+  });
+
+  it('stops at the last full sync that found the node online', () => {
+    const vm = { node: 'pve2', last_updated: now - 40 * min };
+    const cluster = full(now - 2 * min, { pve2: { last_full_online_at: now - 25 * min } });
+    expect(vmLastUpdated(vm, cluster)).toBe(now - 25 * min);
+  });
+
+  it('keeps the written time of a guest whose details are pending or whose status was unknown', () => {
+    const cluster = full(now - 2 * min, { pve1: { last_full_online_at: now - 2 * min } });
+    expect(vmLastUpdated({ node: 'pve1', last_updated: null, details_pending: true }, cluster)).toBeNull();
+    expect(
+      vmLastUpdated(
+        { node: 'pve1', last_updated: now - 30 * min, unobserved_since: now - 20 * min },
+        cluster,
+      ),
+    ).toBe(now - 30 * min);
+  });
+
+  it('is the written time when the cluster never had a full sync', () => {
+    expect(vmLastUpdated({ node: 'pve1', last_updated: now - 3 * min }, full(null))).toBe(now - 3 * min);
   });
 });

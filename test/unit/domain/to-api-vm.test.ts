@@ -20,8 +20,10 @@ describe('toApiVm', () => {
       memory_usage: 40.1,
       tags: 'lab,win',
       tag_list: ['lab', 'win'],
-      last_updated: '2026-11-25T11:55:00.000Z',
+      // the cluster's last full sync saw the guest after its details were written
+      last_updated: '2026-11-25T11:59:40.000Z',
       last_status_check: '2026-11-25T11:59:40.000Z',
+      details_pending: false,
       stale: false,
       pending_action: null,
       pending_since: null,

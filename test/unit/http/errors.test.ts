@@ -8,6 +8,7 @@ import {
   TooManyRequestsError,
   toErrorResponse,
   UnauthorizedError,
+  UpstreamUnavailableError,
 } from '#shared/http/errors.ts';
 
 describe('toErrorResponse', () => {
@@ -55,6 +56,31 @@ describe('toErrorResponse', () => {
       'Internal server error',
     );
     expect(toErrorResponse('a string').status).toBe(500);
+  });
+
+  it('gives admins the internal detail and everyone the request id', () => {
+    const error = new UpstreamUnavailableError(
+      'Proxmox is unavailable',
+      'connect ECONNREFUSED 10.0.0.5:8006',
+    );
+    const user = toErrorResponse(error, { audience: 'user', requestId: 'r-1' });
+    expect(user.status).toBe(502);
+    expect(user.body).toEqual({
+      error: { code: 'proxmox_unavailable', message: 'Proxmox is unavailable', request_id: 'r-1' },
+    });
+    expect(user.unexpected).toBe(true);
+    expect(toErrorResponse(error, { audience: 'admin', requestId: 'r-1' }).body.error.detail).toBe(
+      'connect ECONNREFUSED 10.0.0.5:8006',
+    );
+    const internal = new HttpError(409, 'x', 'refused', {
+      details: [{ upid: 'UPID:pve1' }],
+      adminOnlyDetails: true,
+    });
+    expect(toErrorResponse(internal, { audience: 'user' }).body.error.details).toBeUndefined();
+    expect(toErrorResponse(internal, { audience: 'admin' }).body.error.details).toEqual([
+      { upid: 'UPID:pve1' },
+    ]);
+    expect(toErrorResponse(new Error('boom'), { requestId: 'r-2' }).body.error.request_id).toBe('r-2');
   });
 
   it('names the error class after the condition', () => {

@@ -4,6 +4,7 @@ import {
   callerFromClaims,
   claimsFromEvent,
   DEFAULT_IDENTITY_OPTIONS,
+  groupsFromEvent,
   IdentityConfigError,
   identityOptionsFromEnv,
   parseGroupsClaim,
@@ -11,8 +12,12 @@ import {
 } from '#shared/http/identity.ts';
 
 describe('parseGroupsClaim', () => {
-  it('reads a JSON array', () => {
-    expect(parseGroupsClaim(['admins', 'teachers'])).toEqual(['admins', 'teachers']);
+  it('keeps each name of an array verbatim', () => {
+    expect(parseGroupsClaim(['admins', 'Printer Admins', 'x,admins'])).toEqual([
+      'admins',
+      'Printer Admins',
+      'x,admins',
+    ]);
   });
 
   it("reads API Gateway's bracketed, space-separated rendering of an array", () => {
@@ -21,15 +26,62 @@ describe('parseGroupsClaim', () => {
     expect(parseGroupsClaim('[]')).toEqual([]);
   });
 
-  it('reads a comma list and a single name', () => {
-    expect(parseGroupsClaim('admins, teachers')).toEqual(['admins', 'teachers']);
+  it('never splits on commas and never changes case', () => {
+    expect(parseGroupsClaim('[x,admins]')).toEqual(['x,admins']);
+    expect(parseGroupsClaim('admins, teachers')).toEqual(['admins, teachers']);
+    expect(parseGroupsClaim('[ADMINS]')).toEqual(['ADMINS']);
     expect(parseGroupsClaim('teachers')).toEqual(['teachers']);
   });
 
-  it('reads a JSON-quoted bracketed list and ignores non-strings', () => {
-    expect(parseGroupsClaim('["admins","teachers"]')).toEqual(['admins', 'teachers']);
+  it('reads a JSON-rendered array with names holding spaces, and ignores non-strings', () => {
+    expect(parseGroupsClaim('["lab admins","teachers"]')).toEqual(['lab admins', 'teachers']);
     expect(parseGroupsClaim(undefined)).toEqual([]);
     expect(parseGroupsClaim(42)).toEqual([]);
+  });
+});
+
+const tokenOf = (payload: Record<string, unknown>): string =>
+  `e30.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
+
+describe('groupsFromEvent', () => {
+  const payload = {
+    iss: 'https://issuer',
+    sub: 's-1',
+    iat: 1700000000,
+    exp: 1700003600,
+    jti: 'j-1',
+    'cognito:groups': ['lab admins', 'teachers'],
+  };
+  const flattened = {
+    ...payload,
+    iat: '1700000000',
+    exp: '1700003600',
+    'cognito:groups': '[lab admins teachers]',
+  };
+
+  it('reads the exact array from the verified bearer token', () => {
+    const event = { headers: { authorization: `Bearer ${tokenOf(payload)}` } };
+    expect(groupsFromEvent(event, flattened, 'cognito:groups')).toEqual(['lab admins', 'teachers']);
+  });
+
+  it('ignores a token that is not the one whose claims were verified', () => {
+    const other = tokenOf({ ...payload, jti: 'j-2', 'cognito:groups': ['admins'] });
+    const event = { headers: { authorization: `Bearer ${other}` } };
+    expect(groupsFromEvent(event, flattened, 'cognito:groups')).toEqual(['lab', 'admins', 'teachers']);
+    expect(groupsFromEvent({ headers: {} }, flattened, 'cognito:groups')).toEqual([
+      'lab',
+      'admins',
+      'teachers',
+    ]);
+    expect(
+      groupsFromEvent({ headers: { authorization: 'Bearer junk' } }, flattened, 'cognito:groups'),
+    ).toEqual(['lab', 'admins', 'teachers']);
+  });
+
+  it('uses an array claim as it is', () => {
+    expect(groupsFromEvent({}, { 'cognito:groups': ['Printer Admins'] }, 'cognito:groups')).toEqual([
+      'Printer Admins',
+    ]);
   });
 });
 
@@ -44,7 +96,7 @@ describe('callerFromClaims', () => {
 
   it('falls back to the access token username claim', () => {
     const caller = callerFromClaims(
-      { username: 'bob', 'cognito:groups': 'admins,teachers' },
+      { username: 'bob', 'cognito:groups': '[admins teachers]' },
       DEFAULT_IDENTITY_OPTIONS,
     );
     expect(caller).toEqual({ username: 'bob', roles: { admin: true, teacher: true } });
@@ -57,10 +109,35 @@ describe('callerFromClaims', () => {
       groupsClaim: 'roles',
       adminGroup: 'Lab-Admins',
     };
-    expect(callerFromClaims({ preferred_username: 'Carol', roles: ['lab-admins'] }, options)).toEqual({
+    expect(callerFromClaims({ preferred_username: 'Carol', roles: ['Lab-Admins'] }, options)).toEqual({
       username: 'carol',
       roles: { admin: true, teacher: false },
     });
+  });
+
+  it('matches group names exactly: look-alike groups give no role', () => {
+    for (const groups of [
+      '[Printer Admins]',
+      '[x,admins]',
+      '[ADMINS]',
+      'admins,teachers',
+      '[admins2]',
+      ['lab admins'],
+      ['Admins'],
+      [' admins'],
+    ]) {
+      expect(
+        callerFromClaims({ username: 'eve', 'cognito:groups': groups }, DEFAULT_IDENTITY_OPTIONS).roles,
+      ).toEqual({ admin: false, teacher: false });
+    }
+    const spaced = { ...DEFAULT_IDENTITY_OPTIONS, adminGroup: 'lab admins' };
+    expect(callerFromClaims({ username: 'eve', 'cognito:groups': ['lab admins'] }, spaced).roles.admin).toBe(
+      true,
+    );
+    // The flattened form cannot carry a name with a space: only the exact array grants it.
+    expect(callerFromClaims({ username: 'eve', 'cognito:groups': '[lab admins]' }, spaced).roles.admin).toBe(
+      false,
+    );
   });
 
   it('refuses claims naming no usable user with a 401', () => {

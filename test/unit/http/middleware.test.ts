@@ -31,6 +31,7 @@ const echoRoute = defineRoute({
   responses: { 200: { description: 'ok' } },
 });
 
+const REQUEST_ID = 'api-req-1';
 const claims = { 'cognito:username': 'Alice@pve', 'cognito:groups': '[teachers]' };
 
 function event(options: {
@@ -49,6 +50,7 @@ function event(options: {
     body: options.body ?? '{"name":"a","count":1}',
     routeKey: routeKey(echoRoute),
     pathParameters: path,
+    requestId: REQUEST_ID,
     ...(options.withClaims === false ? {} : { jwt: { claims, scopes: null } }),
   });
 }
@@ -141,6 +143,7 @@ describe('httpHandler', () => {
       error: {
         code: 'bad_request',
         message: 'The request is invalid',
+        request_id: REQUEST_ID,
         details: [{ field: 'body', message: 'must be valid JSON' }],
       },
     });
@@ -175,6 +178,7 @@ describe('httpHandler', () => {
       error: {
         code: 'conflict',
         message: 'VMID 101 exists on several clusters',
+        request_id: REQUEST_ID,
         details: [{ cluster_id: 'a', vmid: 101 }],
       },
     });
@@ -197,9 +201,12 @@ describe('httpHandler', () => {
     });
     const { response, body } = await call(failing, event({}));
     expect(response.statusCode).toBe(500);
-    expect(body).toEqual({ error: { code: 'internal_error', message: 'Internal server error' } });
+    expect(body).toEqual({
+      error: { code: 'internal_error', message: 'Internal server error', request_id: REQUEST_ID },
+    });
     expect(String(response.body)).not.toContain('s3cr3t');
-    expect(logged).toHaveBeenCalledWith('Unhandled error', {
+    expect(logged).toHaveBeenCalledWith('Request failed', {
+      status: 500,
       error: expect.objectContaining({ message: 'DynamoDB said: token=s3cr3t' }),
     });
   });

@@ -46,6 +46,12 @@ describe('parseCli', () => {
     expect(writeConfig).toBe('out/clusters.json');
   });
 
+  it('takes the agent delay and the node layout', () => {
+    const { options } = parseCli(['--agent-delay', '3000', '--node-layout', 'contiguous']);
+    expect(options).toMatchObject({ agentNotRunningDelayMs: 3000, nodeLayout: 'contiguous' });
+    expect(() => parseCli(['--node-layout', 'random'])).toThrow(CliUsageError);
+  });
+
   it('speaks PVE 9 unless --pve-version says 8, and rejects other versions', () => {
     expect(parseCli([]).options.pveVersion).toBe(9);
     expect(parseCli(['--pve-version', '8']).options.pveVersion).toBe(8);

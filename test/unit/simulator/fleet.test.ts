@@ -30,6 +30,21 @@ function allIps(g: SimGuest): string[] {
 }
 
 describe('generateFleet', () => {
+  it('spreads guests round-robin by default, or in one contiguous VMID range per node', () => {
+    const roundRobin = generateFleet(spec(0, 9));
+    expect(roundRobin.slice(0, 3).map((g) => g.node)).toEqual(['pve1', 'pve2', 'pve3']);
+    const contiguous = generateFleet({ ...spec(0, 300), nodeLayout: 'contiguous' });
+    expect(contiguous.map((g) => g.node)).toEqual([
+      ...Array<string>(100).fill('pve1'),
+      ...Array<string>(100).fill('pve2'),
+      ...Array<string>(100).fill('pve3'),
+    ]);
+    // Only the placement changes: the guests are the same.
+    expect(contiguous.map((g) => ({ ...g, node: '' }))).toEqual(
+      generateFleet(spec(0, 300)).map((g) => ({ ...g, node: '' })),
+    );
+  });
+
   it('is deterministic from the seed', () => {
     expect(generateFleet(spec(0))).toEqual(generateFleet(spec(0)));
     expect(generateFleet(spec(0, 200, 2))).not.toEqual(generateFleet(spec(0)));
@@ -143,7 +158,7 @@ describe('categoryOf', () => {
     ['qemu', 'other', 'other'],
     ['qemu', null, 'other'],
     ['lxc', 'alpine', 'linux'],
-    ['lxc', 'unmanaged', 'linux'],
+    ['lxc', 'unmanaged', 'other'],
   ] as const)('%s %s is %s', (type, ostype, category) => {
     expect(categoryOf(type, ostype)).toBe(category);
   });

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,40 @@ describe('batchWriteAll', () => {
       BatchWriteIncompleteError,
     );
     expect(mock.commandCalls(BatchWriteCommand)).toHaveLength(4);
+  });
+
+  it('retries a batch refused as a whole for throughput, like unprocessed items', async () => {
+    const requests = puts(3);
+    mock
+      .on(BatchWriteCommand)
+      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
+      .resolves({ UnprocessedItems: {} });
+    const report = await batchWriteAll(documentClient, 't', requests, policy);
+    expect(mock.commandCalls(BatchWriteCommand)).toHaveLength(2);
+    expect(report.writes).toBe(3);
+  });
+
+  it('writes every batch and reports what was written when some stay incomplete', async () => {
+    const requests = puts(30);
+    mock.on(BatchWriteCommand).callsFake(async (input) => {
+      const batch = input.RequestItems.t;
+      // The second batch (5 items) never gets through; the first (25) does.
+      return batch.length === 5 ? { UnprocessedItems: { t: batch } } : { UnprocessedItems: {} };
+    });
+    const error = await batchWriteAll(documentClient, 't', requests, policy).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BatchWriteIncompleteError);
+    expect(error).toMatchObject({ unprocessed: 5, written: { writes: 25 } });
+  });
+
+  it('gives up when the backoff budget is spent, whatever the attempts left', async () => {
+    const requests = puts(2);
+    mock.on(BatchWriteCommand).resolves({ UnprocessedItems: { t: requests } });
+    const budgeted: RetryPolicy = { ...policy, maxAttempts: 100, budgetMs: 300, random: () => 1 };
+    await expect(batchWriteAll(documentClient, 't', requests, budgeted)).rejects.toThrow(
+      BatchWriteIncompleteError,
+    );
+    // 50·2 + 50·4 = 300 ms of backoff: two retries, then the next delay would pass the budget.
+    expect(mock.commandCalls(BatchWriteCommand)).toHaveLength(3);
   });
 
   it('caps the backoff delay', () => {

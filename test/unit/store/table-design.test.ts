@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AUDIT_TABLE,
   INVENTORY_TABLE,
   OWNERSHIP_TABLE,
   ownershipKeys,
@@ -10,13 +11,20 @@ import {
 } from '#shared/store/table-design.ts';
 
 describe('table design', () => {
-  it('defines the three tables of contract 3 with their environment variables', () => {
+  it('defines the tables of contract 3 and the audit trail with their environment variables', () => {
     expect(TABLE_DESIGNS.map((t) => [t.id, t.envVar])).toEqual([
       ['VmInventory', 'INVENTORY_TABLE'],
       ['SyncState', 'SYNC_STATE_TABLE'],
       ['Ownership', 'OWNERSHIP_TABLE'],
+      ['AuditTrail', 'AUDIT_TABLE'],
     ]);
     expect(SYNC_STATE_TABLE.ttlAttribute).toBe('expires_at');
+    expect(AUDIT_TABLE.ttlAttribute).toBe('expires_at');
+    expect(AUDIT_TABLE.globalSecondaryIndexes.map((index) => index.partitionKey.name)).toEqual([
+      'actor',
+      'vm_key',
+      'class_id',
+    ]);
   });
 
   it('builds an on-demand CreateTable input with every key attribute defined once', () => {

@@ -83,6 +83,22 @@ describe('config reads', () => {
     ).toBe('ip-fallback');
     expect(configReadReason(stored, stored, row(outside), now, interval)).toBeNull();
   });
+
+  it('skips the rotation turn of a guest the previous full sync read', () => {
+    const now = T0;
+    const inside = [100, 101, 102, 103, 104, 105].find((id) =>
+      inRotationSlice(id, now, { intervalMs: interval }),
+    );
+    if (inside === undefined) throw new Error('no guest in the slice');
+    const readByLastRun = vm({
+      vmid: inside,
+      name: `vm-${inside}`,
+      config_checked_at: now - interval - 5_000,
+    });
+    expect(configReadReason(readByLastRun, readByLastRun, row(inside), now, interval)).toBeNull();
+    const readTwoRunsAgo = vm({ vmid: inside, name: `vm-${inside}`, config_checked_at: now - 2 * interval });
+    expect(configReadReason(readTwoRunsAgo, readTwoRunsAgo, row(inside), now, interval)).toBe('rotation');
+  });
 });
 
 describe('detailsFromConfig', () => {
@@ -116,9 +132,12 @@ describe('detailsFromConfig', () => {
     expect(details.staticIps).toEqual([{ index: 0, address: '10.0.0.9', family: 'ipv4' }]);
   });
 
-  it('counts every container as linux', () => {
+  it("maps a container's ostype like the client does: a distribution is linux, unmanaged is other", () => {
     expect(
       detailsFromConfig('lxc', { ostype: 'unmanaged', cores: 1 }, row(100, { type: 'lxc' })).set.category,
+    ).toBe('other');
+    expect(
+      detailsFromConfig('lxc', { ostype: 'debian', cores: 1 }, row(100, { type: 'lxc' })).set.category,
     ).toBe('linux');
   });
 });

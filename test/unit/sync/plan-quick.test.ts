@@ -94,7 +94,12 @@ describe('planListing', () => {
     );
     expect(plan.changes).toEqual([]);
     expect(plan.runtimeWrites).toEqual([]);
-    expect(plan.nodes.pve1).toEqual({ online: false, last_seen_at: T0, last_online_at: T0 });
+    expect(plan.nodes.pve1).toEqual({
+      online: false,
+      last_seen_at: T0,
+      last_online_at: T0,
+      last_full_online_at: null,
+    });
     expect(plan.observable.size).toBe(0);
     expect(plan.view.get(100)).toEqual(stored[0]);
   });
@@ -205,13 +210,20 @@ describe('planListing', () => {
 });
 
 describe('countVms', () => {
-  it('counts total, running, errors and templates', () => {
+  it('counts total, running, errors, templates and guests per node', () => {
     const { stored } = storedAfter([
       row(100),
       row(101, { status: 'stopped' }),
       row(102, { template: true, status: 'stopped' }),
     ]);
     const withError = stored.map((vm) => (vm.vmid === 101 ? { ...vm, sync_error: 'x' } : vm));
-    expect(countVms(withError)).toEqual({ total: 3, running: 1, error: 1, templates: 1 });
+    const unknown = withError.map((vm) => (vm.vmid === 102 ? { ...vm, unobserved_since: 1 } : vm));
+    expect(countVms(unknown)).toEqual({
+      total: 3,
+      running: 1,
+      error: 1,
+      templates: 1,
+      by_node: { [stored[0]?.node ?? '']: { total: 3, unobserved: 1 } },
+    });
   });
 });
