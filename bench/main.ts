@@ -1,7 +1,6 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { API_METRICS } from '#shared/http/middleware.ts';
-import { SyncMetric, syncMetricSeries } from '#shared/sync/metrics-names.ts';
+import { FLEET_SERIES_METRICS } from '#shared/sync/metrics-names.ts';
 import { startBenchDynamo } from './harness/dynamo.ts';
 import { MODELLED_LATENCY_MS, startFleet } from './harness/fleet.ts';
 import { parseBenchArgs } from './lib/args.ts';
@@ -9,6 +8,7 @@ import { countTransitions } from './lib/asl-transitions.ts';
 import { type MonthlyCost, monthlyCost, type ShapeInputs, type Workload } from './lib/cost-model.ts';
 import { type GoalOutcome, judge } from './lib/goals.ts';
 import type { ReportInputs } from './lib/markdown.ts';
+import { customMetricSeriesCount } from './lib/metric-series.ts';
 import { PRICES, PRICES_AS_OF } from './lib/prices.ts';
 import { type BundleResult, measureBundles } from './measures/bundles.ts';
 import { type DynamoScenarioResult, runDynamoScenario } from './measures/dynamodb-writes.ts';
@@ -647,10 +647,9 @@ function assemble(
           ? Math.min(dep.secretsManagerEndpointAzs, dep.maxAzs)
           : 0;
     const quickSyncTraced = dep?.quickSyncTracing ?? false;
-    // Sync: per-cluster series for the alarmed metrics, fleet-wide for the others; API: one series per metric.
-    const apiMetricSeries = Object.keys(API_METRICS).length;
-    const customMetrics = syncMetricSeries(workload.clusters) + apiMetricSeries;
-    const everySyncMetricPerCluster = Object.keys(SyncMetric).length * workload.clusters + apiMetricSeries;
+    // Sync: per-cluster series for the alarmed metrics, fleet-wide for the others; API: its counters.
+    const customMetrics = customMetricSeriesCount(workload.clusters);
+    const everySyncMetricPerCluster = customMetrics + FLEET_SERIES_METRICS.length * (workload.clusters - 1);
     const quickPassS = d.durations.quickPassWallMs / 1000;
     const common = {
       secrets: workload.clusters,

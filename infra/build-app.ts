@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ACTION_WAIT_ENV } from '#shared/actions/action-timing.ts';
 import { loadDeploymentConfig } from './config.ts';
 import { readClustersForDeployment } from './constructs/sync-clusters-config.ts';
-import { secretArnPatterns } from './constructs/sync-functions.ts';
+import { secretArnPatterns, tokenSecretKeyStatement } from './constructs/sync-functions.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { SyncStack } from './stacks/sync-stack.ts';
@@ -40,6 +40,7 @@ export function buildApp(app: App) {
     },
     syncClusterFunction: sync.syncClusterFunction.function,
     syncStateMachines: { full: sync.fullSyncStateMachine, quick: sync.quickSyncStateMachine },
+    alarmTopic: sync.monitoring.alarmTopic,
     routeEnvironment: {
       vmAction: {
         CLUSTERS_CONFIG: clusters.environmentJson,
@@ -59,6 +60,9 @@ export function buildApp(app: App) {
         resources: [...new Set(clusters.secretRefs.flatMap((ref) => secretArnPatterns(api, ref)))],
       }),
     );
+    if (config.tokenSecretKmsKeyArn !== undefined) {
+      vmAction.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
+    }
   }
   return { config, data, sync, api };
 }

@@ -1,7 +1,19 @@
+import { isIP } from 'node:net';
 import type { App } from 'aws-cdk-lib';
 import * as z from 'zod';
 import { DEFAULT_ACTION_WAIT_MS, MAX_ACTION_WAIT_MS } from '#shared/actions/action-timing.ts';
 import type { SyncCadence } from '#shared/config/cadence.ts';
+
+/** An IPv4 or IPv6 network in CIDR notation. */
+const CidrSchema = z.string().refine(
+  (value) => {
+    const [address = '', prefix, ...rest] = value.split('/');
+    const family = isIP(address);
+    if (family === 0 || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) return false;
+    return Number(prefix) <= (family === 4 ? 32 : 128);
+  },
+  { message: 'must be a CIDR such as 10.20.0.0/24' },
+);
 
 /**
  * Deployment configuration, read from the CDK context key `pveInventory` (cdk.json, `-c`, or
@@ -32,6 +44,12 @@ export const DeploymentConfigSchema = z
     staleAfterMinutes: z.number().int().min(1).max(60).default(10),
     /** Map MaxConcurrency over clusters. */
     syncMaxConcurrency: z.number().int().min(1).max(40).default(10),
+    /**
+     * Reserved concurrency of the sync-cluster function. Default: derived from the Map concurrency
+     * and the cluster count (2 × min(syncMaxConcurrency, clusters) + clusters). `false` reserves
+     * nothing, for accounts whose concurrency quota cannot spare it (Lambda keeps 100 unreserved).
+     */
+    syncReservedConcurrency: z.union([z.number().int().min(1).max(1000), z.literal(false)]).optional(),
     /** Import an existing VPC that reaches the Proxmox network instead of creating one. */
     vpc: z
       .object({
@@ -47,6 +65,11 @@ export const DeploymentConfigSchema = z
           .array(z.string().regex(/^rtb-[0-9a-f]+$/))
           .min(1)
           .optional(),
+        /**
+         * Confirms that the VPC has DNS support and DNS host names enabled: needed before the stack
+         * may create a Secrets Manager endpoint with private DNS in it.
+         */
+        dnsSupport: z.boolean().default(false),
       })
       .strict()
       .refine(
@@ -55,11 +78,18 @@ export const DeploymentConfigSchema = z
           vpc.privateRouteTableIds.length === vpc.privateSubnetIds.length,
         { message: 'privateRouteTableIds needs one route table id per private subnet id' },
       )
+      .refine((vpc) => vpc.privateSubnetIds.length % vpc.availabilityZones.length === 0, {
+        message:
+          'privateSubnetIds must hold the same number of subnets in each of the availabilityZones, listed zone by zone',
+      })
       .optional(),
     /** Number of AZs of the created VPC. */
     maxAzs: z.number().int().min(1).max(3).default(2),
-    /** Create the Secrets Manager interface endpoint (skip when the VPC has its own egress). */
-    secretsManagerEndpoint: z.boolean().default(true),
+    /**
+     * Create a Secrets Manager interface endpoint with private DNS. Default: on for a created VPC,
+     * off for an imported one (which may have one already, or reach the service another way).
+     */
+    secretsManagerEndpoint: z.boolean().optional(),
     /**
      * AZs the Secrets Manager endpoint spans (at most the VPC's). One AZ halves its fixed cost; the
      * sync functions in the other AZs reach it across AZs, and an outage of its AZ stops token
@@ -71,6 +101,22 @@ export const DeploymentConfigSchema = z
      * Off, the sync functions trace only when their caller's trace is sampled (full sync, API refresh).
      */
     quickSyncTracing: z.boolean().default(false),
+    /**
+     * Networks of the Proxmox API endpoints: required when a cluster's endpoint is a host name
+     * (endpoints given by IP address are allowed on their own). The sync may only open the API
+     * ports to these and to those addresses.
+     */
+    proxmoxCidrs: z.array(CidrSchema).min(1).optional(),
+    /** Networks of the guests probed on RDP/SSH. Default: the clusters' networks. */
+    guestCidrs: z.array(CidrSchema).min(1).optional(),
+    /** The customer-managed KMS key of the token secrets, if any: the functions that read them get kms:Decrypt on it. */
+    tokenSecretKmsKeyArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+        'must be a KMS key ARN (arn:aws:kms:region:account:key/id)',
+      )
+      .optional(),
     /** Optional e-mail subscription to the alarm topic. */
     alarmEmail: z.email().optional(),
     /** External OIDC issuer instead of the stack's Cognito user pool. */
@@ -88,7 +134,17 @@ export const DeploymentConfigSchema = z
     adminGroup: z.string().min(1).default('admins'),
     teacherGroup: z.string().min(1).default('teachers'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (config.vpc !== undefined && config.secretsManagerEndpoint === true && !config.vpc.dnsSupport) {
+      context.addIssue({
+        code: 'custom',
+        path: ['secretsManagerEndpoint'],
+        message:
+          'an endpoint with private DNS in an imported VPC needs DNS support and DNS host names there, and fails if the VPC has one already: check both, then confirm with vpc.dnsSupport: true (or leave the endpoint off and let the VPC reach Secrets Manager its own way)',
+      });
+    }
+  });
 
 export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
 

@@ -3,12 +3,14 @@
  * `cdk synth` does) and prints one JSON line listing every Lambda function with its bundled asset.
  * Runs apart from the benchmark so CDK's memory and any synth failure stay out of it.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { buildSync } from 'esbuild';
+import * as z from 'zod';
 import { buildApp } from '#infra/build-app.ts';
 import { loadDeploymentConfig } from '#infra/config.ts';
 import { synthesizeSyncDefinitions } from '#local/stepfunctions/synthesize-sync.ts';
@@ -36,7 +38,11 @@ function dirBytes(dir: string): number {
 
 const outdir = process.argv[2];
 if (outdir === undefined) throw new Error('usage: synth-worker <outdir>');
-const app = new App({ outdir });
+// The CDK CLI hands the app cdk.json's context (e.g. the example clusters' `proxmoxCidrs`): so does this.
+const cdkJson = z
+  .object({ context: z.record(z.string(), z.unknown()).optional() })
+  .parse(JSON.parse(readFileSync(fileURLToPath(new URL('../../cdk.json', import.meta.url)), 'utf8')));
+const app = new App({ outdir, context: cdkJson.context ?? {} });
 const config = loadDeploymentConfig(app);
 let synthError: string | null = null;
 try {
@@ -157,5 +163,5 @@ try {
   definitions = null;
 }
 process.stdout.write(
-  `${JSON.stringify({ functions, synthError, definitions, listVmsComposition: composition, quickSyncSeconds: config.quickSyncSeconds, fullSyncMinutes: config.fullSyncMinutes, maxAzs: config.maxAzs, secretsManagerEndpoint: config.secretsManagerEndpoint, secretsManagerEndpointAzs: config.secretsManagerEndpointAzs, quickSyncTracing: config.quickSyncTracing, importedVpc: config.vpc !== undefined })}\n`,
+  `${JSON.stringify({ functions, synthError, definitions, listVmsComposition: composition, quickSyncSeconds: config.quickSyncSeconds, fullSyncMinutes: config.fullSyncMinutes, maxAzs: config.maxAzs, secretsManagerEndpoint: config.secretsManagerEndpoint ?? config.vpc === undefined, secretsManagerEndpointAzs: config.secretsManagerEndpointAzs, quickSyncTracing: config.quickSyncTracing, importedVpc: config.vpc !== undefined })}\n`,
 );

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import {
   AccountRecovery,
@@ -45,6 +45,7 @@ export class ApiAuth extends Construct {
       this.issuer = props.oidc.issuer;
       this.audience = [...props.oidc.audience];
     } else {
+      assertCallbackUrls(props.callbackUrls);
       const pool = new UserPool(this, 'UserPool', {
         selfSignUpEnabled: false,
         signInAliases: { username: true, email: true },
@@ -104,5 +105,36 @@ export class ApiAuth extends Construct {
       jwtAudience: [...this.audience],
       identitySource: ['$request.header.Authorization'],
     });
+  }
+}
+
+/** A Cognito callback or logout URL is neither https nor on the local machine. */
+export class CallbackUrlError extends Error {
+  override readonly name = 'CallbackUrlError';
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Refuses callback and logout URLs that are not https (http only for localhost): Cognito hands the
+ * authorization code to them, which must not travel in the clear. URLs known only at deploy time
+ * (tokens) must still start with `https://`.
+ */
+export function assertCallbackUrls(urls: readonly string[]): void {
+  const refused = urls.filter((value) => {
+    if (Token.isUnresolved(value)) return !value.startsWith('https://');
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return true;
+    }
+    if (url.protocol === 'https:') return false;
+    return !(url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname));
+  });
+  if (refused.length > 0) {
+    throw new CallbackUrlError(
+      `pveInventory.corsOrigins: ${refused.join(', ')} cannot be Cognito callback URLs: use https:// (http:// only for localhost)`,
+    );
   }
 }

@@ -7,13 +7,18 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type RouteDefinition, type RouteId, routes } from '#shared/http/routes.ts';
 import {
+  AUDIT_BY_ACTOR_INDEX,
+  AUDIT_BY_CLASS_INDEX,
+  AUDIT_BY_VM_INDEX,
   AUDIT_TABLE,
+  OWNERSHIP_BY_MEMBER_INDEX as BY_MEMBER,
+  OWNERSHIP_BY_VM_INDEX as BY_VM,
   INVENTORY_TABLE,
   OWNERSHIP_TABLE,
   SYNC_STATE_TABLE,
   type TableDesign,
 } from '#shared/store/table-design.ts';
-import { PveFunction } from './pve-function.ts';
+import { PveFunction, type TableGrant } from './pve-function.ts';
 
 /** Service name (`service` metric dimension) of every API handler. */
 export const API_SERVICE_NAME = 'pve-inventory-api';
@@ -27,43 +32,93 @@ export const API_HOOK_ENV = {
   quickSyncStateMachine: 'QUICK_SYNC_STATE_MACHINE_ARN',
 } as const;
 
-type Access = 'read' | 'readWrite';
-type AuditAccess = 'read' | 'append';
+/** Recording in the audit trail: new items only, no reads, updates or deletes. */
+const APPEND: TableGrant = { actions: ['PutItem'] };
 
 /**
- * Which tables each route's handler reads or writes: exactly those, nothing else. Every
- * state-changing route (POST, PUT, DELETE) appends to the audit trail; only the audit route reads it.
+ * Which DynamoDB actions each route's handler calls, per table: exactly those, nothing else (a
+ * table left out is not granted at all). Read from the handlers and the repository methods they
+ * use; test/integration/infra/dynamodb-grants.test.ts runs every route against DynamoDB Local and
+ * fails when a handler calls an action not listed here. Only the admin's unfiltered assignment
+ * listing scans (the whole ownership table, filtered to assignments). Every state-changing route
+ * (POST, PUT, DELETE) appends to the audit trail (PutItem only); only the audit route reads it.
  */
 export const ROUTE_TABLE_ACCESS: Readonly<
   Record<
     RouteId,
-    Readonly<{ inventory?: Access; syncState?: Access; ownership?: Access; audit?: AuditAccess }>
+    Readonly<{ inventory?: TableGrant; syncState?: TableGrant; ownership?: TableGrant; audit?: TableGrant }>
   >
 > = {
   // the refresh's rate-limit and coalescing records (force_refresh/live) live in the sync state
-  listVms: { inventory: 'read', syncState: 'readWrite', ownership: 'read' },
-  getVm: { inventory: 'read', syncState: 'read', ownership: 'read' },
-  getVmStatus: { inventory: 'read', syncState: 'read', ownership: 'read' },
-  getVmIp: { inventory: 'read', syncState: 'read', ownership: 'read' },
-  getSyncStats: { inventory: 'read', syncState: 'read', ownership: 'read' },
-  getSyncHealth: { syncState: 'read' },
-  // the trigger coalesces through the sync state; the action writes the pending state
-  triggerSync: { syncState: 'readWrite', audit: 'append' },
-  vmAction: { inventory: 'readWrite', syncState: 'read', ownership: 'read', audit: 'append' },
-  listAssignments: { ownership: 'read' },
-  putAssignment: { inventory: 'read', ownership: 'readWrite', audit: 'append' },
-  deleteAssignment: { ownership: 'readWrite', audit: 'append' },
-  importMappings: { inventory: 'read', syncState: 'read', ownership: 'readWrite', audit: 'append' },
-  listClasses: { ownership: 'read' },
-  createClass: { ownership: 'readWrite', audit: 'append' },
-  getClass: { ownership: 'read' },
-  updateClass: { ownership: 'readWrite', audit: 'append' },
-  deleteClass: { ownership: 'readWrite', audit: 'append' },
-  putClassMember: { ownership: 'readWrite', audit: 'append' },
-  deleteClassMember: { ownership: 'readWrite', audit: 'append' },
-  putClassVm: { inventory: 'read', ownership: 'readWrite', audit: 'append' },
-  deleteClassVm: { ownership: 'readWrite', audit: 'append' },
-  listAudit: { audit: 'read' },
+  listVms: {
+    inventory: { actions: ['BatchGetItem', 'Query'] },
+    syncState: { actions: ['BatchGetItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+  },
+  getVm: {
+    inventory: { actions: ['GetItem'] },
+    syncState: { actions: ['BatchGetItem', 'GetItem'] },
+    ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
+  },
+  // the original portal's routes resolve the VM exactly as actions do (the caller's VMs, the clusters)
+  getVmStatus: {
+    inventory: { actions: ['BatchGetItem', 'GetItem'] },
+    syncState: { actions: ['BatchGetItem', 'GetItem', 'Query'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+  },
+  getVmIp: {
+    inventory: { actions: ['BatchGetItem', 'GetItem'] },
+    syncState: { actions: ['BatchGetItem', 'GetItem', 'Query'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+  },
+  getSyncStats: {
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['Query'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+  },
+  getSyncHealth: { syncState: { actions: ['Query'] } },
+  // the trigger coalesces through its records in the sync state (a refused start releases its claim)
+  triggerSync: { syncState: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'] }, audit: APPEND },
+  // the action finds the target among the caller's VMs and records the pending state
+  vmAction: {
+    inventory: { actions: ['BatchGetItem', 'UpdateItem'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+    audit: APPEND,
+  },
+  listAssignments: { ownership: { actions: ['Query', 'Scan'], queriedIndexes: [BY_VM] } },
+  putAssignment: {
+    inventory: { actions: ['GetItem'] },
+    ownership: { actions: ['PutItem'], queriedIndexes: [BY_VM] },
+    audit: APPEND,
+  },
+  deleteAssignment: { ownership: { actions: ['DeleteItem'] }, audit: APPEND },
+  // the import reads the users' assignments in batches (BatchGetItem) before writing them
+  importMappings: {
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['Query'] },
+    ownership: { actions: ['BatchGetItem', 'BatchWriteItem'] },
+    audit: APPEND,
+  },
+  listClasses: { ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] } },
+  createClass: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] }, audit: APPEND },
+  getClass: { ownership: { actions: ['GetItem', 'Query'] } },
+  updateClass: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] }, audit: APPEND },
+  deleteClass: { ownership: { actions: ['BatchWriteItem', 'GetItem', 'Query'] }, audit: APPEND },
+  putClassMember: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] }, audit: APPEND },
+  deleteClassMember: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] }, audit: APPEND },
+  // linking writes the link and the student's assignment in one transaction (Put + Delete)
+  putClassVm: {
+    inventory: { actions: ['GetItem'] },
+    ownership: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], queriedIndexes: [BY_MEMBER, BY_VM] },
+    audit: APPEND,
+  },
+  listAudit: {
+    audit: {
+      actions: ['Query'],
+      queriedIndexes: [AUDIT_BY_ACTOR_INDEX, AUDIT_BY_VM_INDEX, AUDIT_BY_CLASS_INDEX],
+    },
+  },
+  deleteClassVm: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] }, audit: APPEND },
   getOpenApi: {},
 };
 
@@ -129,7 +184,7 @@ export class ApiHandlers extends Construct {
       });
       for (const [name, access] of Object.entries(ROUTE_TABLE_ACCESS[routeId]) as [
         keyof typeof tables,
-        Access | AuditAccess,
+        TableGrant,
       ][]) {
         const [table, design] = tables[name];
         fn.bindTable(table, access, design);

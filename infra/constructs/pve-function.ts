@@ -145,59 +145,108 @@ export class PveFunction extends Construct {
   }
 
   /**
-   * Grants the function item access to a table and its GSIs (each index by name: no wildcard) and
-   * sets the table's environment variable (`INVENTORY_TABLE`, `SYNC_STATE_TABLE`,
-   * `OWNERSHIP_TABLE`) to its name. The table's design (shared/store/table-design.ts) is found by
-   * its construct id (`VmInventory`, `SyncState`, `Ownership`) unless given.
+   * Grants the function item actions on a table and sets the table's environment variable
+   * (`INVENTORY_TABLE`, `SYNC_STATE_TABLE`, `OWNERSHIP_TABLE`) to its name. `access` names the
+   * actions the function's code calls and the GSIs it queries (Query on each, by name: no
+   * wildcard), or is a shorthand: `read` (GetItem, BatchGetItem, Query, Query on every index) or
+   * `readWrite` (those plus PutItem, UpdateItem, DeleteItem, BatchWriteItem). A Scan is only ever
+   * granted by name. The table's design (shared/store/table-design.ts) is found by its construct
+   * id (`VmInventory`, `SyncState`, `Ownership`) unless given.
    */
-  bindTable(
-    table: ITableV2,
-    access: 'read' | 'readWrite' | 'append',
-    design: TableDesign = tableDesignOf(table),
-  ): this {
-    if (access === 'append') {
-      // Recording only (the audit trail): new items, no reads, updates or deletes.
+  bindTable(table: ITableV2, access: TableAccess, design: TableDesign = tableDesignOf(table)): this {
+    const grant = resolveTableGrant(access, design);
+    if (grant.actions.length > 0) {
       this.role.addToPrincipalPolicy(
-        new PolicyStatement({ actions: [...TABLE_APPEND_ACTIONS], resources: [table.tableArn] }),
+        new PolicyStatement({
+          actions: grant.actions.map((action) => `dynamodb:${action}`),
+          resources: [table.tableArn],
+        }),
       );
-      this.function.addEnvironment(design.envVar, table.tableName);
-      return this;
     }
-    const actions = access === 'read' ? TABLE_READ_ACTIONS : [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [...actions],
-        resources: [
-          table.tableArn,
-          ...design.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
-        ],
-      }),
-    );
+    if (grant.queriedIndexes.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: grant.queriedIndexes.map((index) => `${table.tableArn}/index/${index}`),
+        }),
+      );
+    }
     this.function.addEnvironment(design.envVar, table.tableName);
     return this;
   }
 }
 
-/** Appending items only (the audit trail's writers). */
-export const TABLE_APPEND_ACTIONS = ['dynamodb:PutItem'] as const;
+/** The DynamoDB item actions a function can be granted (no streams, no table management). */
+export const DYNAMODB_ITEM_ACTIONS = [
+  'BatchGetItem',
+  'BatchWriteItem',
+  'ConditionCheckItem',
+  'DeleteItem',
+  'GetItem',
+  'PutItem',
+  'Query',
+  'Scan',
+  'UpdateItem',
+] as const;
 
-/** Item read actions (no streams, no table management). */
+/** One DynamoDB item action, without the `dynamodb:` prefix. */
+export type DynamoDbAction = (typeof DYNAMODB_ITEM_ACTIONS)[number];
+
+/** The exact access of a function to one table. */
+export interface TableGrant {
+  /** Item actions on the table itself (a transaction needs the actions it contains); may be empty when only indexes are queried. */
+  readonly actions: readonly DynamoDbAction[];
+  /** GSIs the code queries: each gets Query, by name. @default - none */
+  readonly queriedIndexes?: readonly string[];
+}
+
+/** What a function may do on a table: its exact grant, or a shorthand (never a Scan). */
+export type TableAccess = 'read' | 'readWrite' | TableGrant;
+
+/** Item reads of the `read` shorthand. A Scan is never implied: a function calling one names it. */
 export const TABLE_READ_ACTIONS = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-] as const;
+  'BatchGetItem',
+  'GetItem',
+  'Query',
+] as const satisfies readonly DynamoDbAction[];
 
-/** Item write actions. */
+/** Item writes the `readWrite` shorthand adds. */
 export const TABLE_WRITE_ACTIONS = [
-  'dynamodb:BatchWriteItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-] as const;
+  'BatchWriteItem',
+  'DeleteItem',
+  'PutItem',
+  'UpdateItem',
+] as const satisfies readonly DynamoDbAction[];
+
+/** A grant with sorted, de-duplicated actions and indexes; shorthands may query every index. */
+export function resolveTableGrant(
+  access: TableAccess,
+  design: TableDesign,
+): { actions: DynamoDbAction[]; queriedIndexes: string[] } {
+  const all = design.globalSecondaryIndexes.map((index) => index.indexName);
+  const grant: TableGrant =
+    access === 'read'
+      ? { actions: TABLE_READ_ACTIONS, queriedIndexes: all }
+      : access === 'readWrite'
+        ? { actions: [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS], queriedIndexes: all }
+        : access;
+  if (grant.actions.length === 0 && (grant.queriedIndexes ?? []).length === 0) {
+    throw new EmptyTableAccessError(`a grant on table ${design.id} needs at least one action or index`);
+  }
+  const unknown = (grant.queriedIndexes ?? []).filter((index) => !all.includes(index));
+  if (unknown.length > 0) {
+    throw new UnknownTableError(`table ${design.id} has no index ${unknown.join(', ')}`);
+  }
+  return {
+    actions: [...new Set(grant.actions)].sort(),
+    queriedIndexes: [...new Set(grant.queriedIndexes ?? [])].sort(),
+  };
+}
+
+/** Thrown when a table is bound with nothing granted on it (leave the table out instead). */
+export class EmptyTableAccessError extends Error {
+  override readonly name = 'EmptyTableAccessError';
+}
 
 /** Thrown when a function is placed in a VPC without its own security group. */
 export class MissingSecurityGroupError extends Error {

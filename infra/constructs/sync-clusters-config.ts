@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { basename, dirname, resolve } from 'node:path';
 import { type ClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
 
@@ -8,6 +9,14 @@ export const MAX_CLUSTERS_CONFIG_BYTES = 3_000;
 /** Thrown when the clusters file cannot be deployed as it is; the message says what to change. */
 export class ClustersDeploymentError extends Error {
   override readonly name = 'ClustersDeploymentError';
+}
+
+/** A cluster's outbound destinations: its endpoints (a host CIDR when given by IP) and probe ports. */
+export interface ClusterEgressTarget {
+  readonly clusterId: string;
+  /** `cidr` is `/32` or `/128` for an endpoint given by IP address, null for a host name. */
+  readonly endpoints: { readonly host: string; readonly cidr: string | null; readonly port: number }[];
+  readonly probePorts: number[];
 }
 
 /** What the sync stack needs from the clusters file. */
@@ -22,6 +31,12 @@ export interface DeployableClusters {
   readonly secretRefs: string[];
   /** Outbound TCP ports: every endpoint's API port and every probe port. */
   readonly ports: number[];
+  /** The endpoints' API ports (sorted, unique). */
+  readonly apiPorts: number[];
+  /** The RDP/SSH probe ports (sorted, unique). */
+  readonly probePorts: number[];
+  /** Per cluster: where its API endpoints are and which probe ports it uses (egress rules). */
+  readonly egressTargets: ClusterEgressTarget[];
   /** Clusters whose token secret cannot be resolved inside Lambda (`env`/`file` references). */
   readonly clustersWithoutAwsSecret: string[];
   /** Problems the deployment should show as synth warnings. */
@@ -69,15 +84,23 @@ export function prepareClustersForDeployment(file: ClustersFile, source: string)
       `${source}: the clusters configuration is ${Buffer.byteLength(environmentJson)} bytes, more than the ${MAX_CLUSTERS_CONFIG_BYTES} that fit in the sync functions' environment; pin certificates by fingerprint instead of CA bundles, or shorten names`,
     );
   }
-  const ports = new Set<number>();
-  for (const cluster of file.clusters) {
-    for (const endpoint of cluster.endpoints) {
+  const apiPorts = new Set<number>();
+  const probePorts = new Set<number>();
+  const egressTargets: ClusterEgressTarget[] = file.clusters.map((cluster) => {
+    const endpoints = cluster.endpoints.map((endpoint) => {
       const url = new URL(endpoint.url);
-      ports.add(url.port === '' ? 443 : Number(url.port));
-    }
-    ports.add(cluster.probePorts.rdp);
-    ports.add(cluster.probePorts.ssh);
-  }
+      const port = url.port === '' ? 443 : Number(url.port);
+      apiPorts.add(port);
+      const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      const family = isIP(host);
+      return { host, cidr: family === 4 ? `${host}/32` : family === 6 ? `${host}/128` : null, port };
+    });
+    const clusterProbePorts = [...new Set([cluster.probePorts.rdp, cluster.probePorts.ssh])];
+    for (const port of clusterProbePorts) probePorts.add(port);
+    return { clusterId: cluster.id, endpoints, probePorts: clusterProbePorts };
+  });
+  const sorted = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
+  const ports = new Set([...apiPorts, ...probePorts]);
   return {
     file,
     clusterIds: file.clusters.map((cluster) => cluster.id),
@@ -85,7 +108,10 @@ export function prepareClustersForDeployment(file: ClustersFile, source: string)
     secretRefs: file.clusters.flatMap((cluster) =>
       cluster.tokenSecret.awsSecret === undefined ? [] : [cluster.tokenSecret.awsSecret],
     ),
-    ports: [...ports].sort((a, b) => a - b),
+    ports: sorted(ports),
+    apiPorts: sorted(apiPorts),
+    probePorts: sorted(probePorts),
+    egressTargets,
     clustersWithoutAwsSecret: file.clusters
       .filter((cluster) => cluster.tokenSecret.awsSecret === undefined)
       .map((cluster) => cluster.id),

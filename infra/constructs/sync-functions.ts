@@ -4,10 +4,33 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Tracing } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { cadenceEnvironment, type SyncCadence } from '#shared/config/cadence.ts';
-import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
+import {
+  INVENTORY_TABLE,
+  OWNERSHIP_BY_VM_INDEX,
+  OWNERSHIP_TABLE,
+  SYNC_STATE_TABLE,
+} from '#shared/store/table-design.ts';
 import { SYNC_METRICS_NAMESPACE, SYNC_SERVICE_NAME } from '#shared/sync/metrics-names.ts';
-import { PveFunction } from './pve-function.ts';
+import { PveFunction, type TableGrant } from './pve-function.ts';
+import { QUICK_SYNC_MAX_CONCURRENCY } from './sync-state-machines.ts';
 import type { SyncVpcNetwork } from './vpc-network.ts';
+
+/**
+ * The DynamoDB actions the sync-cluster function calls (test/integration/infra/dynamodb-grants.test.ts
+ * checks them against real runs): inventory reads by cluster and guarded writes; the sync state's
+ * cluster states, leases and runtime chunks; removing a guest suspends its assignments (a reused
+ * VMID must not reach the old owner) through the by-VM index. Nothing scans.
+ */
+export const SYNC_CLUSTER_TABLE_ACCESS = {
+  inventory: { actions: ['BatchWriteItem', 'DeleteItem', 'PutItem', 'Query', 'UpdateItem'] },
+  syncState: { actions: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'] },
+  ownership: { actions: ['UpdateItem'], queriedIndexes: [OWNERSHIP_BY_VM_INDEX] },
+} as const satisfies Readonly<Record<string, TableGrant>>;
+
+/** record-run only writes the run's global statistics. list-clusters reads no table at all. */
+export const RECORD_RUN_TABLE_ACCESS = {
+  syncState: { actions: ['PutItem'] },
+} as const satisfies Readonly<Record<string, TableGrant>>;
 
 /** Properties of {@link SyncFunctions}. */
 export interface SyncFunctionsProps {
@@ -24,6 +47,34 @@ export interface SyncFunctionsProps {
   readonly cadence: SyncCadence;
   /** X-Ray mode of the sync functions. @default Tracing.ACTIVE */
   readonly tracing?: Tracing;
+  /** Reserved concurrency of sync-cluster (see {@link syncClusterReservedConcurrency}); undefined: none. */
+  readonly syncClusterReservedConcurrency?: number;
+  /** Customer-managed KMS key of the token secrets: sync-cluster may decrypt through Secrets Manager only. */
+  readonly tokenSecretKmsKeyArn?: string;
+}
+
+/**
+ * The sync-cluster invocations the design runs at once at most: the full-sync Map's
+ * `min(mapConcurrency, clusters)`, the quick-sync Map's one iteration per cluster (up to 40), and
+ * one refresh per cluster from the API (coalesced per cluster); full and quick hold separate leases,
+ * so they overlap. Reserved for the function, this both guarantees the sync its capacity and caps
+ * it, so a runaway schedule cannot starve the API.
+ */
+export function syncClusterReservedConcurrency(mapConcurrency: number, clusterCount: number): number {
+  const clusters = Math.max(1, clusterCount);
+  return Math.min(mapConcurrency, clusters) + Math.min(QUICK_SYNC_MAX_CONCURRENCY, clusters) + clusters;
+}
+
+/**
+ * kms:Decrypt on a token secret's customer-managed key, only when Secrets Manager asks on the
+ * function's behalf (the `kms:ViaService` condition) in this region.
+ */
+export function tokenSecretKeyStatement(stack: Stack, keyArn: string): PolicyStatement {
+  return new PolicyStatement({
+    actions: ['kms:Decrypt'],
+    resources: [keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+  });
 }
 
 /**
@@ -39,7 +90,7 @@ export function syncClusterTimeoutSeconds(fullSyncMinutes: number): number {
 }
 
 export class SyncFunctions extends Construct {
-  /** ListClusters task: reads the configuration and the sync state (backoff). */
+  /** ListClusters task: reads the configuration (no table). */
   public readonly listClusters: PveFunction;
   /** SyncCluster task (also invoked by the API's refresh): Proxmox → DynamoDB. */
   public readonly syncCluster: PveFunction;
@@ -61,7 +112,7 @@ export class SyncFunctions extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(15),
       environment,
-    }).bindTable(props.syncStateTable, 'read', SYNC_STATE_TABLE);
+    });
 
     this.syncCluster = new PveFunction(this, 'SyncCluster', {
       entry: 'functions/sync/sync-cluster.ts',
@@ -71,20 +122,25 @@ export class SyncFunctions extends Construct {
       memorySize: 1024,
       timeout: Duration.seconds(syncClusterTimeoutSeconds(props.cadence.fullIntervalMs / 60_000)),
       environment: { ...environment, ...cadenceEnvironment(props.cadence) },
+      reservedConcurrentExecutions: props.syncClusterReservedConcurrency,
       vpc: props.network.vpc,
       vpcSubnets: props.network.subnets,
       securityGroups: [props.network.securityGroup],
     })
-      .bindTable(props.inventoryTable, 'readWrite', INVENTORY_TABLE)
-      .bindTable(props.syncStateTable, 'readWrite', SYNC_STATE_TABLE)
-      // Removing a guest suspends its assignments (a reused VMID must not reach the old owner).
-      .bindTable(props.ownershipTable, 'readWrite', OWNERSHIP_TABLE);
+      .bindTable(props.inventoryTable, SYNC_CLUSTER_TABLE_ACCESS.inventory, INVENTORY_TABLE)
+      .bindTable(props.syncStateTable, SYNC_CLUSTER_TABLE_ACCESS.syncState, SYNC_STATE_TABLE)
+      .bindTable(props.ownershipTable, SYNC_CLUSTER_TABLE_ACCESS.ownership, OWNERSHIP_TABLE);
     if (props.secretRefs.length > 0) {
       this.syncCluster.role.addToPrincipalPolicy(
         new PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
           resources: [...new Set(props.secretRefs.flatMap((ref) => secretArnPatterns(Stack.of(this), ref)))],
         }),
+      );
+    }
+    if (props.tokenSecretKmsKeyArn !== undefined) {
+      this.syncCluster.role.addToPrincipalPolicy(
+        tokenSecretKeyStatement(Stack.of(this), props.tokenSecretKmsKeyArn),
       );
     }
 
@@ -96,7 +152,7 @@ export class SyncFunctions extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(15),
       environment,
-    }).bindTable(props.syncStateTable, 'readWrite', SYNC_STATE_TABLE);
+    }).bindTable(props.syncStateTable, RECORD_RUN_TABLE_ACCESS.syncState, SYNC_STATE_TABLE);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -11,6 +11,8 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -35,7 +37,8 @@ export interface SyncMonitoringProps {
   readonly functions: Readonly<Record<string, IFunction>>;
   /**
    * The function that syncs one cluster: a run killed at its timeout (or crashed) is caught inside
-   * the Map, so the execution succeeds; its function errors raise an alarm of their own.
+   * the Map, so the execution succeeds; its function errors raise an alarm of their own, and so do
+   * its throttles (Map iterations that could not run).
    */
   readonly syncClusterFunction?: IFunction;
   /** Consecutive failed syncs of a cluster that raise an alarm. @default 5 */
@@ -81,7 +84,11 @@ export function clusterMetric(
  */
 export class SyncMonitoring extends Construct {
   public readonly dashboard: Dashboard;
+  /** The alarm topic (sync and API alarms), encrypted and refusing non-TLS publishers. */
   public readonly alarmTopic: Topic;
+  public readonly alarmKey: Key;
+  /** Throttled sync-cluster invocations (Map iterations caught as `SyncClusterThrottled`). */
+  public readonly throttleAlarm?: Alarm;
   public readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: SyncMonitoringProps) {
@@ -89,15 +96,35 @@ export class SyncMonitoring extends Construct {
     const threshold = props.consecutiveErrorThreshold ?? 5;
     const fiveMinutes = Duration.minutes(5);
 
+    // Encrypted with a customer-managed key: CloudWatch alarms cannot publish to a topic under the
+    // AWS-managed SNS key, whose policy cannot grant them.
+    this.alarmKey = new Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the pve-inventory alarm topic',
+      enableKeyRotation: true,
+    });
+    this.alarmKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
-      displayName: 'pve-inventory sync alarms',
+      displayName: 'pve-inventory alarms',
+      masterKey: this.alarmKey,
       enforceSSL: true,
     });
-    Validations.of(this.alarmTopic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'Alarm notifications carry only alarm names and states; CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer key would cost more than the data is worth.',
-    });
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOnly',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const notify = new SnsAction(this.alarmTopic);
 
@@ -157,6 +184,16 @@ export class SyncMonitoring extends Construct {
           treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
       );
+      this.throttleAlarm = new Alarm(this, 'SyncClusterThrottled', {
+        alarmDescription:
+          'sync-cluster invocations were throttled (reserved concurrency or the account pool exhausted): some clusters were not synced',
+        metric: props.syncClusterFunction.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      this.alarms.push(this.throttleAlarm);
     }
     for (const alarm of this.alarms) alarm.addAlarmAction(notify);
 

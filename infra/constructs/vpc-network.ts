@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   FlowLogDestination,
   FlowLogTrafficType,
@@ -15,7 +15,9 @@ import {
   Vpc,
 } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import type { EgressRule } from './sync-egress.ts';
 
 /** An existing VPC that reaches the Proxmox network (`DeploymentConfig.vpc`). */
 export interface ImportedVpcSettings {
@@ -33,20 +35,29 @@ export interface SyncVpcNetworkProps {
   readonly imported?: ImportedVpcSettings;
   /** AZs of the created VPC. @default 2 */
   readonly maxAzs?: number;
-  /** Create a Secrets Manager interface endpoint (skip when the VPC has its own egress). @default true */
+  /**
+   * Create a Secrets Manager interface endpoint with private DNS (skip when the VPC has one
+   * already, or its own egress). @default true for a created VPC, false for an imported one
+   */
   readonly secretsManagerEndpoint?: boolean;
   /** AZs the Secrets Manager endpoint spans (capped at the VPC's). @default 1 */
   readonly secretsManagerEndpointAzs?: number;
-  /** TCP ports the sync functions may open outbound: the Proxmox API ports and the probe ports. */
-  readonly proxmoxPorts: readonly number[];
+  /**
+   * Outbound rules to the Proxmox network (API and probe ports, see sync-egress.ts), applied to the
+   * created security group; an imported group keeps the operator's rules.
+   */
+  readonly egress: readonly EgressRule[];
 }
 
 /**
  * The network of the Proxmox-facing functions. A created VPC has private isolated subnets only (no
  * NAT: the operator connects it to the Proxmox network by VPN, peering or a transit gateway), flow
- * logs, a DynamoDB gateway endpoint and a Secrets Manager interface endpoint. An imported VPC uses
- * its own security group; it gets the DynamoDB gateway endpoint when its route table ids are given
- * (otherwise its own routing must reach DynamoDB) and the Secrets Manager endpoint (if wanted).
+ * logs, a DynamoDB gateway endpoint and a Secrets Manager interface endpoint; its security group
+ * allows outbound only the given Proxmox rules and HTTPS to those two endpoints. An imported VPC
+ * uses its own security group (its rules stay the operator's); it gets the DynamoDB gateway
+ * endpoint when its route table ids are given (otherwise its own routing must reach DynamoDB) and
+ * the Secrets Manager endpoint only when asked for (CloudFormation fails when the VPC has one with
+ * private DNS already, or lacks DNS support).
  */
 export class SyncVpcNetwork extends Construct {
   /** The VPC the Proxmox-facing functions run in. */
@@ -116,27 +127,34 @@ export class SyncVpcNetwork extends Construct {
           'Proxmox-facing sync functions: Proxmox API, RDP/SSH probes and HTTPS to AWS endpoints only',
         allowAllOutbound: false,
       });
-      for (const port of [...new Set(props.proxmoxPorts)].sort((a, b) => a - b)) {
-        group.addEgressRule(Peer.anyIpv4(), Port.tcp(port), `Proxmox API or reachability probe port ${port}`);
+      for (const rule of props.egress) {
+        const peer = rule.cidr.includes(':') ? Peer.ipv6(rule.cidr) : Peer.ipv4(rule.cidr);
+        group.addEgressRule(peer, Port.tcp(rule.port), rule.description);
       }
-      // DynamoDB's gateway endpoint is reached at the service's public prefix list, whose id is
-      // region-specific and only available by lookup; 443 is allowed to any address instead (the
-      // subnets have no route to the internet, so this reaches only endpoints and the Proxmox network).
+      // HTTPS to DynamoDB goes through the gateway endpoint, whose destination is the service's
+      // prefix list in this region: its id is read at deploy time (no lookup at synth).
       group.addEgressRule(
-        Peer.anyIpv4(),
+        Peer.prefixList(this.dynamoDbPrefixListId()),
         Port.tcp(443),
-        'HTTPS to the DynamoDB and Secrets Manager endpoints',
+        'HTTPS to DynamoDB through the gateway endpoint',
       );
       this.securityGroup = group;
     }
 
-    if (props.secretsManagerEndpoint ?? true) {
+    if (props.secretsManagerEndpoint ?? props.imported === undefined) {
       const endpointGroup = new SecurityGroup(this, 'SecretsManagerEndpointSg', {
         vpc: this.vpc,
         description: 'Secrets Manager endpoint: HTTPS from the sync functions only',
         allowAllOutbound: false,
       });
       endpointGroup.addIngressRule(this.securityGroup, Port.tcp(443), 'HTTPS from the sync functions');
+      if (props.imported === undefined) {
+        this.securityGroup.addEgressRule(
+          endpointGroup,
+          Port.tcp(443),
+          'HTTPS to the Secrets Manager endpoint',
+        );
+      }
       this.secretsManagerEndpoint = new InterfaceVpcEndpoint(this, 'SecretsManager', {
         vpc: this.vpc,
         service: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
@@ -150,5 +168,47 @@ export class SyncVpcNetwork extends Construct {
         privateDnsEnabled: true,
       });
     }
+  }
+
+  /** The id of this region's DynamoDB prefix list, read by one EC2 DescribePrefixLists call at deploy time. */
+  private dynamoDbPrefixListId(): string {
+    const lookup = new AwsCustomResource(this, 'DynamoDbPrefixList', {
+      onUpdate: {
+        service: 'EC2',
+        action: 'DescribePrefixLists',
+        parameters: {
+          Filters: [{ Name: 'prefix-list-name', Values: [`com.amazonaws.${Aws.REGION}.dynamodb`] }],
+        },
+        physicalResourceId: PhysicalResourceId.of('dynamodb-prefix-list'),
+        outputPaths: ['PrefixLists.0.PrefixListId'],
+      },
+      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: AwsCustomResourcePolicy.ANY_RESOURCE }),
+      installLatestAwsSdk: false,
+      logGroup: new LogGroup(this, 'DynamoDbPrefixListLogs', {
+        retention: RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+    Validations.of(lookup).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ec2:DescribePrefixLists supports no resource-level permissions; it only reads the public prefix list of DynamoDB.',
+    });
+    const provider = Stack.of(this).node.tryFindChild(
+      `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+    );
+    if (provider !== undefined) {
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          'The CDK-provided custom resource provider uses the AWS-maintained basic execution role (its own log group only in practice); it runs once per deployment.',
+      });
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'The runtime of the CDK-provided custom resource provider is chosen by aws-cdk-lib and follows its releases.',
+      });
+    }
+    return lookup.getResponseField('PrefixLists.0.PrefixListId');
   }
 }

@@ -6,7 +6,8 @@ import type { Construct } from 'constructs';
 import { type DeploymentConfig, deploymentCadence } from '../config.ts';
 import type { PveFunction } from '../constructs/pve-function.ts';
 import { type DeployableClusters, readClustersForDeployment } from '../constructs/sync-clusters-config.ts';
-import { SyncFunctions } from '../constructs/sync-functions.ts';
+import { planSyncEgress } from '../constructs/sync-egress.ts';
+import { SyncFunctions, syncClusterReservedConcurrency } from '../constructs/sync-functions.ts';
 import { SyncMonitoring } from '../constructs/sync-monitoring.ts';
 import { SyncSchedules } from '../constructs/sync-schedules.ts';
 import { SyncStateMachines } from '../constructs/sync-state-machines.ts';
@@ -38,6 +39,8 @@ export class SyncStack extends Stack {
   /** The sync function (the API's refresh invokes it synchronously with a SyncCluster payload). */
   public readonly syncClusterFunction: PveFunction;
   public readonly monitoring: SyncMonitoring;
+  /** Reserved concurrency of sync-cluster; undefined when none is reserved. */
+  public readonly syncClusterReservedConcurrency?: number;
 
   constructor(scope: Construct, id: string, props: SyncStackProps) {
     super(scope, id, props);
@@ -53,13 +56,32 @@ export class SyncStack extends Stack {
       );
     }
 
+    const egress = planSyncEgress({
+      targets: clusters.egressTargets,
+      proxmoxCidrs: config.proxmoxCidrs,
+      guestCidrs: config.guestCidrs,
+    });
+    for (const warning of egress.warnings) {
+      Annotations.of(this).addWarningV2('pve-inventory:syncEgress', warning);
+    }
+    if (config.vpc !== undefined) {
+      Annotations.of(this).addInfo(
+        `imported security group ${config.vpc.securityGroupId} keeps its own rules: it must allow outbound ${egress.rules.map((rule) => `TCP ${rule.port} to ${rule.cidr}`).join(', ')}, and 443 to DynamoDB and Secrets Manager`,
+      );
+    }
     this.network = new SyncVpcNetwork(this, 'Network', {
       imported: config.vpc,
       maxAzs: config.maxAzs,
       secretsManagerEndpoint: config.secretsManagerEndpoint,
       secretsManagerEndpointAzs: config.secretsManagerEndpointAzs,
-      proxmoxPorts: clusters.ports,
+      egress: egress.rules,
     });
+    const reserved = resolveReservedConcurrency(
+      config.syncReservedConcurrency,
+      config.syncMaxConcurrency,
+      clusters.clusterIds.length,
+    );
+    this.syncClusterReservedConcurrency = reserved;
     this.functions = new SyncFunctions(this, 'Functions', {
       inventoryTable: props.inventoryTable,
       syncStateTable: props.syncStateTable,
@@ -69,6 +91,8 @@ export class SyncStack extends Stack {
       secretRefs: clusters.secretRefs,
       cadence: deploymentCadence(config),
       tracing: config.quickSyncTracing ? Tracing.ACTIVE : Tracing.PASS_THROUGH,
+      syncClusterReservedConcurrency: reserved,
+      tokenSecretKmsKeyArn: config.tokenSecretKmsKeyArn,
     });
     this.syncClusterFunction = this.functions.syncCluster;
 
@@ -80,6 +104,7 @@ export class SyncStack extends Stack {
       quickSyncSeconds: config.quickSyncSeconds,
       maxConcurrency: config.syncMaxConcurrency,
       quickSyncTracing: config.quickSyncTracing,
+      clusterCount: clusters.clusterIds.length,
     });
     this.fullSyncStateMachine = machines.fullSync;
     this.quickSyncStateMachine = machines.quickSync;
@@ -99,9 +124,31 @@ export class SyncStack extends Stack {
         'sync-cluster': this.functions.syncCluster.function,
         'record-run': this.functions.recordRun.function,
       },
-      syncClusterFunction: this.functions.syncCluster.function,
       consecutiveErrorThreshold: props.consecutiveErrorThreshold,
       alarmEmail: config.alarmEmail,
+      syncClusterFunction: this.functions.syncCluster.function,
     });
   }
+}
+
+/** The setting refuses a reservation below one Map's width (every run would throttle). */
+export class ReservedConcurrencyError extends Error {
+  override readonly name = 'ReservedConcurrencyError';
+}
+
+/** The reserved concurrency of sync-cluster: the setting, else the derived figure; undefined for `false`. */
+export function resolveReservedConcurrency(
+  setting: number | false | undefined,
+  mapConcurrency: number,
+  clusterCount: number,
+): number | undefined {
+  if (setting === false) return undefined;
+  if (setting === undefined) return syncClusterReservedConcurrency(mapConcurrency, clusterCount);
+  const width = Math.min(mapConcurrency, Math.max(1, clusterCount));
+  if (setting < width) {
+    throw new ReservedConcurrencyError(
+      `pveInventory.syncReservedConcurrency: ${setting} is below the ${width} clusters one sync pass runs at once (min(syncMaxConcurrency, clusters)); every pass would throttle. Use at least ${width}, the derived ${syncClusterReservedConcurrency(mapConcurrency, clusterCount)}, or false to reserve nothing`,
+    );
+  }
+  return setting;
 }

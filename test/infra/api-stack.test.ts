@@ -2,12 +2,14 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { ROUTE_TABLE_ACCESS } from '#infra/constructs/api-handlers.ts';
-import {
-  TABLE_APPEND_ACTIONS,
-  TABLE_READ_ACTIONS,
-  TABLE_WRITE_ACTIONS,
-} from '#infra/constructs/pve-function.ts';
+import { resolveTableGrant } from '#infra/constructs/pve-function.ts';
 import { type RouteId, routeKey, routeList, routes } from '#shared/http/routes.ts';
+import {
+  AUDIT_TABLE,
+  INVENTORY_TABLE,
+  OWNERSHIP_TABLE,
+  SYNC_STATE_TABLE,
+} from '#shared/store/table-design.ts';
 import { synthApp } from './helpers.ts';
 
 const StatementSchema = z.object({
@@ -66,25 +68,24 @@ function statementsOf(routeId: RouteId): Statement[] {
 const actionsOf = (statement: Statement) =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
-/** `{Inventory|SyncState|Ownership: 'read'|'readWrite'}` granted to a function, from its statements. */
-function tableAccessOf(routeId: RouteId): Record<string, string> {
-  const access: Record<string, string> = {};
+/**
+ * The DynamoDB actions granted to a route's function, per table and per index:
+ * `{ 'Ownership': [...], 'Ownership/index/ByVm': [...] }` (sorted).
+ */
+function dynamoGrantsOf(routeId: RouteId): Record<string, string[]> {
+  const grants: Record<string, string[]> = {};
   for (const statement of statementsOf(routeId)) {
-    const text = JSON.stringify(statement.Resource);
-    const table = /ExportsOutputFnGetAtt(VmInventory|SyncState|Ownership|AuditTrail)/.exec(text)?.[1];
-    if (table === undefined) continue;
-    const actions = [...actionsOf(statement)].sort();
-    if (JSON.stringify(actions) === JSON.stringify([...TABLE_READ_ACTIONS].sort())) access[table] = 'read';
-    else if (JSON.stringify(actions) === JSON.stringify([...TABLE_APPEND_ACTIONS].sort())) {
-      // Appending only: the table itself, never its indexes.
-      access[table] = text.includes('/index/') ? 'append with index access' : 'append';
-    } else if (
-      JSON.stringify(actions) === JSON.stringify([...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS].sort())
-    )
-      access[table] = 'readWrite';
-    else access[table] = `unexpected: ${actions.join(',')}`;
+    const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+    for (const resource of resources) {
+      const text = JSON.stringify(resource);
+      const table = /ExportsOutputFnGetAtt(VmInventory|SyncState|Ownership|AuditTrail)/.exec(text)?.[1];
+      if (table === undefined) continue;
+      const index = /\/index\/(\w+)/.exec(text)?.[1];
+      const key = index === undefined ? table : `${table}/index/${index}`;
+      grants[key] = [...(grants[key] ?? []), ...actionsOf(statement)].sort();
+    }
   }
-  return access;
+  return grants;
 }
 
 describe('ApiStack', () => {
@@ -173,28 +174,80 @@ describe('ApiStack', () => {
   });
 
   it.each(routeList.map((route) => route.id as RouteId))(
-    'grants %s exactly the tables it uses',
+    'grants %s exactly the DynamoDB actions it calls, Query only on the indexes it reads',
     (routeId) => {
-      const expected: Record<string, string> = {};
-      const names = {
-        inventory: 'VmInventory',
-        syncState: 'SyncState',
-        ownership: 'Ownership',
-        audit: 'AuditTrail',
+      const expected: Record<string, string[]> = {};
+      const tables = {
+        inventory: ['VmInventory', INVENTORY_TABLE],
+        syncState: ['SyncState', SYNC_STATE_TABLE],
+        ownership: ['Ownership', OWNERSHIP_TABLE],
+        audit: ['AuditTrail', AUDIT_TABLE],
       } as const;
       for (const [key, access] of Object.entries(ROUTE_TABLE_ACCESS[routeId])) {
-        expected[names[key as keyof typeof names]] = access;
+        const [table, design] = tables[key as keyof typeof tables];
+        const grant = resolveTableGrant(access, design);
+        if (grant.actions.length > 0) expected[table] = grant.actions.map((action) => `dynamodb:${action}`);
+        for (const index of grant.queriedIndexes) expected[`${table}/index/${index}`] = ['dynamodb:Query'];
       }
-      expect(tableAccessOf(routeId)).toEqual(expected);
+      expect(dynamoGrantsOf(routeId)).toEqual(expected);
     },
   );
 
   it('lets every state-changing route append to the audit trail, and only the audit route read it', () => {
     for (const route of routeList) {
-      const audit = tableAccessOf(route.id as RouteId).AuditTrail;
-      if (route.id === 'listAudit') expect(audit).toBe('read');
-      else expect(audit, route.id).toBe(route.method === 'GET' ? undefined : 'append');
+      const grants = dynamoGrantsOf(route.id as RouteId);
+      const auditIndexes = Object.keys(grants).filter((key) => key.startsWith('AuditTrail/index/'));
+      if (route.id === 'listAudit') {
+        expect(grants.AuditTrail).toEqual(['dynamodb:Query']);
+        expect(auditIndexes).toHaveLength(3);
+      } else {
+        expect(grants.AuditTrail, route.id).toEqual(
+          route.method === 'GET' ? undefined : ['dynamodb:PutItem'],
+        );
+        expect(auditIndexes, route.id).toEqual([]);
+      }
     }
+  });
+
+  it('grants Scan to the unfiltered assignment listing only, and no route DescribeTable or ConditionCheckItem', () => {
+    const scanning = routeList
+      .map((route) => route.id as RouteId)
+      .filter((routeId) => Object.values(dynamoGrantsOf(routeId)).flat().includes('dynamodb:Scan'));
+    expect(scanning).toEqual(['listAssignments']);
+    expect(dynamoGrantsOf('listAssignments')).toEqual({
+      Ownership: ['dynamodb:Query', 'dynamodb:Scan'],
+      'Ownership/index/ByVm': ['dynamodb:Query'],
+    });
+    for (const route of routeList) {
+      const actions = Object.values(dynamoGrantsOf(route.id as RouteId)).flat();
+      expect(actions, route.id).not.toContain('dynamodb:DescribeTable');
+      expect(actions, route.id).not.toContain('dynamodb:ConditionCheckItem');
+    }
+  });
+
+  it('grants read-only routes no write action and the health route nothing but Query on the sync state', () => {
+    const writes = [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ];
+    for (const routeId of [
+      'getVm',
+      'getSyncStats',
+      'getSyncHealth',
+      'listAssignments',
+      'listClasses',
+      'getClass',
+    ] as const) {
+      const actions = Object.values(dynamoGrantsOf(routeId)).flat();
+      expect(
+        actions.filter((a) => writes.includes(a)),
+        routeId,
+      ).toEqual([]);
+    }
+    expect(dynamoGrantsOf('getSyncHealth')).toEqual({ SyncState: ['dynamodb:Query'] });
+    expect(dynamoGrantsOf('getOpenApi')).toEqual({});
   });
 
   it('keeps read handlers outside the VPC and puts the action handler in the sync VPC', () => {

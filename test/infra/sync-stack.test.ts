@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '#infra/constructs/pve-function.ts';
 import {
   CLUSTER_SERIES_METRICS,
   FLEET_SERIES_METRICS,
@@ -115,8 +114,7 @@ function grants(statements: Statement[]): Map<string, string[]> {
   return byResource;
 }
 
-const READ = [...TABLE_READ_ACTIONS].sort();
-const READ_WRITE = [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS].sort();
+const dynamo = (...actions: string[]) => actions.map((action) => `dynamodb:${action}`).sort();
 
 /** The table-related grants: `[table export name pattern, index or '', actions]`. */
 function tableGrants(statements: Statement[]): [string, string, string[]][] {
@@ -156,7 +154,15 @@ describe('SyncStack', () => {
   beforeAll(() => {
     clustersFile = writeClustersFile();
     const { stacks, template: templateOf } = synthApp({
-      pveInventory: { clustersFile, fullSyncMinutes: 5, quickSyncSeconds: 20, alarmEmail: 'ops@example.org' },
+      pveInventory: {
+        clustersFile,
+        fullSyncMinutes: 5,
+        quickSyncSeconds: 30,
+        alarmEmail: 'ops@example.org',
+        // every endpoint of the test file is an IP: no proxmoxCidrs needed
+        proxmoxCidrs: null,
+        guestCidrs: ['10.30.0.0/16'],
+      },
     });
     template = templateOf(stacks.sync);
   });
@@ -199,7 +205,12 @@ describe('SyncStack', () => {
       ([, fn]) => fn.Properties.VpcConfig !== undefined,
     );
     expect(inVpc.map(([id]) => id)).toEqual([functionIdByDescription(template, 'syncs one Proxmox cluster')]);
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.filter((fn) => String(fn.Properties.Description).startsWith('Sync task'))).toHaveLength(
+      3,
+    );
+    // the fourth is CDK's custom resource provider that reads the DynamoDB prefix list id at deploy time
+    expect(functions).toHaveLength(4);
     template.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::InternetGateway', 0);
@@ -233,39 +244,92 @@ describe('SyncStack', () => {
     });
   });
 
-  it('lets the sync functions open only the Proxmox API, probe and HTTPS ports', () => {
-    const group = resources(template)[syncSecurityGroupId(template)];
+  it('lets the sync functions reach only their clusters’ API ports, the guests’ probe ports and the two endpoints', () => {
+    const sgId = syncSecurityGroupId(template);
+    const group = resources(template)[sgId];
     const egress = z
-      .array(z.object({ IpProtocol: z.string(), FromPort: z.number(), ToPort: z.number() }))
-      .parse(group?.Properties.SecurityGroupEgress);
-    expect(egress.map((rule) => [rule.IpProtocol, rule.FromPort, rule.ToPort]).sort()).toEqual(
-      [22, 443, 2222, 3389, 8006, 8443, 13389].map((port) => ['tcp', port, port]).sort(),
+      .array(
+        z.object({
+          IpProtocol: z.string(),
+          FromPort: z.number(),
+          ToPort: z.number(),
+          CidrIp: z.string().optional(),
+          DestinationPrefixListId: z.unknown().optional(),
+          DestinationSecurityGroupId: z.unknown().optional(),
+        }),
+      )
+      .parse([
+        ...z.array(z.unknown()).parse(group?.Properties.SecurityGroupEgress),
+        ...Object.values(
+          template.findResources('AWS::EC2::SecurityGroupEgress', {
+            Properties: { GroupId: { 'Fn::GetAtt': [sgId, 'GroupId'] } },
+          }),
+        ).map((r) => r.Properties),
+      ]);
+    const byCidr = egress
+      .filter((rule) => rule.CidrIp !== undefined)
+      .map((rule) => `${rule.CidrIp} ${rule.IpProtocol}/${rule.FromPort}-${rule.ToPort}`)
+      .sort();
+    expect(byCidr).toEqual(
+      [
+        '10.0.0.1/32 tcp/8006-8006',
+        '10.0.0.2/32 tcp/8006-8006',
+        '10.1.0.1/32 tcp/8443-8443',
+        '10.30.0.0/16 tcp/22-22',
+        '10.30.0.0/16 tcp/2222-2222',
+        '10.30.0.0/16 tcp/3389-3389',
+        '10.30.0.0/16 tcp/13389-13389',
+      ].sort(),
     );
+    expect(egress.some((rule) => rule.CidrIp === '0.0.0.0/0')).toBe(false);
+    // HTTPS to DynamoDB through its gateway endpoint: the region's prefix list, read at deploy time
+    const toPrefixList = egress.filter((rule) => rule.DestinationPrefixListId !== undefined);
+    expect(toPrefixList.map((rule) => [rule.FromPort, rule.ToPort])).toEqual([[443, 443]]);
+    expect(JSON.stringify(toPrefixList[0]?.DestinationPrefixListId)).toContain('DynamoDbPrefixList');
+    const lookup = Object.values(template.findResources('Custom::AWS'));
+    expect(lookup).toHaveLength(1);
+    const call = JSON.stringify(lookup[0]?.Properties.Update);
+    expect(call).toContain('DescribePrefixLists');
+    expect(call).toContain('com.amazonaws.');
+    expect(call).toContain('.dynamodb');
+    // HTTPS to the Secrets Manager endpoint's own security group
+    const endpointGroup = Object.entries(resources(template)).find(
+      ([, r]) =>
+        r.Type === 'AWS::EC2::SecurityGroup' &&
+        String(r.Properties.GroupDescription).startsWith('Secrets Manager endpoint'),
+    )?.[0];
+    expect(endpointGroup).toBeDefined();
+    const toEndpoint = egress.filter((rule) => rule.DestinationSecurityGroupId !== undefined);
+    expect(toEndpoint).toHaveLength(1);
+    expect(toEndpoint[0]).toMatchObject({
+      FromPort: 443,
+      ToPort: 443,
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [endpointGroup, 'GroupId'] },
+    });
   });
 
-  it('grants list-clusters only reads of the sync state', () => {
+  it('grants list-clusters no table at all (it reads only its configuration)', () => {
     const statements = statementsOfFunction(
       template,
       functionIdByDescription(template, 'lists the clusters'),
     );
-    expect(tableGrants(statements)).toEqual([['SyncState', '', READ]]);
+    expect(tableGrants(statements)).toEqual([]);
+    expect(statements.flatMap((s) => asList(s.Action)).some((a) => a.startsWith('dynamodb:'))).toBe(false);
     expect(statements.flatMap((s) => asList(s.Action)).some((a) => a.startsWith('secretsmanager:'))).toBe(
       false,
     );
   });
 
-  it('grants sync-cluster read/write on the three tables and their indexes by name, and only its clusters’ secrets', () => {
+  it('grants sync-cluster only the actions the engine calls (no Scan), index queries by name, and only its clusters’ secrets', () => {
     const statements = statementsOfFunction(
       template,
       functionIdByDescription(template, 'syncs one Proxmox cluster'),
     );
     expect(tableGrants(statements)).toEqual([
-      ['Ownership', '', READ_WRITE],
-      ['Ownership', 'ByMember', READ_WRITE],
-      ['Ownership', 'ByVm', READ_WRITE],
-      ['SyncState', '', READ_WRITE],
-      ['VmInventory', '', READ_WRITE],
-      ['VmInventory', 'ByErrorCluster', READ_WRITE],
+      ['Ownership', '', dynamo('UpdateItem')],
+      ['Ownership', 'ByVm', dynamo('Query')],
+      ['SyncState', '', dynamo('BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem')],
+      ['VmInventory', '', dynamo('BatchWriteItem', 'DeleteItem', 'PutItem', 'Query', 'UpdateItem')],
     ]);
     const secrets = statements.filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'));
     expect(secrets).toHaveLength(1);
@@ -282,9 +346,9 @@ describe('SyncStack', () => {
     ]);
   });
 
-  it('grants record-run read/write on the sync state only', () => {
+  it('grants record-run PutItem on the sync state only', () => {
     const statements = statementsOfFunction(template, functionIdByDescription(template, 'records a run'));
-    expect(tableGrants(statements)).toEqual([['SyncState', '', READ_WRITE]]);
+    expect(tableGrants(statements)).toEqual([['SyncState', '', dynamo('PutItem')]]);
   });
 
   it('configures every sync function per contract 4 with the clusters configuration inlined (CA file included)', () => {
@@ -315,7 +379,7 @@ describe('SyncStack', () => {
     const env = z.object({ Variables: z.record(z.string(), z.unknown()) }).parse(fn.Environment).Variables;
     expect(env).toMatchObject({
       FULL_SYNC_MINUTES: '5',
-      QUICK_SYNC_SECONDS: '20',
+      QUICK_SYNC_SECONDS: '30',
       STALE_AFTER_SECONDS: '600',
     });
   });
@@ -377,7 +441,8 @@ describe('SyncStack', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    // 2 per cluster, 2 on executions, 1 on killed or crashed runs, 1 on throttled sync invocations
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.org',
@@ -388,6 +453,74 @@ describe('SyncStack', () => {
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
         ]),
       },
+    });
+  });
+
+  it('encrypts the alarm topic with a rotating customer key that CloudWatch (this account only) may use, and takes publishes from CloudWatch only', () => {
+    const keys = Object.entries(template.findResources('AWS::KMS::Key'));
+    expect(keys).toHaveLength(1);
+    const [keyId, key] = keys[0] ?? ['', {}];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        }),
+      ]),
+    );
+    const topics = Object.entries(template.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(1);
+    const [topicId, topic] = topics[0] ?? ['', {}];
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+    // every alarm of the stack notifies that topic
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+  });
+
+  it('reserves sync-cluster the concurrency derived from the Map concurrency and cluster count, and alarms on its throttles', () => {
+    const syncCluster = resources(template)[functionIdByDescription(template, 'syncs one Proxmox cluster')];
+    // 2 × min(syncMaxConcurrency 10, 2 clusters) + 2 clusters
+    expect(syncCluster?.Properties.ReservedConcurrentExecutions).toBe(6);
+    for (const fragment of ['lists the clusters', 'records a run']) {
+      expect(
+        resources(template)[functionIdByDescription(template, fragment)]?.Properties
+          .ReservedConcurrentExecutions,
+      ).toBeUndefined();
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: [
+        {
+          Name: 'FunctionName',
+          Value: { Ref: functionIdByDescription(template, 'syncs one Proxmox cluster') },
+        },
+      ],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
 
@@ -468,16 +601,54 @@ describe('SyncStack with an imported VPC', () => {
       SubnetIds: vpc.privateSubnetIds,
       SecurityGroupIds: [vpc.securityGroupId],
     });
-    // One endpoint AZ by default: the first private subnet only.
+    // An imported VPC may have its own Secrets Manager endpoint: none is created by default, and
+    // the operator's security group keeps its own rules.
+    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 0);
+    template.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
+    template.resourceCountIs('Custom::AWS', 0);
+  });
+
+  it('creates the Secrets Manager endpoint in an imported VPC only when asked and its DNS support is confirmed', () => {
+    const vpc = {
+      vpcId: 'vpc-0abc1234',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'],
+      securityGroupId: 'sg-0ccc3333',
+    };
+    expect(() =>
+      synthApp({ pveInventory: { clustersFile: writeClustersFile(), vpc, secretsManagerEndpoint: true } }),
+    ).toThrow(/pveInventory\.secretsManagerEndpoint: .*DNS support.*vpc\.dnsSupport: true/);
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: {
+        clustersFile: writeClustersFile(),
+        vpc: { ...vpc, dnsSupport: true },
+        secretsManagerEndpoint: true,
+      },
+    });
+    const template = templateOf(stacks.sync);
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcId: vpc.vpcId,
       VpcEndpointType: 'Interface',
+      // One endpoint AZ by default (secretsManagerEndpointAzs): the first private subnet only.
       SubnetIds: vpc.privateSubnetIds.slice(0, 1),
+      PrivateDnsEnabled: true,
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 443,
       SourceSecurityGroupId: vpc.securityGroupId,
     });
+  });
+
+  it('refuses subnets that cannot be spread over the availability zones, naming the setting', () => {
+    const vpc = {
+      vpcId: 'vpc-0abc1234',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222', 'subnet-0ccc3333'],
+      securityGroupId: 'sg-0ccc3333',
+    };
+    expect(() => synthApp({ pveInventory: { clustersFile: writeClustersFile(), vpc } })).toThrow(
+      /pveInventory\.vpc: privateSubnetIds must hold the same number of subnets in each of the availabilityZones/,
+    );
   });
 
   it('adds no DynamoDB gateway endpoint to an imported VPC without route table ids', () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { QUICK_SYNC_TIMEOUT_SECONDS, quickSyncTiming } from '#infra/constructs/sync-state-machines.ts';
+import {
+  QUICK_LIST_TASK_SECONDS,
+  QUICK_RECORD_TASK_SECONDS,
+  QUICK_SYNC_TIMEOUT_SECONDS,
+  QUICK_TASK_MIN_SECONDS,
+  QuickSyncBudgetError,
+  quickSyncTiming,
+} from '#infra/constructs/sync-state-machines.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/powertools.ts';
 import {
   InvalidTaskPayloadError,
@@ -58,17 +65,47 @@ describe('sync task contract', () => {
 });
 
 describe('quickSyncTiming', () => {
-  it('fits every pass and wait in the quick machine’s timeout when tasks finish in time', () => {
+  it('adds up for every allowed interval, cluster count and Map concurrency, or refuses naming the setting', () => {
+    let fitting = 0;
     for (const interval of [15, 20, 30]) {
-      const timing = quickSyncTiming(interval);
-      expect(timing.passes * interval).toBe(60);
-      expect(timing.waitSeconds).toBe(interval);
-      expect(timing.taskTimeoutSeconds).toBeGreaterThanOrEqual(5);
+      for (let clusters = 1; clusters <= 100; clusters++) {
+        for (let concurrency = 1; concurrency <= 40; concurrency++) {
+          let timing: ReturnType<typeof quickSyncTiming>;
+          try {
+            timing = quickSyncTiming(interval, clusters, concurrency);
+          } catch (error) {
+            expect(error).toBeInstanceOf(QuickSyncBudgetError);
+            expect(String(error)).toMatch(/pveInventory\.quickSyncSeconds: \d+ s cannot fit/);
+            expect(String(error)).toMatch(/Use quickSyncSeconds: 30|covers at most \d+ clusters/);
+            continue;
+          }
+          fitting += 1;
+          const rounds = Math.ceil(clusters / concurrency);
+          const worst =
+            QUICK_LIST_TASK_SECONDS +
+            rounds * (timing.passes * timing.taskTimeoutSeconds + (timing.passes - 1) * interval) +
+            QUICK_RECORD_TASK_SECONDS;
+          expect(timing.passes * interval).toBe(60);
+          expect(timing.rounds).toBe(rounds);
+          expect(timing.worstCaseSeconds).toBe(worst);
+          expect(worst).toBeLessThan(QUICK_SYNC_TIMEOUT_SECONDS);
+          expect(timing.taskTimeoutSeconds).toBeGreaterThanOrEqual(QUICK_TASK_MIN_SECONDS);
+        }
+      }
     }
-    const relaxed = quickSyncTiming(30);
-    expect(relaxed.waitSeconds + relaxed.passes * relaxed.taskTimeoutSeconds).toBeLessThan(
-      QUICK_SYNC_TIMEOUT_SECONDS,
-    );
+    expect(fitting).toBeGreaterThan(0);
+  });
+
+  it('refuses 15 and 20 s (their waits leave no room for the passes) and accepts 30 s up to 40 clusters', () => {
+    expect(() => quickSyncTiming(15, 1, 10)).toThrow(/15 s cannot fit .*Use quickSyncSeconds: 30/);
+    expect(() => quickSyncTiming(20, 1, 10)).toThrow(/20 s cannot fit .*Use quickSyncSeconds: 30/);
+    expect(quickSyncTiming(30, 2)).toMatchObject({
+      passes: 2,
+      waitSeconds: 30,
+      rounds: 1,
+      taskTimeoutSeconds: 10,
+    });
+    expect(() => quickSyncTiming(30, 41)).toThrow(/covers at most 40 clusters/);
   });
 
   it('rejects an interval that does not divide the minute evenly', () => {

@@ -1,0 +1,345 @@
+import { fileURLToPath } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+});
+
+import { ROUTE_TABLE_ACCESS } from '#infra/constructs/api-handlers.ts';
+import { resolveTableGrant, type TableAccess } from '#infra/constructs/pve-function.ts';
+import { RECORD_RUN_TABLE_ACCESS, SYNC_CLUSTER_TABLE_ACCESS } from '#infra/constructs/sync-functions.ts';
+import type { LocalIssuer } from '#local/auth/issuer.ts';
+import {
+  createLambdaContext,
+  type GatewayLambdaHandler,
+  type LocalGateway,
+  startLocalGateway,
+} from '#local/gateway/server.ts';
+import { getDocumentClient } from '#shared/clients/dynamodb.ts';
+import { type RouteId, routeList } from '#shared/http/routes.ts';
+import { bindLocalSyncInvoker } from '#shared/refresh/wiring.ts';
+import { INVENTORY_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
+import type { SyncClusterInput, SyncSummary } from '#shared/sync/contract.ts';
+import type { ExecutionStarter } from '#shared/trigger/execution-starter.ts';
+import { bindLocalExecutionStarter } from '#shared/trigger/wiring.ts';
+import { type Simulator, startSimulator } from '#simulator/index.ts';
+import { createTestTables, dynamoDbEndpoint, type TestTables } from '../../helpers/dynamodb.ts';
+import { createActionRecorder } from '../../helpers/dynamodb-actions.ts';
+import { createTestIssuer, TEST_AUDIENCE, testUserTokens } from '../../helpers/tokens.ts';
+import { simClusters } from '../actions/sim-fixtures.ts';
+
+/**
+ * The IAM grants of every function against what its code really calls. Every route's handler
+ * module (as deployed: wired from the environment) and the three sync task handlers run against
+ * DynamoDB Local and the simulator through a scenario that takes each of their paths; a client
+ * middleware records each DynamoDB action per function, table and index. A call the grants do not
+ * allow would be an AccessDenied in AWS; a grant no call uses is more than the function needs.
+ */
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+type TableKey = 'inventory' | 'syncState' | 'ownership';
+type Grants = Readonly<Partial<Record<TableKey, TableAccess>>>;
+
+const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const recorder = createActionRecorder();
+
+let sim: Simulator;
+let tables: TestTables;
+let issuer: LocalIssuer;
+let gateway: LocalGateway;
+let tokens: Awaited<ReturnType<typeof testUserTokens>>;
+let clusterId: string;
+let unbind: (() => void)[] = [];
+let failNextStart = false;
+
+async function loadHandler(entry: string): Promise<Handler> {
+  const module: { handler: Handler } = await import(`${projectRoot}${entry}`);
+  return module.handler;
+}
+
+const context = (name: string): Context =>
+  createLambdaContext(name, `${name}-${Date.now()}`, Date.now() + 60_000);
+
+let syncHandlers: { listClusters: Handler; syncCluster: Handler; recordRun: Handler };
+
+/** Runs one sync task handler as its own function. */
+function task<T>(name: keyof typeof syncHandlers, event: unknown): Promise<T> {
+  return recorder.run(name, () => syncHandlers[name](event, context(name))) as Promise<T>;
+}
+
+async function api(
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${gateway.url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text === '' ? null : JSON.parse(text) };
+}
+
+/** The recorded calls of one function as `table action` with logical table names. */
+function recordedOf(label: string): string[] {
+  const logical = new Map<string, TableKey>([
+    [tables.names.inventory, 'inventory'],
+    [tables.names.syncState, 'syncState'],
+    [tables.names.ownership, 'ownership'],
+  ]);
+  return [...(recorder.calls().get(label) ?? [])]
+    .map((entry) => {
+      const [resource = '', action = ''] = entry.split(' ');
+      const [table = '', ...index] = resource.split('/');
+      return `${[logical.get(table) ?? table, ...index].join('/')} ${action}`;
+    })
+    .sort();
+}
+
+/** What the grants allow, in the same form. */
+function grantedOf(grants: Grants): string[] {
+  const designs = { inventory: INVENTORY_TABLE, syncState: SYNC_STATE_TABLE, ownership: OWNERSHIP_TABLE };
+  return Object.entries(grants)
+    .flatMap(([table, access]) => {
+      const grant = resolveTableGrant(access, designs[table as TableKey]);
+      return [
+        ...grant.actions.map((action) => `${table} ${action}`),
+        ...grant.queriedIndexes.map((index) => `${table}/index/${index} Query`),
+      ];
+    })
+    .sort();
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    clusters: 1,
+    nodesPerCluster: 2,
+    guestsPerCluster: 12,
+    seed: 17,
+    taskDelayMs: 50,
+    probeListeners: false,
+    drift: false,
+  });
+  await sim.settled();
+  clusterId = sim.clusters[0]?.id ?? '';
+  tables = await createTestTables('grants');
+  const { clusters, env } = simClusters(sim);
+  Object.assign(process.env, {
+    DYNAMODB_ENDPOINT: dynamoDbEndpoint(),
+    INVENTORY_TABLE: tables.names.inventory,
+    SYNC_STATE_TABLE: tables.names.syncState,
+    OWNERSHIP_TABLE: tables.names.ownership,
+    CLUSTERS_CONFIG: JSON.stringify(clusters),
+    CONFIGURED_CLUSTER_IDS: clusterId,
+    ACTION_WAIT_SECONDS: '5',
+    ...env,
+  });
+  recorder.attach(getDocumentClient());
+
+  syncHandlers = {
+    listClusters: await loadHandler('functions/sync/list-clusters.ts'),
+    syncCluster: await loadHandler('functions/sync/sync-cluster.ts'),
+    recordRun: await loadHandler('functions/sync/record-run.ts'),
+  };
+  // The refresh invokes the sync-cluster function (another function, with its own grants).
+  unbind.push(
+    bindLocalSyncInvoker({
+      syncCluster: (input: SyncClusterInput) => task<SyncSummary>('syncCluster', input),
+    }),
+  );
+  const starter: ExecutionStarter = {
+    async start(mode, name) {
+      if (failNextStart) {
+        failNextStart = false;
+        throw new Error('start refused (test)');
+      }
+      return {
+        executionArn: `arn:aws:states:eu-west-1:123456789012:execution:${mode}:${name}`,
+        started: true,
+      };
+    },
+    isRunning: async () => true,
+  };
+  unbind.push(bindLocalExecutionStarter(starter));
+
+  const handlers: Record<string, GatewayLambdaHandler> = {};
+  for (const route of routeList) {
+    const handler = await loadHandler(route.handler);
+    handlers[route.id] = (event: never, ctx: Context) => recorder.run(route.id, () => handler(event, ctx));
+  }
+  issuer = await createTestIssuer();
+  tokens = await testUserTokens(issuer);
+  gateway = await startLocalGateway({
+    port: 0,
+    routes: routeList,
+    issuer,
+    audience: TEST_AUDIENCE,
+    handlers,
+  });
+
+  await runScenario();
+}, 120_000);
+
+afterAll(async () => {
+  for (const fn of unbind) fn();
+  unbind = [];
+  await gateway?.close();
+  await sim?.stop();
+  await tables?.drop();
+});
+
+/** Every function's paths: first load, ownership set-up, reads, refresh, action, trigger, removals, churn. */
+async function runScenario(): Promise<void> {
+  const expectStatus = (result: { status: number; json: unknown }, status: number, what: string) =>
+    expect(result.status, `${what}: ${JSON.stringify(result.json)}`).toBe(status);
+
+  await task('listClusters', { mode: 'full' });
+  const first = await task<SyncSummary>('syncCluster', { cluster_id: clusterId, mode: 'full' });
+  expect(first.ok).toBe(true);
+  await task('recordRun', { mode: 'full', results: [first] });
+
+  const guests = sim.groundTruth(clusterId).filter((guest) => !guest.template);
+  const [own, classVm, imported, removed] = guests.map((guest) => guest.vmid);
+  if (own === undefined || classVm === undefined || imported === undefined || removed === undefined)
+    throw new Error('the simulated cluster has too few guests');
+  const { admin, teacher, studentA, studentB } = tokens;
+
+  // Ownership set-up (admin), then the teacher's and students' views.
+  const created = await api('POST', '/api/classes', admin, { name: 'Grants', teachers: ['carol'] });
+  expectStatus(created, 201, 'create class');
+  const classId = String((created.json as { class_id: string }).class_id);
+  expectStatus(await api('PUT', `/api/classes/${classId}/members/alice`, admin, {}), 200, 'add member');
+  expectStatus(await api('PUT', `/api/classes/${classId}/members/bob`, admin, {}), 200, 'add member');
+  expectStatus(
+    await api('PUT', `/api/classes/${classId}/vms/${clusterId}/${classVm}`, admin, { student: 'alice' }),
+    200,
+    'link VM',
+  );
+  expectStatus(
+    await api('PUT', `/api/classes/${classId}/vms/${clusterId}/${classVm}`, admin, { student: 'bob' }),
+    200,
+    'relink VM to another student',
+  );
+  expectStatus(
+    await api('PUT', '/api/assignments', admin, { username: 'alice', cluster_id: clusterId, vmid: own }),
+    200,
+    'assign',
+  );
+  expectStatus(
+    await api('PUT', '/api/assignments', admin, { username: 'bob', cluster_id: clusterId, vmid: removed }),
+    200,
+    'assign the guest that will disappear',
+  );
+  expectStatus(
+    await api('POST', `/api/assignments/import?dry_run=true`, admin, { erin: [`${clusterId}:${imported}`] }),
+    200,
+    'import dry run',
+  );
+  expectStatus(
+    await api('POST', '/api/assignments/import', admin, { erin: [`${clusterId}:${imported}`] }),
+    200,
+    'import',
+  );
+  expectStatus(await api('PUT', `/api/classes/${classId}`, admin, { name: 'Grants 2' }), 200, 'rename class');
+
+  for (const token of [admin, teacher, studentA, studentB]) {
+    expectStatus(await api('GET', '/api/vms', token), 200, 'list');
+    expectStatus(await api('GET', '/api/sync/stats', token), 200, 'stats');
+    expectStatus(await api('GET', '/api/classes', token), 200, 'classes');
+  }
+  expectStatus(await api('GET', `/api/vms/${clusterId}/${own}`, studentA), 200, 'get own VM');
+  expectStatus(await api('GET', `/api/vms/${clusterId}/${classVm}`, teacher), 200, 'teacher gets class VM');
+  expectStatus(await api('GET', `/api/classes/${classId}`, teacher), 200, 'get class');
+  expectStatus(await api('GET', '/api/sync/health', undefined), 200, 'health');
+  expectStatus(await api('GET', '/api/assignments', admin), 200, 'all assignments');
+  expectStatus(await api('GET', '/api/assignments?username=alice', admin), 200, 'assignments of a user');
+  expectStatus(
+    await api('GET', `/api/assignments?cluster=${clusterId}&vmid=${own}`, admin),
+    200,
+    'owners of a VM',
+  );
+  expectStatus(await api('GET', '/api/openapi.json', undefined), 200, 'openapi');
+
+  // A teacher acts through the class: the class VM is visible to them, they may relink it.
+  expectStatus(
+    await api('PUT', `/api/classes/${classId}/vms/${clusterId}/${classVm}`, teacher, { student: 'alice' }),
+    200,
+    'teacher relinks a class VM',
+  );
+
+  // The refresh: one that runs, one coalesced with it (rate limited), both through sync-cluster.
+  expectStatus(await api('GET', '/api/vms?force_refresh=true', admin), 200, 'refresh');
+  expectStatus(await api('GET', '/api/vms?force_refresh=true', admin), 200, 'refresh again');
+
+  // A power action on the student's VM (the pending state is recorded, then confirmed).
+  for (const [vmid, token] of [
+    [own, studentA],
+    [classVm, teacher],
+  ] as const) {
+    const power = sim.guest(clusterId, vmid)?.status === 'running' ? 'stop' : 'start';
+    const action = await api('POST', `/api/vm/${vmid}/${power}?cluster=${clusterId}`, token);
+    expect([200, 202], JSON.stringify(action.json)).toContain(action.status);
+  }
+
+  // The trigger: a refused start (its claim is released), then a start, then a coalesced one.
+  failNextStart = true;
+  expect((await api('POST', '/api/sync/trigger', admin, { mode: 'full' })).status).toBeGreaterThanOrEqual(
+    500,
+  );
+  expectStatus(await api('POST', '/api/sync/trigger', admin, { mode: 'full' }), 202, 'trigger');
+  expectStatus(await api('POST', '/api/sync/trigger', admin, { mode: 'full' }), 202, 'coalesced trigger');
+
+  // Churn on the cluster: a guest removed (its assignment suspended), one created, one changed.
+  // (created first: the simulator reuses the lowest free VMID)
+  sim.createGuest(clusterId, { name: 'grants-new' });
+  sim.destroyGuest(clusterId, removed);
+  sim.setGuestStatus(clusterId, imported, 'stopped');
+  await sim.settled();
+  const quick = await task<SyncSummary>('syncCluster', { cluster_id: clusterId, mode: 'quick' });
+  await task('recordRun', { mode: 'quick', results: [quick] });
+  const second = await task<SyncSummary>('syncCluster', { cluster_id: clusterId, mode: 'full' });
+  expect(second.ok).toBe(true);
+
+  // Removals.
+  expectStatus(
+    await api('DELETE', `/api/assignments?username=alice&cluster=${clusterId}&vmid=${own}`, admin),
+    204,
+    'unassign',
+  );
+  expectStatus(
+    await api('DELETE', `/api/classes/${classId}/vms/${clusterId}/${classVm}`, admin),
+    204,
+    'unlink',
+  );
+  expectStatus(await api('DELETE', `/api/classes/${classId}/members/alice`, admin), 204, 'remove member');
+  expectStatus(await api('DELETE', `/api/classes/${classId}`, admin), 204, 'delete class');
+}
+
+describe('DynamoDB grants against the calls each function makes', () => {
+  it.each(routeList.map((route) => route.id as RouteId))(
+    'route %s calls exactly the actions it is granted',
+    (routeId) => {
+      expect(recordedOf(routeId)).toEqual(grantedOf(ROUTE_TABLE_ACCESS[routeId]));
+    },
+  );
+
+  it('sync-cluster calls exactly the actions it is granted (first load, churn, removal, refresh)', () => {
+    expect(recordedOf('syncCluster')).toEqual(grantedOf(SYNC_CLUSTER_TABLE_ACCESS));
+  });
+
+  it('record-run only puts the run statistics and list-clusters reads no table', () => {
+    expect(recordedOf('recordRun')).toEqual(grantedOf(RECORD_RUN_TABLE_ACCESS));
+    expect(recordedOf('listClusters')).toEqual([]);
+  });
+
+  it('made no DynamoDB call outside a function', () => {
+    expect(recordedOf('(unlabelled)')).toEqual([]);
+  });
+});
