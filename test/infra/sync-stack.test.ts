@@ -568,8 +568,9 @@ describe('SyncStack with quickSyncTracing and a two-AZ endpoint', () => {
     for (const machine of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
       expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
     }
-    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
-      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    for (const fragment of ['lists the clusters', 'syncs one Proxmox cluster', 'records a run']) {
+      const fn = resources(template)[functionIdByDescription(template, fragment)];
+      expect(fn?.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     }
     const [smEndpoint] = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).filter(
       (e) => e.Properties.VpcEndpointType === 'Interface',
