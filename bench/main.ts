@@ -16,6 +16,7 @@ import { type FleetScenarioResult, runFleetScenario, scenarioSteps } from './mea
 import { type ImportLoadResult, measureImportLoad } from './measures/import-load.ts';
 import { type LatencyResult, measureLatency } from './measures/latency.ts';
 import { runLimitsScenario } from './measures/limits.ts';
+import { measurePortal } from './measures/portal.ts';
 
 /**
  * The benchmark run: every measurement of issue 7 with its baseline in the same run, in an order
@@ -47,6 +48,7 @@ export interface BenchDocument {
   cost: Record<string, unknown> | null;
   /** The limits scenario (5,000 guests, Lambda deadline, slow agents): full runs or `--only=limits`. */
   limits: Record<string, unknown> | null;
+  portal: Record<string, unknown> | null;
   /** A 10,000-user mappings import beside a concurrent student list. */
   import: Record<string, unknown> | null;
   goals: GoalOutcome[];
@@ -88,6 +90,7 @@ export async function runBenchmark(
     lambda: null,
     cost: null,
     limits: null,
+    portal: null,
     import: null,
     goals: [],
     errors: [],
@@ -236,8 +239,69 @@ export async function runBenchmark(
     if (dynamo !== null) await dynamo.stop();
   }
 
+  const portalGoals: GoalOutcome[] = [];
+  if (wants('portal')) {
+    const portal = await attempt('portal in headless Chromium (bundle, list visible, search keystroke)', () =>
+      measurePortal(quick ? 3 : 7, log),
+    );
+    if (portal !== null) {
+      doc.portal = {
+        description:
+          'web portal: gzip JavaScript of the first page; navigation → VM list visible on the local stack (2 × 100 guests, headless Chromium, sign-in through the issuer session included); search keystroke → filtered list painted on 2 × 1,000 guests',
+        first_page_js_gzip_kb: r1(portal.firstPageJsGzipBytes / 1024),
+        first_page_js_files: portal.firstPageJsFiles,
+        list_visible_ms: Object.fromEntries(
+          Object.entries(portal.listVisibleMs).map(([user, v]) => [
+            user,
+            { median: r1(v.median), samples: v.samples.map(r1) },
+          ]),
+        ),
+        search_keystroke_ms: {
+          rows: portal.searchKeystrokeMs.rows,
+          median: r1(portal.searchKeystrokeMs.median),
+          p95: r1(portal.searchKeystrokeMs.p95),
+        },
+      };
+      portalGoals.push(
+        judge(
+          'portal.first_page_js',
+          'first page JavaScript < 150 KB gzip',
+          r1(portal.firstPageJsGzipBytes / 1024),
+          150,
+          'KB',
+          'max',
+        ),
+        judge(
+          'portal.list_visible_admin',
+          'navigation → list visible < 1 s (admin, 200 guests)',
+          portal.listVisibleMs.admin?.median ?? null,
+          1000,
+          'ms',
+          'max',
+        ),
+        judge(
+          'portal.list_visible_student',
+          'navigation → list visible < 1 s (student)',
+          portal.listVisibleMs.student?.median ?? null,
+          1000,
+          'ms',
+          'max',
+        ),
+        judge(
+          'portal.search_keystroke',
+          'search keystroke → list painted < 50 ms on 2,000 rows (p95)',
+          portal.searchKeystrokeMs.p95,
+          50,
+          'ms',
+          'max',
+        ),
+      );
+    }
+  }
+
   const cost = assemble(doc, { bundles, scenarios, latencies, dyn, quick });
   if (doc.limits !== null) doc.goals.push(limitsGoal(doc.limits));
+  doc.goals.push(...portalGoals);
   if (importLoad !== null) assembleImport(doc, importLoad);
   doc.machine.load_average_end = loadavg().map(r2);
   doc.duration_s = r1((performance.now() - started) / 1000);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { type App, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -7,7 +8,12 @@ import { readClustersForDeployment } from './constructs/sync-clusters-config.ts'
 import { secretArnPatterns, tokenSecretKeyStatement } from './constructs/sync-functions.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
+import { PortalContentStack } from './stacks/portal-content-stack.ts';
+import { PortalStack } from './stacks/portal-stack.ts';
 import { SyncStack } from './stacks/sync-stack.ts';
+
+/** The built portal (`npm run build:web`). */
+const PORTAL_DIST_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 /**
  * Composes the pve-inventory stacks on an app. Shared by `infra/app.ts` (cdk synth/deploy) and the
@@ -27,8 +33,10 @@ export function buildApp(app: App) {
     syncStateTable: data.syncStateTable,
     ownershipTable: data.ownershipTable,
   });
+  const portal = config.portal.enabled ? new PortalStack(app, 'PveInventoryPortal', { config }) : undefined;
   const api = new ApiStack(app, 'PveInventoryApi', {
     config,
+    portalOrigin: portal?.hosting.origin,
     inventoryTable: data.inventoryTable,
     syncStateTable: data.syncStateTable,
     ownershipTable: data.ownershipTable,
@@ -64,5 +72,17 @@ export function buildApp(app: App) {
       vmAction.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
     }
   }
-  return { config, data, sync, api };
+  const portalContent =
+    portal === undefined
+      ? undefined
+      : new PortalContentStack(app, 'PveInventoryPortalContent', {
+          portal,
+          distDir: PORTAL_DIST_DIR,
+          runtimeConfig: {
+            apiUrl: api.http.api.apiEndpoint,
+            authority: api.auth.issuer,
+            clientId: api.auth.userPoolClient?.userPoolClientId ?? api.auth.audience[0] ?? '',
+          },
+        });
+  return { config, data, sync, api, portal, portalContent };
 }

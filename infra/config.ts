@@ -124,8 +124,24 @@ export const DeploymentConfigSchema = z
       .object({ issuer: z.url(), audience: z.array(z.string().min(1)).min(1) })
       .strict()
       .optional(),
-    /** Allowed CORS origins of the HTTP API. */
-    corsOrigins: z.array(z.string().min(1)).default(['http://localhost:3000']),
+    /**
+     * Extra CORS origins of the HTTP API (and Cognito callback origins), e.g. a developer's
+     * `http://localhost:5173`. The deployed portal's origin is always allowed; nothing else by default.
+     */
+    corsOrigins: z.array(z.url()).default([]),
+    /** The web portal (S3 + CloudFront). */
+    portal: z
+      .object({
+        /** Deploy the portal. Without it the API allows only `corsOrigins`. */
+        enabled: z.boolean().default(true),
+        /** Cognito hosted-UI (managed login) domain prefix, e.g. `my-lab`: `https://my-lab.auth.<region>.amazoncognito.com`. */
+        hostedUiDomainPrefix: z
+          .string()
+          .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens')
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Days an audit trail entry is kept before DynamoDB's TTL removes it. */
     auditRetentionDays: z.number().int().min(1).max(3650).default(400),
     /** Claims and role names used by the handlers (group names match exactly, case-sensitively). */

@@ -12,6 +12,7 @@ import {
   parseDuration,
   startLocalStack,
 } from '#local/stack/index.ts';
+import { ensurePortalBuilt } from '#local/web/build-portal.ts';
 import { PVE_MAJORS } from '#simulator/index.ts';
 
 const USAGE = `Usage: npm start -- [options]
@@ -169,6 +170,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGHUP', () => shutdown('SIGHUP'));
   let statusTimer: NodeJS.Timeout | undefined;
+
+  try {
+    if (await ensurePortalBuilt())
+      print(`  ${((Date.now() - started) / 1000).toFixed(1)} s  portal built (web/dist)`);
+  } catch (error) {
+    print(
+      `  portal build failed, / will answer 503: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 
   try {
     stack = await startLocalStack({

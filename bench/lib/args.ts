@@ -24,6 +24,7 @@ export const MEASUREMENT_IDS = [
   'lambda',
   'cost',
   'limits',
+  'portal',
   'import',
 ] as const;
 

@@ -18,8 +18,10 @@ export interface ApiAuthProps {
   /** Group names created in the user pool (ignored with `oidc`). */
   readonly adminGroup: string;
   readonly teacherGroup: string;
-  /** Frontend origins: the app client's callback and logout URLs. */
-  readonly callbackUrls: readonly string[];
+  /** Frontend origins: the app client gets `<origin>/callback` as callback and `<origin>/` as logout URL. */
+  readonly frontendOrigins: readonly string[];
+  /** Cognito hosted-UI (managed login) domain prefix. @default - no domain */
+  readonly hostedUiDomainPrefix?: string;
 }
 
 /**
@@ -45,7 +47,7 @@ export class ApiAuth extends Construct {
       this.issuer = props.oidc.issuer;
       this.audience = [...props.oidc.audience];
     } else {
-      assertCallbackUrls(props.callbackUrls);
+      assertCallbackUrls(props.frontendOrigins);
       const pool = new UserPool(this, 'UserPool', {
         selfSignUpEnabled: false,
         signInAliases: { username: true, email: true },
@@ -89,13 +91,16 @@ export class ApiAuth extends Construct {
           // A public client with the code grant: PKCE is how the frontend proves it started the flow.
           flows: { authorizationCodeGrant: true },
           scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
-          callbackUrls: [...props.callbackUrls],
-          logoutUrls: [...props.callbackUrls],
+          callbackUrls: props.frontendOrigins.map((origin) => `${origin}/callback`),
+          logoutUrls: props.frontendOrigins.map((origin) => `${origin}/`),
         },
         idTokenValidity: Duration.hours(1),
         accessTokenValidity: Duration.hours(1),
         refreshTokenValidity: Duration.days(7),
       });
+      if (props.hostedUiDomainPrefix !== undefined) {
+        pool.addDomain('HostedUiDomain', { cognitoDomain: { domainPrefix: props.hostedUiDomainPrefix } });
+      }
       this.userPool = pool;
       this.userPoolClient = client;
       this.issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${pool.userPoolId}`;

@@ -44,13 +44,18 @@ export class ApiHttp extends Construct {
     this.api = new HttpApi(this, 'HttpApi', {
       description: 'pve-inventory: VM inventory, sync status, power actions and ownership',
       createDefaultStage: false,
-      corsPreflight: {
-        allowOrigins: [...props.corsOrigins],
-        allowMethods: API_CORS.allowMethods.map((method) => CorsHttpMethod[method]),
-        allowHeaders: [...API_CORS.allowHeaders],
-        exposeHeaders: [...API_CORS.exposeHeaders],
-        maxAge: Duration.seconds(API_CORS.maxAgeSeconds),
-      },
+      // No origin configured (no portal, no extra origin): no browser may call the API cross-origin.
+      ...(props.corsOrigins.length === 0
+        ? {}
+        : {
+            corsPreflight: {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: API_CORS.allowMethods.map((method) => CorsHttpMethod[method]),
+              allowHeaders: [...API_CORS.allowHeaders],
+              exposeHeaders: [...API_CORS.exposeHeaders],
+              maxAge: Duration.seconds(API_CORS.maxAgeSeconds),
+            },
+          }),
     });
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: RetentionDays.THREE_MONTHS,

@@ -30,6 +30,8 @@ export interface ApiStackProps extends StackProps {
   readonly syncStateMachines?: { readonly full: IStateMachine; readonly quick: IStateMachine };
   /** Hook: extra environment per route (e.g. the action handler's clusters configuration). */
   readonly routeEnvironment?: Partial<Record<RouteId, Readonly<Record<string, string>>>>;
+  /** The portal's origin (`https://…`): the only CORS origin besides `config.corsOrigins`. @default - none */
+  readonly portalOrigin?: string;
   /** Where the API alarms are sent. @default - no action */
   readonly alarmTopic?: ITopic;
 }
@@ -48,11 +50,16 @@ export class ApiStack extends Stack {
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const { config } = props;
+    const frontendOrigins = [
+      ...(props.portalOrigin === undefined ? [] : [props.portalOrigin]),
+      ...config.corsOrigins,
+    ];
     this.auth = new ApiAuth(this, 'Auth', {
       oidc: config.oidc,
       adminGroup: config.adminGroup,
       teacherGroup: config.teacherGroup,
-      callbackUrls: config.corsOrigins,
+      frontendOrigins,
+      hostedUiDomainPrefix: config.portal.hostedUiDomainPrefix,
     });
     // Cognito's access tokens carry `username` where its ID tokens carry `cognito:username`.
     const usernameClaims =
@@ -82,7 +89,7 @@ export class ApiStack extends Stack {
         Object.entries(this.handlers.functions).map(([routeId, fn]) => [routeId, fn.function]),
       ),
       authorizer: this.auth.authorizer,
-      corsOrigins: config.corsOrigins,
+      corsOrigins: frontendOrigins,
     });
     this.monitoring = new ApiMonitoring(this, 'Monitoring', {
       api: this.http.api,

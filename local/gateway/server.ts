@@ -54,7 +54,24 @@ export interface LocalGatewayOptions {
   readonly projectRoot?: string;
   /** Receives one line per request (method, path, status, ms) and handler failures. */
   readonly log?: (line: string) => void;
+  /**
+   * Answers requests that match no API route (the portal's files, the local OIDC endpoints); `null`
+   * falls through to the API's 404. Called in order.
+   */
+  readonly sites?: readonly GatewaySite[];
 }
+
+/** A non-API request as a {@link GatewaySite} sees it. */
+export interface GatewaySiteRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+}
+
+/** A responder for paths outside the route table. */
+export type GatewaySite = (request: GatewaySiteRequest) => Promise<GatewayResponse | null>;
 
 /** A running gateway. */
 export interface LocalGateway {
@@ -67,7 +84,8 @@ export interface LocalGateway {
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const DEFAULT_PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-interface GatewayResponse {
+/** What the gateway writes back. */
+export interface GatewayResponse {
   status: number;
   headers: Record<string, string>;
   cookies?: string[];
@@ -248,9 +266,22 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     }
 
     const match = matchRoute(method, rawPath);
-    if (match === null) return jsonMessage(404, 'Not Found');
     const body = await readBody(request);
     if (body === null) return jsonMessage(413, 'Request Entity Too Large');
+    if (match === null) {
+      const siteRequest: GatewaySiteRequest = {
+        method,
+        path: rawPath,
+        query: new URLSearchParams(rawQueryString),
+        headers: request.headers,
+        body,
+      };
+      for (const site of options.sites ?? []) {
+        const answer = await site(siteRequest);
+        if (answer !== null) return answer;
+      }
+      return jsonMessage(404, 'Not Found');
+    }
 
     let jwt: { claims: Record<string, unknown>; scopes: string[] | null } | undefined;
     if (match.route.auth === 'jwt') {

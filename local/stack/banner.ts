@@ -26,6 +26,7 @@ export function formatBanner(input: BannerInput): string {
     '',
     'pve-inventory is running locally',
     '',
+    `  Portal     ${api}/   (open in a browser; sign in as alice, bob, carol or admin)`,
     `  API        ${api}   (OpenAPI document: ${api}/api/openapi.json)`,
     `  DynamoDB   ${input.dynamodb}`,
     ...input.proxmox.map((line, i) => `  ${i === 0 ? 'Proxmox ' : '        '}   ${line}`),

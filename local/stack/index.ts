@@ -3,7 +3,7 @@
 export { DataDirLockedError, LOCK_FILE_NAME } from './data-dir-lock.ts';
 export { formatDuration, InvalidDurationError, parseDuration } from './durations.ts';
 export type { LocalPortBindings } from './local-ports.ts';
-export { DEFAULT_DATA_DIR, dataPaths, PROJECT_ROOT } from './paths.ts';
+export { DEFAULT_DATA_DIR, dataPaths, PORTAL_DIST_DIR, PROJECT_ROOT } from './paths.ts';
 export { readStackState, type StackState } from './stack-state.ts';
 export {
   handlerEnvironment,

@@ -7,6 +7,9 @@ export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.
 /** Default data folder of the local stack and the CLI. */
 export const DEFAULT_DATA_DIR = join(PROJECT_ROOT, '.data');
 
+/** The built portal (`npm run build:web`), served by the local gateway at `/`. */
+export const PORTAL_DIST_DIR = join(PROJECT_ROOT, 'web', 'dist');
+
 /** Files inside a data folder. */
 export function dataPaths(dataDir: string) {
   return {

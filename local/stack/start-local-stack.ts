@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { createLocalIssuer, type LocalIssuer } from '#local/auth/issuer.ts';
+import { createOidcProvider, OIDC_BASE_PATH } from '#local/auth/oidc-provider.ts';
 import {
   createTables,
   type DynamoDbLocal,
@@ -18,6 +19,7 @@ import {
   planDemoOwnership,
   seedDemoOwnership,
 } from '#local/seed/demo-ownership.ts';
+import { createPortalSite } from '#local/web/portal-site.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
 import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
@@ -32,7 +34,7 @@ import { type Simulator, type SimulatorOptions, startSimulator } from '#simulato
 import { acquireDataDirLock } from './data-dir-lock.ts';
 import { loadSyncDefinitions } from './definitions-cache.ts';
 import { bindLocalPorts, type LocalPortBindings } from './local-ports.ts';
-import { DEFAULT_DATA_DIR, dataPaths } from './paths.ts';
+import { DEFAULT_DATA_DIR, dataPaths, PORTAL_DIST_DIR } from './paths.ts';
 import { removeStackState, writeStackState } from './stack-state.ts';
 import { type LambdaStyleHandler, LocalSyncRunner, taskHandlerFromLambda } from './sync-runner.ts';
 
@@ -86,6 +88,8 @@ export interface LocalStackOptions {
   readonly onProgress?: (step: string) => void;
   /** Extra environment of the handlers (e.g. action wait times in tests). */
   readonly environment?: Readonly<Record<string, string>>;
+  /** Folder of the built portal served at `/`. @default web/dist */
+  readonly portalDistDir?: string;
 }
 
 /** A running local stack. */
@@ -371,6 +375,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     cleanups.push(() => ports.unbind());
 
+    // The portal and the sign-in endpoints share the API's origin (known once the gateway listens).
+    const origins: string[] = [];
+    const oidc = createOidcProvider({ issuer, users: DEMO_USERS, origins: () => origins });
+    const portal = createPortalSite({
+      distDir: options.portalDistDir ?? PORTAL_DIST_DIR,
+      config: (origin) => ({
+        apiUrl: origin,
+        authority: `${origin}${OIDC_BASE_PATH}`,
+        clientId: issuer.clientId,
+      }),
+    });
     const gateway: LocalGateway = await startLocalGateway({
       port: options.port ?? 8080,
       host: options.host ?? '127.0.0.1',
@@ -378,7 +393,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       issuer,
       audience: issuer.clientId,
       log,
+      sites: [oidc, portal],
     });
+    origins.push(gateway.url, gateway.url.replace('127.0.0.1', 'localhost'));
     cleanups.push(() => gateway.close());
     const apiUrl = gateway.url;
     progress('API gateway listening');

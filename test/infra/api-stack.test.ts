@@ -129,7 +129,9 @@ describe('ApiStack', () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
       AllowedOAuthFlows: ['code'],
-      CallbackURLs: ['http://localhost:3000'],
+      // The portal's origin (imported from the portal stack), nothing else by default.
+      CallbackURLs: [Match.objectLike({ 'Fn::Join': Match.anyValue() })],
+      LogoutURLs: [Match.objectLike({ 'Fn::Join': Match.anyValue() })],
     });
   });
 
@@ -144,7 +146,7 @@ describe('ApiStack', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.objectLike({
-        AllowOrigins: ['http://localhost:3000'],
+        AllowOrigins: [Match.objectLike({ 'Fn::Join': Match.anyValue() })],
         AllowHeaders: ['authorization', 'content-type', 'if-none-match'],
         ExposeHeaders: ['etag'],
       }),
