@@ -91,6 +91,17 @@ export const DeploymentConfigSchema = z
      */
     secretsManagerEndpoint: z.boolean().optional(),
     /**
+     * AZs the Secrets Manager endpoint spans (at most the VPC's). One AZ halves its fixed cost; the
+     * sync functions in the other AZs reach it across AZs, and an outage of its AZ stops token
+     * fetches there (tokens already cached in warm functions keep working).
+     */
+    secretsManagerEndpointAzs: z.number().int().min(1).max(3).default(1),
+    /**
+     * X-Ray traces of every quick-sync execution (Express state machine and its task functions).
+     * Off, the sync functions trace only when their caller's trace is sampled (full sync, API refresh).
+     */
+    quickSyncTracing: z.boolean().default(false),
+    /**
      * Networks of the Proxmox API endpoints: required when a cluster's endpoint is a host name
      * (endpoints given by IP address are allowed on their own). The sync may only open the API
      * ports to these and to those addresses.

@@ -63,6 +63,11 @@ export interface ShapeInputs {
   apiResponseBytes: number;
   /** Interface endpoints × AZs (Secrets Manager endpoint in the sync VPC). */
   interfaceEndpointAzs: number;
+  /**
+   * Whether every quick-sync execution and its task invocations are traced (`quickSyncTracing`).
+   * False: X-Ray records the full sync and the API only (the sync functions trace in PassThrough).
+   */
+  quickSyncTraced: boolean;
   /** Custom metric series (metric names × dimension values). */
   customMetrics: number;
   secrets: number;
@@ -273,11 +278,14 @@ export function monthlyCost(workload: Workload, shape: ShapeInputs): MonthlyCost
   lines.push(
     line('CloudWatch', 'log ingestion', logGb, PRICES.logIngestGb, 'assumed', FREE_TIER.logIngestGb),
   );
+  const tracedQuick = shape.quickSyncTraced ? quickInvocations + s.quickExecutions : 0;
   lines.push(
     line(
       'X-Ray',
-      'traces (every invocation and execution)',
-      invocations + s.quickExecutions + s.fullRuns,
+      shape.quickSyncTraced
+        ? 'traces (every invocation and execution)'
+        : 'traces (full sync and API; quick sync untraced)',
+      tracedQuick + fullInvocations + s.fullRuns + apiInvocations,
       PRICES.xrayTrace,
       'assumed',
       FREE_TIER.xrayTraces,

@@ -264,6 +264,13 @@ export function renderMarkdown(r: ReportInputs): string {
     out.push('');
     out.push(
       table(
+        ['default', 'saves a month', 'trades'],
+        c.savings.map((s) => [s.setting, usd(s.saves_usd), s.trades]),
+      ),
+    );
+    out.push('');
+    out.push(
+      table(
         ['line (this design)', 'quantity', 'unit', 'basis', 'USD'],
         c.design.lines.map((l) => [`${l.service}: ${l.item}`, f(l.quantity), l.unit, l.basis, usd(l.usd)]),
       ),

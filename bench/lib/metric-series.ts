@@ -1,12 +1,12 @@
 import { API_SERVICE_NAME } from '#infra/constructs/api-handlers.ts';
 import { API_METRICS } from '#shared/http/middleware.ts';
-import { routeList } from '#shared/http/routes.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/powertools.ts';
 import {
   CLUSTER_ID_DIMENSION,
+  CLUSTER_SERIES_METRICS,
+  FLEET_SERIES_METRICS,
   SYNC_METRICS_NAMESPACE,
   SYNC_SERVICE_NAME,
-  SyncMetric,
 } from '#shared/sync/metrics-names.ts';
 
 /**
@@ -22,23 +22,16 @@ export interface MetricSeries {
   readonly dimensions: Readonly<Record<string, string>>;
 }
 
-/** Powertools' cold-start metric of a function (`captureColdStartMetric`): one series per function. */
-export const COLD_START_METRIC = 'ColdStart';
-
 /**
- * The series for a deployment: per cluster the sync metrics (dimensions `service`, `cluster_id`);
- * the API's request and error counters (dimension `service`, shared by every API function); and
- * one cold-start series per API function (dimensions `service`, `function_name`). The sync
- * handlers capture no cold start and emit nothing else.
+ * The series for a deployment: per cluster the alarmed sync metrics (dimensions `service`,
+ * `cluster_id`); the other sync metrics once for the fleet (dimension `service`); and the API's
+ * request and error counters (dimension `service`, shared by every API function). No function
+ * captures a cold-start metric (it would be one series per function).
  */
-export function metricSeries(input: {
-  readonly clusterIds: readonly string[];
-  /** Deployed names of the API functions (one per route). @default the route ids */
-  readonly apiFunctionNames?: readonly string[];
-}): MetricSeries[] {
+export function metricSeries(input: { readonly clusterIds: readonly string[] }): MetricSeries[] {
   const series: MetricSeries[] = [];
   for (const clusterId of input.clusterIds) {
-    for (const name of Object.values(SyncMetric)) {
+    for (const name of CLUSTER_SERIES_METRICS) {
       series.push({
         namespace: SYNC_METRICS_NAMESPACE,
         name,
@@ -46,15 +39,13 @@ export function metricSeries(input: {
       });
     }
   }
+  if (input.clusterIds.length > 0) {
+    for (const name of FLEET_SERIES_METRICS) {
+      series.push({ namespace: SYNC_METRICS_NAMESPACE, name, dimensions: { service: SYNC_SERVICE_NAME } });
+    }
+  }
   for (const name of Object.values(API_METRICS)) {
     series.push({ namespace: METRICS_NAMESPACE, name, dimensions: { service: API_SERVICE_NAME } });
-  }
-  for (const functionName of input.apiFunctionNames ?? routeList.map((route) => route.id)) {
-    series.push({
-      namespace: METRICS_NAMESPACE,
-      name: COLD_START_METRIC,
-      dimensions: { service: API_SERVICE_NAME, function_name: functionName },
-    });
   }
   return series;
 }

@@ -51,5 +51,6 @@ export interface ReportInputs {
     designInputs: ShapeInputs;
     naiveInputs: ShapeInputs;
     variants: { name: string; monthly_usd: number }[];
+    savings: { setting: string; saves_usd: number; trades: string }[];
   } | null;
 }

@@ -32,6 +32,8 @@ const SynthReportSchema = z.object({
   fullSyncMinutes: z.number(),
   maxAzs: z.number(),
   secretsManagerEndpoint: z.boolean(),
+  secretsManagerEndpointAzs: z.number().int().positive(),
+  quickSyncTracing: z.boolean(),
   importedVpc: z.boolean(),
 });
 export type SynthReport = z.infer<typeof SynthReportSchema>;

@@ -163,5 +163,5 @@ try {
   definitions = null;
 }
 process.stdout.write(
-  `${JSON.stringify({ functions, synthError, definitions, listVmsComposition: composition, quickSyncSeconds: config.quickSyncSeconds, fullSyncMinutes: config.fullSyncMinutes, maxAzs: config.maxAzs, secretsManagerEndpoint: config.secretsManagerEndpoint ?? config.vpc === undefined, importedVpc: config.vpc !== undefined })}\n`,
+  `${JSON.stringify({ functions, synthError, definitions, listVmsComposition: composition, quickSyncSeconds: config.quickSyncSeconds, fullSyncMinutes: config.fullSyncMinutes, maxAzs: config.maxAzs, secretsManagerEndpoint: config.secretsManagerEndpoint ?? config.vpc === undefined, secretsManagerEndpointAzs: config.secretsManagerEndpointAzs, quickSyncTracing: config.quickSyncTracing, importedVpc: config.vpc !== undefined })}\n`,
 );

@@ -2,7 +2,8 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { metrics, tracer, withInvocationLogger } from '#shared/observability/powertools.ts';
+import { metrics, withInvocationLogger } from '#shared/observability/powertools.ts';
+import { tracer } from '#shared/observability/tracer.ts';
 import {
   parseTaskPayload,
   RecordRunInputSchema,

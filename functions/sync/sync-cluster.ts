@@ -7,7 +7,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, tracer, withInvocationLogger } from '#shared/observability/powertools.ts';
+import { logger, metrics, withInvocationLogger } from '#shared/observability/powertools.ts';
+import { tracer } from '#shared/observability/tracer.ts';
 import {
   parseTaskPayload,
   SyncClusterInputSchema,

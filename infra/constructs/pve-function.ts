@@ -41,6 +41,8 @@ export interface PveFunctionProps {
   readonly securityGroups?: ISecurityGroup[];
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray tracing mode. @default Tracing.ACTIVE */
+  readonly tracing?: Tracing;
   /** Reserved concurrency. @default - unreserved */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -103,7 +105,7 @@ export class PveFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
-      tracing: Tracing.ACTIVE,
+      tracing: props.tracing ?? Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,

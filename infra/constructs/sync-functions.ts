@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Tracing } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { cadenceEnvironment, type SyncCadence } from '#shared/config/cadence.ts';
 import {
@@ -44,6 +45,8 @@ export interface SyncFunctionsProps {
   readonly secretRefs: readonly string[];
   /** The sync cadence: the sync function sizes its config rotation with it, its timeout stays below the full period. */
   readonly cadence: SyncCadence;
+  /** X-Ray mode of the sync functions. @default Tracing.ACTIVE */
+  readonly tracing?: Tracing;
   /** Reserved concurrency of sync-cluster (see {@link syncClusterReservedConcurrency}); undefined: none. */
   readonly syncClusterReservedConcurrency?: number;
   /** Customer-managed KMS key of the token secrets: sync-cluster may decrypt through Secrets Manager only. */
@@ -104,6 +107,7 @@ export class SyncFunctions extends Construct {
     this.listClusters = new PveFunction(this, 'ListClusters', {
       entry: 'functions/sync/list-clusters.ts',
       serviceName: SYNC_SERVICE_NAME,
+      ...(props.tracing ? { tracing: props.tracing } : {}),
       description: 'Sync task: lists the clusters of a sync run',
       memorySize: 256,
       timeout: Duration.seconds(15),
@@ -113,6 +117,7 @@ export class SyncFunctions extends Construct {
     this.syncCluster = new PveFunction(this, 'SyncCluster', {
       entry: 'functions/sync/sync-cluster.ts',
       serviceName: SYNC_SERVICE_NAME,
+      ...(props.tracing ? { tracing: props.tracing } : {}),
       description: 'Sync task: syncs one Proxmox cluster into the inventory (full or quick)',
       memorySize: 1024,
       timeout: Duration.seconds(syncClusterTimeoutSeconds(props.cadence.fullIntervalMs / 60_000)),
@@ -142,6 +147,7 @@ export class SyncFunctions extends Construct {
     this.recordRun = new PveFunction(this, 'RecordRun', {
       entry: 'functions/sync/record-run.ts',
       serviceName: SYNC_SERVICE_NAME,
+      ...(props.tracing ? { tracing: props.tracing } : {}),
       description: 'Sync task: records a run in the global sync statistics',
       memorySize: 256,
       timeout: Duration.seconds(15),

@@ -47,6 +47,18 @@ export interface SyncMonitoringProps {
   readonly alarmEmail?: string;
 }
 
+/** A fleet-wide custom metric as the engine emits it (`service` dimension only, see metrics-names.ts). */
+export function fleetMetric(name: SyncMetricName, statistic: string, period: Duration): Metric {
+  return new Metric({
+    namespace: SYNC_METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SYNC_SERVICE_NAME },
+    statistic,
+    period,
+    label: `${name} (all clusters)`,
+  });
+}
+
 /** The per-cluster custom metric as the engine emits it (namespace and dimensions from metrics-names.ts). */
 export function clusterMetric(
   name: SyncMetricName,
@@ -191,7 +203,7 @@ export class SyncMonitoring extends Construct {
     this.dashboard.addWidgets(
       new TextWidget({
         markdown:
-          '# Sync health\nPer cluster: duration, guests, changes, writes, consecutive errors, seconds since the last successful sync and Proxmox calls; then the state machines and the sync functions.',
+          '# Sync health\nFleet-wide: duration, guests, changes, writes and Proxmox calls (per-cluster values: Logs Insights on the sync function log, field `cluster_id`); per cluster: consecutive errors and seconds since the last successful sync; then the state machines and the sync functions.',
         width: 24,
         height: 2,
       }),
@@ -204,13 +216,15 @@ export class SyncMonitoring extends Construct {
           clusterMetric(name, clusterId, statistic, Duration.minutes(1), clusterId),
         ),
       });
+    const fleet = (title: string, name: SyncMetricName, statistic: string): GraphWidget =>
+      new GraphWidget({ title, width: 8, left: [fleetMetric(name, statistic, Duration.minutes(1))] });
     this.dashboard.addWidgets(
-      perCluster('Sync duration (ms, max)', SyncMetric.SyncDuration, 'Maximum'),
-      perCluster('Guests', SyncMetric.Guests, 'Maximum'),
-      perCluster('Changed guests (sum)', SyncMetric.Changed, 'Sum'),
+      fleet('Sync duration (ms, max)', SyncMetric.SyncDuration, 'Maximum'),
+      fleet('Guests (sum of cluster runs)', SyncMetric.Guests, 'Sum'),
+      fleet('Changed guests (sum)', SyncMetric.Changed, 'Sum'),
     );
     this.dashboard.addWidgets(
-      perCluster('DynamoDB writes (sum)', SyncMetric.Writes, 'Sum'),
+      fleet('DynamoDB writes (sum)', SyncMetric.Writes, 'Sum'),
       perCluster('Consecutive errors', SyncMetric.Errors, 'Maximum'),
       perCluster('Seconds since last success', SyncMetric.SecondsSinceLastSuccess, 'Maximum'),
     );
@@ -220,7 +234,7 @@ export class SyncMonitoring extends Construct {
     ];
     const functions = Object.entries(props.functions);
     this.dashboard.addWidgets(
-      perCluster('Proxmox calls (sum)', SyncMetric.ProxmoxCalls, 'Sum'),
+      fleet('Proxmox calls (sum)', SyncMetric.ProxmoxCalls, 'Sum'),
       new GraphWidget({
         title: 'Executions failed / timed out',
         width: 8,

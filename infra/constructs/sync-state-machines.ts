@@ -51,6 +51,8 @@ export interface SyncStateMachinesProps {
   readonly quickSyncSeconds: 15 | 20 | 30;
   /** Map MaxConcurrency over clusters. */
   readonly maxConcurrency: number;
+  /** X-Ray tracing of the Express quick sync (the full sync is always traced). @default false */
+  readonly quickSyncTracing?: boolean;
   /** Configured clusters (the quick machine's budget depends on them). @default 1 */
   readonly clusterCount?: number;
   /** @default RetentionDays.ONE_MONTH */
@@ -228,13 +230,20 @@ export class SyncStateMachines extends Construct {
       queryLanguage: QueryLanguage.JSON_PATH,
       definitionBody: DefinitionBody.fromChainable(quickDefinition),
       timeout: Duration.seconds(QUICK_SYNC_TIMEOUT_SECONDS),
-      tracingEnabled: true,
+      tracingEnabled: props.quickSyncTracing ?? false,
       logs: {
         destination: this.logGroup('QuickSyncLogs', retention),
         level: LogLevel.ALL,
         includeExecutionData: true,
       },
     });
+    if (!(props.quickSyncTracing ?? false)) {
+      Validations.of(this.quickSync).acknowledge({
+        id: 'AwsSolutions-SF2',
+        reason:
+          'The Express quick sync runs every minute: tracing it would record most of the X-Ray traces of the deployment. Its executions are logged at level ALL, its failures alarm, and the full sync stays traced; quickSyncTracing turns it on.',
+      });
+    }
 
     const functions = [props.listClustersFunction, props.syncClusterFunction, props.recordRunFunction];
     for (const machine of [this.fullSync, this.quickSync]) {

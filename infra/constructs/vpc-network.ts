@@ -40,6 +40,8 @@ export interface SyncVpcNetworkProps {
    * already, or its own egress). @default true for a created VPC, false for an imported one
    */
   readonly secretsManagerEndpoint?: boolean;
+  /** AZs the Secrets Manager endpoint spans (capped at the VPC's). @default 1 */
+  readonly secretsManagerEndpointAzs?: number;
   /**
    * Outbound rules to the Proxmox network (API and probe ports, see sync-egress.ts), applied to the
    * created security group; an imported group keeps the operator's rules.
@@ -156,7 +158,11 @@ export class SyncVpcNetwork extends Construct {
       this.secretsManagerEndpoint = new InterfaceVpcEndpoint(this, 'SecretsManager', {
         vpc: this.vpc,
         service: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-        subnets: this.subnets,
+        subnets: {
+          subnets: this.vpc
+            .selectSubnets({ ...this.subnets, onePerAz: true })
+            .subnets.slice(0, props.secretsManagerEndpointAzs ?? 1),
+        },
         securityGroups: [endpointGroup],
         open: false,
         privateDnsEnabled: true,

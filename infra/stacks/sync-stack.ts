@@ -1,5 +1,6 @@
 import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type DeploymentConfig, deploymentCadence } from '../config.ts';
@@ -72,6 +73,7 @@ export class SyncStack extends Stack {
       imported: config.vpc,
       maxAzs: config.maxAzs,
       secretsManagerEndpoint: config.secretsManagerEndpoint,
+      secretsManagerEndpointAzs: config.secretsManagerEndpointAzs,
       egress: egress.rules,
     });
     const reserved = resolveReservedConcurrency(
@@ -88,6 +90,7 @@ export class SyncStack extends Stack {
       clustersJson: clusters.environmentJson,
       secretRefs: clusters.secretRefs,
       cadence: deploymentCadence(config),
+      tracing: config.quickSyncTracing ? Tracing.ACTIVE : Tracing.PASS_THROUGH,
       syncClusterReservedConcurrency: reserved,
       tokenSecretKmsKeyArn: config.tokenSecretKmsKeyArn,
     });
@@ -100,6 +103,7 @@ export class SyncStack extends Stack {
       fullSyncMinutes: config.fullSyncMinutes,
       quickSyncSeconds: config.quickSyncSeconds,
       maxConcurrency: config.syncMaxConcurrency,
+      quickSyncTracing: config.quickSyncTracing,
       clusterCount: clusters.clusterIds.length,
     });
     this.fullSyncStateMachine = machines.fullSync;

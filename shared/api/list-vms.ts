@@ -62,9 +62,18 @@ export async function listVmsPage(
   let raw: RawPage;
   if (scope.all) {
     const expected = expectedClusters(states, position, options);
-    // The clusters the counts say fill the page are read at once, with their runtime stats.
+    // The clusters the counts say fill the page are read at once, with their runtime stats: the
+    // first chunk of every node the cluster states list, in one BatchGet for all of them.
+    const stateById = new Map(states.map((state) => [state.cluster_id, state]));
+    const nodes = [...expected.keys()].flatMap((clusterId) =>
+      Object.keys(stateById.get(clusterId)?.nodes ?? {}).map((node) => ({ clusterId, node })),
+    );
+    const batch = settledLater(readers.syncState.readNodeRuntimes(nodes));
     for (const clusterId of expected.keys()) {
-      runtimeReads.set(clusterId, settledLater(readers.syncState.readRuntime(clusterId)));
+      runtimeReads.set(
+        clusterId,
+        settledLater(batch.then((byCluster): ClusterRuntime => byCluster.get(clusterId) ?? new Map())),
+      );
     }
     raw = await readAdminPage(readers.inventory, states, position, options, expected);
   } else {

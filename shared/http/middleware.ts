@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
@@ -24,10 +23,11 @@ import { audienceOf } from '#shared/http/disclosure.ts';
 import type { RouteAuth, RouteDefinition, RouteRequestSchemas } from '#shared/http/routes.ts';
 import { objectShape } from '#shared/http/schema-introspection.ts';
 import { validateRequest } from '#shared/http/validation.ts';
-import { logger, metrics, tracer, withInvocationLogger } from '#shared/observability/powertools.ts';
+import { logger, metrics, withInvocationLogger } from '#shared/observability/powertools.ts';
 
 /**
- * THE middy stack of every HTTP handler: Powertools logger/metrics/tracer, validation of path,
+ * THE middy stack of every HTTP handler: Powertools logger/metrics (no tracer: the platform's Active
+ * tracing records the invocation, see observability/tracer.ts), validation of path,
  * query and body against the route's schemas, the caller from the JWT claims, the handler, and one
  * `onError` mapping every error to the API's error shape.
  */
@@ -233,8 +233,9 @@ export function httpHandler<TRequest extends RouteRequestSchemas, TAuth extends 
     return toHttpResponse(result, { method: event.requestContext?.http?.method ?? 'GET', headers });
   };
   const stack = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(captureLambdaHandler(tracer))
+    // No ColdStart metric: it is a billed series per function, and the platform's REPORT log lines
+    // (`Init Duration`) already tell cold starts to Logs Insights.
+    .use(logMetrics(metrics))
     .use(requestCounter())
     .use(httpErrorMapper(route.auth, identity))
     .handler(base);

@@ -1,11 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 
 /**
- * The Powertools instances, defined once per process and shared by every handler and adapter.
+ * The Powertools logger and metrics, defined once per process and shared by every handler and
+ * adapter. The tracer lives in tracer.ts: only the sync functions load it (see there).
  * The service name comes from `POWERTOOLS_SERVICE_NAME` (set per function group by the CDK app);
  * outside Lambda the tracer disables itself and `POWERTOOLS_METRICS_DISABLED`/`POWERTOOLS_DEV`
  * silence the EMF output.
@@ -68,6 +68,3 @@ export function withInvocationLogger<E, R>(
 
 /** EMF metrics (written to stdout: no PutMetricData call, no VPC endpoint needed). */
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
-
-/** X-Ray tracer (active only inside Lambda with tracing enabled). */
-export const tracer = new Tracer({ serviceName });

@@ -59,5 +59,33 @@ export const SYNC_METRIC_UNITS: Readonly<Record<SyncMetricName, 'Milliseconds' |
   ProxmoxCalls: 'Count',
 };
 
+/**
+ * Metrics kept as one series per cluster (`service`, `cluster_id`): the ones the per-cluster alarms
+ * read. Each costs one billed custom metric per cluster.
+ */
+export const CLUSTER_SERIES_METRICS: readonly SyncMetricName[] = [
+  SyncMetric.Errors,
+  SyncMetric.SecondsSinceLastSuccess,
+];
+
+/**
+ * Metrics kept as one fleet-wide series (`service` only): the dashboard graphs them for the whole
+ * fleet. Their per-cluster values stay in the same EMF log line (with `cluster_id` as a property),
+ * so CloudWatch Logs Insights can still break them down by cluster at read time without a billed
+ * series per cluster.
+ */
+export const FLEET_SERIES_METRICS: readonly SyncMetricName[] = [
+  SyncMetric.SyncDuration,
+  SyncMetric.Guests,
+  SyncMetric.Changed,
+  SyncMetric.Writes,
+  SyncMetric.ProxmoxCalls,
+];
+
+/** Billed custom metric series of the sync for a number of clusters. */
+export function syncMetricSeries(clusters: number): number {
+  return CLUSTER_SERIES_METRICS.length * clusters + FLEET_SERIES_METRICS.length;
+}
+
 /** A cluster that has not synced successfully for longer than this raises the staleness alarm. */
 export const STALE_CLUSTER_ALARM_SECONDS = 600;

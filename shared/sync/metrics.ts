@@ -1,6 +1,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   CLUSTER_ID_DIMENSION,
+  CLUSTER_SERIES_METRICS,
   SYNC_METRIC_UNITS,
   SYNC_METRICS_NAMESPACE,
   SYNC_SERVICE_NAME,
@@ -44,19 +45,25 @@ export function clusterRunMetricValues(values: ClusterRunMetrics): [SyncMetricNa
 }
 
 /**
- * Powertools EMF sink: one EMF document per cluster run with the dimensions `service` and
- * `cluster_id`. A Metrics instance per run keeps concurrent runs in one process from mixing
- * their dimensions.
+ * Powertools EMF sink: per cluster run, one EMF document for the alarmed metrics with the dimensions
+ * `service` and `cluster_id` (one series per cluster), and one for the others with `service` only
+ * (one fleet-wide series each) that still carries `cluster_id` as a plain property for Logs
+ * Insights. A Metrics instance per document keeps concurrent runs in one process from mixing their
+ * dimensions.
  */
 export function powertoolsMetricsSink(): SyncMetricsSink {
   return {
     publishClusterRun(values) {
-      const metrics = new Metrics({ namespace: SYNC_METRICS_NAMESPACE, serviceName: SYNC_SERVICE_NAME });
-      metrics.addDimension(CLUSTER_ID_DIMENSION, values.clusterId);
+      const perCluster = new Metrics({ namespace: SYNC_METRICS_NAMESPACE, serviceName: SYNC_SERVICE_NAME });
+      perCluster.addDimension(CLUSTER_ID_DIMENSION, values.clusterId);
+      const fleet = new Metrics({ namespace: SYNC_METRICS_NAMESPACE, serviceName: SYNC_SERVICE_NAME });
+      fleet.addMetadata(CLUSTER_ID_DIMENSION, values.clusterId);
       for (const [name, value] of clusterRunMetricValues(values)) {
-        metrics.addMetric(name, SYNC_METRIC_UNITS[name], value);
+        const target = CLUSTER_SERIES_METRICS.includes(name) ? perCluster : fleet;
+        target.addMetric(name, SYNC_METRIC_UNITS[name], value);
       }
-      metrics.publishStoredMetrics();
+      perCluster.publishStoredMetrics();
+      fleet.publishStoredMetrics();
     },
   };
 }

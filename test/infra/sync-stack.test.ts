@@ -5,6 +5,8 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import {
+  CLUSTER_SERIES_METRICS,
+  FLEET_SERIES_METRICS,
   STALE_CLUSTER_ALARM_SECONDS,
   SYNC_METRICS_NAMESPACE,
   SYNC_SERVICE_NAME,
@@ -228,6 +230,11 @@ describe('SyncStack', () => {
       ['Gateway', 'dynamodb', undefined],
       ['Interface', 'secretsmanager', true],
     ]);
+    const [smEndpoint] = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).filter(
+      (e) => e.Properties.VpcEndpointType === 'Interface',
+    );
+    // One AZ by default (secretsManagerEndpointAzs): half the fixed cost of two.
+    expect(smEndpoint?.Properties.SubnetIds).toHaveLength(1);
     const sgId = syncSecurityGroupId(template);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       IpProtocol: 'tcp',
@@ -350,7 +357,8 @@ describe('SyncStack', () => {
       expect(fn).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
-        TracingConfig: { Mode: 'Active' },
+        // Traced when the caller's trace is sampled (full sync, API refresh), not on every quick pass.
+        TracingConfig: { Mode: 'PassThrough' },
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
       });
       const env = z.object({ Variables: z.record(z.string(), z.unknown()) }).parse(fn.Environment).Variables;
@@ -376,11 +384,15 @@ describe('SyncStack', () => {
     });
   });
 
-  it('runs a Standard full sync and an Express quick sync, logging ALL with tracing on', () => {
+  it('runs a Standard full sync (traced) and an Express quick sync (untraced by default), both logging ALL', () => {
     const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machines.map((m) => m.Properties.StateMachineType).sort()).toEqual(['EXPRESS', 'STANDARD']);
+    expect(
+      Object.fromEntries(
+        machines.map((m) => [m.Properties.StateMachineType, m.Properties.TracingConfiguration]),
+      ),
+    ).toEqual({ STANDARD: { Enabled: true }, EXPRESS: { Enabled: false } });
     for (const machine of machines) {
-      expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
       expect(machine.Properties.LoggingConfiguration).toMatchObject({
         Level: 'ALL',
         IncludeExecutionData: true,
@@ -512,9 +524,15 @@ describe('SyncStack', () => {
     });
   });
 
-  it('shows every per-cluster metric on the dashboard with the dimensions the engine emits', () => {
+  it('shows every sync metric on the dashboard with the dimensions the engine emits (per cluster or fleet-wide)', () => {
     const metrics = dashboardMetrics(template);
-    for (const name of Object.values(SyncMetric)) {
+    for (const name of FLEET_SERIES_METRICS) {
+      const rows = metrics.filter((m) => m[0] === SYNC_METRICS_NAMESPACE && m[1] === name);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.slice(2, 4)).toEqual(['service', SYNC_SERVICE_NAME]);
+      expect(rows[0]?.[4]).not.toBe('cluster_id');
+    }
+    for (const name of CLUSTER_SERIES_METRICS) {
       for (const cluster of ['lab-a', 'lab-b']) {
         const rows = metrics.filter(
           (m) => m[0] === SYNC_METRICS_NAMESPACE && m[1] === name && m.includes(cluster),
@@ -534,6 +552,30 @@ describe('SyncStack', () => {
     );
     const awsLambda = metrics.filter((m) => m[0] === 'AWS/Lambda');
     expect(awsLambda).toHaveLength(6);
+  });
+});
+
+describe('SyncStack with quickSyncTracing and a two-AZ endpoint', () => {
+  it('traces every quick execution and its functions, and spans the endpoint over two AZs', () => {
+    const { stacks, template: templateOf } = synthApp({
+      pveInventory: {
+        clustersFile: writeClustersFile(),
+        quickSyncTracing: true,
+        secretsManagerEndpointAzs: 2,
+      },
+    });
+    const template = templateOf(stacks.sync);
+    for (const machine of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
+      expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    }
+    for (const fragment of ['lists the clusters', 'syncs one Proxmox cluster', 'records a run']) {
+      const fn = resources(template)[functionIdByDescription(template, fragment)];
+      expect(fn?.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    const [smEndpoint] = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).filter(
+      (e) => e.Properties.VpcEndpointType === 'Interface',
+    );
+    expect(smEndpoint?.Properties.SubnetIds).toHaveLength(2);
   });
 });
 
@@ -588,7 +630,8 @@ describe('SyncStack with an imported VPC', () => {
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcId: vpc.vpcId,
       VpcEndpointType: 'Interface',
-      SubnetIds: vpc.privateSubnetIds,
+      // One endpoint AZ by default (secretsManagerEndpointAzs): the first private subnet only.
+      SubnetIds: vpc.privateSubnetIds.slice(0, 1),
       PrivateDnsEnabled: true,
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {

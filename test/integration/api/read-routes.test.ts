@@ -95,6 +95,31 @@ describe('GET /api/vms', () => {
     ]);
   });
 
+  it("reads an admin page's runtime stats of every cluster in one BatchGet of the nodes the cluster states list", async () => {
+    const { syncState } = world.repositories;
+    await syncState.writeNodeRuntime({
+      clusterId: 'lab-b',
+      node: 'pve1',
+      stats: new Map([[101, { cpu_usage: 7.77, memory_usage: 20 }]]),
+      observedAt: NOW_MS - 30_000,
+    });
+    const perCluster = vi.spyOn(syncState, 'readRuntime');
+    const batched = vi.spyOn(syncState, 'readNodeRuntimes');
+    try {
+      const all = await listAs(world.tokens.admin);
+      const cpu = Object.fromEntries(all.vms.map((vm) => [`${vm.cluster_id}:${vm.vmid}`, vm.cpu_usage]));
+      expect(cpu).toMatchObject({ 'lab-a:101': 12.3, 'lab-b:101': 7.8 });
+      expect(perCluster).not.toHaveBeenCalled();
+      expect(batched).toHaveBeenCalledTimes(1);
+      const keys = (batched.mock.calls[0]?.[0] ?? []).map((k) => `${k.clusterId}/${k.node}`).sort();
+      expect(keys).toContain('lab-a/pve1');
+      expect(keys).toContain('lab-b/pve9');
+    } finally {
+      perCluster.mockRestore();
+      batched.mockRestore();
+    }
+  });
+
   it.each([
     ['?search=web', ['lab-a:101']],
     ['?search=WEB-server', ['lab-a:101']],

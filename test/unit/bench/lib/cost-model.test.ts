@@ -41,6 +41,7 @@ const design: ShapeInputs = {
   apiResponseBytes: 40 * 1024,
   interfaceEndpointAzs: 2,
   customMetrics: 36,
+  quickSyncTraced: true,
   secrets: 5,
   secretApiCallsPerMonth: 0,
   logBytesPerInvocation: 0,
@@ -100,6 +101,15 @@ describe('monthlyCost', () => {
   it('charges the interface endpoint per AZ-hour and custom metrics beyond the free 10', () => {
     expect(lineOf(cost, 'VPC', 'interface').usd).toBeCloseTo(14.6, 6);
     expect(lineOf(cost, 'CloudWatch', 'custom metrics').usd).toBeCloseTo(26 * 0.3, 6);
+  });
+
+  it('records X-Ray traces of the quick sync only when it is traced', () => {
+    const all = 43_200 * 2 + 86_400 * 5 + 43_200 + 8_640 * 7 + 8_640 + 300_000;
+    expect(lineOf(cost, 'X-Ray', 'traces').quantity).toBe(all);
+    const untraced = monthlyCost(workload, { ...design, quickSyncTraced: false });
+    const traces = lineOf(untraced, 'X-Ray', 'traces');
+    expect(traces.quantity).toBe(8_640 * 7 + 8_640 + 300_000);
+    expect(traces.usd).toBeCloseTo((traces.quantity - 100_000) * 5e-6, 9);
   });
 
   it('bills every quick execution as Standard transitions in the naive shape', () => {

@@ -1,6 +1,5 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { routeList } from '#shared/http/routes.ts';
 
 vi.hoisted(() => {
   // The handlers print their EMF documents as in Lambda; the logger stays quiet.
@@ -61,7 +60,7 @@ describe('metric series of the cost model', () => {
   beforeEach(() => vi.resetModules());
   afterEach(() => vi.restoreAllMocks());
 
-  it('include every series an API function prints: its cold start, the request and error counters', async () => {
+  it('include every series an API function prints (the request and error counters, no cold start)', async () => {
     const { handler } = await import('#functions/api/openapi.ts');
     const context: Context = createLambdaContext('getOpenApi', 'req-1', Date.now() + 10_000);
     const event = (path: string) => ({
@@ -78,9 +77,9 @@ describe('metric series of the cost model', () => {
       await handler(event('/api/openapi.json') as never, context);
       await handler(event('/api/openapi.json') as never, context);
     });
-    const modelled = new Set(metricSeries({ clusterIds: [], apiFunctionNames: ['getOpenApi'] }).map(key));
-    expect(emitted.length).toBeGreaterThanOrEqual(2);
-    expect(emitted.some((s) => s.includes('/ColdStart '))).toBe(true);
+    const modelled = new Set(metricSeries({ clusterIds: [] }).map(key));
+    expect(emitted.some((s) => s.includes('/ApiRequests '))).toBe(true);
+    expect(emitted.some((s) => s.includes('/ColdStart '))).toBe(false);
     for (const series of emitted) expect(modelled, series).toContain(series);
   });
 
@@ -97,7 +96,7 @@ describe('metric series of the cost model', () => {
         proxmoxCalls: 12,
       });
     });
-    const modelled = new Set(metricSeries({ clusterIds: ['lab-a'], apiFunctionNames: [] }).map(key));
+    const modelled = new Set(metricSeries({ clusterIds: ['lab-a'] }).map(key));
     expect(emitted).toHaveLength(Object.keys(SyncMetric).length);
     for (const series of emitted) {
       expect(series).toContain(SYNC_SERVICE_NAME);
@@ -105,9 +104,8 @@ describe('metric series of the cost model', () => {
     }
   });
 
-  it('count 7 per cluster, 3 API counters and one cold start per API function', () => {
-    expect(customMetricSeriesCount(5) - customMetricSeriesCount(4)).toBe(Object.keys(SyncMetric).length);
-    // 5 clusters × 7 + 3 counters + one per API function (one per route)
-    expect(customMetricSeriesCount(5)).toBe(5 * 7 + 3 + routeList.length);
+  it('count 2 per cluster, 5 fleet-wide sync series and 3 API counters', () => {
+    expect(customMetricSeriesCount(5) - customMetricSeriesCount(4)).toBe(2);
+    expect(customMetricSeriesCount(5)).toBe(5 * 2 + 5 + 3);
   });
 });
