@@ -404,10 +404,15 @@ async function vms(context: Context): Promise<number> {
   const selected = all.filter(
     (vm) => (!context.values.stale || vm.stale) && (!context.values.errors || vm.sync_error !== null),
   );
-  print(
-    context,
-    { vms: selected, count: selected.length },
-    () => `${formatVms(selected)}\n${selected.length} VMs`,
+  // One summary line, also when nothing matched: "0 stale VMs of 100".
+  const kinds = [context.values.stale ? 'stale' : null, context.values.errors ? 'failing' : null].filter(
+    (kind) => kind !== null,
+  );
+  const summary = `${selected.length} ${kinds.length > 0 ? `${kinds.join(', ')} ` : ''}VMs${
+    selected.length === all.length ? '' : ` of ${all.length}`
+  }`;
+  print(context, { vms: selected, count: selected.length }, () =>
+    selected.length === 0 ? summary : `${formatVms(selected)}\n${summary}`,
   );
   return 0;
 }

@@ -97,7 +97,12 @@ describe('pve-inventory (admin CLI)', () => {
     const stale = json(await cli('vms', '--stale', '--json'));
     expect(stale).toMatchObject({ count: 20 });
     const text = await cli('vms', '--stale', '--cluster', 'sim-1');
-    expect(text.stdout).toContain('0 VMs');
+    // Nothing stale there: one summary line, nothing else.
+    expect(text.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^0 stale VMs of \d+$/)]);
+    const listed = await cli('vms', '--stale');
+    const lines = listed.stdout.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^20 stale VMs of \d+$/);
+    expect(lines.filter((line) => / VMs( of \d+)?$/.test(line))).toHaveLength(1);
     const health = await cli('health');
     expect(health.code).toBe(3);
     expect(health.stdout).toMatch(/^UNHEALTHY/);
