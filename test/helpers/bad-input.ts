@@ -161,8 +161,9 @@ function makeCase(
 function pathCases(route: RouteDefinition): fc.Arbitrary<BadInputCase>[] {
   return Object.entries(objectShape(route.request.path) ?? {}).map(([name, schema]) =>
     badString()
-      // An empty segment can never reach a parameterized route.
-      .filter((value) => value !== '' && !schema.safeParse(value).success)
+      // An empty segment, or a dot segment (`.`, `..`: URLs drop them before any route is matched),
+      // can never reach a parameterized route.
+      .filter((value) => value !== '' && value !== '.' && value !== '..' && !schema.safeParse(value).success)
       .map((value) =>
         makeCase(route, 'path', formatField('path', [name]), `path ${name}=${JSON.stringify(value)}`, {
           path: { ...examplePathParameters(route), [name]: value },
