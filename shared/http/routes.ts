@@ -161,6 +161,8 @@ export const routes = {
     tag: 'vms',
     request: { path: VmByVmidPathSchema, query: VmByVmidQuerySchema },
     responses: { 200: { description: 'The VM, from the table', schema: VmStatusResponseSchema } },
+    // the VMID names VMs on several clusters the caller may see and no ?cluster= picks one
+    errors: ['conflict'],
   }),
   getVmIp: defineRoute({
     id: 'getVmIp',
@@ -174,6 +176,8 @@ export const routes = {
     tag: 'vms',
     request: { path: VmByVmidPathSchema, query: VmByVmidQuerySchema },
     responses: { 200: { description: 'IP and status, from the table', schema: VmIpResponseSchema } },
+    // the VMID names VMs on several clusters the caller may see and no ?cluster= picks one
+    errors: ['conflict'],
   }),
   getSyncStats: defineRoute({
     id: 'getSyncStats',

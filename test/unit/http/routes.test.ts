@@ -181,6 +181,13 @@ describe('OpenAPI error answers', () => {
     expect(gatewayThrottle?.value).toEqual({ message: 'Too Many Requests' });
   });
 
+  it('documents the 409 of an ambiguous VMID on the routes that resolve a bare VMID', () => {
+    for (const route of [routes.getVmStatus, routes.getVmIp]) {
+      expect(codesAt(route, 409), route.id).toEqual(['conflict']);
+      expect(codesAt(route, 404), route.id).toEqual(['not_found']);
+    }
+  });
+
   it('gives every route 429 and 500, and only JWT routes 401/403', () => {
     for (const route of routeList) {
       const statuses = Object.keys(responsesOf(route));
