@@ -148,6 +148,7 @@ export function handlerEnvironment(input: {
     SYNC_STATE_TABLE: input.tables.syncState,
     OWNERSHIP_TABLE: input.tables.ownership,
     AUDIT_TABLE: input.tables.audit,
+    LIVE_TABLE: input.tables.live,
     CLUSTERS_CONFIG: input.clustersJson,
     CONFIGURED_CLUSTER_IDS: configuredIds(input.clustersJson),
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
