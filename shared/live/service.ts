@@ -196,6 +196,9 @@ export function createLiveService(deps: LiveServiceDeps): LiveService {
       let closed = 0;
       for (const connection of await deps.store.listConnections()) {
         if (connection.token_expires_at > nowMs) continue;
+        await deps.poster
+          .post(connection.connection_id, { type: 'error', code: 'unauthorized', message: 'The token expired' })
+          .catch(() => 'gone');
         await deps.poster.close(connection.connection_id);
         await deps.store.deleteConnection(connection.connection_id);
         closed += 1;
