@@ -26,8 +26,10 @@ export interface StreamPollerOptions {
   readonly handler: StreamHandler;
   /** Time between GetRecords rounds. @default 250 */
   readonly pollIntervalMs?: number;
-  /** Records are delivered once a round brings none, or this long after the first. @default 1000 */
+  /** Records are delivered this long after the first one arrived (Lambda's batching window). @default 1000 */
   readonly batchWindowMs?: number;
+  /** Records are delivered at once when this many are waiting. @default 1000 */
+  readonly batchSize?: number;
   /** @default 3 */
   readonly retryAttempts?: number;
   readonly log?: (line: string) => void;
@@ -44,6 +46,8 @@ interface ShardCursor {
   readonly streamArn: string;
   readonly shardId: string;
   iterator: string | undefined;
+  /** the last record read, to re-position after a lost iterator */
+  lastSequenceNumber?: string;
 }
 
 function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
@@ -74,6 +78,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const batchWindowMs = options.batchWindowMs ?? 1000;
   const retryAttempts = options.retryAttempts ?? 3;
+  const batchSize = options.batchSize ?? 1000;
   const log = options.log ?? (() => {});
   const cursors: ShardCursor[] = [];
   const known = new Set<string>();
@@ -134,21 +139,55 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     firstPendingAt = Date.now();
   };
 
+  const readPage = (iterator: string) =>
+    options.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+
+  const reposition = async (cursor: ShardCursor): Promise<string | undefined> => {
+    const after = cursor.lastSequenceNumber;
+    try {
+      const answer = await options.streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: cursor.streamArn,
+          ShardId: cursor.shardId,
+          ...(after === undefined
+            ? { ShardIteratorType: 'LATEST' as const }
+            : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: after }),
+        }),
+      );
+      return answer.ShardIterator;
+    } catch (error) {
+      log(`live stream: shard ${cursor.shardId} lost (${error instanceof Error ? error.name : String(error)})`);
+      return undefined;
+    }
+  };
+
   const poll = async () => {
-    let fresh = 0;
     for (const cursor of [...cursors]) {
       if (cursor.iterator === undefined) continue;
-      const page = await options.streams.send(new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: 1000 }));
+      let page: Awaited<ReturnType<typeof readPage>>;
+      try {
+        page = await readPage(cursor.iterator);
+      } catch (error) {
+        // DynamoDB Local's shards are ephemeral and iterators expire: position again after the last
+        // record read (or at the oldest one kept), and pick up new shards.
+        if (!(error instanceof Error && /Trimmed|Expired/.test(error.name))) throw error;
+        cursor.iterator = await reposition(cursor);
+        await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON');
+        continue;
+      }
       cursor.iterator = page.NextShardIterator;
       for (const record of page.Records ?? []) {
         if (pending.length === 0) firstPendingAt = Date.now();
         pending.push(toLambdaRecord(record, cursor.streamArn));
-        fresh += 1;
+        cursor.lastSequenceNumber = record.dynamodb?.SequenceNumber ?? cursor.lastSequenceNumber;
       }
       // A closed shard: its children carry on.
       if (cursor.iterator === undefined) await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON');
     }
-    if (pending.length > 0 && (fresh === 0 || Date.now() - firstPendingAt >= batchWindowMs)) await deliver();
+    // Like Lambda's batching window: records gather until the window since the first one has passed
+    // (so one quick pass's writes, spread over a second, reach clients as one message) or a batch is full.
+    if (pending.length > 0 && (pending.length >= batchSize || Date.now() - firstPendingAt >= batchWindowMs))
+      await deliver();
   };
 
   const schedule = () => {

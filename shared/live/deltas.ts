@@ -182,7 +182,8 @@ export async function computeClusterDelta(
     }
     // CPU and memory of a VM that is not running show 0 before and after: no change for clients.
     const useful = [...wanted].filter(
-      (field) => vm.status === 'running' || !(field === 'cpu_usage' || field === 'memory_usage'),
+      (field) =>
+        vm.status === 'running' || wanted.has('status') || !(field === 'cpu_usage' || field === 'memory_usage'),
     );
     if (useful.length === 0) continue;
     const change: LiveVmChange = { cluster_id: vm.cluster_id, vmid: vm.vmid };
@@ -265,6 +266,7 @@ export function logEntryOf(delta: ClusterDelta, version: number, at: number, max
     vms: [...delta.vms.values()],
     removed: [...delta.removed.values()],
     ownership: delta.ownership.length > 0 || delta.ownershipUnknown,
+    ownership_users: delta.ownershipUnknown ? null : [...new Set(delta.ownership.map((pair) => pair.username))],
     too_large: false,
   };
   if (Buffer.byteLength(JSON.stringify(entry)) <= maxBytes) return entry;

@@ -26,8 +26,10 @@ export interface LiveLogEntry {
   /** changed fields per VM, as an admin sees them (filtered and disclosed per connection on replay) */
   readonly vms: readonly LiveVmChange[];
   readonly removed: readonly VmKey[];
-  /** ownership changed at this version: non-admins cannot replay it (they reload) */
+  /** ownership changed at this version: the users concerned cannot replay it (they reload) */
   readonly ownership: boolean;
+  /** whose views the ownership change concerns; null: unknown (every non-admin reloads) */
+  readonly ownership_users: readonly string[] | null;
   /** the entry was too large to keep: whoever needs it reloads */
   readonly too_large: boolean;
 }

@@ -68,7 +68,9 @@ export function replayForCaller(
     entries.length === expected && entries.every((entry, index) => entry.version === have + 1 + index);
   if (!contiguous) return resync('gap');
   if (entries.some((entry) => entry.too_large)) return resync('too_large');
-  if (!caller.roles.admin && entries.some((entry) => entry.ownership)) return resync('ownership');
+  const concerns = (entry: LiveLogEntry) =>
+    entry.ownership && (entry.ownership_users === null || entry.ownership_users.includes(caller.username));
+  if (!caller.roles.admin && entries.some(concerns)) return resync('ownership');
   // Later entries override earlier ones field by field; a removal drops earlier changes.
   const vms = new Map<string, LiveVmChange>();
   const removed = new Map<string, { cluster_id: string; vmid: number }>();

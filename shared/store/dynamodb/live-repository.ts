@@ -31,6 +31,7 @@ const LogItemSchema = z.object({
   vms: z.array(LiveVmChangeSchema).default([]),
   removed: z.array(VmKeySchema).default([]),
   ownership: z.boolean().default(false),
+  ownership_users: z.array(z.string()).nullable().default(null),
   too_large: z.boolean().default(false),
 });
 

@@ -110,7 +110,7 @@ describe('live updates', () => {
     expect(alice.client.messages.filter(isDelta).flatMap((m) => m.vms).map(keyOf)).not.toContain(
       `sim-2/${demo.sharedVmid}`,
     );
-  });
+  }, 180_000);
 
   it('makes a VM appear when it is assigned while connected, and disappear when the assignment is suspended', async () => {
     const { client } = await helloAs('bob');
@@ -183,6 +183,7 @@ describe('live updates', () => {
     );
 
     const again = await connect(token('alice'));
+    // The deltas alice missed concern her VM only: no ownership change of hers, so they replay.
     again.send({ action: 'hello', versions: first.versions });
     const replay = await again.waitFor(
       (m): m is DeltaMessage | ResyncMessage => (isDelta(m) || m.type === 'resync') && m.cluster === 'sim-1',
@@ -197,7 +198,7 @@ describe('live updates', () => {
     future.send({ action: 'hello', versions: { 'sim-1': 1_000_000 } });
     const resync = await future.waitFor((m) => m.type === 'resync' && m.cluster === 'sim-1');
     expect(resync.type === 'resync' && resync.reason).toBe('unknown_version');
-  });
+  }, 180_000);
 
   it('answers a malformed message with a 4xx-style error naming what was wrong', async () => {
     const client = await connect(token('alice'));

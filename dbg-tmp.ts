@@ -1,0 +1,17 @@
+import { startLocalStack } from '#local/stack/index.ts';
+import { connectLive } from './test/helpers/live-client.ts';
+const stack = await startLocalStack({ port: 0, dataDir: '/work/wt/live/.data/dbg', inMemory: true, tablePrefix: 'dbg-', simulator: { clusters: 2, guestsPerCluster: 30, seed: 5, probePorts: { rdp: 18850, ssh: 18851 } }, schedules: false, logLevel: 'ERROR', publishState: false, log: (l) => { if (!/^(GET|POST) /.test(l)) console.log('LOG', l); }, live: { sweepIntervalMs: 200, batchWindowMs: 1000, pollIntervalMs: 100 } });
+await stack.sync('full');
+const c = await connectLive(stack.liveUrl, stack.tokens.admin!);
+c.send({ action: 'hello' });
+await new Promise((r) => setTimeout(r, 1000));
+const sim = stack.simulator!;
+const g = sim.groundTruth('sim-1')[3]!;
+sim.setGuestStatus('sim-1', g.vmid, g.status === 'running' ? 'stopped' : 'running');
+console.log('quick start', g.vmid);
+await stack.sync('quick');
+console.log('quick done');
+await new Promise((r) => setTimeout(r, 3000));
+console.log(JSON.stringify(c.messages.map((m) => m.type === "delta" ? { c: m.cluster, v: m.version, n: m.vms.length, s: m.vms.filter((x) => x.vmid === 103).slice(0,3) } : m)));
+await c.close();
+await stack.stop();
