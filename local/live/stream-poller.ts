@@ -143,18 +143,21 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     options.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
 
   const reposition = async (cursor: ShardCursor): Promise<string | undefined> => {
-    const after = cursor.lastSequenceNumber;
+    const iterator = (input: Omit<ConstructorParameters<typeof GetShardIteratorCommand>[0], 'StreamArn' | 'ShardId'>) =>
+      options.streams
+        .send(new GetShardIteratorCommand({ StreamArn: cursor.streamArn, ShardId: cursor.shardId, ...input }))
+        .then((answer) => answer.ShardIterator);
     try {
-      const answer = await options.streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: cursor.streamArn,
-          ShardId: cursor.shardId,
-          ...(after === undefined
-            ? { ShardIteratorType: 'LATEST' as const }
-            : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: after }),
-        }),
-      );
-      return answer.ShardIterator;
+      if (cursor.lastSequenceNumber !== undefined) {
+        const after = await iterator({
+          ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+          SequenceNumber: cursor.lastSequenceNumber,
+        }).catch(() => undefined);
+        if (after !== undefined) return after;
+      }
+      // Nothing read yet, or that record is gone: from the oldest record kept (a change delivered
+      // twice is harmless, a change lost is not).
+      return await iterator({ ShardIteratorType: 'TRIM_HORIZON' });
     } catch (error) {
       log(`live stream: shard ${cursor.shardId} lost (${error instanceof Error ? error.name : String(error)})`);
       return undefined;
@@ -171,6 +174,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         // DynamoDB Local's shards are ephemeral and iterators expire: position again after the last
         // record read (or at the oldest one kept), and pick up new shards.
         if (!(error instanceof Error && /Trimmed|Expired/.test(error.name))) throw error;
+        log(`live stream: ${cursor.table} shard ${cursor.shardId}: ${error.name}, positioned again`);
         cursor.iterator = await reposition(cursor);
         await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON');
         continue;
