@@ -38,6 +38,8 @@ export interface StreamPollerOptions {
 }
 
 export interface StreamPoller {
+  /** Resolves once two rounds in a row read nothing and nothing waits for delivery (tests, benchmarks). */
+  drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -164,7 +166,14 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     }
   };
 
+  let quietRounds = 0;
+  const drains: Array<{ after: number; resolve: () => void }> = [];
+  let roundNumber = 0;
+
   const poll = async () => {
+    roundNumber += 1;
+    const before = pending.length;
+    let read = 0;
     for (const cursor of [...cursors]) {
       if (cursor.iterator === undefined) continue;
       let page: Awaited<ReturnType<typeof readPage>>;
@@ -184,6 +193,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         if (pending.length === 0) firstPendingAt = Date.now();
         pending.push(toLambdaRecord(record, cursor.streamArn));
         cursor.lastSequenceNumber = record.dynamodb?.SequenceNumber ?? cursor.lastSequenceNumber;
+        read += 1;
       }
       // A closed shard: its children carry on.
       if (cursor.iterator === undefined) await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON');
@@ -192,6 +202,13 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     // (so one quick pass's writes, spread over a second, reach clients as one message) or a batch is full.
     if (pending.length > 0 && (pending.length >= batchSize || Date.now() - firstPendingAt >= batchWindowMs))
       await deliver();
+    quietRounds = read === 0 && before === 0 && pending.length === 0 ? quietRounds + 1 : 0;
+    for (const waiter of [...drains]) {
+      if (quietRounds >= 2 && roundNumber >= waiter.after + 2) {
+        drains.splice(drains.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
   };
 
   const schedule = () => {
@@ -205,6 +222,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   schedule();
 
   return {
+    drain: () => new Promise<void>((resolve) => drains.push({ after: roundNumber, resolve })),
     async stop() {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);

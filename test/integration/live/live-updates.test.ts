@@ -188,7 +188,7 @@ describe('live updates', () => {
     const replay = await again.waitFor(
       (m): m is DeltaMessage | ResyncMessage => (isDelta(m) || m.type === 'resync') && m.cluster === 'sim-1',
     );
-    expect(replay.type).toBe('delta');
+    expect(replay).toMatchObject({ type: 'delta' });
     expect((replay as DeltaMessage).vms.find((vm) => keyOf(vm) === keyOf(aliceVm))?.status).toBe(status);
     const hello = await again.waitFor(isHello);
     expect(hello.type === 'hello' && (hello.versions['sim-1'] ?? 0) >= replay.version).toBe(true);
