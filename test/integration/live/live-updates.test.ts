@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack/index.ts';
 import { ApiVmSchema } from '#shared/domain/vm-record.ts';
 import type { DeltaMessage, LiveServerMessage, ResyncMessage } from '#shared/live/protocol.ts';
+import { runCli } from '#local/cli/run.ts';
 import { connectLive, LiveConnectRefusedError, type LiveTestClient } from '../../helpers/live-client.ts';
 
 /**
@@ -207,4 +208,30 @@ describe('live updates', () => {
     expect(error.type === 'error' && error.code).toBe('bad_request');
     expect(error.type === 'error' && error.message).toContain('versions');
   });
+
+  it('pve-inventory watch prints the changes pushed to its user as they arrive', async () => {
+    const simulator = stack.simulator;
+    if (simulator === undefined) throw new Error('no simulator');
+    const aliceOwns = owned('alice');
+    const extra = simulator.groundTruth('sim-2').find((guest) => !aliceOwns.has(`sim-2/${guest.vmid}`));
+    if (extra === undefined) throw new Error('no unowned guest');
+    const out: string[] = [];
+    const err: string[] = [];
+    const watching = runCli(
+      ['watch', '--api', stack.apiUrl, '--token', token('alice'), '--live', stack.liveUrl, '--for', '15s'],
+      { stdout: (text) => out.push(text), stderr: (text) => err.push(text), env: {}, isTTY: false },
+    );
+    const deadline = Date.now() + 10_000;
+    while (!out.join('').includes('connected') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await stack.repositories.ownership.putAssignment({
+      username: 'alice',
+      cluster_id: 'sim-2',
+      vmid: extra.vmid,
+      source: 'admin',
+      created_at: Date.now(),
+    });
+    expect(await watching).toBe(0);
+    expect(err.join('')).toBe('');
+    expect(out.join('')).toMatch(new RegExp(`sim-2/${extra.vmid} v\\d+ .*name=`));
+  }, 60_000);
 });
