@@ -69,7 +69,10 @@ beforeAll(async () => {
     schedules: false,
     logLevel: 'SILENT',
     publishState: false,
-    live: { sweepIntervalMs: 200, batchWindowMs: 300, pollIntervalMs: 100 },
+    live: { sweepIntervalMs: 200, batchWindowMs: 1000, pollIntervalMs: 100 },
+    log: (line) => {
+      if (/live/.test(line)) console.error(line);
+    },
   });
   await stack.sync('full');
 });
@@ -179,9 +182,10 @@ describe('live updates', () => {
     const watcher = await helloAs('admin');
     const status = flip(aliceVm.cluster_id, aliceVm.vmid);
     await stack.sync('quick');
-    await watcher.client.waitFor(
+    const seen = await watcher.client.waitFor(
       (m) => isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(aliceVm) && vm.status === status),
     );
+    console.error('replay diagnostics', JSON.stringify({ first: first.versions, seen, aliceVm }));
 
     const again = await connect(token('alice'));
     // The deltas alice missed concern her VM only: no ownership change of hers, so they replay.
