@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnApi, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
@@ -222,11 +222,13 @@ export class LiveUpdates extends Construct {
       targets: [new LambdaFunction(this.sweepFunction.function)],
     });
 
+    const apiLogicalId = Stack.of(this).resolve((this.api.node.defaultChild as CfnApi).logicalId) as string;
     for (const fn of [this.socketFunction, this.notifyFunction, this.sweepFunction]) {
       this.stage.grantManagementApiAccess(fn.role);
       Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${Stack.of(this).region}:${Stack.of(this).account}:<${Stack.of(this).getLogicalId(this.api.node.defaultChild as never)}>/prod/*/@connections/*]`,
-        reason: 'Posting to and closing connections: connection ids are created at run time, so the grant is on the stage\'s @connections/* path.',
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/prod/*/@connections/*]`,
+        reason:
+          "Posting to and closing connections: connection ids are created at run time, so the grant is on the stage's @connections/* path.",
       });
     }
 

@@ -48,6 +48,9 @@ export class DataStack extends Stack {
       design: AUDIT_TABLE,
       removal: config.ownershipRemovalPolicy,
     }).table;
-    this.liveTable = new PveTable(this, 'LiveConnections', { design: LIVE_TABLE, removal: 'destroy' }).table;
+    this.liveTable = new PveTable(this, 'LiveConnections', {
+      design: LIVE_TABLE,
+      removal: config.inventoryRemovalPolicy,
+    }).table;
   }
 }

@@ -70,9 +70,6 @@ beforeAll(async () => {
     logLevel: 'SILENT',
     publishState: false,
     live: { sweepIntervalMs: 200, batchWindowMs: 1000, pollIntervalMs: 100 },
-    log: (line) => {
-      if (/live/.test(line)) console.error(line);
-    },
   });
   await stack.sync('full');
 });
@@ -120,10 +117,11 @@ describe('live updates', () => {
     const { client } = await helloAs('bob');
     const simulator = stack.simulator;
     if (simulator === undefined) throw new Error('no simulator');
-    const bobOwns = owned('bob');
+    // A VM no demo user owns (suspending it must not touch anyone else's view).
+    const anyoneOwns = new Set((stack.demo?.vms ?? []).map(keyOf));
     const extra = simulator
       .groundTruth('sim-1')
-      .find((guest) => !guest.template && !bobOwns.has(`sim-1/${guest.vmid}`));
+      .find((guest) => !guest.template && !anyoneOwns.has(`sim-1/${guest.vmid}`));
     if (extra === undefined) throw new Error('no unowned guest');
     const key = { cluster_id: 'sim-1', vmid: extra.vmid };
     await stack.repositories.ownership.putAssignment({ username: 'bob', ...key, source: 'admin', created_at: Date.now() });
@@ -183,9 +181,9 @@ describe('live updates', () => {
     const status = flip(aliceVm.cluster_id, aliceVm.vmid);
     await stack.sync('quick');
     const seen = await watcher.client.waitFor(
-      (m) => isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(aliceVm) && vm.status === status),
+      (m): m is DeltaMessage => isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(aliceVm) && vm.status === status),
     );
-    console.error('replay diagnostics', JSON.stringify({ first: first.versions, seen, aliceVm }));
+    expect(seen.version).toBeGreaterThan(first.versions[aliceVm.cluster_id] ?? 0);
 
     const again = await connect(token('alice'));
     // The deltas alice missed concern her VM only: no ownership change of hers, so they replay.
@@ -216,8 +214,10 @@ describe('live updates', () => {
   it('pve-inventory watch prints the changes pushed to its user as they arrive', async () => {
     const simulator = stack.simulator;
     if (simulator === undefined) throw new Error('no simulator');
-    const aliceOwns = owned('alice');
-    const extra = simulator.groundTruth('sim-2').find((guest) => !aliceOwns.has(`sim-2/${guest.vmid}`));
+    const anyoneOwns = new Set((stack.demo?.vms ?? []).map(keyOf));
+    const extra = simulator
+      .groundTruth('sim-2')
+      .find((guest) => !guest.template && !anyoneOwns.has(`sim-2/${guest.vmid}`));
     if (extra === undefined) throw new Error('no unowned guest');
     const out: string[] = [];
     const err: string[] = [];
