@@ -1,8 +1,8 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { logger } from '#shared/observability/powertools.ts';
-import { toLiveRecords } from '#shared/live/adapters/stream-event.ts';
 import { lazyDependencies } from '#shared/api/dependencies.ts';
+import { toLiveRecords } from '#shared/live/adapters/stream-event.ts';
 import { liveWiringFromEnv } from '#shared/live/wiring.ts';
+import { logger } from '#shared/observability/powertools.ts';
 
 /**
  * DynamoDB Streams → live updates (the inventory, sync state and ownership tables' streams; locally

@@ -1,6 +1,11 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { type CfnApi, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnApi,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
@@ -22,7 +27,12 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LIVE_ENV } from '#shared/live/wiring.ts';
-import { INVENTORY_TABLE, LIVE_TABLE, OWNERSHIP_TABLE, SYNC_STATE_TABLE } from '#shared/store/table-design.ts';
+import {
+  INVENTORY_TABLE,
+  LIVE_TABLE,
+  OWNERSHIP_TABLE,
+  SYNC_STATE_TABLE,
+} from '#shared/store/table-design.ts';
 import { PveFunction, type TableGrant } from './pve-function.ts';
 
 /** Properties of {@link LiveUpdates}. */
@@ -62,7 +72,10 @@ export const LIVE_TABLE_ACCESS = {
   sweep: {
     live: { actions: ['DeleteItem', 'Query'] },
   },
-} as const satisfies Record<string, Partial<Record<'inventory' | 'syncState' | 'ownership' | 'live', TableGrant>>>;
+} as const satisfies Record<
+  string,
+  Partial<Record<'inventory' | 'syncState' | 'ownership' | 'live', TableGrant>>
+>;
 
 /**
  * Live updates: the WebSocket API (a Lambda REQUEST authorizer verifying the JWT at `$connect`;
@@ -126,7 +139,10 @@ export class LiveUpdates extends Construct {
       throttle: { rateLimit: 50, burstLimit: 100 },
       accessLogSettings: {
         destination: new LogGroupLogDestination(
-          new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
+          new LogGroup(this, 'AccessLogs', {
+            retention: RetentionDays.THREE_MONTHS,
+            removalPolicy: RemovalPolicy.DESTROY,
+          }),
         ),
         // No query string: it carries the token.
         format: AccessLogFormat.custom(
@@ -240,7 +256,10 @@ export class LiveUpdates extends Construct {
         statistic,
         period: Duration.minutes(5),
       });
-    const iteratorAge = this.notifyFunction.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(5) });
+    const iteratorAge = this.notifyFunction.function.metric('IteratorAge', {
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+    });
     this.alarms = [
       new Alarm(this, 'NotifyErrors', {
         alarmDescription: 'The live stream consumer failed (records are retried, then sent to the DLQ)',
@@ -260,7 +279,9 @@ export class LiveUpdates extends Construct {
       }),
       new Alarm(this, 'StreamDeadLetters', {
         alarmDescription: 'Stream records the live consumer gave up on',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+        }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -275,7 +296,8 @@ export class LiveUpdates extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     ];
-    if (props.alarmTopic) for (const alarm of this.alarms) alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    if (props.alarmTopic)
+      for (const alarm of this.alarms) alarm.addAlarmAction(new SnsAction(props.alarmTopic));
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [
@@ -299,7 +321,9 @@ export class LiveUpdates extends Construct {
               this.notifyFunction.function.metricInvocations({ period: Duration.minutes(5) }),
               this.notifyFunction.function.metricErrors({ period: Duration.minutes(5) }),
             ],
-            right: [this.notifyFunction.function.metricDuration({ period: Duration.minutes(5), statistic: 'p99' })],
+            right: [
+              this.notifyFunction.function.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }),
+            ],
             width: 12,
           }),
         ],

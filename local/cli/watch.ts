@@ -93,7 +93,8 @@ export function watchLive(options: WatchOptions): Promise<number> {
       const parsed = LiveServerMessageSchema.safeParse(JSON.parse(data.toString()));
       if (!parsed.success) return;
       const message = parsed.data;
-      if (options.cluster !== undefined && 'cluster' in message && message.cluster !== options.cluster) return;
+      if (options.cluster !== undefined && 'cluster' in message && message.cluster !== options.cluster)
+        return;
       if (options.json) {
         if (message.type !== 'pong') options.stdout(`${JSON.stringify(message)}\n`);
         return;

@@ -19,7 +19,9 @@ import type { GatewayResponse } from './server.ts';
  * Gateway's limits are kept and configurable: 128 KB messages, 10-minute idle cut, 2-hour duration.
  */
 
-export type LiveAuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+export type LiveAuthorizerHandler = (
+  event: APIGatewayRequestAuthorizerEvent,
+) => Promise<APIGatewayAuthorizerResult>;
 export type LiveSocketHandler = (event: LiveSocketEvent) => Promise<APIGatewayProxyResultV2>;
 
 /** Options of {@link createLiveSocketServer}. */
@@ -155,12 +157,19 @@ export function createLiveSocketServer(options: LiveSocketOptions): LiveSocketSe
       refuse(socket, 401, 'Unauthorized');
       return;
     }
-    if (!result.policyDocument.Statement.some((statement) => 'Effect' in statement && statement.Effect === 'Allow')) {
+    if (
+      !result.policyDocument.Statement.some(
+        (statement) => 'Effect' in statement && statement.Effect === 'Allow',
+      )
+    ) {
       refuse(socket, 403, 'Forbidden');
       return;
     }
     const connected = await handler(
-      event('$connect', 'CONNECT', connectionId, { authorizer: result.context, headers } as Partial<LiveSocketEvent>),
+      event('$connect', 'CONNECT', connectionId, {
+        authorizer: result.context,
+        headers,
+      } as Partial<LiveSocketEvent>),
     );
     const status = typeof connected === 'object' && connected !== null ? (connected.statusCode ?? 200) : 200;
     if (status !== 200) {
@@ -168,7 +177,13 @@ export function createLiveSocketServer(options: LiveSocketOptions): LiveSocketSe
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection: OpenConnection = { ws, connectedAt: Date.now(), lastActiveAt: Date.now(), queue: Promise.resolve(), timers: [] };
+      const connection: OpenConnection = {
+        ws,
+        connectedAt: Date.now(),
+        lastActiveAt: Date.now(),
+        queue: Promise.resolve(),
+        timers: [],
+      };
       open.set(connectionId, connection);
       resetIdle(connectionId, connection);
       connection.timers.push(setTimeout(() => ws.close(1001, 'Going away'), maxDurationMs));
@@ -176,9 +191,13 @@ export function createLiveSocketServer(options: LiveSocketOptions): LiveSocketSe
         resetIdle(connectionId, connection);
         const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
         connection.queue = connection.queue
-          .then(() => handler(event('$default', 'MESSAGE', connectionId, { body, isBase64Encoded: isBinary })))
+          .then(() =>
+            handler(event('$default', 'MESSAGE', connectionId, { body, isBase64Encoded: isBinary })),
+          )
           .then(() => undefined)
-          .catch((error: unknown) => log(`live $default failed: ${error instanceof Error ? error.message : String(error)}`));
+          .catch((error: unknown) =>
+            log(`live $default failed: ${error instanceof Error ? error.message : String(error)}`),
+          );
       });
       ws.on('close', () => {
         for (const timer of connection.timers) clearTimeout(timer);
@@ -186,7 +205,9 @@ export function createLiveSocketServer(options: LiveSocketOptions): LiveSocketSe
         open.delete(connectionId);
         connection.queue
           .then(() => handler(event('$disconnect', 'DISCONNECT', connectionId)))
-          .catch((error: unknown) => log(`live $disconnect failed: ${error instanceof Error ? error.message : String(error)}`));
+          .catch((error: unknown) =>
+            log(`live $disconnect failed: ${error instanceof Error ? error.message : String(error)}`),
+          );
       });
     });
   };
@@ -195,7 +216,9 @@ export function createLiveSocketServer(options: LiveSocketOptions): LiveSocketSe
     path,
     handleUpgrade(request, socket, head) {
       upgrade(request, socket, head).catch((error: unknown) => {
-        log(`live upgrade failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        log(
+          `live upgrade failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
         refuse(socket, 500, 'Internal Server Error');
       });
     },
@@ -220,7 +243,11 @@ export function createLiveSocketServer(options: LiveSocketOptions): LiveSocketSe
           lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
           identity: { sourceIp: '127.0.0.1' },
         };
-        return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(info)) };
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify(info)),
+        };
       }
       return { status: 405, headers: {}, body: Buffer.alloc(0) };
     },

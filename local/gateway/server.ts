@@ -274,7 +274,11 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     }
 
     if (options.live !== undefined && rawPath.includes('@connections/')) {
-      const managed = options.live.handleManagement(method, rawPath, (await readBody(request)) ?? Buffer.alloc(0));
+      const managed = options.live.handleManagement(
+        method,
+        rawPath,
+        (await readBody(request)) ?? Buffer.alloc(0),
+      );
       if (managed !== null) return managed;
     }
     if (method === 'GET') {

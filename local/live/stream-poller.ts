@@ -16,7 +16,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
  * then dropped with a log line (in AWS: the dead-letter queue).
  */
 
-export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined | void>;
+export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
 /** Options of {@link startStreamPoller}. */
 export interface StreamPollerOptions {
@@ -95,7 +95,11 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         continue;
       }
       const iterator = await options.streams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: position }),
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.ShardId,
+          ShardIteratorType: position,
+        }),
       );
       known.add(shard.ShardId);
       cursors.push({ table, streamArn, shardId: shard.ShardId, iterator: iterator.ShardIterator });
@@ -132,7 +136,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     attempts += 1;
     const firstFailed = batch.findIndex((record) => failures.has(record.dynamodb?.SequenceNumber ?? ''));
     if (attempts > retryAttempts || firstFailed === -1) {
-      log(`live stream: ${batch.length - Math.max(0, firstFailed)} records dropped after ${attempts} attempts`);
+      log(
+        `live stream: ${batch.length - Math.max(0, firstFailed)} records dropped after ${attempts} attempts`,
+      );
       pending = [];
       attempts = 0;
       return;
@@ -145,7 +151,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     options.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
 
   const reposition = async (cursor: ShardCursor): Promise<string | undefined> => {
-    const iterator = (input: Omit<ConstructorParameters<typeof GetShardIteratorCommand>[0], 'StreamArn' | 'ShardId'>) =>
+    const iterator = (
+      input: Omit<ConstructorParameters<typeof GetShardIteratorCommand>[0], 'StreamArn' | 'ShardId'>,
+    ) =>
       options.streams
         .send(new GetShardIteratorCommand({ StreamArn: cursor.streamArn, ShardId: cursor.shardId, ...input }))
         .then((answer) => answer.ShardIterator);
@@ -161,7 +169,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       // twice is harmless, a change lost is not).
       return await iterator({ ShardIteratorType: 'TRIM_HORIZON' });
     } catch (error) {
-      log(`live stream: shard ${cursor.shardId} lost (${error instanceof Error ? error.name : String(error)})`);
+      log(
+        `live stream: shard ${cursor.shardId} lost (${error instanceof Error ? error.name : String(error)})`,
+      );
       return undefined;
     }
   };
@@ -215,7 +225,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     if (stopped) return;
     timer = setTimeout(() => {
       round = poll()
-        .catch((error: unknown) => log(`live stream poll failed: ${error instanceof Error ? error.message : String(error)}`))
+        .catch((error: unknown) =>
+          log(`live stream poll failed: ${error instanceof Error ? error.message : String(error)}`),
+        )
         .finally(schedule);
     }, pollIntervalMs);
   };

@@ -29,7 +29,12 @@ export interface LiveStreamRecord {
 
 export type LiveChange =
   | { readonly kind: 'vm'; readonly key: VmKey; readonly old: StoredVm | null; readonly new: StoredVm | null }
-  | { readonly kind: 'runtime'; readonly cluster: string; readonly node: string; readonly vmids: readonly number[] }
+  | {
+      readonly kind: 'runtime';
+      readonly cluster: string;
+      readonly node: string;
+      readonly vmids: readonly number[];
+    }
   | {
       readonly kind: 'cluster';
       readonly cluster: string;
@@ -40,7 +45,10 @@ export type LiveChange =
   | { readonly kind: 'class_vm'; readonly classId: string; readonly key: VmKey }
   | { readonly kind: 'member'; readonly classId: string; readonly username: string };
 
-const AssignmentImageSchema = VmKeySchema.extend({ entity: z.literal('assignment'), username: UsernameSchema });
+const AssignmentImageSchema = VmKeySchema.extend({
+  entity: z.literal('assignment'),
+  username: UsernameSchema,
+});
 const MemberImageSchema = z.object({
   entity: z.literal('member'),
   class_id: z.string().min(1),
@@ -98,7 +106,9 @@ export function classifyRecord(record: LiveStreamRecord): LiveChange[] {
         const chunk = next ?? old;
         if (chunk === null) return [];
         const vmids = changedRuntimeVmids(old?.stats, next?.stats);
-        return vmids.length === 0 ? [] : [{ kind: 'runtime', cluster: chunk.cluster_id, node: chunk.node, vmids }];
+        return vmids.length === 0
+          ? []
+          : [{ kind: 'runtime', cluster: chunk.cluster_id, node: chunk.node, vmids }];
       }
       return [];
     }
@@ -115,7 +125,9 @@ export function classifyRecord(record: LiveStreamRecord): LiveChange[] {
       }
       const link = parseOrNull(ClassVmImageSchema, image);
       if (link !== null) {
-        return [{ kind: 'class_vm', classId: link.class_id, key: { cluster_id: link.cluster_id, vmid: link.vmid } }];
+        return [
+          { kind: 'class_vm', classId: link.class_id, key: { cluster_id: link.cluster_id, vmid: link.vmid } },
+        ];
       }
       const member = parseOrNull(MemberImageSchema, image);
       if (member !== null) return [{ kind: 'member', classId: member.class_id, username: member.username }];

@@ -1,7 +1,7 @@
 import { toApiVms } from '#shared/api/list-vms.ts';
 import { type VisibleScope, vmKeyString } from '#shared/api/visibility.ts';
-import type { ClusterState } from '#shared/domain/sync-state.ts';
 import { vmFreshness } from '#shared/domain/staleness.ts';
+import type { ClusterState } from '#shared/domain/sync-state.ts';
 import { toApiVm } from '#shared/domain/to-api-vm.ts';
 import type { ApiVm, StoredVm, VmKey } from '#shared/domain/vm-record.ts';
 import { audienceOf, discloseSyncError } from '#shared/http/disclosure.ts';
@@ -66,7 +66,10 @@ function freshnessMayChange(
   const nodes = new Set([...Object.keys(old.nodes), ...Object.keys(next.nodes)]);
   for (const node of nodes) {
     if (old.nodes[node]?.last_full_online_at !== next.nodes[node]?.last_full_online_at) return true;
-    if (vmFreshness({ node }, old, nowMs, staleAfterMs).stale !== vmFreshness({ node }, next, nowMs, staleAfterMs).stale)
+    if (
+      vmFreshness({ node }, old, nowMs, staleAfterMs).stale !==
+      vmFreshness({ node }, next, nowMs, staleAfterMs).stale
+    )
       return true;
   }
   return false;
@@ -162,9 +165,10 @@ export async function computeClusterDelta(
   // Current values through the list's own mapping.
   const known = new Map(freshnessVms.map((vm) => [vmKeyString(vm), vm]));
   const toRead = [...keys.values()].filter((key) => !known.has(vmKeyString(key)));
-  const items = [...known.values(), ...(toRead.length > 0 ? await readers.inventory.getVms(toRead) : [])].filter(
-    (vm) => keys.has(vmKeyString(vm)),
-  );
+  const items = [
+    ...known.values(),
+    ...(toRead.length > 0 ? await readers.inventory.getVms(toRead) : []),
+  ].filter((vm) => keys.has(vmKeyString(vm)));
   const apiVms = await toApiVms(readers.syncState, items, options.states, {
     nowMs,
     staleAfterMs,
@@ -183,7 +187,9 @@ export async function computeClusterDelta(
     // CPU and memory of a VM that is not running show 0 before and after: no change for clients.
     const useful = [...wanted].filter(
       (field) =>
-        vm.status === 'running' || wanted.has('status') || !(field === 'cpu_usage' || field === 'memory_usage'),
+        vm.status === 'running' ||
+        wanted.has('status') ||
+        !(field === 'cpu_usage' || field === 'memory_usage'),
     );
     if (useful.length === 0) continue;
     const change: LiveVmChange = { cluster_id: vm.cluster_id, vmid: vm.vmid };
@@ -204,7 +210,12 @@ export async function computeClusterDelta(
 
 /** Whether a cluster delta has anything for anyone. */
 export function isEmptyDelta(delta: ClusterDelta): boolean {
-  return delta.vms.size === 0 && delta.removed.size === 0 && delta.ownership.length === 0 && !delta.ownershipUnknown;
+  return (
+    delta.vms.size === 0 &&
+    delta.removed.size === 0 &&
+    delta.ownership.length === 0 &&
+    !delta.ownershipUnknown
+  );
 }
 
 /** A change as the caller may see it (a failure's detail only for admins: the list's disclosure rule). */
@@ -237,7 +248,8 @@ export function deltaForCaller(
   const keys = scopeKeySet(scope);
   const vms = new Map<string, LiveVmChange>();
   const removed = new Map<string, VmKey>();
-  for (const [id, change] of delta.vms) if (scopeHas(scope, keys, change)) vms.set(id, discloseChange(change, caller));
+  for (const [id, change] of delta.vms)
+    if (scopeHas(scope, keys, change)) vms.set(id, discloseChange(change, caller));
   for (const [id, key] of delta.removed) if (scopeHas(scope, keys, key)) removed.set(id, key);
   if (!scope.all) {
     for (const pair of delta.ownership) {
@@ -254,7 +266,13 @@ export function deltaForCaller(
     }
   }
   if (vms.size === 0 && removed.size === 0) return null;
-  return { type: 'delta', cluster: delta.cluster, version, vms: [...vms.values()], removed: [...removed.values()] };
+  return {
+    type: 'delta',
+    cluster: delta.cluster,
+    version,
+    vms: [...vms.values()],
+    removed: [...removed.values()],
+  };
 }
 
 /** The log entry of a cluster delta (unfiltered; marked too large past `maxBytes`). */
@@ -266,7 +284,9 @@ export function logEntryOf(delta: ClusterDelta, version: number, at: number, max
     vms: [...delta.vms.values()],
     removed: [...delta.removed.values()],
     ownership: delta.ownership.length > 0 || delta.ownershipUnknown,
-    ownership_users: delta.ownershipUnknown ? null : [...new Set(delta.ownership.map((pair) => pair.username))],
+    ownership_users: delta.ownershipUnknown
+      ? null
+      : [...new Set(delta.ownership.map((pair) => pair.username))],
     too_large: false,
   };
   if (Buffer.byteLength(JSON.stringify(entry)) <= maxBytes) return entry;

@@ -139,12 +139,16 @@ export function createLiveFanout(deps: LiveFanoutDeps): LiveFanout {
       }
       const failed: string[] = [];
       const versions: Record<string, number> = {};
-      if (all.length === 0) return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
+      if (all.length === 0)
+        return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
 
       let expanded: Awaited<ReturnType<typeof ownershipPairs>>;
       let states: Awaited<ReturnType<ListVmsReaders['syncState']['listClusterStates']>>;
       try {
-        [expanded, states] = await Promise.all([ownershipPairs(all), deps.readers.syncState.listClusterStates()]);
+        [expanded, states] = await Promise.all([
+          ownershipPairs(all),
+          deps.readers.syncState.listClusterStates(),
+        ]);
       } catch (error) {
         log('live fan-out could not read ownership or cluster states', { error: String(error) });
         return {
@@ -156,7 +160,8 @@ export function createLiveFanout(deps: LiveFanoutDeps): LiveFanout {
         };
       }
       for (const cluster of [...expanded.pairs.keys(), ...expanded.unknown]) {
-        if (!byCluster.has(cluster)) byCluster.set(cluster, { changes: [], sequenceNumbers: [...memberRecords] });
+        if (!byCluster.has(cluster))
+          byCluster.set(cluster, { changes: [], sequenceNumbers: [...memberRecords] });
       }
 
       const deltas: Array<{ delta: ClusterDelta; version: number }> = [];
@@ -179,7 +184,8 @@ export function createLiveFanout(deps: LiveFanoutDeps): LiveFanout {
           failed.push(...group.sequenceNumbers);
         }
       }
-      if (deltas.length === 0) return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
+      if (deltas.length === 0)
+        return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
 
       const connections = await deps.store.listConnections();
       const scopes = new Map<string, Promise<VisibleScope>>();

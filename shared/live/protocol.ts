@@ -30,7 +30,10 @@ export const HelloRequestSchema = z.object({
   versions: LiveVersionsSchema.optional(),
 });
 export const PingRequestSchema = z.object({ action: z.literal('ping') });
-export const ReauthRequestSchema = z.object({ action: z.literal('reauth'), token: z.string().min(1).max(16_384) });
+export const ReauthRequestSchema = z.object({
+  action: z.literal('reauth'),
+  token: z.string().min(1).max(16_384),
+});
 
 /** Every message a client may send. */
 export const LiveClientMessageSchema = z.discriminatedUnion('action', [

@@ -1,6 +1,5 @@
 import type { ListVmsReaders } from '#shared/api/list-vms.ts';
-import { resolveVisibleScope } from '#shared/api/visibility.ts';
-import { vmKeyString } from '#shared/api/visibility.ts';
+import { resolveVisibleScope, vmKeyString } from '#shared/api/visibility.ts';
 import type { Caller } from '#shared/http/identity.ts';
 import type { OwnershipRepository } from '#shared/store/ports.ts';
 import { deltaForCaller } from './deltas.ts';
@@ -85,7 +84,12 @@ export function replayForCaller(
       vms.set(id, { ...vms.get(id), ...change });
     }
   }
-  const message = deltaForCaller({ cluster, vms, removed, ownership: [], current: new Map() }, current, caller, scope);
+  const message = deltaForCaller(
+    { cluster, vms, removed, ownership: [], current: new Map() },
+    current,
+    caller,
+    scope,
+  );
   return message === null ? [] : [message];
 }
 
@@ -165,7 +169,11 @@ export function createLiveService(deps: LiveServiceDeps): LiveService {
           try {
             verified = await deps.verify(message.token);
           } catch {
-            await send(connectionId, { type: 'error', code: 'unauthorized', message: 'The token was refused' });
+            await send(connectionId, {
+              type: 'error',
+              code: 'unauthorized',
+              message: 'The token was refused',
+            });
             return;
           }
           const same =
@@ -182,7 +190,10 @@ export function createLiveService(deps: LiveServiceDeps): LiveService {
             return;
           }
           await deps.store.updateTokenExpiry(connectionId, verified.expiresAtMs);
-          await send(connectionId, { type: 'reauth', expires_at: new Date(verified.expiresAtMs).toISOString() });
+          await send(connectionId, {
+            type: 'reauth',
+            expires_at: new Date(verified.expiresAtMs).toISOString(),
+          });
           return;
         }
       }
@@ -199,7 +210,11 @@ export function createLiveService(deps: LiveServiceDeps): LiveService {
       for (const connection of await deps.store.listConnections()) {
         if (connection.token_expires_at > nowMs) continue;
         await deps.poster
-          .post(connection.connection_id, { type: 'error', code: 'unauthorized', message: 'The token expired' })
+          .post(connection.connection_id, {
+            type: 'error',
+            code: 'unauthorized',
+            message: 'The token expired',
+          })
           .catch(() => 'gone');
         await deps.poster.close(connection.connection_id);
         await deps.store.deleteConnection(connection.connection_id);

@@ -65,7 +65,11 @@ export async function verifyLiveToken(token: string, options: LiveTokenOptions):
   if (!audienceOk) throw new LiveTokenError('audience mismatch');
   let caller: Caller;
   try {
-    caller = callerFromClaims(payload, options.identity, parseGroupsClaim(payload[options.identity.groupsClaim]));
+    caller = callerFromClaims(
+      payload,
+      options.identity,
+      parseGroupsClaim(payload[options.identity.groupsClaim]),
+    );
   } catch {
     throw new LiveTokenError('no usable username');
   }

@@ -38,7 +38,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
-  if (value === undefined || value === '') throw new LiveSettingError(`environment variable ${name} is not set`);
+  if (value === undefined || value === '')
+    throw new LiveSettingError(`environment variable ${name} is not set`);
   return value;
 }
 
@@ -74,7 +75,9 @@ function logTtlMs(env: Env): number {
   if (raw === undefined) return 3_600_000;
   const parsed = z.coerce.number().int().positive().safeParse(raw.trim());
   if (!parsed.success || raw.trim() === '')
-    throw new LiveSettingError(`${LIVE_ENV.logTtlSeconds} must be a positive whole number, got ${JSON.stringify(raw)}`);
+    throw new LiveSettingError(
+      `${LIVE_ENV.logTtlSeconds} must be a positive whole number, got ${JSON.stringify(raw)}`,
+    );
   return parsed.data * 1000;
 }
 
@@ -89,7 +92,9 @@ export interface LiveWiring {
 export function liveWiringFromEnv(env: Env, options: { keys?: JWTVerifyGetKey } = {}): LiveWiring {
   const documentClient = getDocumentClient();
   const repositories = createDynamoDbRepositories(documentClient, tableNamesFromEnv(env));
-  const store = new DynamoDbLiveStore(documentClient, required(env, LIVE_ENV.table), { logTtlMs: logTtlMs(env) });
+  const store = new DynamoDbLiveStore(documentClient, required(env, LIVE_ENV.table), {
+    logTtlMs: logTtlMs(env),
+  });
   const callbackUrl = required(env, LIVE_ENV.callbackUrl);
   // The local gateway (plain http on loopback) needs no real credentials; in Lambda the runtime's apply.
   const management = new ApiGatewayManagementApiClient(
@@ -118,7 +123,14 @@ export function liveWiringFromEnv(env: Env, options: { keys?: JWTVerifyGetKey } 
       now: Date.now,
       staleAfterMs: settings.staleAfterMs,
     }),
-    service: createLiveService({ store, poster, ownership: repositories.ownership, readers, now: Date.now, verify }),
+    service: createLiveService({
+      store,
+      poster,
+      ownership: repositories.ownership,
+      readers,
+      now: Date.now,
+      verify,
+    }),
     sourceOfTable: liveSourcesFromEnv(env),
   };
 }

@@ -46,7 +46,9 @@ export async function connectLive(
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
-    ws.once('unexpected-response', (_request, response) => reject(new LiveConnectRefusedError(response.statusCode ?? 0)));
+    ws.once('unexpected-response', (_request, response) =>
+      reject(new LiveConnectRefusedError(response.statusCode ?? 0)),
+    );
     ws.once('error', (error) => reject(error));
   });
   let read = 0;
@@ -66,7 +68,11 @@ export async function connectLive(
       };
       const timer = setTimeout(() => {
         listeners.delete(check);
-        reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 2000)}`));
+        reject(
+          new Error(
+            `no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 2000)}`,
+          ),
+        );
       }, timeoutMs);
       listeners.add(check);
       check();

@@ -99,9 +99,7 @@ function onHttpApi(resource: Resources[string]): boolean {
 
 describe('ApiStack', () => {
   it('has one route per entry of the route table, with the JWT authorizer on every jwt route', () => {
-    const created = Object.values(all).filter(
-      (r) => r.Type === 'AWS::ApiGatewayV2::Route' && onHttpApi(r),
-    );
+    const created = Object.values(all).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && onHttpApi(r));
     expect(created.map((r) => r.Properties.RouteKey).sort()).toEqual(routeList.map(routeKey).sort());
     for (const route of routeList) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {

@@ -20,7 +20,9 @@ beforeAll(() => {
 describe('live updates', () => {
   it('streams the inventory, sync-state and ownership tables, and keeps connections with TTL', () => {
     const tables = Object.values(data.findResources('AWS::DynamoDB::GlobalTable'));
-    const streamed = tables.filter((table) => table.Properties.StreamSpecification?.StreamViewType === 'NEW_AND_OLD_IMAGES');
+    const streamed = tables.filter(
+      (table) => table.Properties.StreamSpecification?.StreamViewType === 'NEW_AND_OLD_IMAGES',
+    );
     expect(streamed).toHaveLength(3);
     data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
@@ -40,7 +42,10 @@ describe('live updates', () => {
       AuthorizerType: 'REQUEST',
       IdentitySource: ['route.request.querystring.token'],
     });
-    api.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$connect', AuthorizationType: 'CUSTOM' });
+    api.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$connect',
+      AuthorizationType: 'CUSTOM',
+    });
     for (const key of ['$disconnect', '$default'])
       api.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'NONE' });
     api.hasResourceProperties('AWS::ApiGatewayV2::Stage', {

@@ -9,7 +9,7 @@ import {
 import * as z from 'zod';
 import { VmKeySchema } from '#shared/domain/vm-record.ts';
 import type { LiveConnection, LiveLogEntry, LiveStore } from '#shared/live/ports.ts';
-import { LiveVmChangeSchema, type LiveVersions } from '#shared/live/protocol.ts';
+import { type LiveVersions, LiveVmChangeSchema } from '#shared/live/protocol.ts';
 import { liveKeys } from '../table-design.ts';
 import { isConditionalCheckFailed, parseItem } from './helpers.ts';
 
@@ -78,9 +78,15 @@ export class DynamoDbLiveStore implements LiveStore {
 
   async getConnection(connectionId: string): Promise<LiveConnection | null> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: liveKeys.connection(connectionId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: liveKeys.connection(connectionId),
+        ConsistentRead: true,
+      }),
     );
-    return result.Item ? parseItem(ConnectionItemSchema, result.Item, `${this.tableName} ${connectionId}`) : null;
+    return result.Item
+      ? parseItem(ConnectionItemSchema, result.Item, `${this.tableName} ${connectionId}`)
+      : null;
   }
 
   async updateTokenExpiry(connectionId: string, tokenExpiresAt: number): Promise<boolean> {
@@ -102,7 +108,9 @@ export class DynamoDbLiveStore implements LiveStore {
   }
 
   async deleteConnection(connectionId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: liveKeys.connection(connectionId) }));
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: liveKeys.connection(connectionId) }),
+    );
   }
 
   async listConnections(): Promise<LiveConnection[]> {

@@ -65,7 +65,11 @@ async function list(caller: Caller): Promise<Map<string, ApiVm>> {
 }
 
 /** What a client does with a message; a `resync` reloads. */
-async function apply(state: Map<string, ApiVm>, message: LiveServerMessage, caller: Caller): Promise<Map<string, ApiVm>> {
+async function apply(
+  state: Map<string, ApiVm>,
+  message: LiveServerMessage,
+  caller: Caller,
+): Promise<Map<string, ApiVm>> {
   if (message.type === 'resync') return list(caller);
   if (message.type !== 'delta') return state;
   for (const key of message.removed) state.delete(vmKeyString(key));
@@ -80,9 +84,17 @@ async function apply(state: Map<string, ApiVm>, message: LiveServerMessage, call
 
 const key = fc.record({ cluster_id: fc.constantFrom(...CLUSTERS), vmid: fc.constantFrom(...VMIDS) });
 const operation = fc.oneof(
-  fc.record({ kind: fc.constant('status' as const), key, status: fc.constantFrom('running', 'stopped', 'paused') }),
+  fc.record({
+    kind: fc.constant('status' as const),
+    key,
+    status: fc.constantFrom('running', 'stopped', 'paused'),
+  }),
   fc.record({ kind: fc.constant('rename' as const), key, name: fc.stringMatching(/^[a-z]{1,8}$/) }),
-  fc.record({ kind: fc.constant('error' as const), key, error: fc.option(fc.constantFrom('boom at /nodes/x', 'agent timeout')) }),
+  fc.record({
+    kind: fc.constant('error' as const),
+    key,
+    error: fc.option(fc.constantFrom('boom at /nodes/x', 'agent timeout')),
+  }),
   fc.record({ kind: fc.constant('pending' as const), key }),
   fc.record({
     kind: fc.constant('runtime' as const),
@@ -102,7 +114,11 @@ async function run(op: Operation): Promise<void> {
   switch (op.kind) {
     case 'status':
       await repositories.inventory.applyChanges([
-        { key: op.key, observedAt, set: { status: op.status, boot_time: op.status === 'running' ? NOW - 5_000 : null } },
+        {
+          key: op.key,
+          observedAt,
+          set: { status: op.status, boot_time: op.status === 'running' ? NOW - 5_000 : null },
+        },
       ]);
       return;
     case 'rename':
@@ -115,12 +131,19 @@ async function run(op: Operation): Promise<void> {
       await repositories.inventory.setPending({ key: op.key, action: 'start', since: NOW - 1_000 });
       return;
     case 'runtime': {
-      const vms = (await repositories.inventory.listAllClusterVms(op.cluster_id)).filter((vm) => vm.node === op.node);
+      const vms = (await repositories.inventory.listAllClusterVms(op.cluster_id)).filter(
+        (vm) => vm.node === op.node,
+      );
       const previous = (await repositories.syncState.readRuntime(op.cluster_id)).get(op.node);
       await repositories.syncState.writeNodeRuntime({
         clusterId: op.cluster_id,
         node: op.node,
-        stats: new Map(vms.map((vm, index) => [vm.vmid, { cpu_usage: ((op.cpu + index * 7) % 1000) / 10, memory_usage: 50 }])),
+        stats: new Map(
+          vms.map((vm, index) => [
+            vm.vmid,
+            { cpu_usage: ((op.cpu + index * 7) % 1000) / 10, memory_usage: 50 },
+          ]),
+        ),
         observedAt,
         ...(previous === undefined ? {} : { previousChunkCount: previous.chunk_count }),
       });
@@ -135,7 +158,12 @@ async function run(op: Operation): Promise<void> {
       ]);
       return;
     case 'assign':
-      await repositories.ownership.putAssignment({ username: 'alice', ...op.key, source: 'admin', created_at: observedAt });
+      await repositories.ownership.putAssignment({
+        username: 'alice',
+        ...op.key,
+        source: 'admin',
+        created_at: observedAt,
+      });
       return;
     case 'suspend':
       await repositories.ownership.suspendVm(op.key, observedAt);
@@ -160,7 +188,12 @@ beforeAll(async () => {
       cluster_id: cluster,
       last_success_at: NOW - 10_000,
       last_full_sync_at: NOW - 10_000,
-      nodes: Object.fromEntries(NODES.map((node) => [node, { online: true, last_seen_at: NOW - 10_000, last_online_at: NOW - 10_000 }])),
+      nodes: Object.fromEntries(
+        NODES.map((node) => [
+          node,
+          { online: true, last_seen_at: NOW - 10_000, last_online_at: NOW - 10_000 },
+        ]),
+      ),
     });
   }
   await repositories.inventory.putNew(
@@ -169,8 +202,17 @@ beforeAll(async () => {
     ),
   );
   // The same VMID on both clusters: alice owns it on c1 only.
-  for (const owned of [{ cluster_id: 'c1', vmid: 100 }, { cluster_id: 'c2', vmid: 102 }, { cluster_id: 'c1', vmid: 102 }]) {
-    await repositories.ownership.putAssignment({ username: 'alice', ...owned, source: 'admin', created_at: observedAt });
+  for (const owned of [
+    { cluster_id: 'c1', vmid: 100 },
+    { cluster_id: 'c2', vmid: 102 },
+    { cluster_id: 'c1', vmid: 102 },
+  ]) {
+    await repositories.ownership.putAssignment({
+      username: 'alice',
+      ...owned,
+      source: 'admin',
+      created_at: observedAt,
+    });
   }
   for (const [id, caller] of Object.entries(USERS)) {
     inbox.set(id, []);
@@ -195,7 +237,9 @@ beforeAll(async () => {
     tables: [tables.names.inventory, tables.names.syncState, tables.names.ownership],
     handler: async (event) => {
       const result = await fanout.process(toLiveRecords(event.Records, (table) => sources.get(table)));
-      return { batchItemFailures: result.failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
+      return {
+        batchItemFailures: result.failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })),
+      };
     },
     pollIntervalMs: 50,
     batchWindowMs: 100,

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '#local/cli/run.ts';
 import { type LocalStack, startLocalStack } from '#local/stack/index.ts';
 import { ApiVmSchema } from '#shared/domain/vm-record.ts';
 import type { DeltaMessage, LiveServerMessage, ResyncMessage } from '#shared/live/protocol.ts';
-import { runCli } from '#local/cli/run.ts';
 import { connectLive, LiveConnectRefusedError, type LiveTestClient } from '../../helpers/live-client.ts';
 
 /**
@@ -65,7 +65,12 @@ beforeAll(async () => {
     dataDir,
     dynamodbEndpoint: inject('dynamodbEndpoint'),
     tablePrefix: `live-${process.pid}-${Date.now()}-`,
-    simulator: { clusters: 2, guestsPerCluster: 30, seed: 5, probePorts: { rdp: probeBase, ssh: probeBase + 1 } },
+    simulator: {
+      clusters: 2,
+      guestsPerCluster: 30,
+      seed: 5,
+      probePorts: { rdp: probeBase, ssh: probeBase + 1 },
+    },
     schedules: false,
     logLevel: 'SILENT',
     publishState: false,
@@ -94,11 +99,13 @@ describe('live updates', () => {
     await stack.sync('quick');
 
     const aliceDelta = await alice.client.waitFor(
-      (m): m is DeltaMessage => isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(aliceVm) && vm.status === aliceStatus),
+      (m): m is DeltaMessage =>
+        isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(aliceVm) && vm.status === aliceStatus),
     );
     expect(aliceDelta.version).toBeGreaterThan(alice.versions[aliceVm.cluster_id] ?? 0);
     await bob.client.waitFor(
-      (m) => isDelta(m) && m.vms.some((vm) => keyOf(vm) === `sim-2/${demo.sharedVmid}` && vm.status === bobStatus),
+      (m) =>
+        isDelta(m) && m.vms.some((vm) => keyOf(vm) === `sim-2/${demo.sharedVmid}` && vm.status === bobStatus),
     );
     const aliceOwns = owned('alice');
     for (const message of alice.client.messages.filter(isDelta)) {
@@ -108,9 +115,12 @@ describe('live updates', () => {
     for (const message of bob.client.messages.filter(isDelta)) {
       for (const vm of [...message.vms, ...message.removed]) expect(bobOwns.has(keyOf(vm))).toBe(true);
     }
-    expect(alice.client.messages.filter(isDelta).flatMap((m) => m.vms).map(keyOf)).not.toContain(
-      `sim-2/${demo.sharedVmid}`,
-    );
+    expect(
+      alice.client.messages
+        .filter(isDelta)
+        .flatMap((m) => m.vms)
+        .map(keyOf),
+    ).not.toContain(`sim-2/${demo.sharedVmid}`);
   }, 180_000);
 
   it('makes a VM appear when it is assigned while connected, and disappear when the assignment is suspended', async () => {
@@ -124,7 +134,12 @@ describe('live updates', () => {
       .find((guest) => !guest.template && !anyoneOwns.has(`sim-1/${guest.vmid}`));
     if (extra === undefined) throw new Error('no unowned guest');
     const key = { cluster_id: 'sim-1', vmid: extra.vmid };
-    await stack.repositories.ownership.putAssignment({ username: 'bob', ...key, source: 'admin', created_at: Date.now() });
+    await stack.repositories.ownership.putAssignment({
+      username: 'bob',
+      ...key,
+      source: 'admin',
+      created_at: Date.now(),
+    });
     const added = await client.waitFor(
       (m): m is DeltaMessage => isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(key)),
     );
@@ -181,7 +196,8 @@ describe('live updates', () => {
     const status = flip(aliceVm.cluster_id, aliceVm.vmid);
     await stack.sync('quick');
     const seen = await watcher.client.waitFor(
-      (m): m is DeltaMessage => isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(aliceVm) && vm.status === status),
+      (m): m is DeltaMessage =>
+        isDelta(m) && m.vms.some((vm) => keyOf(vm) === keyOf(aliceVm) && vm.status === status),
     );
     expect(seen.version).toBeGreaterThan(first.versions[aliceVm.cluster_id] ?? 0);
 
@@ -226,7 +242,8 @@ describe('live updates', () => {
       { stdout: (text) => out.push(text), stderr: (text) => err.push(text), env: {}, isTTY: false },
     );
     const deadline = Date.now() + 10_000;
-    while (!out.join('').includes('connected') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!out.join('').includes('connected') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     await stack.repositories.ownership.putAssignment({
       username: 'alice',
       cluster_id: 'sim-2',

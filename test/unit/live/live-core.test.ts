@@ -29,9 +29,11 @@ function entry(version: number, overrides: Partial<LiveLogEntry> = {}): LiveLogE
 
 describe('stream records', () => {
   it('reads the table name from a stream ARN', () => {
-    expect(tableOfStreamArn('arn:aws:dynamodb:ddblocal:000000000000:table/pve-VmInventory/stream/2026-12-07T07:00:00.000')).toBe(
-      'pve-VmInventory',
-    );
+    expect(
+      tableOfStreamArn(
+        'arn:aws:dynamodb:ddblocal:000000000000:table/pve-VmInventory/stream/2026-12-07T07:00:00.000',
+      ),
+    ).toBe('pve-VmInventory');
     expect(tableOfStreamArn('arn:aws:sqs:eu-west-1:1:queue')).toBeUndefined();
   });
 
@@ -44,20 +46,32 @@ describe('stream records', () => {
           userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
           dynamodb: { SequenceNumber: '1', OldImage: { pk: { S: 'CLUSTER#c1' }, sk: { S: 'LEASE#full' } } },
         },
-        { eventName: 'INSERT', eventSourceARN: 'arn:aws:dynamodb:r:1:table/Other/stream/x', dynamodb: { SequenceNumber: '2' } },
+        {
+          eventName: 'INSERT',
+          eventSourceARN: 'arn:aws:dynamodb:r:1:table/Other/stream/x',
+          dynamodb: { SequenceNumber: '2' },
+        },
       ],
       (table) => (table === 'S' ? 'syncState' : undefined),
     );
     expect(records).toEqual([
-      expect.objectContaining({ source: 'syncState', sequenceNumber: '1', ttlDelete: true, oldImage: { pk: 'CLUSTER#c1', sk: 'LEASE#full' } }),
+      expect.objectContaining({
+        source: 'syncState',
+        sequenceNumber: '1',
+        ttlDelete: true,
+        oldImage: { pk: 'CLUSTER#c1', sk: 'LEASE#full' },
+      }),
     ]);
     expect(classifyRecord(records[0] as (typeof records)[number])).toEqual([]);
   });
 
   it('finds the VMIDs whose runtime tuple changed, appeared or went away', () => {
-    expect(changedRuntimeVmids({ '100': [1, 2], '101': [3, 4], '102': [5, 6] }, { '100': [1, 2], '101': [3, 5], '103': [0, 0] })).toEqual([
-      101, 102, 103,
-    ]);
+    expect(
+      changedRuntimeVmids(
+        { '100': [1, 2], '101': [3, 4], '102': [5, 6] },
+        { '100': [1, 2], '101': [3, 5], '103': [0, 0] },
+      ),
+    ).toEqual([101, 102, 103]);
   });
 
   it('classifies ownership records: assignments, class VM links and memberships', () => {
@@ -65,14 +79,28 @@ describe('stream records', () => {
     expect(
       classifyRecord({
         ...base,
-        newImage: { entity: 'assignment', username: 'alice', cluster_id: 'c1', vmid: 100, pk: 'USER#alice', sk: 'x' },
+        newImage: {
+          entity: 'assignment',
+          username: 'alice',
+          cluster_id: 'c1',
+          vmid: 100,
+          pk: 'USER#alice',
+          sk: 'x',
+        },
       }),
     ).toEqual([{ kind: 'assignment', username: 'alice', key: { cluster_id: 'c1', vmid: 100 } }]);
     expect(
-      classifyRecord({ ...base, newImage: { entity: 'class_vm', class_id: 'net', cluster_id: 'c2', vmid: 100, student: null } }),
+      classifyRecord({
+        ...base,
+        newImage: { entity: 'class_vm', class_id: 'net', cluster_id: 'c2', vmid: 100, student: null },
+      }),
     ).toEqual([{ kind: 'class_vm', classId: 'net', key: { cluster_id: 'c2', vmid: 100 } }]);
     expect(
-      classifyRecord({ ...base, eventName: 'REMOVE', oldImage: { entity: 'member', class_id: 'net', username: 'bob', role: 'student' } }),
+      classifyRecord({
+        ...base,
+        eventName: 'REMOVE',
+        oldImage: { entity: 'member', class_id: 'net', username: 'bob', role: 'student' },
+      }),
     ).toEqual([{ kind: 'member', classId: 'net', username: 'bob' }]);
   });
 });
@@ -84,7 +112,12 @@ describe('resume', () => {
       3,
       5,
       [
-        entry(4, { vms: [{ cluster_id: 'c1', vmid: 100, status: 'running' }, { cluster_id: 'c1', vmid: 101, status: 'running' }] }),
+        entry(4, {
+          vms: [
+            { cluster_id: 'c1', vmid: 100, status: 'running' },
+            { cluster_id: 'c1', vmid: 101, status: 'running' },
+          ],
+        }),
         entry(5, { vms: [{ cluster_id: 'c1', vmid: 100, cpu_usage: 5, sync_error: 'boom at /nodes/pve1' }] }),
       ],
       alice,
@@ -110,19 +143,58 @@ describe('resume', () => {
   });
 
   it('says resync for a gap in the log, a version never given out, a too large entry or an ownership change of the caller', () => {
-    const reason = (messages: ReturnType<typeof replayForCaller>) => (messages[0]?.type === 'resync' ? messages[0].reason : null);
+    const reason = (messages: ReturnType<typeof replayForCaller>) =>
+      messages[0]?.type === 'resync' ? messages[0].reason : null;
     expect(reason(replayForCaller('c1', 3, 5, [entry(5)], alice, aliceScope))).toBe('gap');
     expect(reason(replayForCaller('c1', 9, 5, [], alice, aliceScope))).toBe('unknown_version');
-    expect(reason(replayForCaller('c1', 3, 4, [entry(4, { too_large: true })], alice, aliceScope))).toBe('too_large');
-    expect(reason(replayForCaller('c1', 3, 4, [entry(4, { ownership: true, ownership_users: ['alice'] })], alice, aliceScope))).toBe(
-      'ownership',
+    expect(reason(replayForCaller('c1', 3, 4, [entry(4, { too_large: true })], alice, aliceScope))).toBe(
+      'too_large',
     );
-    expect(reason(replayForCaller('c1', 3, 4, [entry(4, { ownership: true, ownership_users: null })], alice, aliceScope))).toBe(
-      'ownership',
-    );
+    expect(
+      reason(
+        replayForCaller(
+          'c1',
+          3,
+          4,
+          [entry(4, { ownership: true, ownership_users: ['alice'] })],
+          alice,
+          aliceScope,
+        ),
+      ),
+    ).toBe('ownership');
+    expect(
+      reason(
+        replayForCaller(
+          'c1',
+          3,
+          4,
+          [entry(4, { ownership: true, ownership_users: null })],
+          alice,
+          aliceScope,
+        ),
+      ),
+    ).toBe('ownership');
     // Someone else's ownership change: alice replays; an admin always does.
-    expect(replayForCaller('c1', 3, 4, [entry(4, { ownership: true, ownership_users: ['bob'] })], alice, aliceScope)).toEqual([]);
-    expect(replayForCaller('c1', 3, 4, [entry(4, { ownership: true, ownership_users: null, removed: [{ cluster_id: 'c1', vmid: 7 }] })], admin, { all: true })).toEqual([
+    expect(
+      replayForCaller(
+        'c1',
+        3,
+        4,
+        [entry(4, { ownership: true, ownership_users: ['bob'] })],
+        alice,
+        aliceScope,
+      ),
+    ).toEqual([]);
+    expect(
+      replayForCaller(
+        'c1',
+        3,
+        4,
+        [entry(4, { ownership: true, ownership_users: null, removed: [{ cluster_id: 'c1', vmid: 7 }] })],
+        admin,
+        { all: true },
+      ),
+    ).toEqual([
       { type: 'delta', cluster: 'c1', version: 4, vms: [], removed: [{ cluster_id: 'c1', vmid: 7 }] },
     ]);
   });
@@ -156,12 +228,21 @@ describe('connect tokens', () => {
       keys: createLocalJWKSet(issuer.jwks()),
       identity: DEFAULT_IDENTITY_OPTIONS,
     };
-    const teacher = await verifyLiveToken(await issuer.issueToken('Carol', { groups: ['teachers'] }), options);
+    const teacher = await verifyLiveToken(
+      await issuer.issueToken('Carol', { groups: ['teachers'] }),
+      options,
+    );
     expect(teacher.caller).toEqual({ username: 'carol', roles: { admin: false, teacher: true } });
     // "Admins" is not "admins", and "lab admins" is one group.
-    const lookalike = await verifyLiveToken(await issuer.issueToken('eve', { groups: ['Admins', 'lab admins'] }), options);
+    const lookalike = await verifyLiveToken(
+      await issuer.issueToken('eve', { groups: ['Admins', 'lab admins'] }),
+      options,
+    );
     expect(lookalike.caller.roles).toEqual({ admin: false, teacher: false });
-    const access = await verifyLiveToken(await issuer.issueToken('dave', { groups: ['admins'], tokenUse: 'access' }), options);
+    const access = await verifyLiveToken(
+      await issuer.issueToken('dave', { groups: ['admins'], tokenUse: 'access' }),
+      options,
+    );
     expect(access.caller.roles.admin).toBe(true);
     for (const refused of [
       await issuer.issueToken('alice', { expiresIn: -10 }),
