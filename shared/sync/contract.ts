@@ -30,10 +30,17 @@ export const SyncClusterInputSchema = z.object({
 });
 export type SyncClusterInput = z.infer<typeof SyncClusterInputSchema>;
 
+/**
+ * One Map item of ListClusters: a SyncCluster input whose `manual` is always present, because the
+ * quick machine's first pass reads it with a JSONPath (`$.manual`), which fails on a missing field.
+ */
+export const ListedClusterSchema = SyncClusterInputSchema.extend({ manual: z.boolean() });
+export type ListedCluster = z.infer<typeof ListedClusterSchema>;
+
 /** ListClusters output: the Map's items (`clusters`), one per cluster to sync. */
 export const ListClustersOutputSchema = z.object({
   mode: SyncModeSchema,
-  clusters: z.array(SyncClusterInputSchema),
+  clusters: z.array(ListedClusterSchema),
 });
 export type ListClustersOutput = z.infer<typeof ListClustersOutputSchema>;
 

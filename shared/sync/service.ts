@@ -96,10 +96,11 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
     fullSyncIntervalMs: engine.fullIntervalMs,
     async listClusters(input: ListClustersInput): Promise<ListClustersOutput> {
       const selected = input.cluster_id === undefined ? clusters : [find(input.cluster_id)];
-      const manual = input.manual === true ? { manual: true } : {};
+      // `manual` is always present (ListedClusterSchema): the quick machine's first pass reads it.
+      const manual = input.manual === true;
       return {
         mode: input.mode,
-        clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode, ...manual })),
+        clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode, manual })),
       };
     },
     async syncCluster(input: SyncClusterInput, options?: SyncRunOptions): Promise<SyncSummary> {
