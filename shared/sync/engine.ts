@@ -1004,11 +1004,12 @@ export class ClusterSyncEngine {
     }
     const bootedSinceCheck =
       vm.ip_checked_at === null || (vm.boot_time !== null && vm.boot_time > vm.ip_checked_at);
+    // An after-boot read is always recorded: its time paces the next one (needsIpAfterBoot).
     const recordCheck =
       reason === 'new' ||
       reason === 'changed' ||
       reason === 'ip-fallback' ||
-      (live !== null && bootedSinceCheck);
+      (live !== null && (bootedSinceCheck || options.afterBoot));
     const recycled = config !== null && isRecycledGuest(vm, identityFromConfig(vm.type, raw ?? {}));
     return { vmid: vm.vmid, reason, set, recordCheck, recycled };
   }
