@@ -88,8 +88,16 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
   const syncClusterDetailed = (
     input: SyncClusterInput,
     options?: SyncRunOptions,
-  ): Promise<ClusterSyncResult> =>
-    engine.sync(find(input.cluster_id), input.mode, { ...options, manual: input.manual === true });
+  ): Promise<ClusterSyncResult> => {
+    // The earlier of the caller's deadline (a refresh's) and the run's own (its Lambda's end).
+    const deadlines = [options?.deadlineAt, input.deadline_at].filter((at) => at !== undefined);
+    return engine.sync(find(input.cluster_id), input.mode, {
+      ...options,
+      ...(deadlines.length > 0 ? { deadlineAt: Math.min(...deadlines) } : {}),
+      manual: input.manual === true,
+      ...(input.vmids === undefined ? {} : { vmids: new Set(input.vmids) }),
+    });
+  };
 
   return {
     clusters,
