@@ -198,7 +198,7 @@ describe('ApiStack', () => {
 
   it('answers unknown routes through a $default route to the not-found function, with no authorizer and no table access', () => {
     const [defaultRoute, ...others] = Object.values(all).filter(
-      (r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === '$default',
+      (r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === '$default' && onHttpApi(r),
     );
     expect(others).toEqual([]);
     expect(defaultRoute?.Properties).toMatchObject({ AuthorizationType: 'NONE' });
