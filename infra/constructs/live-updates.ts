@@ -62,11 +62,11 @@ export const LIVE_TABLE_ACCESS = {
   notify: {
     inventory: { actions: ['BatchGetItem', 'Query'] },
     syncState: { actions: ['BatchGetItem', 'Query'] },
-    ownership: { actions: ['Query'], queriedIndexes: ['ByMember'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: ['ByMember'] },
     live: { actions: ['DeleteItem', 'PutItem', 'Query', 'UpdateItem'] },
   },
   socket: {
-    ownership: { actions: ['Query'], queriedIndexes: ['ByMember'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: ['ByMember'] },
     live: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'] },
   },
   sweep: {
