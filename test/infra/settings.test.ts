@@ -75,7 +75,7 @@ describe('deployment settings checked at synth', () => {
     expect(JSON.stringify(statements(plainTemplate(plain.sync)))).not.toContain('kms:');
   });
 
-  it('sends the API alarms (the live updates\' included) to the encrypted alarm topic of the sync stack', () => {
+  it("sends the API alarms (the live updates' included) to the encrypted alarm topic of the sync stack", () => {
     const { stacks, template } = synthApp();
     const api = template(stacks.api);
     const alarms = Object.values(api.findResources('AWS::CloudWatch::Alarm'));
