@@ -142,6 +142,24 @@ export function createLiveFanout(deps: LiveFanoutDeps): LiveFanout {
       if (all.length === 0)
         return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
 
+      // Nobody connected: no delta is computed, only the versions move on (without a log entry, so a
+      // client that resumes across this batch is told to reload: never a silent gap).
+      const connections = await deps.store.listConnections();
+      if (connections.length === 0) {
+        const clusters = new Set([...byCluster.keys()]);
+        if (memberRecords.length > 0 && clusters.size === 0)
+          return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
+        for (const cluster of clusters) {
+          try {
+            versions[cluster] = await deps.store.nextVersion(cluster);
+          } catch (error) {
+            log('live fan-out could not move a version on', { cluster, error: String(error) });
+            failed.push(...(byCluster.get(cluster)?.sequenceNumbers ?? []));
+          }
+        }
+        return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
+      }
+
       let expanded: Awaited<ReturnType<typeof ownershipPairs>>;
       let states: Awaited<ReturnType<ListVmsReaders['syncState']['listClusterStates']>>;
       try {
@@ -187,7 +205,6 @@ export function createLiveFanout(deps: LiveFanoutDeps): LiveFanout {
       if (deltas.length === 0)
         return { failedSequenceNumbers: failed, versions, messages: 0, bytes: 0, gone: 0 };
 
-      const connections = await deps.store.listConnections();
       const scopes = new Map<string, Promise<VisibleScope>>();
       const scopeOf = (caller: Caller): Promise<VisibleScope> => {
         const id = `${caller.username}\u0000${caller.roles.admin}\u0000${caller.roles.teacher}`;
