@@ -4,10 +4,12 @@ import { createLocalIssuer } from '#local/auth/issuer.ts';
 import { DEFAULT_IDENTITY_OPTIONS } from '#shared/http/identity.ts';
 import { tableOfStreamArn, toLiveRecords } from '#shared/live/adapters/stream-event.ts';
 import { changedRuntimeVmids, classifyRecord } from '#shared/live/changes.ts';
+import { createLiveFanout } from '#shared/live/fanout.ts';
 import type { LiveLogEntry } from '#shared/live/ports.ts';
 import { parseClientMessage } from '#shared/live/protocol.ts';
 import { replayForCaller } from '#shared/live/service.ts';
 import { LiveTokenError, tokenFromUpgrade, verifyLiveToken } from '#shared/live/token.ts';
+import type { InventoryRepository, OwnershipRepository, SyncStateRepository } from '#shared/store/ports.ts';
 
 const alice = { username: 'alice', roles: { admin: false, teacher: false } };
 const admin = { username: 'root', roles: { admin: true, teacher: false } };
@@ -251,5 +253,54 @@ describe('connect tokens', () => {
     ]) {
       await expect(verifyLiveToken(refused, options)).rejects.toBeInstanceOf(LiveTokenError);
     }
+  });
+});
+
+describe('fan-out with nobody connected', () => {
+  it('reads nothing and posts nothing: only the changed clusters move to their next version', async () => {
+    const bumped: string[] = [];
+    const unused = () => {
+      throw new Error('must not be called with nobody connected');
+    };
+    const fanout = createLiveFanout({
+      store: {
+        listConnections: async () => [],
+        nextVersion: async (cluster) => {
+          bumped.push(cluster);
+          return bumped.length;
+        },
+        putConnection: unused,
+        getConnection: unused,
+        updateTokenExpiry: unused,
+        deleteConnection: unused,
+        readVersions: unused,
+        appendLog: unused,
+        readLog: unused,
+      },
+      poster: { post: unused, close: unused },
+      ownership: new Proxy({} as OwnershipRepository, { get: () => unused }),
+      readers: {
+        inventory: new Proxy({} as InventoryRepository, { get: () => unused }),
+        syncState: new Proxy({} as SyncStateRepository, { get: () => unused }),
+      },
+      now: () => 0,
+      staleAfterMs: 600_000,
+    });
+    const result = await fanout.process([
+      {
+        source: 'ownership',
+        eventName: 'INSERT',
+        sequenceNumber: '7',
+        newImage: { entity: 'assignment', username: 'alice', cluster_id: 'c2', vmid: 100 },
+      },
+      {
+        source: 'syncState',
+        eventName: 'MODIFY',
+        sequenceNumber: '8',
+        newImage: { pk: 'CLUSTER#c1', sk: 'LEASE#full' },
+      },
+    ]);
+    expect(bumped).toEqual(['c2']);
+    expect(result).toMatchObject({ failedSequenceNumbers: [], versions: { c2: 1 }, messages: 0 });
   });
 });
