@@ -52,7 +52,7 @@ function stats() {
 
 function renderPage() {
   const posts: unknown[] = [];
-  const fetchImpl: typeof fetch = async (input, init) => {
+  const fetchImpl: typeof fetch = async (_input, init) => {
     if ((init?.method ?? 'GET') === 'GET') return new Response(JSON.stringify(stats()), { status: 200 });
     const body = JSON.parse(String(init?.body)) as { mode: 'quick' | 'full'; cluster_id?: string };
     posts.push(body);
