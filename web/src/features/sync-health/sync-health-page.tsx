@@ -135,12 +135,14 @@ export function SyncHealthPage() {
                     <td>{cluster.total_vms}</td>
                     <td>{cluster.fresh_vms}</td>
                     <td>{cluster.error_vms}</td>
-                    <td className="cell-buttons">
-                      <SyncButtons
-                        cluster={{ id: cluster.cluster_id, name: cluster.cluster_name }}
-                        disabled={trigger.isPending}
-                        onSync={(request) => trigger.mutate(request)}
-                      />
+                    <td>
+                      <div className="cell-buttons">
+                        <SyncButtons
+                          cluster={{ id: cluster.cluster_id, name: cluster.cluster_name }}
+                          disabled={trigger.isPending}
+                          onSync={(request) => trigger.mutate(request)}
+                        />
+                      </div>
                     </td>
                   </tr>
                 ))}

@@ -117,7 +117,7 @@ const COLUMNS: readonly Column[] = [
   { label: 'Status', render: (vm) => <StatusCell vm={vm} /> },
   { label: 'Name', className: 'cell-name', title: (vm) => vm.name, render: (vm) => vm.name },
   { label: 'VMID', render: (vm) => vm.vmid },
-  { label: 'Cluster', render: (vm) => vm.cluster_name },
+  { label: 'Cluster', title: (vm) => vm.cluster_name, render: (vm) => vm.cluster_name },
   { label: 'Node', render: (vm) => vm.node },
   { label: 'OS', render: (vm) => vm.category },
   { label: 'IP address', render: (vm) => vm.ip ?? <span className="muted">none</span> },
