@@ -284,7 +284,7 @@ describe('Classes page', () => {
     expect(await screen.findByText('No VMs in this class yet.')).toBeTruthy();
   });
 
-  it('edits and, after asking, deletes a class', async () => {
+  it('edits a class, hands it to another teacher, and after asking deletes it', async () => {
     const api = fakeClassesApi([classFixture()]);
     renderPage(api, { username: 'admin', groups: ['admins'] });
     const user = userEvent.setup();
@@ -300,13 +300,25 @@ describe('Classes page', () => {
       body: { name: 'Networking 102', description: null },
     });
 
+    await user.click(screen.getByRole('button', { name: 'Edit Networking 102' }));
+    const again = screen.getByRole('form', { name: 'Edit Networking 102' });
+    await user.selectOptions(within(again).getByLabelText('Owner'), 'dave');
+    await user.click(within(again).getByRole('button', { name: 'Save' }));
+    expect(api.requests[1]).toEqual({
+      method: 'PUT',
+      path: '/api/classes/net-101-aaaaaa',
+      body: { name: 'Networking 102', description: null, owner: 'dave' },
+    });
+    expect(await screen.findByText('teacher (owner)')).toBeTruthy();
+    expect(within(screen.getByRole('row', { name: /^dave/ })).getByText('teacher (owner)')).toBeTruthy();
+
     const asked = await withConfirm(true, () =>
       user.click(screen.getByRole('button', { name: 'Delete Networking 102' })),
     );
     expect(asked[0]).toMatch(/^Delete the class Networking 102\?/);
     expect(await screen.findByText('Class Networking 102 was deleted.')).toBeTruthy();
     expect(screen.queryByRole('heading', { name: 'Networking 102' })).toBeNull();
-    expect(api.requests[1]).toEqual({ method: 'DELETE', path: '/api/classes/net-101-aaaaaa', body: null });
+    expect(api.requests[2]).toEqual({ method: 'DELETE', path: '/api/classes/net-101-aaaaaa', body: null });
   });
 
   it('gives a teacher who does not own the class students and VMs to manage, but no teacher role or delete', async () => {
@@ -317,6 +329,11 @@ describe('Classes page', () => {
     expect(screen.queryByRole('form', { name: 'New class' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Delete Networking 101' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Remove carol from Networking 101' })).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Edit Networking 101' }));
+    expect(
+      within(screen.getByRole('form', { name: 'Edit Networking 101' })).queryByLabelText('Owner'),
+    ).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Cancel' }));
     const roles = within(screen.getByLabelText('Role')).getAllByRole('option');
     expect(roles.map((option) => option.textContent)).toEqual(['student']);
 

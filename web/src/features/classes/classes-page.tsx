@@ -74,13 +74,16 @@ function CreateClassForm({ report }: { report: (kind: 'ok' | 'error', text: stri
   );
 }
 
-/** Rename or describe a class (admins and its teachers). */
+/** Rename or describe a class (admins and its teachers); admins also hand it to another of its teachers. */
 function EditClassForm({
   cls,
+  canChangeOwner,
   onDone,
   report,
 }: {
   cls: ClassResponse;
+  /** admins name another of the class's teachers as its owner */
+  canChangeOwner: boolean;
   onDone: () => void;
   report: (kind: 'ok' | 'error', text: string) => void;
 }) {
@@ -88,6 +91,7 @@ function EditClassForm({
   const { update } = useClassMutations();
   const [name, setName] = useState(cls.name);
   const [description, setDescription] = useState(cls.description ?? '');
+  const [owner, setOwner] = useState(cls.owner ?? '');
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (name.trim() === '') {
@@ -97,7 +101,11 @@ function EditClassForm({
     update.mutate(
       {
         classId: cls.class_id,
-        body: { name: name.trim(), description: description.trim() === '' ? null : description.trim() },
+        body: {
+          name: name.trim(),
+          description: description.trim() === '' ? null : description.trim(),
+          ...(canChangeOwner && owner !== '' && owner !== cls.owner ? { owner } : {}),
+        },
       },
       {
         onSuccess: ({ data }) => {
@@ -123,6 +131,19 @@ function EditClassForm({
           onChange={(event) => setDescription(event.target.value)}
         />
       </div>
+      {canChangeOwner && cls.teachers.length > 0 && (
+        <div className="field">
+          <label htmlFor={`${id}-owner`}>Owner</label>
+          <select id={`${id}-owner`} value={owner} onChange={(event) => setOwner(event.target.value)}>
+            {cls.owner === null && <option value="">none</option>}
+            {cls.teachers.map((teacher) => (
+              <option key={teacher} value={teacher}>
+                {teacher}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       <button type="submit" disabled={update.isPending}>
         Save
       </button>
@@ -187,7 +208,12 @@ function ClassCard({ cls, onDeleted }: { cls: ClassResponse; onDeleted: (name: s
         )}
       </div>
       {editing ? (
-        <EditClassForm cls={cls} onDone={() => setEditing(false)} report={report} />
+        <EditClassForm
+          cls={cls}
+          canChangeOwner={powers.remove}
+          onDone={() => setEditing(false)}
+          report={report}
+        />
       ) : (
         cls.description !== null && <p>{cls.description}</p>
       )}
