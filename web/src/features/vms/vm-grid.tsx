@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useRef } from 'react';
+import { memo, useRef } from 'react';
 import type { IndexedVm } from './view-state.ts';
 import { VM_COLUMNS, VmRow } from './vm-row.tsx';
 
@@ -35,7 +35,9 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
     count: rows.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 10,
+    // A few rows beyond the window: enough for smooth scrolling, few enough that a search which
+    // replaces every visible row mounts little.
+    overscan: 6,
     getItemKey: (index) => rows[index]?.key ?? index,
   });
   return (
@@ -62,8 +64,12 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
   );
 }
 
-/** The VM list as an ARIA table: whole for short lists, virtualized for long ones (2,000+ rows). */
-export function VmGrid({ rows, username, now, label, onError }: VmGridProps) {
+/**
+ * The VM list as an ARIA table: whole for short lists, virtualized for long ones (2,000+ rows).
+ * Memoized: the keystroke's urgent render (the search box) skips the grid; only the deferred one
+ * with the filtered rows renders it.
+ */
+export const VmGrid = memo(function VmGrid({ rows, username, now, label, onError }: VmGridProps) {
   return (
     <div
       role="table"
@@ -90,4 +96,4 @@ export function VmGrid({ rows, username, now, label, onError }: VmGridProps) {
       )}
     </div>
   );
-}
+});
