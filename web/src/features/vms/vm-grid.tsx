@@ -12,7 +12,6 @@ export const VIRTUALIZE_FROM = 150;
 interface VmGridProps {
   readonly rows: readonly IndexedVm[];
   readonly username: string;
-  readonly now: number;
   readonly label: string;
   readonly onError: (message: string) => void;
 }
@@ -29,7 +28,7 @@ function Header() {
   );
 }
 
-function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'>) {
+function VirtualRows({ rows, username, onError }: Omit<VmGridProps, 'label'>) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -52,7 +51,6 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
               key={row.key}
               vm={row.vm}
               username={username}
-              now={now}
               rowIndex={item.index + 2}
               onError={onError}
               offset={item.start}
@@ -69,7 +67,7 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
  * Memoized: the keystroke's urgent render (the search box) skips the grid; only the deferred one
  * with the filtered rows renders it.
  */
-export const VmGrid = memo(function VmGrid({ rows, username, now, label, onError }: VmGridProps) {
+export const VmGrid = memo(function VmGrid({ rows, username, label, onError }: VmGridProps) {
   return (
     <div
       role="table"
@@ -79,18 +77,11 @@ export const VmGrid = memo(function VmGrid({ rows, username, now, label, onError
     >
       <Header />
       {rows.length > VIRTUALIZE_FROM ? (
-        <VirtualRows rows={rows} username={username} now={now} onError={onError} />
+        <VirtualRows rows={rows} username={username} onError={onError} />
       ) : (
         <div role="rowgroup">
           {rows.map((row, index) => (
-            <VmRow
-              key={row.key}
-              vm={row.vm}
-              username={username}
-              now={now}
-              rowIndex={index + 2}
-              onError={onError}
-            />
+            <VmRow key={row.key} vm={row.vm} username={username} rowIndex={index + 2} onError={onError} />
           ))}
         </div>
       )}

@@ -1,6 +1,7 @@
 import { type CSSProperties, memo, type ReactNode, useState } from 'react';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
-import { formatAge, formatUptime } from '../../lib/format.ts';
+import { TimeAgo } from '../../components/time-ago.tsx';
+import { formatUptime } from '../../lib/format.ts';
 import { PowerActions } from './power-actions.tsx';
 import {
   ACTION_LABELS,
@@ -97,7 +98,6 @@ const virtualStyle = (offset: number): CSSProperties => ({
 /** What a cell needs besides its VM. */
 interface CellContext {
   readonly username: string;
-  readonly now: number;
   readonly onError: (message: string) => void;
 }
 
@@ -143,10 +143,10 @@ const COLUMNS: readonly Column[] = [
   {
     label: 'Checked',
     title: (vm) => vm.sync_error ?? undefined,
-    render: (vm, { now }) => (
+    render: (vm) => (
       <>
         {vm.sync_error !== null ? <span className="error-text">error · </span> : null}
-        {formatAge(vm.last_status_check, now)}
+        <TimeAgo iso={vm.last_status_check} />
       </>
     ),
   },
@@ -164,20 +164,18 @@ export const VM_COLUMNS: readonly string[] = COLUMNS.map((column) => column.labe
 export const VmRow = memo(function VmRow({
   vm,
   username,
-  now,
   rowIndex,
   onError,
   offset,
 }: {
   vm: ApiVm;
   username: string;
-  now: number;
   rowIndex: number;
   onError: (message: string) => void;
   /** Vertical position in a virtualized list (px); absent in a plain list. */
   offset?: number;
 }) {
-  const context: CellContext = { username, now, onError };
+  const context: CellContext = { username, onError };
   return (
     <div
       role="row"
