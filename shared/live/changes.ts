@@ -43,7 +43,12 @@ export type LiveChange =
     }
   | { readonly kind: 'assignment'; readonly username: string; readonly key: VmKey }
   | { readonly kind: 'class_vm'; readonly classId: string; readonly key: VmKey }
-  | { readonly kind: 'member'; readonly classId: string; readonly username: string };
+  | {
+      readonly kind: 'member';
+      readonly classId: string;
+      readonly username: string;
+      readonly teacher: boolean;
+    };
 
 const AssignmentImageSchema = VmKeySchema.extend({
   entity: z.literal('assignment'),
@@ -53,6 +58,7 @@ const MemberImageSchema = z.object({
   entity: z.literal('member'),
   class_id: z.string().min(1),
   username: UsernameSchema,
+  role: z.string(),
 });
 const ClassVmImageSchema = ClassVmSchema.extend({ entity: z.literal('class_vm') });
 const RuntimeImageSchema = RuntimeChunkSchema.pick({ cluster_id: true, node: true, stats: true });
@@ -130,7 +136,14 @@ export function classifyRecord(record: LiveStreamRecord): LiveChange[] {
         ];
       }
       const member = parseOrNull(MemberImageSchema, image);
-      if (member !== null) return [{ kind: 'member', classId: member.class_id, username: member.username }];
+      if (member !== null) {
+        // A teacher membership (before or after) changes which class VMs the user sees; a student's
+        // view follows their own assignment records.
+        const teacher = [record.oldImage, record.newImage].some(
+          (side) => parseOrNull(MemberImageSchema, side)?.role === 'teacher',
+        );
+        return [{ kind: 'member', classId: member.class_id, username: member.username, teacher }];
+      }
       return [];
     }
   }

@@ -108,7 +108,7 @@ export function createLiveFanout(deps: LiveFanoutDeps): LiveFanout {
         const details = await classOf(change.classId);
         if (details === null) unknown.add(change.key.cluster_id);
         else for (const teacher of details.teachers) add({ username: teacher, key: change.key });
-      } else if (change.kind === 'member') {
+      } else if (change.kind === 'member' && change.teacher) {
         const details = await classOf(change.classId);
         // A deleted class: its VM links' own records mark their clusters.
         for (const vm of details?.vms ?? []) add({ username: change.username, key: vm });

@@ -103,7 +103,15 @@ describe('stream records', () => {
         eventName: 'REMOVE',
         oldImage: { entity: 'member', class_id: 'net', username: 'bob', role: 'student' },
       }),
-    ).toEqual([{ kind: 'member', classId: 'net', username: 'bob' }]);
+    ).toEqual([{ kind: 'member', classId: 'net', username: 'bob', teacher: false }]);
+    expect(
+      classifyRecord({
+        ...base,
+        eventName: 'MODIFY',
+        oldImage: { entity: 'member', class_id: 'net', username: 'carol', role: 'teacher' },
+        newImage: { entity: 'member', class_id: 'net', username: 'carol', role: 'student' },
+      }),
+    ).toEqual([{ kind: 'member', classId: 'net', username: 'carol', teacher: true }]);
   });
 });
 
