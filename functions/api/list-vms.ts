@@ -41,6 +41,27 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
     route: routes.listVms,
     handler: async ({ query, caller, headers }) => {
       const { repositories, settings, now, refreshClusters, configuredClusterIds, readCache } = deps();
+      /**
+       * The versions basis of this request, or null when there is none or a refresh may run (then
+       * the answer is not the versions' alone). No refresh runs for anyone when none runs for an
+       * admin, whose scope covers every cluster.
+       */
+      const shortcutBasis = (current: readonly ClusterState[], ownership: string | null): string | null => {
+        if (
+          refreshClusters !== undefined &&
+          planRefresh({ all: true }, current, query, configuredClusterIds) !== null
+        ) {
+          return null;
+        }
+        return versionBasis({
+          caller: { username: caller.username, roles: caller.roles },
+          query,
+          staleAfterMs: settings.staleAfterMs,
+          states: current,
+          ownershipVersion: ownership,
+          admin: caller.roles.admin,
+        });
+      };
       let scope: VisibleScope;
       let states: ClusterState[];
       let ownershipVersion: string | null = null;
@@ -52,6 +73,13 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       } else {
         // The versions first (one Query): what the cache holds is used only under them.
         ({ states, ownershipVersion } = await repositories.syncState.readVersions());
+        const earlyBasis = shortcutBasis(states, ownershipVersion);
+        if (earlyBasis !== null) {
+          // The client's copy is still what the versions say: no VM (nor ownership) is read.
+          const tag = matchesVersionEtag(headers['if-none-match'], earlyBasis, now());
+          if (tag !== null)
+            return { status: 304, headers: { etag: tag, 'cache-control': 'private, no-cache' } };
+        }
         scope = caller.roles.admin
           ? { all: true }
           : await readCache.scope(callerKey(caller), ownershipVersion, () =>
@@ -78,23 +106,8 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         if (plan.reason === 'requested' && result.complete) mode = 'live';
         states = await repositories.syncState.listClusterStates();
       }
-      const basis =
-        readCache === undefined || plan !== null
-          ? null
-          : versionBasis({
-              caller: { username: caller.username, roles: caller.roles },
-              query,
-              staleAfterMs: settings.staleAfterMs,
-              states,
-              ownershipVersion,
-              admin: scope.all,
-            });
-      if (basis !== null) {
-        // The client's copy is still what the versions say: no VM is read.
-        const tag = matchesVersionEtag(headers['if-none-match'], basis, now());
-        if (tag !== null)
-          return { status: 304, headers: { etag: tag, 'cache-control': 'private, no-cache' } };
-      }
+      // After a refresh the states were read again; the tag is made from what the page was read with.
+      const basis = readCache === undefined || plan !== null ? null : shortcutBasis(states, ownershipVersion);
       const page = await listVmsPage(repositories, scope, {
         ...(readCache === undefined ? {} : { cache: readCache }),
         filters: query,
