@@ -157,12 +157,7 @@ async function apply(step: Op): Promise<void> {
 }
 
 /** Pages of a list as a client walks them: the first, then each next cursor. */
-async function walk(
-  caller: Caller,
-  filters: VmListFilters,
-  limit: number,
-  cached: boolean,
-) {
+async function walk(caller: Caller, filters: VmListFilters, limit: number, cached: boolean) {
   const pages: unknown[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 20; page++) {
