@@ -5,6 +5,7 @@ import { Pool } from 'undici';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { createLocalIssuer } from '#local/auth/issuer.ts';
 import { startLocalGateway } from '#local/gateway/server.ts';
+import { readCacheFromEnv } from '#shared/api/read-cache.ts';
 import { apiSettingsFromEnv } from '#shared/api/settings.ts';
 import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routes } from '#shared/http/routes.ts';
@@ -120,11 +121,15 @@ export async function measureLatency(input: {
     })),
   );
   const handlerTimes: number[] = [];
+  const benchNow = () => Date.now() + input.clockOffsetMs;
+  // As deployed: the read cache on unless READ_CACHE_MAX_AGE_SECONDS=0 (for a run without it).
+  const readCache = readCacheFromEnv(process.env, benchNow);
   const realHandler = createListVmsHandler(() => ({
     repositories,
     settings: apiSettingsFromEnv({}),
     usernames: identityOptionsFromEnv({}),
-    now: () => Date.now() + input.clockOffsetMs,
+    now: benchNow,
+    ...(readCache === undefined ? {} : { readCache }),
   }));
   // The handler timed in process: the rest of a request is the gateway (JWT, event) and HTTP.
   const listVms = async (

@@ -106,3 +106,10 @@ export function versionedOwnership(
   }
   return wrapped as unknown as OwnershipRepository;
 }
+
+/** Every ownership method is listed as a read or a write (a new one fails the typecheck here). */
+type UnlistedOwnershipMethod = Exclude<
+  keyof OwnershipRepository,
+  (typeof OWNERSHIP_WRITE_METHODS)[number] | (typeof OWNERSHIP_READ_METHODS)[number]
+>;
+export const OWNERSHIP_METHODS_LISTED: [UnlistedOwnershipMethod] extends [never] ? true : never = true;
