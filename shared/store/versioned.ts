@@ -46,6 +46,12 @@ async function thenBump<T>(write: () => Promise<T>, bump: (result: T | undefined
   }
 }
 
+/** Whether a write's result says it wrote nothing (`false`, or a report of 0 writes); undefined = it failed. */
+function wroteNothing(result: unknown): boolean {
+  if (result === false) return true;
+  return typeof result === 'object' && result !== null && 'writes' in result && result.writes === 0;
+}
+
 /** The inventory repository whose pending-state writes (user actions) bump the cluster's version. */
 export function versionedInventory(
   inventory: InventoryRepository,
@@ -101,7 +107,11 @@ export function versionedOwnership(
     wrapped[method] = (...args: unknown[]) =>
       thenBump(
         () => (ownership[method] as (...a: unknown[]) => Promise<unknown>).apply(ownership, args),
-        () => syncState.bumpOwnershipVersion(),
+        async (result) => {
+          // A write that wrote nothing (a removed guest nobody owned) leaves the version alone.
+          if (wroteNothing(result)) return;
+          await syncState.bumpOwnershipVersion();
+        },
       );
   }
   return wrapped as unknown as OwnershipRepository;

@@ -44,6 +44,27 @@ describe('versioned ownership', () => {
     }
   });
 
+  it('leaves the version alone when a write wrote nothing', async () => {
+    let bumps = 0;
+    const base = recordingOwnership([]);
+    const ownership = versionedOwnership(
+      {
+        ...base,
+        suspendVm: async () => ({ writes: 0, capacityUnits: 0 }),
+        deleteAssignment: async () => false,
+      },
+      {
+        bumpOwnershipVersion: async () => {
+          bumps++;
+          return { writes: 1, capacityUnits: 1 };
+        },
+      },
+    );
+    await ownership.suspendVm({ cluster_id: 'c', vmid: 1 }, 0);
+    await ownership.deleteAssignment({ username: 'u', cluster_id: 'c', vmid: 1, source: 'admin' });
+    expect(bumps).toBe(0);
+  });
+
   it('moves it after a failed write too (part of it may have landed), and rethrows', async () => {
     const log: string[] = [];
     const ownership = versionedOwnership(recordingOwnership(log, new Set(['deleteClass'])), {
