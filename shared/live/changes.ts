@@ -101,6 +101,8 @@ export function classifyRecord(record: LiveStreamRecord): LiveChange[] {
     }
     case 'syncState': {
       if (image.pk === syncStateKeys.clusterStatePartition) {
+        // The read cache's version items live beside the cluster states: no client-visible change.
+        if (typeof image.sk === 'string' && syncStateKeys.isVersionSortKey(image.sk)) return [];
         const old = parseOrNull(ClusterStateSchema, record.oldImage);
         const next = parseOrNull(ClusterStateSchema, record.newImage);
         const cluster = next?.cluster_id ?? old?.cluster_id;
