@@ -425,6 +425,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         apiUrl: origin,
         authority: `${origin}${OIDC_BASE_PATH}`,
         clientId: issuer.clientId,
+        // The live socket shares the API's origin (read at request time: the gateway listens by then).
+        liveUrl: `${origin.replace(/^http/, 'ws')}${live.path}`,
       }),
     });
     const liveOptions = options.live ?? {};
