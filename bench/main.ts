@@ -5,7 +5,15 @@ import { startBenchDynamo } from './harness/dynamo.ts';
 import { MODELLED_LATENCY_MS, startFleet } from './harness/fleet.ts';
 import { parseBenchArgs } from './lib/args.ts';
 import { countTransitions } from './lib/asl-transitions.ts';
-import { type MonthlyCost, monthlyCost, type ShapeInputs, type Workload } from './lib/cost-model.ts';
+import {
+  type LiveInputs,
+  liveCost,
+  liveScheduleOf,
+  type MonthlyCost,
+  monthlyCost,
+  type ShapeInputs,
+  type Workload,
+} from './lib/cost-model.ts';
 import { type GoalOutcome, judge } from './lib/goals.ts';
 import { customMetricSeriesCount } from './lib/metric-series.ts';
 import { PRICES, PRICES_AS_OF } from './lib/prices.ts';
@@ -274,6 +282,29 @@ export async function runBenchmark(
   doc.machine.load_average_end = loadavg().map(r2);
   doc.duration_s = r1((performance.now() - started) / 1000);
   return { doc, json: args.json, save: args.save, report: { doc, bundles, scenarios, latencies, dyn, cost } };
+}
+
+/** Counts of the live benchmark (when it ran) that the live cost entry uses. */
+function liveFigures(doc: BenchDocument): {
+  messagesPerUserPerPass: number;
+  messageBytes: number;
+  notifyInvocationsPerPass: number;
+  liveWcuPerPass: number;
+} | null {
+  const live = (doc as unknown as { live?: Record<string, unknown> | null }).live;
+  if (live === undefined || live === null) return null;
+  const n = (key: string): number | null => (typeof live[key] === 'number' ? (live[key] as number) : null);
+  const messages = n('messages_per_user_per_pass');
+  const bytes = n('bytes_per_message');
+  const notify = n('notify_invocations_per_pass');
+  const wcu = n('live_wcu_per_pass');
+  if (messages === null || bytes === null || notify === null || wcu === null) return null;
+  return {
+    messagesPerUserPerPass: messages,
+    messageBytes: bytes,
+    notifyInvocationsPerPass: notify,
+    liveWcuPerPass: wcu,
+  };
 }
 
 /** Issue 20's goal: a cold 5,000-guest cluster completes within 2 full-sync periods. */
@@ -795,8 +826,34 @@ function assemble(
           'the dashboard graphs them for the whole fleet; per-cluster values come from Logs Insights on the EMF log lines (field cluster_id), not from metric math',
       },
     ];
+    const liveMeasured = liveFigures(doc);
+    const liveInputs: LiveInputs = {
+      connectedUsers: 50,
+      hoursPerDay: 8,
+      daysPerMonth: 22,
+      // Measured by the live benchmark when it ran; else the fan-out's bound (one message per cluster with a change).
+      messagesPerUserPerPass: liveMeasured?.messagesPerUserPerPass ?? 2,
+      messagesBasis: liveMeasured === null ? 'assumed' : 'measured',
+      messageBytes: liveMeasured?.messageBytes ?? 600,
+      // One invocation per stream batch: the inventory and the sync-state streams each deliver one per pass.
+      notifyInvocationsPerPass: liveMeasured?.notifyInvocationsPerPass ?? 2,
+      notifyBasis: liveMeasured === null ? 'assumed' : 'measured',
+      // Per changed cluster a version update and a log entry (≤ 1 KB each).
+      liveWcuPerPass: liveMeasured?.liveWcuPerPass ?? workload.clusters * 2,
+      connectionsQueryRcu: 0.5,
+      lambda: { notifyMemoryMb: 512, notifyMs: 50, socketMemoryMb: 256, socketMs: 15 },
+    };
+    const live = liveCost(workload, liveInputs);
     doc.cost = {
       description: 'monthly AWS bill of the reference fleet from the unit counts measured in this run',
+      live_updates: {
+        description:
+          'live updates for 50 connected users (8 h a day, 22 days): WebSocket API connection minutes and messages, notify/socket/authorizer/sweep functions, the connections table; added to monthly_usd when deployed',
+        monthly_usd: r2(live.totalUsd),
+        inputs: liveInputs,
+        schedule: liveScheduleOf(workload, liveInputs),
+        ...live,
+      },
       monthly_usd: r2(designCost.totalUsd),
       naive_monthly_usd: r2(naiveCost.totalUsd),
       prices_as_of: PRICES_AS_OF,
