@@ -117,6 +117,8 @@ export interface LocalLiveOptions {
   readonly batchWindowMs?: number;
   /** Stream polling interval. @default 250 */
   readonly pollIntervalMs?: number;
+  /** Called after each delivery to the notify handler (benchmarks count its invocations). */
+  readonly onDelivered?: (records: number, failed: number) => void;
 }
 
 /** A running local stack. */
@@ -482,6 +484,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: notify as unknown as StreamHandler,
       ...(liveOptions.batchWindowMs === undefined ? {} : { batchWindowMs: liveOptions.batchWindowMs }),
       ...(liveOptions.pollIntervalMs === undefined ? {} : { pollIntervalMs: liveOptions.pollIntervalMs }),
+      ...(liveOptions.onDelivered === undefined ? {} : { onDelivered: liveOptions.onDelivered }),
       log,
     });
     cleanups.push(() => poller.stop());
