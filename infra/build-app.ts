@@ -54,22 +54,24 @@ export function buildApp(app: App) {
         CLUSTERS_CONFIG: clusters.environmentJson,
         [ACTION_WAIT_ENV]: String(config.actionWaitSeconds),
       },
+      // the bulk route acts like the single one: the clusters, their worker limits
+      bulkAction: { CLUSTERS_CONFIG: clusters.environmentJson },
       listVms: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
       // The trigger refuses a cluster id that is not configured, and answers per cluster.
       triggerSync: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
     },
   });
-  // The action handler resolves the clusters' API tokens the way the sync function does.
-  const vmAction = api.handlers.functions.vmAction;
-  if (clusters.secretRefs.length > 0) {
-    vmAction.role.addToPrincipalPolicy(
+  // The action handlers resolve the clusters' API tokens the way the sync function does.
+  for (const acting of [api.handlers.functions.vmAction, api.handlers.functions.bulkAction]) {
+    if (clusters.secretRefs.length === 0) break;
+    acting.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
         resources: [...new Set(clusters.secretRefs.flatMap((ref) => secretArnPatterns(api, ref)))],
       }),
     );
     if (config.tokenSecretKmsKeyArn !== undefined) {
-      vmAction.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
+      acting.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
     }
   }
   const portalContent =

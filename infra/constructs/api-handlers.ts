@@ -89,6 +89,17 @@ export const ROUTE_TABLE_ACCESS: Readonly<
     ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
     audit: APPEND,
   },
+  // each VM goes through the action (visibility, pending state); the job is kept for its status route
+  bulkAction: {
+    inventory: { actions: ['BatchGetItem', 'UpdateItem'] },
+    syncState: { actions: ['PutItem'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+    audit: APPEND,
+  },
+  getBulkAction: {
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['GetItem'] },
+  },
   listAssignments: { ownership: { actions: ['Query', 'Scan'], queriedIndexes: [BY_VM] } },
   putAssignment: {
     inventory: { actions: ['GetItem'] },

@@ -8,6 +8,11 @@ import {
 } from '#shared/http/schemas/actions.ts';
 import { ListAuditQuerySchema, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
 import {
+  BulkActionBodySchema,
+  BulkActionPathSchema,
+  BulkActionResponseSchema,
+} from '#shared/http/schemas/bulk.ts';
+import {
   AssignmentResponseItemSchema,
   ClassMemberPathSchema,
   ClassPathSchema,
@@ -233,6 +238,40 @@ export const routes = {
       202: { description: 'Still running; the next sync confirms it', schema: VmActionPendingResponseSchema },
     },
     errors: ['conflict', 'action_pending', 'action_failed', 'proxmox_unavailable'],
+  }),
+  bulkAction: defineRoute({
+    id: 'bulkAction',
+    method: 'POST',
+    path: '/api/bulk-actions',
+    auth: 'jwt',
+    handler: 'functions/api/bulk-action.ts',
+    placement: 'vpc',
+    summary:
+      "Power action on many VMs (a list, or a class's VMs for its teachers and admins): each VM checked, " +
+      'pending and confirmed as a single action, at most the per-node worker limit at once; one line per VM',
+    tag: 'vms',
+    request: { body: BulkActionBodySchema },
+    maxBodyBytes: 64 * 1024,
+    responses: {
+      200: {
+        description: 'Every VM answered: done, pending, refused or failed (a refusal never hides the others)',
+        schema: BulkActionResponseSchema,
+      },
+    },
+    // a class the caller does not teach: 404 (not theirs) or 403 (a student of it)
+    errors: ['forbidden'],
+  }),
+  getBulkAction: defineRoute({
+    id: 'getBulkAction',
+    method: 'GET',
+    path: '/api/bulk-actions/{bulkId}',
+    auth: 'jwt',
+    handler: 'functions/api/get-bulk-action.ts',
+    placement: 'outside-vpc',
+    summary: "A bulk action's lines (its caller or admins), pending ones brought up to date from the table",
+    tag: 'vms',
+    request: { path: BulkActionPathSchema },
+    responses: { 200: { description: 'The bulk action', schema: BulkActionResponseSchema } },
   }),
   listAssignments: defineRoute({
     id: 'listAssignments',

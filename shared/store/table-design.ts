@@ -67,7 +67,7 @@ export const INVENTORY_TABLE: TableDesign = {
   ],
 };
 
-/** Per-cluster sync state, leases, runtime stats chunks, coalescing records, global run stats. */
+/** Per-cluster sync state, leases, runtime stats chunks, coalescing records, global run stats, bulk jobs. */
 export const SYNC_STATE_TABLE: TableDesign = {
   id: 'SyncState',
   envVar: 'SYNC_STATE_TABLE',
@@ -219,6 +219,8 @@ export const syncStateKeys = {
   }),
   lease: (clusterId: string, kind: string) => ({ pk: `CLUSTER#${clusterId}`, sk: `LEASE#${kind}` }),
   globalRun: (mode: string) => ({ pk: 'GLOBAL', sk: `RUN#${mode}` }),
+  /** A bulk action's record, read by its status route (expires after a day). */
+  bulkJob: (bulkId: string) => ({ pk: `BULK#${bulkId}`, sk: 'JOB' }),
 } as const;
 
 /** Keys of the Ownership table. */

@@ -116,6 +116,9 @@ const CELLS: Record<RouteId, Cell> = {
   // action tests): only the authorizer's rows are checked here.
   triggerSync: { method: 'POST', path: '/api/sync/trigger', body: {} },
   vmAction: { method: 'POST', path: '/api/vm/101/start?cluster=lab-a' },
+  // bulk actions have their own suite (test/integration/actions/bulk-actions.test.ts)
+  bulkAction: { method: 'POST', path: '/api/bulk-actions', body: { action: 'start', class_id: 'net-a' } },
+  getBulkAction: { method: 'GET', path: '/api/bulk-actions/0c6e8e0a-6f5e-4b43' },
   listAssignments: { method: 'GET', path: '/api/assignments', expect: admins(200) },
   putAssignment: {
     method: 'PUT',
