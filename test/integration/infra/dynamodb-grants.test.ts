@@ -305,6 +305,17 @@ async function runScenario(): Promise<void> {
     expect([200, 202], JSON.stringify(action.json)).toContain(action.status);
   }
 
+  // A bulk action on the class by its teacher whose tasks outlast the wait (so a line stays
+  // pending), then its status route, which reads the pending VMs back.
+  sim.faults.setHang(clusterId, 'task', true);
+  const power = sim.guest(clusterId, classVm)?.status === 'running' ? 'stop' : 'start';
+  const bulk = await api('POST', '/api/bulk-actions', teacher, { action: power, class_id: classId });
+  sim.faults.setHang(clusterId, 'task', false);
+  expectStatus(bulk, 200, 'bulk action');
+  const bulkId = String((bulk.json as { bulk_id: string }).bulk_id);
+  expect(JSON.stringify(bulk.json)).toContain('"pending"');
+  expectStatus(await api('GET', `/api/bulk-actions/${bulkId}`, teacher), 200, 'bulk status');
+
   // The trigger: a refused start (its claim is released), then a start, then a coalesced one.
   failNextStart = true;
   expect((await api('POST', '/api/sync/trigger', admin, { mode: 'full' })).status).toBeGreaterThanOrEqual(
