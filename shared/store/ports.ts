@@ -148,6 +148,10 @@ export interface InventoryRepository {
     since: number,
     options?: { observedAt?: number; set?: Partial<StoredVmAttributes> },
   ): Promise<boolean>;
+  /** Sets (or with null removes) the idle rule's announced shutdown time; false when the VM is gone. */
+  setIdleWarning(key: VmKey, shutdownAt: number | null): Promise<boolean>;
+  /** "Keep running": the idle clock restarts at `at` and any announced idle shutdown is removed. */
+  resetIdleClock(key: VmKey, at: number): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

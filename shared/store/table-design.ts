@@ -77,7 +77,7 @@ export const SYNC_STATE_TABLE: TableDesign = {
   ttlAttribute: 'expires_at',
 };
 
-/** Assignments and classes. */
+/** Assignments, classes and class schedules. */
 export const OWNERSHIP_TABLE: TableDesign = {
   id: 'Ownership',
   envVar: 'OWNERSHIP_TABLE',
@@ -234,6 +234,9 @@ export const ownershipKeys = {
   classPartition: (classId: string) => `CLASS#${classId}`,
   memberSortKey: (username: string) => `MEMBER#${username}`,
   classVmSortKey: (clusterId: string, vmid: number) => `VM#${clusterId}#${vmid}`,
+  /** Class schedules live in one partition, so the scheduled function lists them in one Query. */
+  schedulesPartition: 'SCHEDULES',
+  schedule: (classId: string) => ({ pk: 'SCHEDULES', sk: classId }),
 } as const;
 
 /** Keys of the AuditTrail table. */

@@ -1,0 +1,97 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type ClassSchedule,
+  ClassScheduleSchema,
+  type ClassScheduleStore,
+} from '#shared/schedules/class-schedule.ts';
+import { ownershipKeys } from '../table-design.ts';
+import { isConditionalCheckFailed, parseItem } from './helpers.ts';
+
+/** Class schedules in the Ownership table, all in one partition (`SCHEDULES` / class id). */
+export class DynamoDbClassScheduleStore implements ClassScheduleStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getSchedule(classId: string): Promise<ClassSchedule | null> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: ownershipKeys.schedule(classId), ConsistentRead: true }),
+    );
+    return Item === undefined ? null : parseItem(ClassScheduleSchema, Item, `${this.tableName} schedule`);
+  }
+
+  async putSchedule(schedule: Omit<ClassSchedule, 'evaluated_until'>): Promise<ClassSchedule> {
+    // An update, not a put: how far the schedule was evaluated survives a change of its settings.
+    const { Attributes } = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: ownershipKeys.schedule(schedule.class_id),
+        UpdateExpression:
+          'SET class_id = :c, timezone = :tz, start_cron = :start, shutdown_cron = :stop, max_uptime_hours = :up, ' +
+          'idle = :idle, updated_by = :by, updated_at = :at, evaluated_until = if_not_exists(evaluated_until, :none)',
+        ExpressionAttributeValues: {
+          ':c': schedule.class_id,
+          ':tz': schedule.timezone,
+          ':start': schedule.start_cron,
+          ':stop': schedule.shutdown_cron,
+          ':up': schedule.max_uptime_hours,
+          ':idle': schedule.idle,
+          ':by': schedule.updated_by,
+          ':at': schedule.updated_at,
+          ':none': null,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseItem(ClassScheduleSchema, Attributes, `${this.tableName} schedule`);
+  }
+
+  async deleteSchedule(classId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: ownershipKeys.schedule(classId) }));
+  }
+
+  async listSchedules(): Promise<ClassSchedule[]> {
+    const schedules: ClassSchedule[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': ownershipKeys.schedulesPartition },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        schedules.push(parseItem(ClassScheduleSchema, item, `${this.tableName} schedule`));
+      }
+      cursor = page.LastEvaluatedKey;
+    } while (cursor !== undefined);
+    return schedules;
+  }
+
+  async claimWindow(classId: string, previous: number | null, until: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ownershipKeys.schedule(classId),
+          UpdateExpression: 'SET evaluated_until = :until',
+          ConditionExpression: 'attribute_exists(pk) AND evaluated_until = :previous',
+          ExpressionAttributeValues: { ':until': until, ':previous': previous },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+}
