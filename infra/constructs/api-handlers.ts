@@ -127,6 +127,16 @@ export const ROUTE_TABLE_ACCESS: Readonly<
     ownership: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], queriedIndexes: [BY_MEMBER, BY_VM] },
     audit: APPEND,
   },
+  // schedules: the class decides who may (its record and members), the schedule is one item
+  getClassSchedule: { ownership: { actions: ['GetItem', 'Query'] } },
+  putClassSchedule: { ownership: { actions: ['GetItem', 'Query', 'UpdateItem'] }, audit: APPEND },
+  deleteClassSchedule: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] }, audit: APPEND },
+  // keep running: the VM must be the caller's (as for reading it), then one update of its item
+  keepVmRunning: {
+    inventory: { actions: ['UpdateItem'] },
+    ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
+    audit: APPEND,
+  },
   listAudit: {
     audit: {
       actions: ['Query'],

@@ -33,6 +33,12 @@ import {
   UpdateClassBodySchema,
 } from '#shared/http/schemas/ownership.ts';
 import {
+  ClassScheduleResponseSchema,
+  KeepRunningPathSchema,
+  KeepRunningResponseSchema,
+  PutClassScheduleBodySchema,
+} from '#shared/http/schemas/schedules.ts';
+import {
   SyncHealthResponseSchema,
   SyncStatsResponseSchema,
   TriggerSyncBodySchema,
@@ -431,6 +437,58 @@ export const routes = {
     tag: 'classes',
     request: { path: ClassVmPathSchema },
     responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  getClassSchedule: defineRoute({
+    id: 'getClassSchedule',
+    method: 'GET',
+    path: '/api/classes/{classId}/schedule',
+    auth: 'jwt',
+    handler: 'functions/api/get-class-schedule.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: the class's schedule (null when none)",
+    tag: 'classes',
+    request: { path: ClassPathSchema },
+    responses: { 200: { description: 'The schedule', schema: ClassScheduleResponseSchema } },
+  }),
+  putClassSchedule: defineRoute({
+    id: 'putClassSchedule',
+    method: 'PUT',
+    path: '/api/classes/{classId}/schedule',
+    auth: 'jwt',
+    handler: 'functions/api/put-class-schedule.ts',
+    placement: 'outside-vpc',
+    summary:
+      "Admins and the class's teachers: set the class's schedule (start/shutdown cron in a time zone, " +
+      'max uptime, idle rule); evaluated every 5 minutes with the schedule as actor',
+    tag: 'classes',
+    request: { path: ClassPathSchema, body: PutClassScheduleBodySchema },
+    responses: { 200: { description: 'The schedule', schema: ClassScheduleResponseSchema } },
+  }),
+  deleteClassSchedule: defineRoute({
+    id: 'deleteClassSchedule',
+    method: 'DELETE',
+    path: '/api/classes/{classId}/schedule',
+    auth: 'jwt',
+    handler: 'functions/api/delete-class-schedule.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: remove the class's schedule",
+    tag: 'classes',
+    request: { path: ClassPathSchema },
+    responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  keepVmRunning: defineRoute({
+    id: 'keepVmRunning',
+    method: 'POST',
+    path: '/api/vms/{cluster}/{vmid}/keep-running',
+    auth: 'jwt',
+    handler: 'functions/api/keep-vm-running.ts',
+    placement: 'outside-vpc',
+    summary:
+      "Whoever sees the VM: keep it running — restarts the idle rule's clock and removes its announced " +
+      'shutdown (`idle_shutdown_at`)',
+    tag: 'vms',
+    request: { path: KeepRunningPathSchema },
+    responses: { 200: { description: 'The idle clock restarted', schema: KeepRunningResponseSchema } },
   }),
   listAudit: defineRoute({
     id: 'listAudit',

@@ -25,7 +25,10 @@ const CronText = z
       ctx.addIssue({ code: 'custom', message: error.message });
     }
   })
-  .meta({ description: 'minute hour day-of-month month day-of-week, e.g. "0 22 * * *"', examples: ['0 8 * * 1-5'] });
+  .meta({
+    description: 'minute hour day-of-month month day-of-week, e.g. "0 22 * * *"',
+    examples: ['0 8 * * 1-5'],
+  });
 
 const TimeZone = z
   .string()
@@ -45,7 +48,12 @@ export const IdleRuleSchema = z
   .object({
     enabled: z.boolean(),
     cpu_below_percent: z.number().min(0.1).max(100).default(DEFAULT_IDLE_CPU_PERCENT),
-    minutes: z.number().int().min(10).max(24 * 60).default(DEFAULT_IDLE_MINUTES),
+    minutes: z
+      .number()
+      .int()
+      .min(10)
+      .max(24 * 60)
+      .default(DEFAULT_IDLE_MINUTES),
   })
   .strict();
 export type IdleRule = z.infer<typeof IdleRuleSchema>;
@@ -56,7 +64,13 @@ export const ClassScheduleSettingsSchema = z
     timezone: TimeZone,
     start_cron: CronText.nullable().default(null),
     shutdown_cron: CronText.nullable().default(null),
-    max_uptime_hours: z.number().int().min(1).max(24 * 14).nullable().default(null),
+    max_uptime_hours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 14)
+      .nullable()
+      .default(null),
     idle: IdleRuleSchema.nullable().default(null),
   })
   .strict();

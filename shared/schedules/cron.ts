@@ -61,7 +61,8 @@ function parseField(text: string, spec: FieldSpec): { values: Set<number>; restr
   let restricted = true;
   for (const part of text.split(',')) {
     const [range = '', stepText, extra] = part.split('/');
-    if (extra !== undefined || range === '') throw new CronSyntaxError(`${spec.name}: "${part}" is malformed`);
+    if (extra !== undefined || range === '')
+      throw new CronSyntaxError(`${spec.name}: "${part}" is malformed`);
     let step = 1;
     if (stepText !== undefined) {
       if (!/^\d{1,2}$/.test(stepText) || Number(stepText) === 0) {
@@ -94,7 +95,9 @@ function parseField(text: string, spec: FieldSpec): { values: Set<number>; restr
 export function parseCron(expression: string): Cron {
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 5) {
-    throw new CronSyntaxError(`"${expression}" needs 5 fields (minute hour day month weekday), got ${fields.length}`);
+    throw new CronSyntaxError(
+      `"${expression}" needs 5 fields (minute hour day month weekday), got ${fields.length}`,
+    );
   }
   const parsed = fields.map((field, i) => parseField(field, FIELDS[i] as FieldSpec));
   const [minutes, hours, days, months, weekdays] = parsed as [
@@ -169,7 +172,8 @@ export function localTime(epochMs: number, timeZone: string): LocalTime {
 
 /** True when the expression fires at this local minute. */
 export function cronMatches(cron: Cron, time: LocalTime): boolean {
-  if (!cron.minutes.has(time.minute) || !cron.hours.has(time.hour) || !cron.months.has(time.month)) return false;
+  if (!cron.minutes.has(time.minute) || !cron.hours.has(time.hour) || !cron.months.has(time.month))
+    return false;
   const dayOk = cron.days.has(time.day);
   const weekdayOk = cron.weekdays.has(time.weekday);
   if (cron.daysRestricted && cron.weekdaysRestricted) return dayOk || weekdayOk;
@@ -185,7 +189,12 @@ export const MAX_CRON_WINDOW_MS = 24 * 60 * MINUTE_MS;
  * The instants (whole minutes, epoch ms) in `(fromExclusive, toInclusive]` at which the expression
  * fires in `timeZone`, oldest first. Windows longer than a day are refused.
  */
-export function cronFiresIn(cron: Cron, timeZone: string, fromExclusive: number, toInclusive: number): number[] {
+export function cronFiresIn(
+  cron: Cron,
+  timeZone: string,
+  fromExclusive: number,
+  toInclusive: number,
+): number[] {
   if (toInclusive - fromExclusive > MAX_CRON_WINDOW_MS) {
     throw new RangeError('cron windows are at most a day long');
   }

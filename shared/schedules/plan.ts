@@ -114,7 +114,12 @@ export function planSchedule(input: PlanInput): SchedulePlan {
       }
     }
     const maxUptimeMs = schedule.max_uptime_hours === null ? null : schedule.max_uptime_hours * 3_600_000;
-    if (maxUptimeMs !== null && vm.boot_time !== null && now - vm.boot_time >= maxUptimeMs && !recentlyStarted) {
+    if (
+      maxUptimeMs !== null &&
+      vm.boot_time !== null &&
+      now - vm.boot_time >= maxUptimeMs &&
+      !recentlyStarted
+    ) {
       plan.shutdown.push({ key, reason: 'max_uptime' });
       if (warned) plan.clearWarning.push(key);
       continue;

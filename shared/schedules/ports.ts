@@ -21,7 +21,11 @@ export interface ScheduledActionAlert {
   readonly kind: 'scheduled_action_failed';
   readonly class_id: string;
   readonly action: string;
-  readonly failed: readonly { readonly cluster_id: string; readonly vmid: number; readonly reason: string | null }[];
+  readonly failed: readonly {
+    readonly cluster_id: string;
+    readonly vmid: number;
+    readonly reason: string | null;
+  }[];
   /** epoch ms */
   readonly at: number;
 }

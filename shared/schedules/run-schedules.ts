@@ -1,9 +1,9 @@
+import { type BulkActionDeps, type BulkItemResult, runBulkAction } from '#shared/actions/bulk-action.ts';
 import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { recordAuditSafely } from '#shared/audit/audit-port.ts';
 import type { PendingAction, VmKey } from '#shared/domain/vm-record.ts';
 import type { Caller } from '#shared/http/identity.ts';
 import type { InventoryRepository, OwnershipRepository } from '#shared/store/ports.ts';
-import { type BulkActionDeps, type BulkItemResult, runBulkAction } from '#shared/actions/bulk-action.ts';
 import { type ClassSchedule, type ClassScheduleStore, scheduleActor } from './class-schedule.ts';
 import { type CpuMinute, type PlanSettings, planSchedule, type ShutdownReason } from './plan.ts';
 import type { AlertPort, CpuHistoryPort } from './ports.ts';

@@ -22,7 +22,11 @@ export class DynamoDbClassScheduleStore implements ClassScheduleStore {
 
   async getSchedule(classId: string): Promise<ClassSchedule | null> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: ownershipKeys.schedule(classId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: ownershipKeys.schedule(classId),
+        ConsistentRead: true,
+      }),
     );
     return Item === undefined ? null : parseItem(ClassScheduleSchema, Item, `${this.tableName} schedule`);
   }
@@ -33,9 +37,21 @@ export class DynamoDbClassScheduleStore implements ClassScheduleStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: ownershipKeys.schedule(schedule.class_id),
+        // every attribute by name: several (e.g. `timezone`) are DynamoDB reserved words
         UpdateExpression:
-          'SET class_id = :c, timezone = :tz, start_cron = :start, shutdown_cron = :stop, max_uptime_hours = :up, ' +
-          'idle = :idle, updated_by = :by, updated_at = :at, evaluated_until = if_not_exists(evaluated_until, :none)',
+          'SET #c = :c, #tz = :tz, #start = :start, #stop = :stop, #up = :up, #idle = :idle, #by = :by, ' +
+          '#at = :at, #until = if_not_exists(#until, :none)',
+        ExpressionAttributeNames: {
+          '#c': 'class_id',
+          '#tz': 'timezone',
+          '#start': 'start_cron',
+          '#stop': 'shutdown_cron',
+          '#up': 'max_uptime_hours',
+          '#idle': 'idle',
+          '#by': 'updated_by',
+          '#at': 'updated_at',
+          '#until': 'evaluated_until',
+        },
         ExpressionAttributeValues: {
           ':c': schedule.class_id,
           ':tz': schedule.timezone,
@@ -54,7 +70,9 @@ export class DynamoDbClassScheduleStore implements ClassScheduleStore {
   }
 
   async deleteSchedule(classId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: ownershipKeys.schedule(classId) }));
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: ownershipKeys.schedule(classId) }),
+    );
   }
 
   async listSchedules(): Promise<ClassSchedule[]> {
@@ -83,8 +101,9 @@ export class DynamoDbClassScheduleStore implements ClassScheduleStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: ownershipKeys.schedule(classId),
-          UpdateExpression: 'SET evaluated_until = :until',
-          ConditionExpression: 'attribute_exists(pk) AND evaluated_until = :previous',
+          UpdateExpression: 'SET #until = :until',
+          ConditionExpression: 'attribute_exists(pk) AND #until = :previous',
+          ExpressionAttributeNames: { '#until': 'evaluated_until' },
           ExpressionAttributeValues: { ':until': until, ':previous': previous },
         }),
       );

@@ -14,11 +14,12 @@ import type { ClusterStateInput } from '#shared/domain/sync-state.ts';
 import type { NewStoredVm } from '#shared/domain/vm-record.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { DynamoDbAuditTrail } from '#shared/store/dynamodb/audit-repository.ts';
+import { DynamoDbClassScheduleStore } from '#shared/store/dynamodb/class-schedule-repository.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { OwnershipRepository, Repositories } from '#shared/store/ports.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
 import { createTestIssuer, TEST_AUDIENCE, testUserTokens } from '../../helpers/tokens.ts';
-import { ownershipHandlers } from './ownership-handlers.ts';
+import { ownershipHandlers, scheduleHandlers } from './ownership-handlers.ts';
 
 /**
  * A running API for integration tests: fresh DynamoDB Local tables, the read and ownership
@@ -63,6 +64,7 @@ export async function startApiWorld(
     now: nowMs,
     audit: new DynamoDbAuditTrail(tables.documentClient, tables.names.audit),
   };
+  const schedules = new DynamoDbClassScheduleStore(tables.documentClient, tables.names.ownership);
   const issuer = await createTestIssuer();
   const tokens = await testUserTokens(issuer);
   const gateway = await startLocalGateway({
@@ -79,6 +81,10 @@ export async function startApiWorld(
       getSyncHealth: createSyncHealthHandler(() => deps),
       listAudit: createListAuditHandler(() => deps),
       ...ownershipHandlers(() => deps),
+      ...scheduleHandlers(
+        () => deps,
+        () => schedules,
+      ),
       ...extraHandlers,
     },
   });

@@ -160,6 +160,19 @@ const CELLS: Record<RouteId, Cell> = {
     expect: managers(200),
   },
   deleteClassVm: { method: 'DELETE', path: '/api/classes/net-a/vms/lab-a/103', expect: managers(204) },
+  getClassSchedule: { method: 'GET', path: '/api/classes/net-a/schedule', expect: managers(200) },
+  putClassSchedule: {
+    method: 'PUT',
+    path: '/api/classes/net-a/schedule',
+    body: { timezone: 'Europe/Berlin', shutdown_cron: '0 22 * * *' },
+    expect: managers(200),
+  },
+  deleteClassSchedule: { method: 'DELETE', path: '/api/classes/net-a/schedule', expect: managers(204) },
+  keepVmRunning: {
+    method: 'POST',
+    path: '/api/vms/lab-a/102/keep-running',
+    expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
+  },
   listAudit: { method: 'GET', path: '/api/audit?limit=5', expect: admins(200) },
   getOpenApi: { method: 'GET', path: '/api/openapi.json', expect: everyone(200) },
 };

@@ -34,11 +34,13 @@ describe('cronFiresIn', () => {
   it('fires at the local time of the zone, once per matching minute', () => {
     const night = parseCron('0 22 * * *');
     // 22:00 in Berlin is 21:00 UTC in winter
-    expect(cronFiresIn(night, 'Europe/Berlin', at('2026-12-07T20:55:00Z'), at('2026-12-07T21:05:00Z'))).toEqual([
-      at('2026-12-07T21:00:00Z'),
-    ]);
+    expect(
+      cronFiresIn(night, 'Europe/Berlin', at('2026-12-07T20:55:00Z'), at('2026-12-07T21:05:00Z')),
+    ).toEqual([at('2026-12-07T21:00:00Z')]);
     // the window is (from, to]: the fire time as the window's start is not repeated
-    expect(cronFiresIn(night, 'Europe/Berlin', at('2026-12-07T21:00:00Z'), at('2026-12-07T21:05:00Z'))).toEqual([]);
+    expect(
+      cronFiresIn(night, 'Europe/Berlin', at('2026-12-07T21:00:00Z'), at('2026-12-07T21:05:00Z')),
+    ).toEqual([]);
   });
 
   it('uses either day field when both are restricted (Vixie cron)', () => {
@@ -52,7 +54,9 @@ describe('cronFiresIn', () => {
   it('skips a local time a daylight-saving jump removes', () => {
     // 2026-03-29 02:30 does not exist in Berlin (01:59 CET → 03:00 CEST)
     const cron = parseCron('30 2 * * *');
-    expect(cronFiresIn(cron, 'Europe/Berlin', at('2026-03-28T23:00:00Z'), at('2026-03-29T03:00:00Z'))).toEqual([]);
+    expect(
+      cronFiresIn(cron, 'Europe/Berlin', at('2026-03-28T23:00:00Z'), at('2026-03-29T03:00:00Z')),
+    ).toEqual([]);
   });
 
   it('refuses an unknown time zone', () => {
