@@ -60,6 +60,12 @@ export const ROUTE_TABLE_ACCESS: Readonly<
     syncState: { actions: ['BatchGetItem', 'GetItem'] },
     ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
   },
+  // visibility as getVm, then one Query of the cluster's history buckets and the cluster's state
+  getVmHistory: {
+    inventory: { actions: ['GetItem'] },
+    syncState: { actions: ['GetItem', 'Query'] },
+    ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
+  },
   // the original portal's routes resolve the VM exactly as actions do (the caller's VMs, the clusters)
   getVmStatus: {
     inventory: { actions: ['BatchGetItem'] },

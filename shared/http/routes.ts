@@ -7,6 +7,7 @@ import {
   VmActionQuerySchema,
 } from '#shared/http/schemas/actions.ts';
 import { ListAuditQuerySchema, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
+import { VmHistoryQuerySchema, VmHistoryResponseSchema } from '#shared/http/schemas/history.ts';
 import {
   BulkActionBodySchema,
   BulkActionPathSchema,
@@ -159,6 +160,19 @@ export const routes = {
     tag: 'vms',
     request: { path: VmPathSchema },
     responses: { 200: { description: 'The VM', schema: VmSchema } },
+  }),
+  getVmHistory: defineRoute({
+    id: 'getVmHistory',
+    method: 'GET',
+    path: '/api/vms/{cluster}/{vmid}/history',
+    auth: 'jwt',
+    handler: 'functions/api/vm-history.ts',
+    placement: 'outside-vpc',
+    summary:
+      "A VM's CPU and memory use over time (1h or 24h at 1 minute, 14d at 15 minutes; avg and max); 404 when it does not exist or is not the caller's",
+    tag: 'vms',
+    request: { path: VmPathSchema, query: VmHistoryQuerySchema },
+    responses: { 200: { description: 'The history, oldest first', schema: VmHistoryResponseSchema } },
   }),
   getVmStatus: defineRoute({
     id: 'getVmStatus',

@@ -1,3 +1,4 @@
+import type { HistoryBucket, HistoryBucketSource } from '#shared/domain/metrics-history.ts';
 import type {
   Assignment,
   AssignmentInput,
@@ -179,6 +180,15 @@ export interface AcquireLeaseInput {
   nowMs?: number;
 }
 
+/**
+ * Metrics history buckets (per cluster, node and minute or quarter hour; see
+ * shared/domain/metrics-history.ts). Each bucket is put once, never updated.
+ */
+export interface MetricsHistoryRepository extends HistoryBucketSource {
+  /** Puts buckets (a bucket of the same node and time is replaced). */
+  putBuckets(buckets: readonly HistoryBucket[]): Promise<WriteReport>;
+}
+
 export interface SyncStateRepository {
   getClusterState(clusterId: string): Promise<ClusterState | null>;
   /** Every cluster's state (one Query). */
@@ -280,4 +290,6 @@ export interface Repositories {
   inventory: InventoryRepository;
   syncState: SyncStateRepository;
   ownership: OwnershipRepository;
+  /** metrics history, kept in the SyncState table */
+  history: MetricsHistoryRepository;
 }

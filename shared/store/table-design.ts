@@ -223,6 +223,25 @@ export const syncStateKeys = {
   bulkJob: (bulkId: string) => ({ pk: `BULK#${bulkId}`, sk: 'JOB' }),
 } as const;
 
+/**
+ * Keys of the metrics history, kept in the SyncState table (TTL `expires_at`): one partition per
+ * cluster and resolution, sorted by bucket time then node, so one Query returns every node's
+ * buckets of a time range (a VM that migrated is found on whichever node it ran).
+ */
+export const historyKeys = {
+  partition: (clusterId: string, resolution: '1m' | '15m') => `HISTORY#${clusterId}#${resolution}`,
+  bucket: (clusterId: string, resolution: '1m' | '15m', t: number, node: string) => ({
+    pk: `HISTORY#${clusterId}#${resolution}`,
+    sk: `${new Date(t).toISOString()}#${node}`,
+  }),
+  /** Sort-key bounds of the buckets that start in [fromMs, toMs]. */
+  range: (fromMs: number, toMs: number) => ({
+    from: new Date(fromMs).toISOString(),
+    // '~' sorts after every character of a node name.
+    to: `${new Date(toMs).toISOString()}#~`,
+  }),
+} as const;
+
 /** Keys of the Ownership table. */
 export const ownershipKeys = {
   userPartition: (username: string) => `USER#${username}`,

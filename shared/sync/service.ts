@@ -11,11 +11,13 @@ import {
 } from '#shared/config/clusters.ts';
 import { logger as powertoolsLogger } from '#shared/observability/powertools.ts';
 import type { ProxmoxLogger } from '#shared/proxmox/gateway.ts';
+import { DynamoDbHistoryRepository } from '#shared/store/dynamodb/history-repository.ts';
 import { DynamoDbInventoryRepository } from '#shared/store/dynamodb/inventory-repository.ts';
 import { DynamoDbOwnershipRepository } from '#shared/store/dynamodb/ownership-repository.ts';
 import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
 import type {
   InventoryRepository,
+  MetricsHistoryRepository,
   OwnershipRepository,
   Repositories,
   SyncStateRepository,
@@ -166,6 +168,7 @@ export function repositoriesFromEnv(env: Env, client: () => DynamoDBDocumentClie
   let inventory: InventoryRepository | undefined;
   let syncState: SyncStateRepository | undefined;
   let ownership: OwnershipRepository | undefined;
+  let history: MetricsHistoryRepository | undefined;
   return {
     get inventory() {
       if (!inventory) {
@@ -187,6 +190,13 @@ export function repositoriesFromEnv(env: Env, client: () => DynamoDBDocumentClie
         ownership = new DynamoDbOwnershipRepository(client(), tableName);
       }
       return ownership;
+    },
+    get history() {
+      if (!history) {
+        const tableName = table('SYNC_STATE_TABLE');
+        history = new DynamoDbHistoryRepository(client(), tableName);
+      }
+      return history;
     },
   };
 }

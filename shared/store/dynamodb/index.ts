@@ -2,11 +2,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Repositories } from '../ports.ts';
 import type { TableNames } from '../table-design.ts';
 import type { RetryPolicy } from './batch-operations.ts';
+import { DynamoDbHistoryRepository } from './history-repository.ts';
 import { DynamoDbInventoryRepository } from './inventory-repository.ts';
 import { DynamoDbOwnershipRepository } from './ownership-repository.ts';
 import { DynamoDbSyncStateRepository } from './sync-state-repository.ts';
 
-/** Wires the three DynamoDB repositories on one client. */
+/** Wires the DynamoDB repositories on one client (the metrics history lives in the SyncState table). */
 export function createDynamoDbRepositories(
   client: DynamoDBDocumentClient,
   tables: TableNames,
@@ -16,5 +17,6 @@ export function createDynamoDbRepositories(
     inventory: new DynamoDbInventoryRepository(client, tables.inventory, options),
     syncState: new DynamoDbSyncStateRepository(client, tables.syncState, options),
     ownership: new DynamoDbOwnershipRepository(client, tables.ownership, options),
+    history: new DynamoDbHistoryRepository(client, tables.syncState, options),
   };
 }

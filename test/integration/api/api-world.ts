@@ -3,6 +3,7 @@ import { createListAuditHandler } from '#functions/api/list-audit.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
+import { createVmHistoryHandler } from '#functions/api/vm-history.ts';
 import { createVmIpHandler } from '#functions/api/vm-ip.ts';
 import { createVmStatusHandler } from '#functions/api/vm-status.ts';
 import type { LocalIssuer } from '#local/auth/issuer.ts';
@@ -75,6 +76,7 @@ export async function startApiWorld(
     handlers: {
       listVms: createListVmsHandler(() => deps),
       getVm: createGetVmHandler(() => deps),
+      getVmHistory: createVmHistoryHandler(() => deps),
       getVmStatus: createVmStatusHandler(() => deps),
       getVmIp: createVmIpHandler(() => deps),
       getSyncStats: createSyncStatsHandler(() => deps),

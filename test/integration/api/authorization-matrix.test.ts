@@ -100,6 +100,11 @@ const CELLS: Record<RouteId, Cell> = {
     path: '/api/vms/lab-a/102',
     expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
   },
+  getVmHistory: {
+    method: 'GET',
+    path: '/api/vms/lab-a/102/history?range=24h',
+    expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
+  },
   getVmStatus: {
     method: 'GET',
     path: '/api/vm/102/status',

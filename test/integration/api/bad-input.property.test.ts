@@ -13,6 +13,7 @@ import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { handler as openApiHandler } from '#functions/api/openapi.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
+import { createVmHistoryHandler } from '#functions/api/vm-history.ts';
 import { createVmIpHandler } from '#functions/api/vm-ip.ts';
 import { createVmStatusHandler } from '#functions/api/vm-status.ts';
 import { buildHttpApiEvent } from '#local/gateway/event.ts';
@@ -49,6 +50,7 @@ beforeAll(async () => {
   handlers = {
     listVms: createListVmsHandler(deps),
     getVm: createGetVmHandler(deps),
+    getVmHistory: createVmHistoryHandler(deps),
     getVmStatus: createVmStatusHandler(deps),
     getVmIp: createVmIpHandler(deps),
     getSyncStats: createSyncStatsHandler(deps),

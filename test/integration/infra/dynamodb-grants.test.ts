@@ -269,6 +269,16 @@ async function runScenario(): Promise<void> {
     expectStatus(await api('GET', '/api/classes', token), 200, 'classes');
   }
   expectStatus(await api('GET', `/api/vms/${clusterId}/${own}`, studentA), 200, 'get own VM');
+  expectStatus(
+    await api('GET', `/api/vms/${clusterId}/${own}/history?range=24h`, studentA),
+    200,
+    'VM history',
+  );
+  expectStatus(
+    await api('GET', `/api/vms/${clusterId}/${classVm}/history?range=14d`, teacher),
+    200,
+    'class VM history',
+  );
   expectStatus(await api('GET', `/api/vm/${own}/status?cluster=${clusterId}`, studentA), 200, 'VM status');
   expectStatus(await api('GET', `/api/vm/${own}/ip`, studentA), 200, 'VM address (cluster resolved)');
   expectStatus(await api('GET', `/api/vm/${classVm}/status`, admin), 200, 'VM status (admin)');
