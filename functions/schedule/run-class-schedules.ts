@@ -6,7 +6,12 @@
 import { defaultActionWiring, structuredLogger } from '#shared/actions/wiring.ts';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
 import { withInvocationLogger } from '#shared/observability/powertools.ts';
-import { type ClassRunSummary, runClassSchedules, type ScheduleRunDeps } from '#shared/schedules/run-schedules.ts';
+import { historyCpuPort } from '#shared/schedules/history-cpu.ts';
+import {
+  type ClassRunSummary,
+  runClassSchedules,
+  type ScheduleRunDeps,
+} from '#shared/schedules/run-schedules.ts';
 import { scheduleSettingsFromEnv } from '#shared/schedules/settings.ts';
 import { defaultScheduleStore } from '#shared/schedules/wiring.ts';
 
@@ -42,6 +47,7 @@ function defaultScheduleDeps(): Promise<ScheduleRunDeps> {
         workerLimit: (clusterId) => wiring.workerLimit(clusterId),
         logger: structuredLogger,
       },
+      cpuHistory: historyCpuPort(api.repositories.history),
       audit: api.audit,
       now: api.now,
       settings: scheduleSettingsFromEnv(process.env),

@@ -7,12 +7,12 @@ import {
   VmActionQuerySchema,
 } from '#shared/http/schemas/actions.ts';
 import { ListAuditQuerySchema, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
-import { VmHistoryQuerySchema, VmHistoryResponseSchema } from '#shared/http/schemas/history.ts';
 import {
   BulkActionBodySchema,
   BulkActionPathSchema,
   BulkActionResponseSchema,
 } from '#shared/http/schemas/bulk.ts';
+import { VmHistoryQuerySchema, VmHistoryResponseSchema } from '#shared/http/schemas/history.ts';
 import {
   AssignmentResponseItemSchema,
   ClassMemberPathSchema,

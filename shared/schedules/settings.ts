@@ -29,7 +29,9 @@ const EnvSchema = z.object({
 });
 
 /** The schedule settings from the environment (defaults: 30 min grace, 10 min warning). */
-export function scheduleSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): ScheduleRunSettings {
+export function scheduleSettingsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): ScheduleRunSettings {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     throw new ScheduleSettingsError(parsed.error.issues.map((issue) => issue.message).join('; '));

@@ -9,10 +9,10 @@ import { createRunClassSchedulesHandler } from '#functions/schedule/run-class-sc
 import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { type ActionWiring, createActionWiring } from '#shared/actions/wiring.ts';
 import type { AuditEntry } from '#shared/audit/audit-entry.ts';
+import type { HistoryBucket } from '#shared/domain/metrics-history.ts';
 import type { VmKey } from '#shared/domain/vm-record.ts';
 import { ApiVmSchema } from '#shared/domain/vm-record.ts';
-import type { CpuMinute } from '#shared/schedules/plan.ts';
-import type { CpuHistoryPort } from '#shared/schedules/ports.ts';
+import { historyCpuPort } from '#shared/schedules/history-cpu.ts';
 import type { ScheduleRunDeps } from '#shared/schedules/run-schedules.ts';
 import { DynamoDbClassScheduleStore } from '#shared/store/dynamodb/class-schedule-repository.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
@@ -25,7 +25,8 @@ import { type ApiWorld, startApiWorld } from '../api/api-world.ts';
  * shutdown fires once at its time (two runs racing for the window act once), is audited with the
  * schedule as actor, and skips a VM a user just started; the idle rule warns first (the warning is
  * on the VM in the API), then shuts the idle VM down, spares a busy one and one kept running.
- * The CPU history is an in-memory series here (the same port the metrics history store serves).
+ * The CPU history is read from the metrics history store (minute buckets written here as the
+ * quick sync writes them).
  */
 
 const MINUTE = 60_000;
@@ -36,22 +37,32 @@ let wiring: ActionWiring;
 let clusterId: string;
 let clock: number;
 let guests: GroundTruthGuest[];
-/** CPU percent per VMID for every minute (default idle) */
-const busyVmids = new Set<number>();
 
-const cpuHistory: CpuHistoryPort = {
-  async cpuMinutes(_cluster, vmids, from, to) {
-    const out = new Map<number, CpuMinute[]>();
-    for (const vmid of vmids) {
-      const minutes: CpuMinute[] = [];
-      for (let t = Math.ceil(from / MINUTE) * MINUTE; t <= to; t += MINUTE) {
-        minutes.push({ t, cpu_max: busyVmids.has(vmid) ? 40 : 1.5 });
-      }
-      out.set(vmid, minutes);
+/** Writes the metrics history's minute buckets of `vms` (busy ones at 40 %, the others at 1.5 %). */
+async function recordHistory(
+  vms: readonly GroundTruthGuest[],
+  busy: ReadonlySet<number>,
+  from: number,
+  to: number,
+) {
+  const buckets: HistoryBucket[] = [];
+  for (let t = Math.ceil(from / MINUTE) * MINUTE; t <= to; t += MINUTE) {
+    for (const node of new Set(vms.map((vm) => vm.node))) {
+      const values = (cpu: number) => ({ cpu_avg: cpu, cpu_max: cpu, mem_avg: 30, mem_max: 30 });
+      buckets.push({
+        cluster_id: clusterId,
+        node,
+        resolution: '1m',
+        t,
+        samples: 2,
+        guests: new Map(
+          vms.filter((vm) => vm.node === node).map((vm) => [vm.vmid, values(busy.has(vm.vmid) ? 40 : 1.5)]),
+        ),
+      });
     }
-    return out;
-  },
-};
+  }
+  await world.repositories.history.putBuckets(buckets);
+}
 
 function deps(): ScheduleRunDeps {
   return {
@@ -62,7 +73,7 @@ function deps(): ScheduleRunDeps {
       actionService: (waitMs) => wiring.actionService(waitMs),
       workerLimit: (id) => wiring.workerLimit(id),
     },
-    cpuHistory,
+    cpuHistory: historyCpuPort(world.repositories.history),
     audit: world.deps.audit,
     now: () => clock,
     settings: { userGraceMs: 30 * MINUTE, idleWarningMs: 10 * MINUTE },
@@ -219,7 +230,6 @@ describe('the idle rule', () => {
       GroundTruthGuest,
       GroundTruthGuest,
     ];
-    busyVmids.add(busy.vmid);
     await linkClass(CLASS, [busy, idle, keptRunning]);
     await world.repositories.ownership.putAssignment({
       username: 'alice',
@@ -237,6 +247,12 @@ describe('the idle rule', () => {
       schedule: { idle: { cpu_below_percent: 5, minutes: 60 } },
     });
     start = clock + 30 * MINUTE;
+    await recordHistory(
+      [busy, idle, keptRunning],
+      new Set([busy.vmid]),
+      start - 75 * MINUTE,
+      start + 30 * MINUTE,
+    );
   });
 
   it('first warns on the idle VMs, with the shutdown time on the VM in the API; the busy one gets none', async () => {
