@@ -49,6 +49,7 @@ export function buildApp(app: App) {
     syncClusterFunction: sync.syncClusterFunction.function,
     syncStateMachines: { full: sync.fullSyncStateMachine, quick: sync.quickSyncStateMachine },
     alarmTopic: sync.monitoring.alarmTopic,
+    classSchedules: { environment: { CLUSTERS_CONFIG: clusters.environmentJson } },
     routeEnvironment: {
       vmAction: {
         CLUSTERS_CONFIG: clusters.environmentJson,
@@ -62,16 +63,18 @@ export function buildApp(app: App) {
     },
   });
   // The action handlers resolve the clusters' API tokens the way the sync function does.
-  for (const acting of [api.handlers.functions.vmAction, api.handlers.functions.bulkAction]) {
+  const acting = [api.handlers.functions.vmAction, api.handlers.functions.bulkAction];
+  if (api.classSchedules !== undefined) acting.push(api.classSchedules.function);
+  for (const fn of acting) {
     if (clusters.secretRefs.length === 0) break;
-    acting.role.addToPrincipalPolicy(
+    fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
         resources: [...new Set(clusters.secretRefs.flatMap((ref) => secretArnPatterns(api, ref)))],
       }),
     );
     if (config.tokenSecretKmsKeyArn !== undefined) {
-      acting.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
+      fn.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
     }
   }
   const portalContent =

@@ -1,3 +1,4 @@
+import { PENDING_ACTION_EXPIRY_MS } from '#shared/domain/to-api-vm.ts';
 import type { StoredVm, VmKey } from '#shared/domain/vm-record.ts';
 import type { ClassSchedule } from './class-schedule.ts';
 import { cronFiresIn, parseCron } from './cron.ts';
@@ -55,6 +56,10 @@ const MINUTE_MS = 60_000;
 
 const keyOf = (vm: VmKey): VmKey => ({ cluster_id: vm.cluster_id, vmid: vm.vmid });
 
+/** A user's (or another run's) action is under way on the VM: the schedule leaves it alone. */
+const pendingLive = (vm: Pick<StoredVm, 'pending_since'>, now: number): boolean =>
+  vm.pending_since !== undefined && now - vm.pending_since <= PENDING_ACTION_EXPIRY_MS;
+
 /** The last time a cron fires in the window, or null. */
 function lastFire(cron: string | null, timezone: string, from: number, now: number): number | null {
   if (cron === null) return null;
@@ -100,10 +105,10 @@ export function planSchedule(input: PlanInput): SchedulePlan {
     const warned = vm.idle_shutdown_at !== undefined;
     if (!running) {
       if (warned) plan.clearWarning.push(key);
-      if (startNow && vm.status === 'stopped' && vm.pending_action === undefined) plan.start.push(key);
+      if (startNow && vm.status === 'stopped' && !pendingLive(vm, now)) plan.start.push(key);
       continue;
     }
-    if (vm.pending_action !== undefined) continue;
+    if (pendingLive(vm, now)) continue;
     const recentlyStarted = vm.boot_time !== null && now - vm.boot_time < settings.userGraceMs;
     if (stopNow) {
       if (recentlyStarted) plan.skipped.push({ key, reason: 'shutdown_time' });
