@@ -5,6 +5,7 @@ import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, ScheduleExpression, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import { CLASS_SCHEDULES_PERIOD_MINUTES } from '#shared/schedules/class-schedule.ts';
 import {
   AUDIT_TABLE,
   INVENTORY_TABLE,
@@ -15,8 +16,7 @@ import {
 import type { ApiHandlerNetwork } from './api-handlers.ts';
 import { PveFunction, type TableGrant } from './pve-function.ts';
 
-/** How often the one class-schedules function evaluates every class's schedule. */
-export const CLASS_SCHEDULES_PERIOD_MINUTES = 5;
+export { CLASS_SCHEDULES_PERIOD_MINUTES };
 
 /**
  * The DynamoDB actions of the class-schedules function, per table: the schedules (one Query), the

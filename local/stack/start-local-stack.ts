@@ -26,6 +26,7 @@ import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/
 import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routeList } from '#shared/http/routes.ts';
+import { CLASS_SCHEDULES_PERIOD_MINUTES } from '#shared/schedules/class-schedule.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
 import type { AllTableNames } from '#shared/store/table-design.ts';
@@ -363,10 +364,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     await silenceEmptyMetricsWarning();
-    const [listClusters, syncCluster, recordRun] = await Promise.all([
+    const [listClusters, syncCluster, recordRun, classSchedules] = await Promise.all([
       importHandler('#functions/sync/list-clusters.ts'),
       importHandler('#functions/sync/sync-cluster.ts'),
       importHandler('#functions/sync/record-run.ts'),
+      importHandler('#functions/schedule/run-class-schedules.ts'),
     ]);
     const runner = new LocalSyncRunner({
       definitions,
@@ -379,6 +381,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       quickIntervalMs,
       // Each cluster's quick syncs on their own: a hanging cluster delays only itself.
       quickClusterIds: clusters.clusters.map((c) => c.id),
+      // the one class-schedules function, on the deployment's period
+      periodicJobs: [
+        {
+          name: 'class schedules',
+          intervalMs: CLASS_SCHEDULES_PERIOD_MINUTES * 60_000,
+          run: async () => taskHandlerFromLambda('class-schedules', classSchedules)({}),
+        },
+      ],
       log,
     });
     cleanups.push(() => runner.stop());

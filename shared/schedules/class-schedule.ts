@@ -9,6 +9,9 @@ import { assertTimeZone, CronSyntaxError, parseCron } from './cron.ts';
  * every few minutes by the one class-schedules function.
  */
 
+/** How often the one class-schedules function evaluates every class's schedule (AWS and local). */
+export const CLASS_SCHEDULES_PERIOD_MINUTES = 5;
+
 /** Defaults of the idle rule. */
 export const DEFAULT_IDLE_CPU_PERCENT = 5;
 export const DEFAULT_IDLE_MINUTES = 60;

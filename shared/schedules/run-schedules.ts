@@ -4,7 +4,12 @@ import { recordAuditSafely } from '#shared/audit/audit-port.ts';
 import type { PendingAction, VmKey } from '#shared/domain/vm-record.ts';
 import type { Caller } from '#shared/http/identity.ts';
 import type { InventoryRepository, OwnershipRepository } from '#shared/store/ports.ts';
-import { type ClassSchedule, type ClassScheduleStore, scheduleActor } from './class-schedule.ts';
+import {
+  CLASS_SCHEDULES_PERIOD_MINUTES,
+  type ClassSchedule,
+  type ClassScheduleStore,
+  scheduleActor,
+} from './class-schedule.ts';
 import { type CpuMinute, type PlanSettings, planSchedule, type ShutdownReason } from './plan.ts';
 import type { AlertPort, CpuHistoryPort } from './ports.ts';
 
@@ -25,7 +30,7 @@ export interface ScheduleRunSettings extends PlanSettings {
 }
 
 export const DEFAULT_SCHEDULE_SETTINGS: ScheduleRunSettings = {
-  periodMs: 5 * 60_000,
+  periodMs: CLASS_SCHEDULES_PERIOD_MINUTES * 60_000,
   maxCatchUpMs: 15 * 60_000,
   userGraceMs: 30 * 60_000,
   idleWarningMs: 10 * 60_000,
