@@ -10,6 +10,7 @@ import { type GoalOutcome, judge } from './lib/goals.ts';
 import { customMetricSeriesCount } from './lib/metric-series.ts';
 import { PRICES, PRICES_AS_OF } from './lib/prices.ts';
 import type { BenchDocument, ReportInputs } from './lib/report-types.ts';
+import { measureBulkClassStart } from './measures/bulk-start.ts';
 import { type BundleResult, measureBundles } from './measures/bundles.ts';
 import { type DynamoScenarioResult, runDynamoScenario } from './measures/dynamodb-writes.ts';
 import { type FleetScenarioResult, runFleetScenario, scenarioSteps } from './measures/fleet-scenario.ts';
@@ -60,6 +61,7 @@ export async function runBenchmark(
     limits: null,
     portal: null,
     import: null,
+    bulk: null,
     goals: [],
     errors: [],
     notes: [],
@@ -96,12 +98,14 @@ export async function runBenchmark(
     wants('sync') ||
     wants('cost') ||
     wantsLimits ||
-    wants('import');
+    wants('import') ||
+    wants('bulk');
   const dynamo = needDynamo ? await attempt('DynamoDB Local', () => startBenchDynamo()) : null;
   const scenarios: FleetScenarioResult[] = [];
   const latencies: LatencyResult[] = [];
   let dyn: DynamoScenarioResult | null = null;
   let importLoad: ImportLoadResult | null = null;
+  const bulkGoals: GoalOutcome[] = [];
   try {
     if (dynamo !== null) {
       const fleetSizes: { clusters: number; perCluster: number; latency: boolean }[] = [
@@ -203,6 +207,45 @@ export async function runBenchmark(
         }),
       );
     }
+    if (dynamo !== null && wants('bulk')) {
+      const bulk = await attempt('30-VM class start through the bulk action (simulator, 1 s tasks)', () =>
+        measureBulkClassStart({ dynamo, taskDelayMs: 1_000, log }),
+      );
+      if (bulk !== null) {
+        const peak = Math.max(...Object.values(bulk.peakPerNode));
+        doc.bulk = {
+          description:
+            'a teacher starts a 30-VM class (3 nodes, all stopped, 1 s Proxmox tasks) with POST /api/bulk-actions {class_id}: Proxmox calls by endpoint class, the most calls at one node at once, wall time of the request',
+          class_start_vms: bulk.vms,
+          class_start_nodes: bulk.nodes,
+          class_start_worker_limit: bulk.workerLimit,
+          class_start_proxmox_calls: bulk.proxmoxCalls,
+          class_start_power_calls: bulk.proxmoxCalls.power ?? 0,
+          class_start_peak_calls_per_node: peak,
+          class_start_wall_s: r2(bulk.wallMs / 1000),
+          class_start_outcomes: bulk.outcomes,
+          class_start_running_after: bulk.runningAfter,
+        };
+        bulkGoals.push(
+          judge(
+            'bulk.class_start_peak_per_node',
+            'a 30-VM class start keeps each node within its 3 workers',
+            peak,
+            bulk.workerLimit,
+            'calls',
+            'max',
+          ),
+          judge(
+            'bulk.class_start_power_calls',
+            'a 30-VM class start makes one power call per VM',
+            bulk.proxmoxCalls.power ?? 0,
+            bulk.vms,
+            'calls',
+            'max',
+          ),
+        );
+      }
+    }
   } finally {
     if (dynamo !== null) await dynamo.stop();
   }
@@ -269,7 +312,7 @@ export async function runBenchmark(
 
   const cost = assemble(doc, { bundles, scenarios, latencies, dyn, quick });
   if (doc.limits !== null) doc.goals.push(limitsGoal(doc.limits));
-  doc.goals.push(...portalGoals);
+  doc.goals.push(...portalGoals, ...bulkGoals);
   if (importLoad !== null) assembleImport(doc, importLoad);
   doc.machine.load_average_end = loadavg().map(r2);
   doc.duration_s = r1((performance.now() - started) / 1000);
