@@ -17,8 +17,7 @@ import { UnknownClusterError } from './gateway-provider.ts';
  * and a refusal or failure of one never hides the others' results.
  */
 
-/** Most VMs one bulk request may name. */
-export const MAX_BULK_VMS = 200;
+export { MAX_BULK_VMS } from './bulk-job.ts';
 
 /** Each VM's wait for its confirmation within a bulk action (then it is reported pending). */
 export const DEFAULT_BULK_VM_WAIT_MS = 3_000;

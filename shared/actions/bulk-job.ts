@@ -7,6 +7,9 @@ import { PendingActionSchema, VmStatusSchema } from '#shared/domain/vm-record.ts
  * `refreshLine`); the record itself is written once and expires after {@link BULK_JOB_TTL_S}.
  */
 
+/** Most VMs one bulk request may name. */
+export const MAX_BULK_VMS = 200;
+
 /** Bulk jobs are kept a day (DynamoDB's TTL removes them). */
 export const BULK_JOB_TTL_S = 24 * 3600;
 

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { MAX_BULK_VMS } from '#shared/actions/bulk-action.ts';
-import { BulkItemResultSchema, BulkOutcomeSchema } from '#shared/actions/bulk-job.ts';
+import { BulkItemResultSchema, BulkOutcomeSchema, MAX_BULK_VMS } from '#shared/actions/bulk-job.ts';
 import { ClusterIdSchema, VmidSchema } from '#shared/domain/vm-record.ts';
 import { VmActionSchema } from '#shared/http/schemas/actions.ts';
 import { ClassIdParam } from '#shared/http/schemas/ownership.ts';

@@ -2,6 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { ListClassesResponseSchema } from '#shared/http/schemas/ownership.ts';
 import { describeError } from '../../lib/api-client.ts';
 import { useApi } from '../../lib/api-context.tsx';
+import { ClassPower } from '../lab-ops/class-power.tsx';
+import { ScheduleEditor } from '../lab-ops/schedule-editor.tsx';
 
 /** Teachers (and admins): the classes with their teachers, students and class VMs, as the API lists them. */
 export function ClassesPage() {
@@ -50,6 +52,11 @@ export function ClassesPage() {
               </tbody>
             </table>
           </div>
+          <ClassPower classId={cls.class_id} className={cls.name} />
+          <details>
+            <summary>Schedule</summary>
+            <ScheduleEditor classId={cls.class_id} />
+          </details>
         </section>
       ))}
     </main>

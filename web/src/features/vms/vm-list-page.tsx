@@ -4,6 +4,8 @@ import { useNow } from '../../lib/api-context.tsx';
 import { useAuth } from '../../lib/auth.tsx';
 import { formatAge } from '../../lib/format.ts';
 import { useLocation, useSetSearch } from '../../lib/router.tsx';
+import { BulkActionPanel } from '../lab-ops/bulk-action-panel.tsx';
+import { IdleWarnings } from '../lab-ops/idle-warnings.tsx';
 import { StaleBanner } from './stale-banner.tsx';
 import { filterVms, indexVms, parseView, serializeView, sortVms, type ViewState } from './view-state.ts';
 import { useVmList } from './vm-api.ts';
@@ -77,6 +79,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
         </div>
       )}
       {vms !== undefined && <StaleBanner vms={vms} />}
+      {vms !== undefined && <IdleWarnings vms={vms} now={now} />}
       {vms === undefined ? (
         query.isPending ? (
           <p>Loading VMs…</p>
@@ -84,6 +87,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
       ) : (
         <>
           <VmFilters vms={vms} view={view} onChange={onChange} troubleshooting={troubleshooting} />
+          {rows.length > 1 && <BulkActionPanel vms={rows.map((row) => row.vm)} />}
           <p className="count" aria-live="polite">
             {rows.length === vms.length ? `${vms.length} VMs` : `${rows.length} of ${vms.length} VMs`}
           </p>
