@@ -49,24 +49,28 @@ describe('deployment settings checked at synth', () => {
     );
   });
 
-  it('grants kms:Decrypt on the token secrets’ key, through Secrets Manager only, to the two functions that read tokens', () => {
+  it('grants kms:Decrypt on the token secrets’ key, through Secrets Manager only, to the functions that read tokens', () => {
     const { stacks, template } = synthApp({ pveInventory: { tokenSecretKmsKeyArn: KEY_ARN } });
-    for (const stack of [stacks.sync, stacks.api]) {
-      const decrypt = statements(template(stack)).filter((s) => JSON.stringify(s.Action).includes('kms:'));
-      expect(decrypt, stack.stackName).toEqual([
-        {
-          Effect: 'Allow',
-          Action: 'kms:Decrypt',
-          Resource: KEY_ARN,
-          Condition: {
-            StringEquals: {
-              'kms:ViaService': {
-                'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
-              },
-            },
+    const statement = {
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: KEY_ARN,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': {
+            'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
           },
         },
-      ]);
+      },
+    };
+    // the sync function; in the API stack the action handler, the bulk action handler and the
+    // class-schedules function
+    for (const [stack, readers] of [
+      [stacks.sync, 1],
+      [stacks.api, 3],
+    ] as const) {
+      const decrypt = statements(template(stack)).filter((s) => JSON.stringify(s.Action).includes('kms:'));
+      expect(decrypt, stack.stackName).toEqual(Array.from({ length: readers }, () => statement));
     }
     expect(() => synthApp({ pveInventory: { tokenSecretKmsKeyArn: 'alias/pve' } })).toThrow(
       /pveInventory\.tokenSecretKmsKeyArn: must be a KMS key ARN/,
