@@ -203,7 +203,14 @@ export const ApiVmSchema = z.object({
    * When the class's idle rule will shut the VM down (a warning: "keep running" cancels it), else
    * null. Always present in answers; optional for clients of older versions.
    */
-  idle_shutdown_at: isoTime.nullable().optional(),
+  idle_shutdown_at: isoTime
+    .nullable()
+    .optional()
+    .meta({
+      description:
+        "When the class's idle rule will shut this running VM down (a warning shown at least IDLE_WARNING_MINUTES ahead; " +
+        'POST /api/vms/{cluster}/{vmid}/keep-running cancels it), else null',
+    }),
 });
 export type ApiVm = z.infer<typeof ApiVmSchema>;
 
