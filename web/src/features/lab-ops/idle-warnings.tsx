@@ -1,5 +1,6 @@
 import type { ApiVm } from '#shared/domain/vm-record.ts';
 import { describeError } from '../../lib/api-client.ts';
+import { useNow } from '../../lib/api-context.tsx';
 import { useKeepRunning } from './lab-ops-api.ts';
 
 /** Minutes left until `iso`, at least 0. */
@@ -11,7 +12,15 @@ function minutesUntil(iso: string, now: number): number {
  * The idle rule's warnings: each running VM its class will shut down for idleness, when, and a
  * "Keep running" button that restarts the idle clock.
  */
-export function IdleWarnings({ vms, now }: { vms: readonly ApiVm[]; now: number }) {
+export function IdleWarnings({
+  vms,
+  now,
+}: {
+  vms: readonly ApiVm[] /** default: a clock ticking every 30 s */;
+  now?: number;
+}) {
+  const ticking = useNow(30_000);
+  const at = now ?? ticking;
   const keep = useKeepRunning();
   const warned = vms.filter((vm) => typeof vm.idle_shutdown_at === 'string');
   if (warned.length === 0) return null;
