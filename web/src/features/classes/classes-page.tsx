@@ -4,7 +4,7 @@ import { NoticeBanner, useNotice } from '../../components/notice.tsx';
 import { describeError } from '../../lib/api-client.ts';
 import { useAuth } from '../../lib/auth.tsx';
 import { ClassPower } from '../lab-ops/class-power.tsx';
-import { ScheduleEditor } from '../lab-ops/schedule-editor.tsx';
+import { ScheduleSection } from '../lab-ops/schedule-editor.tsx';
 import { CLASS_NOT_FOUND, ClassMembers } from './class-members.tsx';
 import { ClassVms } from './class-vms.tsx';
 import { classPowers, useClasses, useClassMutations } from './classes-api.ts';
@@ -225,10 +225,7 @@ function ClassCard({ cls, onDeleted }: { cls: ClassResponse; onDeleted: (name: s
       {powers.manage && (
         <>
           <ClassPower classId={cls.class_id} className={cls.name} />
-          <details>
-            <summary>Schedule</summary>
-            <ScheduleEditor classId={cls.class_id} />
-          </details>
+          <ScheduleSection classId={cls.class_id} />
         </>
       )}
     </section>

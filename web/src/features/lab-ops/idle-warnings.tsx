@@ -29,7 +29,7 @@ export function IdleWarnings({
       <ul className="banner-list">
         {warned.map((vm) => (
           <li key={`${vm.cluster_id}/${vm.vmid}`}>
-            {vm.name} has been idle and will be shut down in {minutesUntil(vm.idle_shutdown_at ?? '', now)}{' '}
+            {vm.name} has been idle and will be shut down in {minutesUntil(vm.idle_shutdown_at ?? '', at)}{' '}
             min.{' '}
             <button
               type="button"

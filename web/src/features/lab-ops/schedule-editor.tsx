@@ -112,3 +112,14 @@ export function ScheduleEditor({ classId }: { classId: string }) {
     </form>
   );
 }
+
+/** "Schedule": the class's schedule form, read from the API only once the section is opened. */
+export function ScheduleSection({ classId }: { classId: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details onToggle={(event) => setOpen(event.currentTarget.open)}>
+      <summary>Schedule</summary>
+      {open && <ScheduleEditor classId={classId} />}
+    </details>
+  );
+}
