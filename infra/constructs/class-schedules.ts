@@ -22,13 +22,14 @@ export { CLASS_SCHEDULES_PERIOD_MINUTES };
  * The DynamoDB actions of the class-schedules function, per table: the schedules (one Query), the
  * window claim (UpdateItem), the class and its VMs (GetItem, Query), a deleted class's schedule
  * (DeleteItem); the VMs (BatchGetItem) and their pending state and idle warnings (UpdateItem); the
- * metrics history's minute buckets (Query); the audit trail (PutItem only).
+ * metrics history's minute buckets (Query) and the read cache's version bumps of those VM writes
+ * (UpdateItem); the audit trail (PutItem only).
  */
 export const CLASS_SCHEDULES_TABLE_ACCESS: Readonly<
   Record<'inventory' | 'syncState' | 'ownership' | 'audit', TableGrant>
 > = {
   inventory: { actions: ['BatchGetItem', 'UpdateItem'] },
-  syncState: { actions: ['Query'] },
+  syncState: { actions: ['Query', 'UpdateItem'] },
   ownership: { actions: ['DeleteItem', 'GetItem', 'Query', 'UpdateItem'] },
   audit: { actions: ['PutItem'] },
 };
