@@ -3,6 +3,7 @@ import type { ApiVm } from '#shared/domain/vm-record.ts';
 import { describeError } from '../../lib/api-client.ts';
 import { formatAge, formatUptime } from '../../lib/format.ts';
 import { usePowerAction } from './vm-api.ts';
+import { VmHistoryButton } from './vm-history.tsx';
 import {
   ACTION_LABELS,
   type Availability,
@@ -196,7 +197,9 @@ export const VmRow = memo(function VmRow({
         {vm.ip ?? <span className="muted">none</span>}
       </div>
       <div role="cell" data-label="CPU">
-        {vm.status === 'running' ? `${vm.cpu_usage.toFixed(1)} %` : '–'}
+        <VmHistoryButton vm={vm}>
+          {vm.status === 'running' ? `${vm.cpu_usage.toFixed(1)} %` : '–'}
+        </VmHistoryButton>
       </div>
       <div role="cell" data-label="Memory">
         {vm.status === 'running' ? `${vm.memory_usage.toFixed(1)} %` : '–'}
