@@ -119,9 +119,9 @@ describe('chart geometry', () => {
     mem_max: 0,
   });
 
-  it('breaks a line where buckets are missing and scales 0–100 % to the height', () => {
+  it('breaks a line where buckets are missing, draws a lone bucket across its width, scales 0–100 % to the height', () => {
     const paths = seriesPaths([s(0, 0), s(1, 100), s(5, 50)], (x) => x.cpu_avg, T0, T0 + 10 * 60_000, 60_000);
-    expect(paths).toEqual(['0.0,120.0 48.0,0.0', '240.0,60.0 240.0,60.0']);
+    expect(paths).toEqual(['0.0,120.0 48.0,0.0', '240.0,60.0 288.0,60.0']);
   });
 
   it('summarizes the averages and the peak of the maxima', () => {

@@ -24,21 +24,23 @@ export function seriesPaths(
   const span = Math.max(1, to - from);
   const x = (t: number) => (((t - from) / span) * WIDTH).toFixed(1);
   const y = (v: number) => (HEIGHT - (Math.min(100, Math.max(0, v)) / 100) * HEIGHT).toFixed(1);
-  const paths: string[] = [];
-  let points: string[] = [];
+  const runs: VmHistorySample[][] = [];
   let last: number | null = null;
   for (const s of samples) {
     const t = Date.parse(s.t);
-    if (last !== null && t - last > resolutionMs) {
-      paths.push(points.join(' '));
-      points = [];
-    }
-    points.push(`${x(t)},${y(value(s))}`);
+    if (last === null || t - last > resolutionMs) runs.push([]);
+    runs.at(-1)?.push(s);
     last = t;
   }
-  if (points.length > 0) paths.push(points.join(' '));
-  // A single point still shows, as a short flat line.
-  return paths.map((p) => (p.includes(' ') ? p : `${p} ${p}`));
+  return runs.map((run) => {
+    const [only] = run;
+    // A lone bucket shows as a flat line across its width (a zero-length line would not show).
+    if (run.length === 1 && only !== undefined) {
+      const t = Date.parse(only.t);
+      return `${x(t)},${y(value(only))} ${x(t + resolutionMs)},${y(value(only))}`;
+    }
+    return run.map((s) => `${x(Date.parse(s.t))},${y(value(s))}`).join(' ');
+  });
 }
 
 /** Average of the averages and the highest maximum of a series (null without samples). */
