@@ -219,6 +219,9 @@ export const syncStateKeys = {
   }),
   lease: (clusterId: string, kind: string) => ({ pk: `CLUSTER#${clusterId}`, sk: `LEASE#${kind}` }),
   globalRun: (mode: string) => ({ pk: 'GLOBAL', sk: `RUN#${mode}` }),
+  /** Admin alert state of each cluster (`healthy`/`unsynced`), one partition: one Query lists them. */
+  alertStatePartition: 'ALERTS',
+  alertState: (clusterId: string) => ({ pk: 'ALERTS', sk: clusterId }),
 } as const;
 
 /**
