@@ -98,11 +98,12 @@ export function describeAlert(
   }
   const d = ClusterAlertDetailsSchema.parse(details);
   const name = d.cluster_name ?? d.cluster_id;
-  const minutes = Math.round(d.cutoff_ms / 60_000);
+  const cutoff =
+    d.cutoff_ms < 120_000 ? `${Math.round(d.cutoff_ms / 1000)} s` : `${Math.round(d.cutoff_ms / 60_000)} min`;
   if (kind === 'cluster_unsynced') {
     return {
-      subject: `Cluster ${name} not synced for over ${minutes} min`.slice(0, 100),
-      message: `Cluster ${name} (${d.cluster_id}) has not synced successfully for longer than ${minutes} minutes (last success: ${time(d.last_success_at)}).${d.last_error ? ` Last error: ${d.last_error}` : ''}`,
+      subject: `Cluster ${name} not synced for over ${cutoff}`.slice(0, 100),
+      message: `Cluster ${name} (${d.cluster_id}) has not synced successfully for longer than ${cutoff} (last success: ${time(d.last_success_at)}).${d.last_error ? ` Last error: ${d.last_error}` : ''}`,
     };
   }
   return {

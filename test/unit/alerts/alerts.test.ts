@@ -66,7 +66,7 @@ describe('publishAlert', () => {
       subject: 'Cluster Lab A not synced for over 10 min',
     });
     expect(alert.message).toBe(
-      'Cluster Lab A (lab-a) has not synced successfully for longer than 10 minutes (last success: 2026-12-07T07:48:20.000Z). Last error: connection refused',
+      'Cluster Lab A (lab-a) has not synced successfully for longer than 10 min (last success: 2026-12-07T07:48:20.000Z). Last error: connection refused',
     );
     expect(delivered).toEqual([alert]);
   });
