@@ -678,11 +678,11 @@ function statusCurrent(m: ClusterModel, g: SimGuest, now: number): Record<string
   return out;
 }
 
-function agentInterfaces(g: SimGuest): ApiResult {
+function agentInterfaces(g: SimGuest, starting: boolean): ApiResult {
   if (g.agentConfig === undefined) return fail(500, 'No QEMU guest agent configured');
   if (!isUp(g)) return fail(500, `VM ${g.vmid} is not running`);
   const ifaces = liveInterfaces(g);
-  if (ifaces === null || g.agent === 'disabled' || g.agent === 'not-running') {
+  if (ifaces === null || starting || g.agent === 'disabled' || g.agent === 'not-running') {
     return fail(500, 'QEMU guest agent is not running');
   }
   return ok({
@@ -709,8 +709,8 @@ function agentInterfaces(g: SimGuest): ApiResult {
   });
 }
 
-function agentOsinfo(g: SimGuest): ApiResult {
-  const unavailable = agentUnavailable(g);
+function agentOsinfo(g: SimGuest, starting: boolean): ApiResult {
+  const unavailable = agentUnavailable(g, starting);
   if (unavailable !== null) return unavailable;
   if (g.category === 'windows') {
     return ok({
@@ -1059,11 +1059,14 @@ function guestIndex(type: 'qemu' | 'lxc', sub: string): ApiResult | undefined {
   return undefined;
 }
 
-/** Why the agent of `g` cannot answer, as PVE says it, or null when it can. */
-function agentUnavailable(g: SimGuest): ApiResult | null {
+/**
+ * Why the agent of `g` cannot answer, as PVE says it, or null when it can (`starting`: the guest
+ * booted too recently for its agent to run).
+ */
+function agentUnavailable(g: SimGuest, starting: boolean): ApiResult | null {
   if (g.agentConfig === undefined) return fail(500, 'No QEMU guest agent configured');
   if (!isUp(g)) return fail(500, `VM ${g.vmid} is not running`);
-  if (g.agent === 'disabled' || g.agent === 'not-running' || g.status !== 'running')
+  if (starting || g.agent === 'disabled' || g.agent === 'not-running' || g.status !== 'running')
     return fail(500, 'QEMU guest agent is not running');
   return null;
 }
@@ -1193,15 +1196,17 @@ export function handleApi(
         return 'upid' in r ? ok(r.upid) : fail(r.status, r.message);
       }
       if (method === 'POST' && type === 'qemu' && sub === '/agent/ping')
-        return agentUnavailable(g) ?? ok({ result: {} });
+        return agentUnavailable(g, m.agentStarting(g, req.now)) ?? ok({ result: {} });
       if (method === 'GET') {
         const index = guestIndex(type, sub);
         if (index !== undefined) return index;
         if (sub === '/config') return ok(guestConfig(g, m.profileOf(node.name)));
         if (sub === '/status/current') return ok(statusCurrent(m, g, req.now));
         if (sub === '/snapshot') return snapshots(g);
-        if (type === 'qemu' && sub === '/agent/network-get-interfaces') return agentInterfaces(g);
-        if (type === 'qemu' && sub === '/agent/get-osinfo') return agentOsinfo(g);
+        if (type === 'qemu' && sub === '/agent/network-get-interfaces')
+          return agentInterfaces(g, m.agentStarting(g, req.now));
+        if (type === 'qemu' && sub === '/agent/get-osinfo')
+          return agentOsinfo(g, m.agentStarting(g, req.now));
         if (type === 'lxc' && sub === '/interfaces') return lxcInterfaces(g);
       }
     }

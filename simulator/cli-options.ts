@@ -26,6 +26,7 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --auth-delay MS         delay every 401 like PVE does (3000 on real servers; default 0)
   --offline-stale MS      guests of an offline node keep stale stats this long (300000 on real servers; default 0)
   --agent-delay MS        "agent not running" answers take this long (about 3000 on real servers; default 0)
+  --agent-start MS        a QEMU guest's agent answers only this long after the guest booted (default 0)
   --node-layout L         round-robin (default) or contiguous: VMID ranges per node
   --pve-version 8|9       Proxmox VE major version the nodes speak (default 9)
   --write-config FILE     write the clusters JSON there and the token secret beside it
@@ -68,6 +69,7 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
       'auth-delay': { type: 'string' },
       'offline-stale': { type: 'string' },
       'agent-delay': { type: 'string' },
+      'agent-start': { type: 'string' },
       'node-layout': { type: 'string' },
       'pve-version': { type: 'string' },
       'write-config': { type: 'string' },
@@ -93,6 +95,7 @@ export function parseCli(argv: string[]): { options: SimulatorOptions; writeConf
     authFailureDelayMs: int('auth-delay', values['auth-delay'], 0),
     offlineStaleMs: int('offline-stale', values['offline-stale'], 0),
     agentNotRunningDelayMs: int('agent-delay', values['agent-delay'], 0),
+    agentStartDelayMs: int('agent-start', values['agent-start'], 0),
     pveVersion: pveVersion(values['pve-version']),
   };
   const layout = values['node-layout'];

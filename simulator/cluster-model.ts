@@ -91,6 +91,8 @@ export interface ModelSettings {
   startedAt: number;
   /** How long guests of an offline node keep their last stats before showing 'unknown' (default 0). */
   offlineStaleMs?: number;
+  /** How long after its boot a QEMU guest's agent starts answering (default 0). */
+  agentStartDelayMs?: number;
   /** Proxmox VE major version of every node at start (default {@link DEFAULT_PVE_MAJOR}). */
   pveMajor?: PveMajor;
 }
@@ -176,6 +178,11 @@ export class ClusterModel {
   /** See {@link ModelSettings.offlineStaleMs}. */
   get offlineStaleMs(): number {
     return this.settings.offlineStaleMs ?? 0;
+  }
+
+  /** True while the guest agent of a guest that just booted is still starting (see {@link ModelSettings.agentStartDelayMs}). */
+  agentStarting(g: SimGuest, now: number): boolean {
+    return g.type === 'qemu' && isUp(g) && now < g.bootAt + (this.settings.agentStartDelayMs ?? 0);
   }
 
   /** Marks a node offline (remembering since when) or back online. */

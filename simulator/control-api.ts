@@ -41,6 +41,14 @@ export const CreateGuestSchema = z.object({
 /** Body of `POST /_sim/clusters/{id}/guests/{vmid}/status`. */
 export const GuestStatusSchema = z.object({ status: z.string() });
 
+/**
+ * Body of `POST /_sim/clusters/{id}/guests/{vmid}/ip`: the address the guest's first NIC gets (as
+ * after a DHCP renewal). Loopback only: the simulator's guests live in 127.0.0.0/8.
+ */
+export const GuestIpSchema = z.object({
+  ip: z.ipv4().refine((ip) => ip.startsWith('127.'), 'must be a loopback address (127.0.0.0/8)'),
+});
+
 /** Body of `POST /_sim/clusters/{id}/nodes/{node}/version`: the major version the node runs. */
 export const NodeVersionSchema = z.object({ version: z.union([z.literal(8), z.literal(9)]) });
 

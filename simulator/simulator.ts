@@ -20,6 +20,7 @@ import {
   CreateGuestSchema,
   type FaultRequest,
   FaultRequestSchema,
+  GuestIpSchema,
   GuestStatusSchema,
   HaRequestSchema,
   NodeVersionSchema,
@@ -87,6 +88,8 @@ export interface Simulator {
     partial?: { name?: string; node?: string; type?: 'qemu' | 'lxc'; status?: string; ostype?: string },
   ): number;
   setGuestStatus(clusterId: string, vmid: number, status: string): void;
+  /** Gives a guest's first NIC a new live address (127.0.0.0/8), as after a DHCP renewal. */
+  setGuestIp(clusterId: string, vmid: number, ip: string): void;
   /** Adds an API token, e.g. one restricted to some VMIDs (PVE ACL filtering). */
   addToken(clusterId: string, token: ExtraToken): void;
   /** Makes one node run another major version (a cluster part-way through an upgrade). */
@@ -258,6 +261,7 @@ export class SimulatorRuntime implements Simulator {
       controlPort: options.controlPort ?? 0,
       offlineStaleMs: options.offlineStaleMs ?? 0,
       agentNotRunningDelayMs: options.agentNotRunningDelayMs ?? 0,
+      agentStartDelayMs: options.agentStartDelayMs ?? 0,
       nodeLayout: options.nodeLayout ?? 'round-robin',
       pveVersion: options.pveVersion ?? DEFAULT_PVE_MAJOR,
     };
@@ -297,6 +301,7 @@ export class SimulatorRuntime implements Simulator {
           churnPerMinute: o.churnPerMinute,
           startedAt,
           offlineStaleMs: o.offlineStaleMs,
+          agentStartDelayMs: o.agentStartDelayMs,
           pveMajor: o.pveVersion,
         },
         { tokenId: o.tokenId, secret: o.tokenSecret },
@@ -767,6 +772,13 @@ export class SimulatorRuntime implements Simulator {
           this.addToHa(id, Number(ha[1]), options);
           return json(200, { ok: true });
         }
+        const ipRoute = /^\/guests\/(\d+)\/ip$/.exec(sub);
+        if (method === 'POST' && ipRoute !== null) {
+          const parsed = GuestIpSchema.safeParse(body);
+          if (!parsed.success) return json(400, { error: parsed.error.message });
+          this.setGuestIp(id, Number(ipRoute[1]), parsed.data.ip);
+          return json(200, { ok: true });
+        }
         const gm = /^\/guests\/(\d+)(\/status)?$/.exec(sub);
         if (gm !== null) {
           const vmid = Number(gm[1]);
@@ -922,6 +934,17 @@ export class SimulatorRuntime implements Simulator {
     const g = m.guests.get(vmid);
     if (g === undefined) throw new SimulatorLookupError(`no guest ${vmid} in ${clusterId}`);
     m.setStatus(g, status, this.now());
+  }
+
+  /** Gives the guest's first NIC a new live address (loopback only; see {@link GuestIpSchema}). */
+  setGuestIp(clusterId: string, vmid: number, ip: string): void {
+    const address = GuestIpSchema.parse({ ip }).ip;
+    const g = this.rt(clusterId).model.guests.get(vmid);
+    if (g === undefined) throw new SimulatorLookupError(`no guest ${vmid} in ${clusterId}`);
+    const nic = g.nics[0];
+    if (nic === undefined) throw new SimulatorLookupError(`guest ${vmid} in ${clusterId} has no NIC`);
+    nic.liveIp = address;
+    this.markProbesDirty();
   }
 
   addToken(clusterId: string, token: ExtraToken): void {

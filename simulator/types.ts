@@ -41,6 +41,11 @@ export interface SimulatorOptions {
    * agent is not running", holding one of the node's 3 workers; real PVE: about 3000 (default 0).
    */
   agentNotRunningDelayMs?: number;
+  /**
+   * How long after a QEMU guest boots its guest agent starts answering (until then PVE says "QEMU
+   * guest agent is not running"); a real agent needs tens of seconds (default 0 = at once).
+   */
+  agentStartDelayMs?: number;
   /** How guests spread over a cluster's nodes (default `round-robin`; see `FleetSpec.nodeLayout`). */
   nodeLayout?: 'round-robin' | 'contiguous';
   /** Port of the plain-HTTP control listener on 127.0.0.1 (default 0 = free port). */

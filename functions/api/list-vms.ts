@@ -6,6 +6,7 @@ import {
   planRefresh,
   REFRESH_DEADLINE_MS,
   type RefreshClustersPort,
+  refreshVmids,
 } from '#shared/api/refresh-port.ts';
 import { resolveVisibleScope } from '#shared/api/visibility.ts';
 import { discloseVm } from '#shared/http/disclosure.ts';
@@ -47,10 +48,23 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       const plan =
         refreshClusters === undefined ? null : planRefresh(scope, states, query, configuredClusterIds);
       if (refreshClusters !== undefined && plan !== null) {
-        const result = await refreshClusters({ ...plan, deadlineMs: now() + REFRESH_DEADLINE_MS });
+        const deadlineMs = now() + REFRESH_DEADLINE_MS;
+        // A small scope (at most 50 VMs) also gets its addresses (live IP, RDP/SSH) re-read.
+        const vmidsByCluster =
+          plan.reason === 'requested'
+            ? await refreshVmids(scope, plan.clusterIds, states, async (clusterId) =>
+                (await repositories.inventory.listAllClusterVms(clusterId)).map((vm) => vm.vmid),
+              )
+            : null;
+        const result = await refreshClusters({
+          ...plan,
+          deadlineMs,
+          ...(vmidsByCluster === null ? {} : { vmidsByCluster }),
+        });
         refreshIncomplete = !result.complete;
         refresh = { clusters: [...result.clusters] };
-        // "live" only when every cluster in scope was refreshed (or joined a refresh) in time.
+        // "live" only when every cluster in scope was refreshed (or joined a refresh) in time,
+        // with the addresses it asked for.
         if (plan.reason === 'requested' && result.complete) mode = 'live';
         states = await repositories.syncState.listClusterStates();
       }

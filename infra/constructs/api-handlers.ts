@@ -5,7 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type RouteDefinition, type RouteId, routes } from '#shared/http/routes.ts';
+import { notFoundRoute, type RouteDefinition, type RouteId, routes } from '#shared/http/routes.ts';
 import {
   AUDIT_BY_ACTOR_INDEX,
   AUDIT_BY_CLASS_INDEX,
@@ -164,6 +164,8 @@ export interface ApiHandlersProps {
 export class ApiHandlers extends Construct {
   /** The function of each route, by route id (for extra grants by other constructs). */
   public readonly functions: Readonly<Record<RouteId, PveFunction>>;
+  /** The catch-all function (`$default`): the documented 404 for unknown routes; no table access. */
+  public readonly notFoundFunction: PveFunction;
 
   constructor(scope: Construct, id: string, props: ApiHandlersProps) {
     super(scope, id);
@@ -202,6 +204,14 @@ export class ApiHandlers extends Construct {
       functions[routeId] = fn;
     }
     this.functions = functions as Record<RouteId, PveFunction>;
+    this.notFoundFunction = new PveFunction(this, constructIdOf(notFoundRoute.id), {
+      entry: notFoundRoute.handler,
+      serviceName: API_SERVICE_NAME,
+      description: `API ${notFoundRoute.routeKey}: ${notFoundRoute.summary}`,
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+      environment: { ...props.environment },
+    });
 
     if (props.syncClusterFunction) {
       const listVms = this.functions.listVms;

@@ -5,6 +5,8 @@ import {
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
+  HttpRoute,
+  HttpRouteKey,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -12,7 +14,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_CORS, type RouteDefinition } from '#shared/http/routes.ts';
+import { API_CORS, notFoundRoute, type RouteDefinition } from '#shared/http/routes.ts';
 
 /** Properties of {@link ApiHttp}. */
 export interface ApiHttpProps {
@@ -20,6 +22,8 @@ export interface ApiHttpProps {
   readonly routes: readonly RouteDefinition[];
   /** The function of each route, by route id. */
   readonly functions: Readonly<Record<string, IFunction>>;
+  /** The catch-all function of the `$default` route (unknown routes: the documented 404). */
+  readonly notFoundFunction: IFunction;
   /** The authorizer of `jwt` routes. */
   readonly authorizer: IHttpRouteAuthorizer;
   /** Allowed CORS origins. */
@@ -32,8 +36,8 @@ export interface ApiHttpProps {
 
 /**
  * The HTTP API, built from the route table: payload 2.0 Lambda integrations, the JWT authorizer on
- * every `jwt` route, CORS answered by API Gateway, the default stage with JSON access logs and
- * throttling.
+ * every `jwt` route, a `$default` route answering unknown routes in the API's error shape, CORS
+ * answered by API Gateway, the default stage with JSON access logs and throttling.
  */
 export class ApiHttp extends Construct {
   public readonly api: HttpApi;
@@ -103,6 +107,20 @@ export class ApiHttp extends Construct {
         }
       }
     }
+
+    // Unknown routes: API Gateway's own answer would be `{"message":"Not Found"}`, not the API's
+    // error shape. CORS preflights stay API Gateway's (it answers them before any route).
+    const notFound = new HttpRoute(this, 'NotFoundRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration(`${notFoundRoute.id}Integration`, props.notFoundFunction),
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    Validations.of(notFound).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'The $default route only answers 404 not_found for requests no route matches; it reads no data and names nothing but the request method and path, so an authorizer would only hide that the route does not exist behind a 401.',
+    });
   }
 }
 

@@ -353,9 +353,12 @@ export class SyncStateMachines extends Construct {
       lambdaFunction: props.syncClusterFunction,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
+      // The first pass carries the trigger's `manual` (an explicit retry that runs through the
+      // cluster's backoff); the later passes keep the ordinary cadence and its backoff.
       payload: TaskInput.fromObject({
         cluster_id: JsonPath.stringAt('$.cluster_id'),
         mode: JsonPath.stringAt('$.mode'),
+        ...(pass === 1 ? { manual: JsonPath.stringAt('$.manual') } : {}),
       }),
       resultPath: '$.result',
       taskTimeout: Timeout.duration(Duration.seconds(taskTimeoutSeconds)),

@@ -87,6 +87,7 @@ export class ApiStack extends Stack {
       functions: Object.fromEntries(
         Object.entries(this.handlers.functions).map(([routeId, fn]) => [routeId, fn.function]),
       ),
+      notFoundFunction: this.handlers.notFoundFunction.function,
       authorizer: this.auth.authorizer,
       corsOrigins: frontendOrigins,
     });

@@ -6,8 +6,7 @@ import type { JSONWebKeySet } from 'jose';
 import { buildHttpApiEvent, newRequestId } from '#local/gateway/event.ts';
 import { createJwtAuthorizer } from '#local/gateway/jwt-authorizer.ts';
 import { createRouteMatcher } from '#local/gateway/route-matcher.ts';
-import { NotFoundError, toErrorResponse } from '#shared/http/errors.ts';
-import { API_CORS, type RouteDefinition, routeKey } from '#shared/http/routes.ts';
+import { API_CORS, notFoundRoute, type RouteDefinition, routeKey } from '#shared/http/routes.ts';
 import { docsAsset } from './api-docs.ts';
 
 /**
@@ -195,7 +194,10 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   });
   const loaded = new Map<string, Promise<GatewayLambdaHandler>>();
 
-  const handlerFor = (route: RouteDefinition): Promise<GatewayLambdaHandler> => {
+  /** A route of the table, or the catch-all: what the gateway invokes. */
+  type Invoked = Pick<RouteDefinition, 'id' | 'handler'>;
+
+  const handlerFor = (route: Invoked): Promise<GatewayLambdaHandler> => {
     const injected = options.handlers?.[route.id];
     if (injected !== undefined) return Promise.resolve(injected);
     let pending = loaded.get(route.id);
@@ -214,11 +216,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     return pending;
   };
 
-  const invoke = async (
-    route: RouteDefinition,
-    event: unknown,
-    requestId: string,
-  ): Promise<GatewayResponse> => {
+  const invoke = async (route: Invoked, event: unknown, requestId: string): Promise<GatewayResponse> => {
     const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<GatewayResponse>((resolve) => {
@@ -286,13 +284,23 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         const answer = await site(siteRequest);
         if (answer !== null) return answer;
       }
-      // The API's one error shape, also for a path no route or site answers.
-      const notFound = toErrorResponse(new NotFoundError(`No route for ${method} ${rawPath}`)).body;
-      return {
-        status: 404,
-        headers: { 'content-type': 'application/json' },
-        body: Buffer.from(JSON.stringify(notFound)),
-      };
+      // A path no route or site answers: the catch-all function, as API Gateway's `$default` route
+      // invokes it (no authorizer), so the answer is the deployed one.
+      const requestId = newRequestId();
+      const event = buildHttpApiEvent({
+        method,
+        rawPath,
+        rawQueryString,
+        headers: request.headers,
+        body,
+        routeKey: notFoundRoute.routeKey,
+        sourceIp: (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        requestId,
+      });
+      const response = await invoke(notFoundRoute, event, requestId);
+      response.headers['apigw-requestid'] = requestId;
+      Object.assign(response.headers, corsHeaders(origin, cors));
+      return response;
     }
 
     let jwt: { claims: Record<string, unknown>; scopes: string[] | null } | undefined;

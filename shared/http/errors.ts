@@ -88,6 +88,17 @@ export class NotFoundError extends HttpError {
   }
 }
 
+/** Longest part of a request's path an unknown-route answer repeats. */
+const UNKNOWN_ROUTE_PATH_CHARS = 200;
+
+/**
+ * The answer to a request no route matches (the documented `not_found`), the same from the local
+ * gateway and from the deployed API's catch-all function.
+ */
+export function unknownRouteError(method: string, path: string): NotFoundError {
+  return new NotFoundError(`No route for ${method} ${path.slice(0, UNKNOWN_ROUTE_PATH_CHARS)}`);
+}
+
 /** 409: the request conflicts with the current state; `details` say with what (e.g. VMID candidates). */
 export class ConflictError extends HttpError {
   constructor(message: string, details?: readonly unknown[], cause?: unknown) {

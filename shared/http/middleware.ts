@@ -3,7 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
-import { toErrorResponse, UnauthorizedError } from '#shared/http/errors.ts';
+import { toErrorResponse, UnauthorizedError, unknownRouteError } from '#shared/http/errors.ts';
 import {
   type Caller,
   callerFromClaims,
@@ -195,6 +195,23 @@ function requestCounter(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxy
       metrics.addMetric(API_METRICS.requests, MetricUnit.Count, 1);
     },
   };
+}
+
+/**
+ * The catch-all function's handler (`notFoundRoute`, API Gateway's `$default`): every request is
+ * answered with the documented 404 on the same middy stack as the routes (metrics, error shape,
+ * request id). No authorizer: the answer names nothing but the request's own method and path.
+ */
+export function notFoundHandler(): HttpLambdaHandler {
+  const stack = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(logMetrics(metrics))
+    .use(requestCounter())
+    .use(httpErrorMapper('public', envIdentityOptions))
+    .handler(async function answerUnknownRoute(event) {
+      const http = event.requestContext?.http;
+      throw unknownRouteError(http?.method ?? 'GET', event.rawPath ?? http?.path ?? '/');
+    });
+  return withInvocationLogger((event: APIGatewayProxyEventV2, context: Context) => stack(event, context));
 }
 
 /**

@@ -206,7 +206,8 @@ export function buildOpenApiDocument(
       version: options.version ?? '1.0.0',
       description:
         options.description ??
-        'Database-first inventory of Proxmox VE virtual machines. Errors: `{error: {code, message, details?}}`.',
+        'Database-first inventory of Proxmox VE virtual machines. Errors: `{error: {code, message, details?}}`. ' +
+          'A request no operation below matches (unknown path or method) is answered 404 `not_found` in that shape, without authentication.',
     },
     paths,
     components: {

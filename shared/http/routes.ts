@@ -440,6 +440,20 @@ export type RouteId = keyof typeof routes;
 /** Every route, in table order. */
 export const routeList: readonly RouteDefinition[] = Object.values(routes);
 
+/**
+ * The API's catch-all (API Gateway's `$default` route): a request no route of the table matches
+ * is answered by this function with the documented 404 (`not_found`, the API's error shape) —
+ * deployed and on the local gateway alike. Kept out of `routes`: it has no method, path, input,
+ * authorizer or table access, so the suites that iterate the table do not meet it there; each
+ * tests it on its own.
+ */
+export const notFoundRoute = {
+  id: 'notFound',
+  routeKey: '$default',
+  handler: 'functions/api/not-found.ts',
+  summary: 'Any request no route matches: 404 not_found in the API error shape',
+} as const;
+
 /** CORS settings shared by the CDK HTTP API and the local gateway (origins come from configuration). */
 export const API_CORS = {
   allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RefreshClustersPort, RefreshClustersRequest } from '#shared/api/refresh-port.ts';
 import type { ClusterRefreshReport } from '#shared/http/schemas/vms.ts';
 import type { SyncStateRepository } from '#shared/store/ports.ts';
-import type { SyncMode } from '#shared/sync/contract.ts';
+import { MAX_REFRESH_VMIDS, type SyncMode } from '#shared/sync/contract.ts';
 import type { RefreshRecord, RefreshStore } from './refresh-store.ts';
 import type { SyncInvoker } from './sync-invoker.ts';
 
@@ -23,11 +23,22 @@ export const DEFAULT_REFRESH_POLL_MS = 200;
  */
 export type ClusterRefreshOutcome = 'refreshed' | 'joined' | 'recent' | 'failed' | 'timeout';
 
+/**
+ * Whether the addresses (live IP, RDP/SSH) a request asked for were re-read: `none` asked, all
+ * `read` by the refresh it ran or joined, or `missed` (out of time, or the refresh it joined read
+ * other guests' or none).
+ */
+export type DetailsRefresh = 'none' | 'read' | 'missed';
+
 /** The outcome of one cluster's refresh. */
 export interface ClusterRefresh {
   readonly cluster_id: string;
   readonly outcome: ClusterRefreshOutcome;
-  /** true when the table now holds a successful observation made for (or during) this request */
+  readonly details: DetailsRefresh;
+  /**
+   * true when the table now holds a successful observation made for (or during) this request,
+   * with the addresses it asked for
+   */
   readonly complete: boolean;
 }
 
@@ -58,10 +69,17 @@ export interface RefreshServiceDeps {
 export interface RefreshService {
   /** The port GET /api/vms calls (`force_refresh`/`live`, never-synced clusters). */
   readonly refreshClusters: RefreshClustersPort;
-  /** Refreshes several clusters in parallel, with each cluster's outcome. */
-  refreshMany(clusterIds: readonly string[], deadlineMs: number): Promise<ClusterRefresh[]>;
+  /**
+   * Refreshes several clusters in parallel, with each cluster's outcome; `vmidsByCluster`: the
+   * guests whose addresses are re-read too (at most {@link MAX_REFRESH_VMIDS} per cluster).
+   */
+  refreshMany(
+    clusterIds: readonly string[],
+    deadlineMs: number,
+    vmidsByCluster?: ReadonlyMap<string, readonly number[]>,
+  ): Promise<ClusterRefresh[]>;
   /** Refreshes one cluster, or joins the refresh under way, within the deadline (epoch ms). */
-  refreshCluster(clusterId: string, deadlineMs: number): Promise<ClusterRefresh>;
+  refreshCluster(clusterId: string, deadlineMs: number, vmids?: readonly number[]): Promise<ClusterRefresh>;
 }
 
 /** The API's report of one cluster's refresh: four outcomes, each with a short reason. */
@@ -71,13 +89,26 @@ export function refreshReport(refresh: ClusterRefresh): ClusterRefreshReport {
     outcome,
     reason,
   });
+  const missed = refresh.details === 'missed';
   switch (refresh.outcome) {
     case 'refreshed':
-      return report('refreshed', null);
+      return missed
+        ? report('timed_out', 'status refreshed, but not every address was read before the deadline')
+        : report('refreshed', null);
     case 'joined':
-      return report('coalesced', 'joined a refresh another request started');
+      return report(
+        'coalesced',
+        missed
+          ? "joined a refresh another request started, which did not re-read these VMs' addresses"
+          : 'joined a refresh another request started',
+      );
     case 'recent':
-      return report('coalesced', 'refreshed moments ago by another request');
+      return report(
+        'coalesced',
+        missed
+          ? "refreshed moments ago by another request, without these VMs' addresses"
+          : 'refreshed moments ago by another request',
+      );
     case 'failed':
       return report('failed', 'the cluster could not be read; see /api/sync/stats');
     case 'timeout':
@@ -103,12 +134,28 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | typ
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How one attempt ended, and the guests whose addresses it read (none unless all it asked for were). */
+interface AttemptResult {
+  readonly outcome: ClusterRefreshOutcome;
+  readonly vmidsRead: ReadonlySet<number>;
+}
+
+const NONE_READ: ReadonlySet<number> = new Set();
+
+/** The guests a refresh record says were read (its `vmids`, when it ended with all of them done). */
+function vmidsReadBy(record: RefreshRecord): ReadonlySet<number> {
+  return record.state === 'done' && record.details_done ? new Set(record.vmids) : NONE_READ;
+}
+
 /**
  * Creates the refresh service. Per cluster, a refresh record in DynamoDB decides who syncs: the
  * first request starts a refresh (a synchronous sync-cluster invocation); requests while it runs,
  * in any Lambda instance, join it by reading the record; a request less than `minIntervalMs` after
  * the last start syncs nothing. Requests of one instance also share one in-process attempt. Past
- * the deadline the caller gets `timeout` and answers from the table, flagged stale.
+ * the deadline the caller gets `timeout` and answers from the table, flagged stale. A request that
+ * asks for some guests' addresses (a live list of a small scope) passes them to the sync (read in
+ * the same pass, bounded by the deadline); it is complete only if the refresh it ran or joined
+ * read all of them (the record keeps which guests a refresh read).
  */
 export function createRefreshService(deps: RefreshServiceDeps): RefreshService {
   const now = deps.now ?? Date.now;
@@ -117,13 +164,19 @@ export function createRefreshService(deps: RefreshServiceDeps): RefreshService {
   const minIntervalMs = deps.minIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
   const runningTimeoutMs = deps.runningTimeoutMs ?? DEFAULT_REFRESH_RUNNING_TIMEOUT_MS;
   const pollMs = deps.pollIntervalMs ?? DEFAULT_REFRESH_POLL_MS;
-  const inProcess = new Map<string, Promise<ClusterRefresh>>();
+  const inProcess = new Map<string, Promise<AttemptResult>>();
 
-  const result = (cluster_id: string, outcome: ClusterRefreshOutcome): ClusterRefresh => ({
-    cluster_id,
-    outcome,
-    complete: outcome === 'refreshed' || outcome === 'joined' || outcome === 'recent',
-  });
+  const result = (
+    cluster_id: string,
+    outcome: ClusterRefreshOutcome,
+    wanted: readonly number[],
+    vmidsRead: ReadonlySet<number>,
+  ): ClusterRefresh => {
+    const observed = outcome === 'refreshed' || outcome === 'joined' || outcome === 'recent';
+    const details: DetailsRefresh =
+      wanted.length === 0 ? 'none' : wanted.every((vmid) => vmidsRead.has(vmid)) ? 'read' : 'missed';
+    return { cluster_id, outcome, details, complete: observed && details !== 'missed' };
+  };
 
   /** Waits until the cluster's state was written after `since` (a sync that held the lease ended). */
   async function awaitRunningSync(clusterId: string, since: number): Promise<ClusterRefreshOutcome> {
@@ -139,13 +192,24 @@ export function createRefreshService(deps: RefreshServiceDeps): RefreshService {
   }
 
   /** Runs the sync this request started, and records how it ended. */
-  async function runOwned(clusterId: string, record: RefreshRecord): Promise<ClusterRefreshOutcome> {
+  async function runOwned(
+    clusterId: string,
+    record: RefreshRecord,
+    deadlineMs: number,
+  ): Promise<AttemptResult> {
     let outcome: ClusterRefreshOutcome;
+    let detailsDone = false;
     try {
-      const summary = await deps.invoker.syncCluster({ cluster_id: clusterId, mode });
+      const summary = await deps.invoker.syncCluster({
+        cluster_id: clusterId,
+        mode,
+        ...(record.vmids.length > 0 ? { vmids: record.vmids } : {}),
+        deadline_at: Math.round(deadlineMs),
+      });
       if (!summary.ok) outcome = 'failed';
       else if (summary.skipped !== undefined) outcome = await awaitRunningSync(clusterId, record.started_at);
       else outcome = 'refreshed';
+      detailsDone = outcome === 'refreshed' && record.vmids.length > 0 && summary.details_refreshed === true;
     } catch (error) {
       deps.logger?.warn('refresh sync failed', {
         cluster_id: clusterId,
@@ -154,30 +218,35 @@ export function createRefreshService(deps: RefreshServiceDeps): RefreshService {
       outcome = 'failed';
     }
     await deps.store
-      .finish(clusterId, record.owner, outcome === 'refreshed' ? 'done' : 'failed', now())
+      .finish(clusterId, record.owner, outcome === 'refreshed' ? 'done' : 'failed', now(), detailsDone)
       .catch((error: unknown) => {
         deps.logger?.warn('could not record the end of a refresh', {
           cluster_id: clusterId,
           error: error instanceof Error ? error.message : 'unknown',
         });
       });
-    return outcome;
+    return { outcome, vmidsRead: detailsDone ? new Set(record.vmids) : NONE_READ };
   }
 
   /** Follows a refresh another request runs until it ends, is replaced, or is taken as crashed. */
-  async function join(clusterId: string, joined: RefreshRecord): Promise<ClusterRefreshOutcome> {
+  async function join(clusterId: string, joined: RefreshRecord): Promise<AttemptResult> {
     for (;;) {
       await pause(pollMs);
       const current = await deps.store.get(clusterId);
-      if (current === null || current.owner !== joined.owner) return 'joined';
-      if (current.state === 'done') return 'joined';
-      if (current.state === 'failed') return 'failed';
-      if (current.started_at < now() - runningTimeoutMs) return 'failed';
+      if (current === null || current.owner !== joined.owner)
+        return { outcome: 'joined', vmidsRead: NONE_READ };
+      if (current.state === 'done') return { outcome: 'joined', vmidsRead: vmidsReadBy(current) };
+      if (current.state === 'failed') return { outcome: 'failed', vmidsRead: NONE_READ };
+      if (current.started_at < now() - runningTimeoutMs) return { outcome: 'failed', vmidsRead: NONE_READ };
     }
   }
 
   /** One attempt of this process for a cluster: start, join or skip (no deadline: callers race it). */
-  async function attempt(clusterId: string): Promise<ClusterRefreshOutcome> {
+  async function attempt(
+    clusterId: string,
+    vmids: readonly number[],
+    deadlineMs: number,
+  ): Promise<AttemptResult> {
     for (let tries = 0; tries < 3; tries++) {
       const started = await deps.store.tryStart({
         clusterId,
@@ -185,39 +254,53 @@ export function createRefreshService(deps: RefreshServiceDeps): RefreshService {
         nowMs: now(),
         minIntervalMs,
         runningTimeoutMs,
+        vmids,
       });
-      if (started.started) return runOwned(clusterId, started.record);
+      if (started.started) return runOwned(clusterId, started.record, deadlineMs);
       const { current } = started;
       // Vanished between the refused write and the read (cleanup): try again.
       if (current === null) continue;
       if (current.state === 'running') return join(clusterId, current);
-      return current.state === 'done' ? 'recent' : 'failed';
+      return current.state === 'done'
+        ? { outcome: 'recent', vmidsRead: vmidsReadBy(current) }
+        : { outcome: 'failed', vmidsRead: NONE_READ };
     }
-    return 'failed';
+    return { outcome: 'failed', vmidsRead: NONE_READ };
   }
 
-  async function refreshCluster(clusterId: string, deadlineMs: number): Promise<ClusterRefresh> {
+  async function refreshCluster(
+    clusterId: string,
+    deadlineMs: number,
+    vmids: readonly number[] = [],
+  ): Promise<ClusterRefresh> {
+    const wanted = [...new Set(vmids)].sort((a, b) => a - b).slice(0, MAX_REFRESH_VMIDS);
     let shared = inProcess.get(clusterId);
     if (shared === undefined) {
-      const created = attempt(clusterId)
-        .then((outcome) => result(clusterId, outcome))
-        .finally(() => inProcess.delete(clusterId));
+      const created = attempt(clusterId, wanted, deadlineMs).finally(() => inProcess.delete(clusterId));
       inProcess.set(clusterId, created);
       shared = created;
     }
-    const outcome = await withDeadline(shared, deadlineMs - now());
-    return outcome === TIMED_OUT ? result(clusterId, 'timeout') : outcome;
+    const ended = await withDeadline(shared, deadlineMs - now());
+    return ended === TIMED_OUT
+      ? result(clusterId, 'timeout', wanted, NONE_READ)
+      : result(clusterId, ended.outcome, wanted, ended.vmidsRead);
   }
 
-  async function refreshMany(clusterIds: readonly string[], deadlineMs: number): Promise<ClusterRefresh[]> {
-    return Promise.all([...new Set(clusterIds)].map((id) => refreshCluster(id, deadlineMs)));
+  async function refreshMany(
+    clusterIds: readonly string[],
+    deadlineMs: number,
+    vmidsByCluster?: ReadonlyMap<string, readonly number[]>,
+  ): Promise<ClusterRefresh[]> {
+    return Promise.all(
+      [...new Set(clusterIds)].map((id) => refreshCluster(id, deadlineMs, vmidsByCluster?.get(id) ?? [])),
+    );
   }
 
   return {
     refreshCluster,
     refreshMany,
     refreshClusters: async (request: RefreshClustersRequest) => {
-      const outcomes = await refreshMany(request.clusterIds, request.deadlineMs);
+      const outcomes = await refreshMany(request.clusterIds, request.deadlineMs, request.vmidsByCluster);
       return {
         complete: outcomes.every((outcome) => outcome.complete),
         clusters: outcomes.map(refreshReport),

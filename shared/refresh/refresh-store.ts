@@ -26,6 +26,10 @@ export const RefreshRecordSchema = z.object({
   owner: z.string().min(1),
   started_at: epochMs,
   finished_at: epochMs.nullable().default(null),
+  /** the guests whose addresses the refresh re-reads (a live list's small scope), sorted */
+  vmids: z.array(z.number().int()).default([]),
+  /** set when it ended: whether every one of `vmids` had its address read in time */
+  details_done: z.boolean().default(false),
 });
 export type RefreshRecord = z.infer<typeof RefreshRecordSchema>;
 
@@ -33,6 +37,8 @@ export type RefreshRecord = z.infer<typeof RefreshRecordSchema>;
 export interface TryStartInput {
   readonly clusterId: string;
   readonly owner: string;
+  /** the guests whose addresses this refresh re-reads (none: status only) */
+  readonly vmids?: readonly number[];
   readonly nowMs: number;
   /** a refresh may start only this long after the previous one started */
   readonly minIntervalMs: number;
@@ -49,8 +55,17 @@ export type TryStartResult =
 export interface RefreshStore {
   /** Starts a refresh unless one runs or one started less than `minIntervalMs` ago. */
   tryStart(input: TryStartInput): Promise<TryStartResult>;
-  /** Ends the refresh `owner` started (no effect if another one replaced it). */
-  finish(clusterId: string, owner: string, state: 'done' | 'failed', nowMs: number): Promise<boolean>;
+  /**
+   * Ends the refresh `owner` started (no effect if another one replaced it); `detailsDone`: every
+   * guest of its `vmids` had its address read.
+   */
+  finish(
+    clusterId: string,
+    owner: string,
+    state: 'done' | 'failed',
+    nowMs: number,
+    detailsDone?: boolean,
+  ): Promise<boolean>;
   get(clusterId: string): Promise<RefreshRecord | null>;
 }
 
@@ -72,6 +87,8 @@ export class DynamoDbRefreshStore implements RefreshStore {
       owner: input.owner,
       started_at: input.nowMs,
       finished_at: null,
+      vmids: [...(input.vmids ?? [])].sort((a, b) => a - b),
+      details_done: false,
     };
     try {
       await this.client.send(
@@ -100,16 +117,27 @@ export class DynamoDbRefreshStore implements RefreshStore {
     return { started: false, current: await this.get(input.clusterId) };
   }
 
-  async finish(clusterId: string, owner: string, state: 'done' | 'failed', nowMs: number): Promise<boolean> {
+  async finish(
+    clusterId: string,
+    owner: string,
+    state: 'done' | 'failed',
+    nowMs: number,
+    detailsDone = false,
+  ): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(clusterId),
-          UpdateExpression: 'SET #state = :state, finished_at = :now',
+          UpdateExpression: 'SET #state = :state, finished_at = :now, details_done = :details',
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':state': state, ':now': nowMs, ':owner': owner },
+          ExpressionAttributeValues: {
+            ':state': state,
+            ':now': nowMs,
+            ':owner': owner,
+            ':details': detailsDone,
+          },
         }),
       );
       return true;

@@ -21,19 +21,36 @@ export const ListClustersInputSchema = z.object({
 });
 export type ListClustersInput = z.infer<typeof ListClustersInputSchema>;
 
-/** SyncCluster input: one Map item. */
+/** Most guests whose addresses one refresh re-reads (a live list of a small scope). */
+export const MAX_REFRESH_VMIDS = 50;
+
+/** SyncCluster input: one Map item, or the API's refresh of one cluster. */
 export const SyncClusterInputSchema = z.object({
   cluster_id: ClusterIdSchema,
   mode: SyncModeSchema,
   /** Manual run: ignores the cluster's backoff (a success resets it). */
   manual: z.boolean().optional(),
+  /**
+   * A live list's refresh: the guests whose live IP and RDP/SSH a quick pass reads now, whatever
+   * their caches say (at most {@link MAX_REFRESH_VMIDS}; guests the listing does not show are skipped).
+   */
+  vmids: z.array(z.number().int().min(1).max(999_999_999)).min(1).max(MAX_REFRESH_VMIDS).optional(),
+  /** Epoch ms by which the caller needs the answer (the refresh's deadline): the run's budget ends there. */
+  deadline_at: z.number().int().positive().optional(),
 });
 export type SyncClusterInput = z.infer<typeof SyncClusterInputSchema>;
+
+/**
+ * One Map item of ListClusters: a SyncCluster input whose `manual` is always present, because the
+ * quick machine's first pass reads it with a JSONPath (`$.manual`), which fails on a missing field.
+ */
+export const ListedClusterSchema = SyncClusterInputSchema.extend({ manual: z.boolean() });
+export type ListedCluster = z.infer<typeof ListedClusterSchema>;
 
 /** ListClusters output: the Map's items (`clusters`), one per cluster to sync. */
 export const ListClustersOutputSchema = z.object({
   mode: SyncModeSchema,
-  clusters: z.array(SyncClusterInputSchema),
+  clusters: z.array(ListedClusterSchema),
 });
 export type ListClustersOutput = z.infer<typeof ListClustersOutputSchema>;
 
@@ -52,6 +69,11 @@ export const SyncSummarySchema = z.object({
   proxmox_calls: countSchema,
   duration_ms: z.number().nonnegative(),
   error: z.string().optional(),
+  /**
+   * Only when the input named `vmids`: true when every one of them that the listing shows had its
+   * details (live IP, RDP/SSH) read and written before the run's budget ended.
+   */
+  details_refreshed: z.boolean().optional(),
 });
 export type SyncSummary = z.infer<typeof SyncSummarySchema>;
 

@@ -23,7 +23,7 @@ import type { GuestConfig } from '#shared/proxmox/schemas.ts';
 import { BatchWriteIncompleteError } from '#shared/store/dynamodb/errors.ts';
 import type { Repositories, VmChange } from '#shared/store/ports.ts';
 import { type BackoffPolicy, backoffDelayMs, DEFAULT_BACKOFF, isBackingOff } from './backoff.ts';
-import type { SyncMode, SyncSummary } from './contract.ts';
+import { MAX_REFRESH_VMIDS, type SyncMode, type SyncSummary } from './contract.ts';
 import { DetailWriter } from './detail-writer.ts';
 import { applyAttributes, diffAttributes } from './diff.ts';
 import { identityFromConfig, isRecycledGuest } from './guest-identity.ts';
@@ -140,6 +140,8 @@ export interface SyncRunOptions {
   deadlineAt?: number;
   /** A manual run (admin trigger, CLI) is an explicit retry: it runs through the cluster's backoff. */
   manual?: boolean;
+  /** A live list's refresh: guests whose live IP and RDP/SSH a quick pass reads now (see contract). */
+  vmids?: ReadonlySet<number>;
 }
 
 /** What the per-guest part of a full sync got through. */
@@ -345,6 +347,7 @@ export class ClusterSyncEngine {
       return await this.syncLeased(cluster, mode, state, startedAt, calls, writes, finish, {
         budget,
         owner,
+        requested: options.vmids ?? null,
         reportDetails: (outcome) => {
           details = { done: outcome.done, total: outcome.total };
         },
@@ -414,7 +417,12 @@ export class ClusterSyncEngine {
       summary: Omit<SyncSummary, 'cluster_id' | 'mode' | 'duration_ms' | 'proxmox_calls' | 'writes'>,
       state: { consecutiveErrors: number; lastSuccessAt: number | null; guests: number | null },
     ) => ClusterSyncResult,
-    run: { budget: RunBudget; owner: string; reportDetails(outcome: DetailsOutcome): void },
+    run: {
+      budget: RunBudget;
+      owner: string;
+      requested: ReadonlySet<number> | null;
+      reportDetails(outcome: DetailsOutcome): void;
+    },
   ): Promise<ClusterSyncResult> {
     const { inventory, syncState } = this.deps.repositories;
     let gateway: ProxmoxGateway;
@@ -467,8 +475,19 @@ export class ClusterSyncEngine {
     });
 
     let outcome: DetailsOutcome | null = null;
+    let quickDetails: DetailsOutcome | null = null;
     if (mode === 'quick') {
-      await this.syncPendingDetails(cluster, gateway, plan, stored, startedAt, calls, writes, changed, run);
+      quickDetails = await this.syncPendingDetails(
+        cluster,
+        gateway,
+        plan,
+        stored,
+        startedAt,
+        calls,
+        writes,
+        changed,
+        run,
+      );
     }
     if (mode === 'full') {
       const before = new Map(stored.map((vm) => [vm.vmid, vm]));
@@ -536,10 +555,17 @@ export class ClusterSyncEngine {
       this.deps.logger.error('full sync incomplete', { cluster_id: cluster.id, error: failure });
     }
 
+    // Asked for some guests' details (a live list): say whether all of them were read in time.
+    const detailsDone = (o: DetailsOutcome | null): boolean =>
+      o === null || (o.done === o.total && o.unwritten === 0);
+    const requested =
+      run.requested === null
+        ? {}
+        : { details_refreshed: detailsDone(mode === 'full' ? outcome : quickDetails) };
     return finish(
       failure === null
-        ? { ok: true, vms: plan.rows.size, changed: changed.size }
-        : { ok: false, vms: plan.rows.size, changed: changed.size, error: failure },
+        ? { ok: true, vms: plan.rows.size, changed: changed.size, ...requested }
+        : { ok: false, vms: plan.rows.size, changed: changed.size, error: failure, ...requested },
       { consecutiveErrors, lastSuccessAt, guests: plan.rows.size },
     );
   }
@@ -692,9 +718,10 @@ export class ClusterSyncEngine {
 
   /**
    * Quick sync: the details of guests first seen by a listing (`details_pending`), so that they are
-   * complete within one quick interval, and the address of guests that just booted. Calls are
-   * proportional to those guests (at most {@link PENDING_DETAILS_PER_PASS} per pass, the rest in the
-   * next ones), never to the fleet.
+   * complete within one quick interval, the address of guests that just booted (with a backoff),
+   * and the address of the guests a live list asked for (`run.requested`). Calls are proportional
+   * to those guests (at most {@link PENDING_DETAILS_PER_PASS} of each kind per pass, the rest in
+   * the next ones), never to the fleet. Null when there was nothing to read.
    */
   private async syncPendingDetails(
     cluster: ClusterConfig,
@@ -705,13 +732,14 @@ export class ClusterSyncEngine {
     calls: CallCounter,
     writes: WriteBreakdown,
     changed: Set<number>,
-    run: { budget: RunBudget; owner: string },
-  ): Promise<void> {
+    run: { budget: RunBudget; owner: string; requested: ReadonlySet<number> | null },
+  ): Promise<DetailsOutcome | null> {
     const pending = pendingDetailTargets(plan);
-    const booted = bootedIpTargets(plan, observedAt);
-    if (pending.size === 0 && booted.size === 0) return;
+    // Read now, whatever the caches and the after-boot backoff say: the addresses are asked for.
+    const asked = new Set([...bootedIpTargets(plan, observedAt), ...requestedIpTargets(plan, run.requested)]);
+    if (pending.size === 0 && asked.size === 0) return null;
     const before = new Map(stored.map((vm) => [vm.vmid, vm]));
-    await this.syncDetails(
+    return this.syncDetails(
       cluster,
       gateway,
       plan,
@@ -721,8 +749,8 @@ export class ClusterSyncEngine {
       writes,
       changed,
       run,
-      new Set([...pending, ...booted]),
-      { afterBoot: booted, noRotation: true, recordProgress: false },
+      new Set([...pending, ...asked]),
+      { afterBoot: asked, noRotation: true, recordProgress: false },
     );
   }
 
@@ -745,6 +773,11 @@ export class ClusterSyncEngine {
     changed: Set<number>,
     run: { budget: RunBudget; owner: string },
     only?: ReadonlySet<number>,
+    /**
+     * `afterBoot`: guests whose live IP is read now whatever the caches say (booted guests, and
+     * those a live list asked for); `noRotation`: a quick pass (configs read only for a reason);
+     * `recordProgress: false`: no lease progress (a quick pass's few guests).
+     */
     options: { afterBoot?: ReadonlySet<number>; noRotation?: boolean; recordProgress?: boolean } = {},
   ): Promise<DetailsOutcome> {
     const targets: StoredVm[] = [];
@@ -1037,11 +1070,12 @@ export class ClusterSyncEngine {
     }
     const bootedSinceCheck =
       vm.ip_checked_at === null || (vm.boot_time !== null && vm.boot_time > vm.ip_checked_at);
+    // An after-boot read is always recorded: its time paces the next one (needsIpAfterBoot).
     const recordCheck =
       reason === 'new' ||
       reason === 'changed' ||
       reason === 'ip-fallback' ||
-      (live !== null && bootedSinceCheck);
+      (live !== null && (bootedSinceCheck || options.afterBoot));
     const recycled = config !== null && isRecycledGuest(vm, identityFromConfig(vm.type, raw ?? {}));
     return { vmid: vm.vmid, reason, set, recordCheck, recycled };
   }
@@ -1108,6 +1142,18 @@ export function bootedIpTargets(
     if (vm !== undefined && needsIpAfterBoot(vm, nowMs)) booted.push(vmid);
   }
   return new Set(booted.sort((a, b) => a - b).slice(0, limit));
+}
+
+/**
+ * The guests of a live list's refresh whose address a quick pass reads: those the listing shows on
+ * an online node, at most {@link MAX_REFRESH_VMIDS} (the contract's bound).
+ */
+export function requestedIpTargets(
+  plan: Pick<ListingPlan, 'observable'>,
+  requested: ReadonlySet<number> | null,
+): Set<number> {
+  if (requested === null) return new Set();
+  return new Set([...requested].filter((vmid) => plan.observable.has(vmid)).slice(0, MAX_REFRESH_VMIDS));
 }
 
 /** Parses a new item the way the repository stores it (defaults applied). */

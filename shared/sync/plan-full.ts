@@ -235,15 +235,34 @@ export function needsIpFallback(vm: StoredVm): boolean {
 /** How long after a boot the quick passes keep asking a guest for its IP (the agent needs tens of seconds). */
 export const AFTER_BOOT_IP_WINDOW_MS = 2 * 60_000;
 
+/** The shortest pause between two after-boot IP reads of a guest. */
+export const AFTER_BOOT_RETRY_MIN_MS = 5_000;
+/** The longest pause between two after-boot IP reads of a guest. */
+export const AFTER_BOOT_RETRY_MAX_MS = 40_000;
+
 /**
- * True while a guest that booted less than {@link AFTER_BOOT_IP_WINDOW_MS} ago has no live IP read
- * since its boot: each quick pass asks again (so the retries follow the quick interval), and after
- * the window the full sync takes over.
+ * The pause after an after-boot IP read that found no address, made `sinceBootMs` after the boot:
+ * as long as the guest had been up, within 5–40 s. Reads thus come about 5, 10, 20, 40, 80 and
+ * 120 s after the boot (pauses 5, 10, 20, 40, 40 s): a doubling backoff that needs no attempt
+ * counter, only the boot time and the last read, which the item already holds.
+ */
+export function afterBootRetryDelayMs(sinceBootMs: number): number {
+  return Math.min(AFTER_BOOT_RETRY_MAX_MS, Math.max(AFTER_BOOT_RETRY_MIN_MS, sinceBootMs));
+}
+
+/**
+ * True when a quick pass should ask a guest that booted less than {@link AFTER_BOOT_IP_WINDOW_MS}
+ * ago for its address: it has no live IP read since its boot, and its last read since the boot
+ * (if any) is older than the backoff ({@link afterBootRetryDelayMs}). A pass that comes earlier
+ * leaves the guest alone, whatever the quick interval (refreshes are quick passes too); after the
+ * window the full sync takes over.
  */
 export function needsIpAfterBoot(vm: StoredVm, nowMs: number): boolean {
   if (vm.status !== 'running' || vm.boot_time === null || vm.details_pending) return false;
   if (nowMs - vm.boot_time > AFTER_BOOT_IP_WINDOW_MS) return false;
   if (vm.type === 'qemu' && vm.agent_state === 'disabled') return false;
-  const liveSinceBoot = vm.ip_checked_at !== null && vm.ip_checked_at >= vm.boot_time;
-  return !(liveSinceBoot && vm.agent_state === 'ok' && vm.ip !== null);
+  const lastRead = vm.ip_checked_at !== null && vm.ip_checked_at >= vm.boot_time ? vm.ip_checked_at : null;
+  if (lastRead === null) return true;
+  if (vm.agent_state === 'ok' && vm.ip !== null) return false;
+  return nowMs - lastRead >= afterBootRetryDelayMs(lastRead - vm.boot_time);
 }

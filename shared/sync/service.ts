@@ -122,18 +122,27 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
   const syncClusterDetailed = (
     input: SyncClusterInput,
     options?: SyncRunOptions,
-  ): Promise<ClusterSyncResult> =>
-    engine.sync(find(input.cluster_id), input.mode, { ...options, manual: input.manual === true });
+  ): Promise<ClusterSyncResult> => {
+    // The earlier of the caller's deadline (a refresh's) and the run's own (its Lambda's end).
+    const deadlines = [options?.deadlineAt, input.deadline_at].filter((at) => at !== undefined);
+    return engine.sync(find(input.cluster_id), input.mode, {
+      ...options,
+      ...(deadlines.length > 0 ? { deadlineAt: Math.min(...deadlines) } : {}),
+      manual: input.manual === true,
+      ...(input.vmids === undefined ? {} : { vmids: new Set(input.vmids) }),
+    });
+  };
 
   return {
     clusters,
     fullSyncIntervalMs: engine.fullIntervalMs,
     async listClusters(input: ListClustersInput): Promise<ListClustersOutput> {
       const selected = input.cluster_id === undefined ? clusters : [find(input.cluster_id)];
-      const manual = input.manual === true ? { manual: true } : {};
+      // `manual` is always present (ListedClusterSchema): the quick machine's first pass reads it.
+      const manual = input.manual === true;
       return {
         mode: input.mode,
-        clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode, ...manual })),
+        clusters: selected.map((c) => ({ cluster_id: c.id, mode: input.mode, manual })),
       };
     },
     async syncCluster(input: SyncClusterInput, options?: SyncRunOptions): Promise<SyncSummary> {

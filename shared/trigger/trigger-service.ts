@@ -84,7 +84,7 @@ export interface ClusterSyncSituation {
 
 /**
  * What a manual sync does to each cluster in scope. Pure. A new execution syncs every cluster now,
- * through any backoff, unless a run already holds it (it joins that one); a quick pass skips a
+ * through any backoff (full or quick), unless a run already holds it (it joins that one); a quick pass skips a
  * cluster whose full sync is under way (it writes the same data). A reused execution (trigger
  * window) syncs them as that execution does.
  */
@@ -116,14 +116,8 @@ export function triggerOutcomes(
         reason: `a ${mode} sync of this cluster is running`,
       };
     }
+    // Either mode is an explicit retry: it runs through the backoff (its first pass, for a quick sync).
     const backingOff = s.backoffUntil !== null && s.backoffUntil > nowMs;
-    if (backingOff && mode === 'quick') {
-      return {
-        cluster_id: s.cluster_id,
-        outcome: 'skipped',
-        reason: 'backing off after errors; a manual full sync retries it now',
-      };
-    }
     return {
       cluster_id: s.cluster_id,
       outcome: 'started',

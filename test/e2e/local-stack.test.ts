@@ -120,7 +120,9 @@ describe('the local stack, end to end', () => {
     );
     const vms = await listVms('admin');
     expect(new Set(vms.map(keyOf))).toEqual(new Set(expected));
-    expect((await health()).healthy).toBe(true);
+    // Health also asks for a quick pass inside the 5 s cutoff: on a busy machine the first full sync can
+    // take longer than that, and the first quick pass after it then makes the stack healthy.
+    await eventually(async () => expect((await health()).healthy).toBe(true));
   });
 
   it('shows each student only their own VMs, even for a VMID that exists on both clusters', async () => {

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { ROUTE_TABLE_ACCESS } from '#infra/constructs/api-handlers.ts';
 import { resolveTableGrant } from '#infra/constructs/pve-function.ts';
-import { type RouteId, routeKey, routeList, routes } from '#shared/http/routes.ts';
+import { notFoundRoute, type RouteId, routeKey, routeList, routes } from '#shared/http/routes.ts';
 import {
   AUDIT_TABLE,
   INVENTORY_TABLE,
@@ -38,20 +38,27 @@ beforeAll(() => {
   oidcTemplate = oidc.template(oidc.stacks.api);
 });
 
-/** Logical id of a route's function (its description starts with the route key). */
-function functionIdOf(routeId: RouteId): string {
-  const route = routes[routeId];
+/** Logical id of the function whose description starts with `API <key>:` (a route key, or `$default`). */
+function functionIdWithKey(key: string): string {
   const found = Object.entries(all).filter(
     ([, r]) =>
-      r.Type === 'AWS::Lambda::Function' &&
-      String(r.Properties.Description).startsWith(`API ${routeKey(route)}:`),
+      r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith(`API ${key}:`),
   );
-  expect(found, routeId).toHaveLength(1);
+  expect(found, key).toHaveLength(1);
   return found[0]?.[0] ?? '';
 }
 
+/** Logical id of a route's function (its description starts with the route key). */
+function functionIdOf(routeId: RouteId): string {
+  return functionIdWithKey(routeKey(routes[routeId]));
+}
+
 function statementsOf(routeId: RouteId): Statement[] {
-  const fn = all[functionIdOf(routeId)];
+  return statementsOfFunction(functionIdOf(routeId));
+}
+
+function statementsOfFunction(functionId: string): Statement[] {
+  const fn = all[functionId];
   const role = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.string()]) }).parse(fn?.Properties.Role)[
     'Fn::GetAtt'
   ][0];
@@ -91,7 +98,9 @@ function dynamoGrantsOf(routeId: RouteId): Record<string, string[]> {
 describe('ApiStack', () => {
   it('has one route per entry of the route table, with the JWT authorizer on every jwt route', () => {
     const created = Object.values(all).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-    expect(created.map((r) => r.Properties.RouteKey).sort()).toEqual(routeList.map(routeKey).sort());
+    expect(created.map((r) => r.Properties.RouteKey).sort()).toEqual(
+      [...routeList.map(routeKey), notFoundRoute.routeKey].sort(),
+    );
     for (const route of routeList) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: routeKey(route),
@@ -164,7 +173,8 @@ describe('ApiStack', () => {
 
   it('integrates every route with its own function (payload 2.0)', () => {
     const integrations = Object.values(all).filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration');
-    expect(integrations).toHaveLength(routeList.length);
+    // One per route, and the catch-all's.
+    expect(integrations).toHaveLength(routeList.length + 1);
     for (const integration of integrations) {
       expect(integration.Properties).toMatchObject({
         IntegrationType: 'AWS_PROXY',
@@ -173,6 +183,29 @@ describe('ApiStack', () => {
     }
     const ids = new Set(routeList.map((route) => functionIdOf(route.id as RouteId)));
     expect(ids.size).toBe(routeList.length);
+  });
+
+  it('answers unknown routes through a $default route to the not-found function, with no authorizer and no table access', () => {
+    const [defaultRoute, ...others] = Object.values(all).filter(
+      (r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === '$default',
+    );
+    expect(others).toEqual([]);
+    expect(defaultRoute?.Properties).toMatchObject({ AuthorizationType: 'NONE' });
+    expect(defaultRoute?.Properties.AuthorizerId).toBeUndefined();
+    const target = z
+      .object({ 'Fn::Join': z.tuple([z.string(), z.array(z.unknown())]) })
+      .parse(defaultRoute?.Properties.Target)['Fn::Join'][1];
+    const integrationId = z.object({ Ref: z.string() }).parse(target[1]).Ref;
+    const notFoundId = functionIdWithKey(notFoundRoute.routeKey);
+    expect(all[integrationId]?.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [notFoundId, 'Arn'] },
+    });
+    expect(all[notFoundId]?.Properties.Handler).toBe('index.handler');
+    // It reads nothing: no DynamoDB (or any other data) statement on its role.
+    const actions = statementsOfFunction(notFoundId).flatMap(actionsOf);
+    expect(actions.filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
   });
 
   it.each(routeList.map((route) => route.id as RouteId))(

@@ -24,8 +24,11 @@ export const ListVmsQuerySchema = z.object({
     .optional(),
   node: NodeNameQuery.optional(),
   tag: TagQuery.optional(),
-  force_refresh: BooleanQuery.optional(),
-  live: BooleanQuery.optional(),
+  force_refresh: BooleanQuery.meta({ description: 'Same as `live`' }).optional(),
+  live: BooleanQuery.meta({
+    description:
+      "Refresh the clusters in scope before answering (status; for at most 50 VMs in scope also their IP and RDP/SSH); see the answer's `mode` and `refresh`",
+  }).optional(),
   limit: LimitQuery.optional(),
   cursor: CursorQuery.optional(),
 });
@@ -50,7 +53,7 @@ export const ListVmsResponseSchema = z.object({
   is_admin: z
     .boolean()
     .meta({ description: 'Whether the caller is an admin (frontends show admin controls)' }),
-  /** `live` only when every cluster in scope was refreshed within the deadline */
+  /** `live` only when every cluster in scope was refreshed within the deadline (with the addresses it re-read) */
   mode: z.enum(['inventory', 'live']),
   /** true when any VM returned is stale, or a refresh did not complete */
   stale: z.boolean(),

@@ -189,6 +189,22 @@ describe('authorization matrix', () => {
     });
   });
 
+  it('answers an unknown route 404 not_found for every caller and every token, as the $default route does', async () => {
+    const tokens = [undefined, ...BAD_TOKENS.filter((kind) => kind !== 'none').map((kind) => refused[kind])];
+    for (const token of [...tokens, ...USERS.map((user) => world.tokens[user])]) {
+      for (const [method, path] of [
+        ['GET', '/api/no-such-route'],
+        ['DELETE', '/api/vms'],
+      ] as const) {
+        const response = await world.request(method, path, token === undefined ? {} : { token });
+        expect(response.status).toBe(404);
+        expect(await response.json()).toMatchObject({
+          error: { code: 'not_found', message: `No route for ${method} ${path}` },
+        });
+      }
+    }
+  });
+
   describe.each(USERS)('as %s', (user) => {
     it.each(
       routeList.map((route) => route.id as RouteId).filter((routeId) => CELLS[routeId].expect !== undefined),

@@ -10,6 +10,7 @@ vi.hoisted(() => {
 import { createGetVmHandler } from '#functions/api/get-vm.ts';
 import { createListAuditHandler } from '#functions/api/list-audit.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
+import { handler as notFoundHandler } from '#functions/api/not-found.ts';
 import { handler as openApiHandler } from '#functions/api/openapi.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
@@ -18,7 +19,7 @@ import { createVmIpHandler } from '#functions/api/vm-ip.ts';
 import { createVmStatusHandler } from '#functions/api/vm-status.ts';
 import { buildHttpApiEvent } from '#local/gateway/event.ts';
 import { createLambdaContext, type GatewayLambdaHandler } from '#local/gateway/server.ts';
-import { routeKey, routeList, routes } from '#shared/http/routes.ts';
+import { notFoundRoute, routeKey, routeList, routes } from '#shared/http/routes.ts';
 import { badInputArbitrary, badInputEvent, checkBadInputResponse } from '../../helpers/bad-input.ts';
 import { type ApiWorld, freshClusterState, NOW_MS, startApiWorld, vmItem } from './api-world.ts';
 import { ownershipHandlers } from './ownership-handlers.ts';
@@ -108,6 +109,43 @@ describe('bad input on every route of this part', () => {
           { numRuns: RUNS_PER_ROUTE, seed: 5 },
         );
       },
+    );
+  });
+});
+
+describe('the catch-all of unknown routes ($default)', () => {
+  it('answers any method, path, query and body 404 not_found in the error shape, echoing at most 200 path characters', async () => {
+    const segment = fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => encodeURIComponent(s));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
+        fc.array(segment, { maxLength: 12 }),
+        fc.string({ maxLength: 300 }),
+        fc.option(fc.string({ maxLength: 500 }), { nil: undefined }),
+        async (method, segments, query, body) => {
+          const rawPath = `/${segments.join('/')}`;
+          const event = buildHttpApiEvent({
+            method,
+            rawPath,
+            rawQueryString: encodeURIComponent(query),
+            headers: body === undefined ? {} : { 'content-type': 'application/json' },
+            body: body ?? '',
+            routeKey: notFoundRoute.routeKey,
+            requestId: 'req-fuzz',
+          });
+          const result = await call(notFoundHandler, event);
+          expect(result.statusCode).toBe(404);
+          const answer: unknown = JSON.parse(result.body ?? '');
+          expect(answer).toEqual({
+            error: {
+              code: 'not_found',
+              message: `No route for ${method} ${rawPath.slice(0, 200)}`,
+              request_id: 'req-fuzz',
+            },
+          });
+        },
+      ),
+      { numRuns: 200, seed: 11 },
     );
   });
 });

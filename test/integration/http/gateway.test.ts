@@ -158,13 +158,19 @@ describe('local gateway: JWT authorizer', () => {
     expect((await fetch(`${gateway.url}/docs/index.html`)).status).toBe(404);
   });
 
-  it("answers routes not in the table with the API's error shape (not_found)", async () => {
+  it("answers routes not in the table with the API's error shape (not_found), through the catch-all function", async () => {
     const response = await get('/api/unknown', tokens.admin);
     expect(response.status).toBe(404);
+    const requestId = response.headers.get('apigw-requestid');
     expect(await response.json()).toEqual({
-      error: { code: 'not_found', message: 'No route for GET /api/unknown' },
+      error: { code: 'not_found', message: 'No route for GET /api/unknown', request_id: requestId },
     });
-    expect((await fetch(`${gateway.url}/api/vms`, { method: 'PATCH' })).status).toBe(404);
+    // No authorizer on the catch-all: without a token the same answer.
+    const anonymous = await fetch(`${gateway.url}/api/vms`, { method: 'PATCH' });
+    expect(anonymous.status).toBe(404);
+    expect(await anonymous.json()).toMatchObject({
+      error: { code: 'not_found', message: 'No route for PATCH /api/vms' },
+    });
   });
 
   it('answers CORS preflight itself and adds CORS headers for allowed origins', async () => {

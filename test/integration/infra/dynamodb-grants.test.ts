@@ -18,7 +18,7 @@ import {
   startLocalGateway,
 } from '#local/gateway/server.ts';
 import { getDocumentClient, getPacedDocumentClient } from '#shared/clients/dynamodb.ts';
-import { type RouteId, routeList } from '#shared/http/routes.ts';
+import { notFoundRoute, type RouteId, routeList } from '#shared/http/routes.ts';
 import { bindLocalSyncInvoker } from '#shared/refresh/wiring.ts';
 import {
   AUDIT_TABLE,
@@ -49,6 +49,7 @@ type Grants = Readonly<Partial<Record<TableKey, TableAccess>>>;
 
 const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const recorder = createActionRecorder();
+let notFoundInvocations = 0;
 
 let sim: Simulator;
 let tables: TestTables;
@@ -188,6 +189,12 @@ beforeAll(async () => {
     const handler = await loadHandler(route.handler);
     handlers[route.id] = (event: never, ctx: Context) => recorder.run(route.id, () => handler(event, ctx));
   }
+  // The catch-all of unknown routes ($default), invoked by the gateway as API Gateway invokes it.
+  const notFound = await loadHandler(notFoundRoute.handler);
+  handlers[notFoundRoute.id] = (event: never, ctx: Context) => {
+    notFoundInvocations += 1;
+    return recorder.run(notFoundRoute.id, () => notFound(event, ctx));
+  };
   issuer = await createTestIssuer();
   tokens = await testUserTokens(issuer);
   gateway = await startLocalGateway({
@@ -351,6 +358,12 @@ async function runScenario(): Promise<void> {
   expectStatus(await api('GET', '/api/audit?user=admin', admin), 200, 'audit of a user');
   expectStatus(await api('GET', `/api/audit?cluster=${clusterId}&vmid=${own}`, admin), 200, 'audit of a VM');
   expectStatus(await api('GET', `/api/audit?class=${classId}`, admin), 200, 'audit of a class');
+  expectStatus(await api('GET', '/api/no-such-route', admin), 404, 'unknown route');
+  expectStatus(
+    await api('PATCH', `/api/vms/${clusterId}/${own}`, undefined),
+    404,
+    'unknown method, no token',
+  );
 }
 
 describe('DynamoDB grants against the calls each function makes', () => {
@@ -368,6 +381,11 @@ describe('DynamoDB grants against the calls each function makes', () => {
   it('record-run only puts the run statistics and list-clusters reads no table', () => {
     expect(recordedOf('recordRun')).toEqual(grantedOf(RECORD_RUN_TABLE_ACCESS));
     expect(recordedOf('listClusters')).toEqual([]);
+  });
+
+  it('the catch-all of unknown routes ($default) calls no table (it is granted none)', () => {
+    expect(notFoundInvocations).toBe(2);
+    expect(recordedOf(notFoundRoute.id)).toEqual([]);
   });
 
   it('made no DynamoDB call outside a function', () => {

@@ -23,6 +23,7 @@ import { createSyncService, type EngineSyncService } from '#shared/sync/service.
 import { PVE_MAJORS, type Simulator, startSimulator } from '#simulator/index.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
 import { simClusters } from '../actions/sim-fixtures.ts';
+import { control } from '../simulator/sim-client.ts';
 
 /**
  * GET /api/vms with the refresh wired the way the deployed handler wires it (a refresh service on
@@ -42,7 +43,8 @@ describe.each(PVE_MAJORS)('GET /api/vms refreshed from PVE %i', (pveVersion) => 
     sim = await startSimulator({
       clusters: 2,
       nodesPerCluster: 2,
-      guestsPerCluster: 20,
+      // 60 guests in all: one caller can have more than the 50 VMs whose addresses a live read re-reads.
+      guestsPerCluster: 30,
       seed: 9,
       probeListeners: false,
       drift: false,
@@ -74,7 +76,8 @@ describe.each(PVE_MAJORS)('GET /api/vms refreshed from PVE %i', (pveVersion) => 
       repositories: repos,
       settings: apiSettingsFromEnv({}),
       usernames: { realmSuffixes: DEFAULT_REALM_SUFFIXES },
-      now: Date.now,
+      // One clock for the handler's deadline and the refresh's.
+      now: refreshClock,
       refreshClusters: refresh.refreshClusters,
     }));
   }
@@ -174,6 +177,83 @@ describe.each(PVE_MAJORS)('GET /api/vms refreshed from PVE %i', (pveVersion) => 
       } finally {
         sim.faults.setClusterDown('sim-1', false);
       }
+    });
+
+    it("re-reads the addresses of a small scope's VMs (live IP): the owner sees a new IP at once", async () => {
+      // sim-1 was down in the previous test: a manual sync ends its backoff.
+      expect((await sync.syncCluster({ cluster_id: 'sim-1', mode: 'full', manual: true })).ok).toBe(true);
+      const guest = sim
+        .groundTruth('sim-1')
+        .find((g) => g.type === 'qemu' && g.status === 'running' && g.agent === 'running' && !g.template);
+      if (guest === undefined) throw new Error('no running guest with a running agent');
+      await repos.ownership.putAssignment({
+        username: 'erin',
+        cluster_id: 'sim-1',
+        vmid: guest.vmid,
+        source: 'admin',
+        created_at: 1,
+      });
+      const before = await repos.inventory.getVm({ cluster_id: 'sim-1', vmid: guest.vmid });
+      const newIp = '127.210.0.5';
+      expect(before?.ip).not.toBe(newIp);
+      // The guest renews its lease: only its agent knows, no listing shows it.
+      const changed = await control(sim.controlUrl, `/_sim/clusters/sim-1/guests/${guest.vmid}/ip`, {
+        ip: newIp,
+      });
+      expect(changed.status).toBe(200);
+      sim.resetCounters();
+
+      // Past the 5 s interval after the earlier refreshes of sim-1.
+      const later = () => Date.now() + 20_000;
+      const answer = await list(listHandlerInstance(later), { username: 'erin', groups: '' }, 'live=true');
+      expect(answer.refresh).toEqual({
+        clusters: [{ cluster_id: 'sim-1', outcome: 'refreshed', reason: null }],
+      });
+      expect(answer.mode).toBe('live');
+      expect(answer.stale).toBe(false);
+      expect(answer.refresh).toEqual({
+        clusters: [{ cluster_id: 'sim-1', outcome: 'refreshed', reason: null }],
+      });
+      expect(answer.vms.map((vm) => [vm.vmid, vm.ip])).toEqual([[guest.vmid, newIp]]);
+      // One listing, and the agent of that one guest (a detail read of exactly the caller's VMs).
+      expect(sim.counters('sim-1')).toMatchObject({ resources: 1, agent: 1 });
+    });
+
+    it('refreshes status only for a caller with more than 50 VMs in scope', async () => {
+      const all = (['sim-1', 'sim-2'] as const)
+        .flatMap((cluster_id) => sim.groundTruth(cluster_id).map((g) => ({ cluster_id, vmid: g.vmid })))
+        .slice(0, 51);
+      for (const { cluster_id, vmid } of all) {
+        await repos.ownership.putAssignment({
+          username: 'frank',
+          cluster_id,
+          vmid,
+          source: 'admin',
+          created_at: 1,
+        });
+      }
+      await sync.syncCluster({ cluster_id: 'sim-2', mode: 'full' });
+      const guest = sim
+        .groundTruth('sim-1')
+        .find((g) => g.type === 'qemu' && g.status === 'running' && g.agent === 'running' && !g.template);
+      if (guest === undefined) throw new Error('no running guest with a running agent');
+      const before = await repos.inventory.getVm({ cluster_id: 'sim-1', vmid: guest.vmid });
+      const changed = await control(sim.controlUrl, `/_sim/clusters/sim-1/guests/${guest.vmid}/ip`, {
+        ip: '127.210.0.6',
+      });
+      expect(changed.status).toBe(200);
+      sim.resetCounters();
+
+      const later = () => Date.now() + 40_000;
+      const answer = await list(listHandlerInstance(later), { username: 'frank', groups: '' }, 'live=true');
+      expect(answer.vms).toHaveLength(51);
+      // Both clusters' status was refreshed (one listing each): that is "live" for a scope this large.
+      expect(answer.mode).toBe('live');
+      expect(sim.counters('sim-1')).toMatchObject({ resources: 1, agent: 0 });
+      expect(sim.counters('sim-2')).toMatchObject({ resources: 1, agent: 0 });
+      expect(answer.vms.find((vm) => vm.cluster_id === 'sim-1' && vm.vmid === guest.vmid)?.ip).toBe(
+        before?.ip,
+      );
     });
   });
 });

@@ -1,6 +1,10 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRefreshService, type RefreshServiceDeps } from '#shared/refresh/refresh-service.ts';
+import {
+  createRefreshService,
+  type RefreshServiceDeps,
+  refreshReport,
+} from '#shared/refresh/refresh-service.ts';
 import { DynamoDbRefreshStore } from '#shared/refresh/refresh-store.ts';
 import type { SyncInvoker } from '#shared/refresh/sync-invoker.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
@@ -75,6 +79,70 @@ const newCluster = () => `refresh-${++clusterSeq}`;
 const inSeconds = (s: number) => Date.now() + s * 1000;
 
 describe('refresh coordination across handler instances (DynamoDB Local)', () => {
+  it("passes a live list's VMIDs and its deadline to the sync; joiners are complete only if their VMs were read", async () => {
+    const cluster = newCluster();
+    const gate = gatedInvoker((input) => summary(input, { details_refreshed: true }));
+    const a = instance(gate.invoker);
+    const b = instance(gate.invoker);
+    const deadline = inSeconds(10);
+
+    const first = a.refreshCluster(cluster, deadline, [107, 103]);
+    await gate.called(1);
+    const same = b.refreshCluster(cluster, deadline, [103]);
+    const other = instance(gate.invoker).refreshCluster(cluster, deadline, [103, 999]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gate.release();
+
+    expect(gate.calls).toEqual([
+      { cluster_id: cluster, mode: 'quick', vmids: [103, 107], deadline_at: Math.round(deadline) },
+    ]);
+    expect(await first).toEqual({
+      cluster_id: cluster,
+      outcome: 'refreshed',
+      details: 'read',
+      complete: true,
+    });
+    expect(await same).toEqual({ cluster_id: cluster, outcome: 'joined', details: 'read', complete: true });
+    // Another VM's address was not read by the refresh it joined: not complete, and said so.
+    const missed = await other;
+    expect(missed).toEqual({ cluster_id: cluster, outcome: 'joined', details: 'missed', complete: false });
+    expect(refreshReport(missed)).toEqual({
+      cluster_id: cluster,
+      outcome: 'coalesced',
+      reason: "joined a refresh another request started, which did not re-read these VMs' addresses",
+    });
+    // Within the interval: the record still says which addresses were read.
+    expect(await b.refreshCluster(cluster, inSeconds(10), [107])).toMatchObject({
+      outcome: 'recent',
+      complete: true,
+    });
+    expect(gate.calls).toHaveLength(1);
+  });
+
+  it('is incomplete when the sync could not read every address in time', async () => {
+    const cluster = newCluster();
+    const gate = gatedInvoker((input) => summary(input, { details_refreshed: false }));
+    const pending = instance(gate.invoker).refreshClusters({
+      clusterIds: [cluster],
+      reason: 'requested',
+      deadlineMs: inSeconds(10),
+      vmidsByCluster: new Map([[cluster, [101]]]),
+    });
+    await gate.called(1);
+    gate.release();
+    expect(await pending).toEqual({
+      complete: false,
+      clusters: [
+        {
+          cluster_id: cluster,
+          outcome: 'timed_out',
+          reason: 'status refreshed, but not every address was read before the deadline',
+        },
+      ],
+    });
+    expect(await store.get(cluster)).toMatchObject({ state: 'done', vmids: [101], details_done: false });
+  });
+
   it('runs one sync for concurrent refreshes from two instances, the other joins it', async () => {
     const cluster = newCluster();
     const gate = gatedInvoker();
@@ -91,7 +159,7 @@ describe('refresh coordination across handler instances (DynamoDB Local)', () =>
     const outcomes = await Promise.all([first, second, third]);
     expect(outcomes.map((o) => o.outcome)).toEqual(['refreshed', 'joined', 'joined']);
     expect(outcomes.every((o) => o.complete)).toBe(true);
-    expect(gate.calls).toEqual([{ cluster_id: cluster, mode: 'quick' }]);
+    expect(gate.calls).toEqual([{ cluster_id: cluster, mode: 'quick', deadline_at: expect.any(Number) }]);
     expect(await store.get(cluster)).toMatchObject({ state: 'done' });
   });
 
@@ -109,7 +177,7 @@ describe('refresh coordination across handler instances (DynamoDB Local)', () =>
 
     clock += 4_900;
     const soon = await b.refreshCluster(cluster, clock + 10_000);
-    expect(soon).toEqual({ cluster_id: cluster, outcome: 'recent', complete: true });
+    expect(soon).toEqual({ cluster_id: cluster, outcome: 'recent', details: 'none', complete: true });
     expect(gate.calls).toHaveLength(1);
 
     clock += 200;
@@ -124,7 +192,7 @@ describe('refresh coordination across handler instances (DynamoDB Local)', () =>
     const gate = gatedInvoker();
     const service = instance(gate.invoker);
     const outcome = await service.refreshCluster(cluster, Date.now() + 100);
-    expect(outcome).toEqual({ cluster_id: cluster, outcome: 'timeout', complete: false });
+    expect(outcome).toEqual({ cluster_id: cluster, outcome: 'timeout', details: 'none', complete: false });
     expect(await store.get(cluster)).toMatchObject({ state: 'running' });
     const port = await service.refreshClusters({
       clusterIds: [cluster],
@@ -153,7 +221,12 @@ describe('refresh coordination across handler instances (DynamoDB Local)', () =>
     const pending = a.refreshCluster(cluster, inSeconds(10));
     await gate.called(1);
     gate.release();
-    expect(await pending).toEqual({ cluster_id: cluster, outcome: 'failed', complete: false });
+    expect(await pending).toEqual({
+      cluster_id: cluster,
+      outcome: 'failed',
+      details: 'none',
+      complete: false,
+    });
     expect(await instance(gate.invoker).refreshCluster(cluster, inSeconds(10))).toMatchObject({
       outcome: 'failed',
     });

@@ -73,6 +73,26 @@ describe('control API', () => {
     expect((await control(sim.controlUrl, '/_sim/clusters/sim-9/counters')).status).toBe(404);
   });
 
+  it("changes a running guest's live address; only loopback addresses are accepted", async () => {
+    const g = sim
+      .groundTruth(C)
+      .find((x) => x.type === 'qemu' && x.status === 'running' && x.agent === 'running' && !x.template);
+    if (g === undefined) throw new Error('no running guest with a running agent');
+    const set = await control(sim.controlUrl, `/_sim/clusters/${C}/guests/${g.vmid}/ip`, {
+      ip: '127.202.0.4',
+    });
+    expect(set.status).toBe(200);
+    const live = await client.data(`/nodes/${g.node}/qemu/${g.vmid}/agent/network-get-interfaces`);
+    expect(JSON.stringify(live)).toContain('"ip-address":"127.202.0.4"');
+    expect(sim.guest(C, g.vmid)?.expectedIp).toBe('127.202.0.4');
+    const outside = await control(sim.controlUrl, `/_sim/clusters/${C}/guests/${g.vmid}/ip`, {
+      ip: '10.0.0.4',
+    });
+    expect(outside.status).toBe(400);
+    const missing = await control(sim.controlUrl, `/_sim/clusters/${C}/guests/99999/ip`, { ip: '127.0.0.9' });
+    expect(missing.status).toBe(404);
+  });
+
   it('advances simulated time so tasks complete without waiting', async () => {
     const g = sim
       .groundTruth(C)

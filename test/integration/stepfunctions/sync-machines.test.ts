@@ -155,4 +155,32 @@ describe('sync state machines with the real handlers', () => {
       expect(state?.last_quick_sync_at).not.toBeNull();
     }
   });
+
+  it('a manual quick sync runs through a backoff: its first pass retries the cluster, a success resets it', async () => {
+    // Backing off for minutes (set here: the earlier failure's own 20 s backoff may be over already).
+    await repositories.syncState.updateClusterState('sim-2', {
+      consecutive_errors: 2,
+      backoff_until: Date.now() + 300_000,
+      updated_at: Date.now(),
+    });
+    sim.resetCounters();
+    const output = await runStateMachine(
+      definitions.quick,
+      { mode: 'quick', cluster_id: 'sim-2', manual: true },
+      {
+        taskHandlers: bindSyncTaskHandlers(definitions.quick, handlers),
+        waitTimeOverrides: waitOverrides(definitions.quick),
+        retryIntervalOverrides: { SyncCluster1: 0, SyncCluster2: 0 },
+      },
+    );
+    expect(output).toEqual({ mode: 'quick', clusters: 1, ok: 1, failed: 0 });
+    // The first pass never reached Proxmox for sim-2 before: it lists it now (the first full sync
+    // it never had, since a cluster without one gets it at once), and the second pass lists it again.
+    expect(sim.counters('sim-2').resources).toBe(2);
+    expect(await repositories.inventory.listAllClusterVms('sim-2')).toHaveLength(20);
+    expect(await repositories.syncState.getClusterState('sim-2')).toMatchObject({
+      consecutive_errors: 0,
+      backoff_until: null,
+    });
+  });
 });

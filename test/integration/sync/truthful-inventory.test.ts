@@ -220,6 +220,9 @@ describe('a manual sync', () => {
   it('lists every cluster of a manual run as manual, so each iteration runs through its backoff', async () => {
     const listed = await h.service.listClusters({ mode: 'full', manual: true });
     expect(listed.clusters).toEqual([{ cluster_id: CLUSTER, mode: 'full', manual: true }]);
+    // A scheduled run says so too: the quick machine's first pass reads `$.manual` and needs it present.
+    const scheduled = await h.service.listClusters({ mode: 'quick' });
+    expect(scheduled.clusters).toEqual([{ cluster_id: CLUSTER, mode: 'quick', manual: false }]);
   });
 });
 

@@ -129,6 +129,17 @@ describe('a manual sync is an explicit retry', () => {
     expect(quick.clusters).toEqual([
       { cluster_id: running, outcome: 'skipped', reason: 'a full sync of this cluster is running' },
     ]);
+    // A manual quick sync is an explicit retry too: it runs through the backoff.
+    const quickRetry = await triggers.trigger({ mode: 'quick', cluster_id: backingOff });
+    expect(quickRetry.started).toBe(true);
+    expect(quickRetry.clusters).toEqual([
+      {
+        cluster_id: backingOff,
+        outcome: 'started',
+        reason: 'retrying now despite backoff after 3 consecutive errors (a success resets it)',
+      },
+    ]);
+    expect(sfn.started.at(-1)?.input).toEqual({ mode: 'quick', cluster_id: backingOff, manual: true });
     // Leave no "every cluster" trigger behind for the other tests.
     await store.release('full', null, full.execution_name);
   });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, renderErrorCodeTable } from '#shared/http/error-codes.ts';
 import { buildOpenApiDocument } from '#shared/http/openapi.ts';
-import { routeKey, routeList, routes } from '#shared/http/routes.ts';
+import { notFoundRoute, routeKey, routeList, routes } from '#shared/http/routes.ts';
 import { objectShape } from '#shared/http/schema-introspection.ts';
 
 describe('route table', () => {
@@ -48,6 +48,13 @@ describe('OpenAPI document', () => {
       Object.entries(item).map(([method, op]) => `${method.toUpperCase()} ${path} ${String(op.operationId)}`),
     );
     expect(listed.sort()).toEqual(routeList.map((route) => `${routeKey(route)} ${route.id}`).sort());
+  });
+
+  it('says how an unknown route is answered (the $default catch-all), and lists it as no operation', () => {
+    expect(String((document.info as Record<string, unknown>).description)).toMatch(
+      /no operation below matches .* 404 `not_found`/,
+    );
+    expect(Object.keys(paths)).not.toContain(notFoundRoute.routeKey);
   });
 
   it('secures JWT routes with the bearer scheme and leaves public routes without security', () => {

@@ -10,14 +10,34 @@ import {
 import { METRICS_NAMESPACE } from '#shared/observability/powertools.ts';
 import {
   InvalidTaskPayloadError,
+  MAX_REFRESH_VMIDS,
   parseTaskPayload,
   RecordRunInputSchema,
+  SyncClusterInputSchema,
   SyncSummarySchema,
   syncTaskRoleOf,
 } from '#shared/sync/contract.ts';
 import { SYNC_METRICS_NAMESPACE } from '#shared/sync/metrics-names.ts';
 
 describe('sync task contract', () => {
+  it("bounds a refresh's VMIDs at 50 and names the field", () => {
+    const vmids = Array.from({ length: MAX_REFRESH_VMIDS }, (_, i) => 100 + i);
+    expect(
+      parseTaskPayload(
+        SyncClusterInputSchema,
+        { cluster_id: 'lab-a', mode: 'quick', vmids },
+        'SyncCluster input',
+      ).vmids,
+    ).toHaveLength(50);
+    expect(() =>
+      parseTaskPayload(
+        SyncClusterInputSchema,
+        { cluster_id: 'lab-a', mode: 'quick', vmids: [...vmids, 999] },
+        'SyncCluster input',
+      ),
+    ).toThrow(/SyncCluster input: vmids/);
+  });
+
   it('accepts a Map result that is either a summary or the Catch’s failure record', () => {
     const input = parseTaskPayload(
       RecordRunInputSchema,

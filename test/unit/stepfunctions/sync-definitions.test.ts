@@ -26,19 +26,26 @@ const SYNTH_TIMEOUT = 120_000;
 
 /** Fake sync tasks recording what the state machine passed them; `failing` clusters throw. */
 function fakeTasks(failing: ReadonlySet<string>, options: { failRecordRunCalls?: number[] } = {}) {
-  const synced: { cluster_id: string; mode: string }[] = [];
+  const synced: { cluster_id: string; mode: string; manual?: boolean }[] = [];
   const recorded: RecordRunInput[] = [];
   const listed: unknown[] = [];
   const handlers = {
     listClusters: async (input: unknown): Promise<ListClustersOutput> => {
       listed.push(input);
-      const { mode } = parseTaskPayload(ListClustersInputSchema, input, 'ListClusters input');
-      return { mode, clusters: CLUSTERS.map((cluster_id) => ({ cluster_id, mode })) };
+      const { mode, manual } = parseTaskPayload(ListClustersInputSchema, input, 'ListClusters input');
+      return {
+        mode,
+        clusters: CLUSTERS.map((cluster_id) => ({ cluster_id, mode, manual: manual === true })),
+      };
     },
     syncCluster: async (input: unknown): Promise<SyncSummary> => {
-      const { cluster_id, mode } = parseTaskPayload(SyncClusterInputSchema, input, 'SyncCluster input');
+      const { cluster_id, mode, manual } = parseTaskPayload(
+        SyncClusterInputSchema,
+        input,
+        'SyncCluster input',
+      );
       if (failing.has(cluster_id)) throw new Error(`cluster ${cluster_id} exploded`);
-      synced.push({ cluster_id, mode });
+      synced.push({ cluster_id, mode, ...(manual === undefined ? {} : { manual }) });
       return { cluster_id, mode, ok: true, vms: 10, changed: 1, writes: 1, proxmox_calls: 1, duration_ms: 5 };
     },
     recordRun: async (input: unknown): Promise<RecordRunOutput> => {
@@ -234,6 +241,20 @@ describe('sync state machine definitions', () => {
       expect(tasks.synced.filter((s) => s.cluster_id === 'lab-c')).toHaveLength(passes);
       expect(tasks.synced.every((s) => s.mode === 'quick')).toBe(true);
     }
+  });
+
+  it("quick sync: a manual run's first pass is manual (runs through a backoff), the later passes are not", async () => {
+    const { quick } = definitions(30);
+    const tasks = fakeTasks(new Set());
+    await runStateMachine(
+      quick,
+      { mode: 'quick', cluster_id: 'lab-b', manual: true },
+      { taskHandlers: bindSyncTaskHandlers(quick, tasks.handlers), waitTimeOverrides: waitOverrides(quick) },
+    );
+    expect(tasks.synced.filter((s) => s.cluster_id === 'lab-b')).toEqual([
+      { cluster_id: 'lab-b', mode: 'quick', manual: true },
+      { cluster_id: 'lab-b', mode: 'quick' },
+    ]);
   });
 
   it("quick sync: a cluster that hangs does not hold the other clusters' passes", async () => {

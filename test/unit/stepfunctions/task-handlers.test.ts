@@ -36,13 +36,16 @@ describe('sync task handlers', () => {
   it('list-clusters passes the validated input to the service and returns its output', async () => {
     service.listClusters.mockResolvedValue({
       mode: 'full',
-      clusters: [{ cluster_id: 'lab-a', mode: 'full' }],
+      clusters: [{ cluster_id: 'lab-a', mode: 'full', manual: false }],
     });
 
     const output = await listClusters({ mode: 'full', cluster_id: 'lab-a' }, context);
 
     expect(service.listClusters).toHaveBeenCalledWith({ mode: 'full', cluster_id: 'lab-a' });
-    expect(output).toEqual({ mode: 'full', clusters: [{ cluster_id: 'lab-a', mode: 'full' }] });
+    expect(output).toEqual({
+      mode: 'full',
+      clusters: [{ cluster_id: 'lab-a', mode: 'full', manual: false }],
+    });
   });
 
   it('sync-cluster rejects a payload outside the contract without calling the engine', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type StoredVm, StoredVmSchema } from '#shared/domain/vm-record.ts';
 import {
+  AFTER_BOOT_IP_WINDOW_MS,
   AGENT_RETRY_MS,
+  afterBootRetryDelayMs,
   CONFIG_MAX_AGE_MS,
   configReadReason,
   detailsFromConfig,
@@ -9,6 +11,7 @@ import {
   ipAttributes,
   ipSourceFor,
   listingDiffersFromDetails,
+  needsIpAfterBoot,
 } from '#shared/sync/plan-full.ts';
 import { MIB, row, T0 } from './fixtures.ts';
 
@@ -233,5 +236,32 @@ describe('ipAttributes', () => {
       live: null,
     });
     expect(set).toMatchObject({ ip: '10.0.0.9', agent_state: 'not_running' });
+  });
+});
+
+describe('needsIpAfterBoot', () => {
+  const booted = (overrides: Partial<StoredVm> = {}): StoredVm =>
+    vm({ boot_time: T0, ip_checked_at: T0 - 60_000, agent_state: 'not_running', ip: null, ...overrides });
+
+  it('asks at once when nothing was read since the boot', () => {
+    expect(needsIpAfterBoot(booted(), T0 + 1_000)).toBe(true);
+  });
+
+  it('waits longer after each read that found no address: 5, 10, 20, 40 s, capped', () => {
+    expect([0, 3_000, 10_000, 20_000, 40_000, 90_000].map(afterBootRetryDelayMs)).toEqual([
+      5_000, 5_000, 10_000, 20_000, 40_000, 40_000,
+    ]);
+    const readAt = T0 + 20_000;
+    expect(needsIpAfterBoot(booted({ ip_checked_at: readAt }), readAt + 19_999)).toBe(false);
+    expect(needsIpAfterBoot(booted({ ip_checked_at: readAt }), readAt + 20_000)).toBe(true);
+  });
+
+  it('stops once a live address is known, and after the window (the full sync takes over)', () => {
+    expect(
+      needsIpAfterBoot(booted({ ip_checked_at: T0 + 5_000, agent_state: 'ok', ip: '10.0.0.9' }), T0 + 60_000),
+    ).toBe(false);
+    expect(needsIpAfterBoot(booted({ ip_checked_at: T0 + 80_000 }), T0 + AFTER_BOOT_IP_WINDOW_MS + 1)).toBe(
+      false,
+    );
   });
 });

@@ -83,6 +83,28 @@ describe('metric series of the cost model', () => {
     for (const series of emitted) expect(modelled, series).toContain(series);
   });
 
+  it('include every series the catch-all of unknown routes ($default) prints: no series of its own', async () => {
+    const { handler } = await import('#functions/api/not-found.ts');
+    const context: Context = createLambdaContext('notFound', 'req-2', Date.now() + 10_000);
+    const event = {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/api/nowhere',
+      rawQueryString: '',
+      headers: {},
+      requestContext: { http: { method: 'GET', path: '/api/nowhere' }, requestId: 'req-2' },
+      isBase64Encoded: false,
+    };
+    let status: number | undefined;
+    const emitted = await emittedSeries(async () => {
+      status = (await handler(event as never, context)).statusCode;
+    });
+    expect(status).toBe(404);
+    const modelled = new Set(metricSeries({ clusterIds: [] }).map(key));
+    expect(emitted.some((s) => s.includes('/ApiClientErrors '))).toBe(true);
+    for (const series of emitted) expect(modelled, series).toContain(series);
+  });
+
   it('include every series a cluster’s sync run prints', async () => {
     const emitted = await emittedSeries(async () => {
       powertoolsMetricsSink().publishClusterRun({
