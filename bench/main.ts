@@ -378,6 +378,11 @@ function assemble(
       cells: m.latencies.flatMap((l) => l.cells),
       list_sizes: m.latencies.map((l) => ({ guests: l.cells[0]?.guests ?? 0, ...l.sizes })),
       time_breakdown_c1: m.latencies.map((l) => ({ guests: l.cells[0]?.guests ?? 0, ...l.breakdown })),
+      // the read cache's miss path: the admin list right after every cluster's version moved
+      admin_after_write_c1: m.latencies.map((l) => ({
+        guests: l.cells[0]?.guests ?? 0,
+        ...l.adminAfterWrite,
+      })),
       baseline: {
         description:
           "original portal's request-time list: /cluster/resources, then status/current + config (+ agent network-get-interfaces for running QEMU guests with the agent enabled) per guest in scope, through the same Proxmox client (3 calls in flight per node)",

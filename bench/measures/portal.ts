@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { type LocalStack, PORTAL_DIST_DIR, startLocalStack } from '#local/stack/index.ts';
 import { ensurePortalBuilt } from '#local/web/build-portal.ts';
 import { launchChromium } from '../../test/browser/chromium.ts';
+import { signIn } from '../../test/browser/sign-in.ts';
 
 /**
  * The portal's figures (issue 12): JavaScript the first page loads (gzip), time from navigation to
@@ -83,18 +84,16 @@ async function withStack<T>(guestsPerCluster: number, run: (stack: LocalStack) =
 
 type Scenario = 'navigation' | 'search';
 
-async function signIn(
+/** Signs in (untimed) and waits for the list, so the timed navigations reuse the issuer session. */
+async function signInToList(
   browser: import('playwright-core').Browser,
   stack: LocalStack,
   username: string,
   path: string,
 ) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${stack.apiUrl}${path}`);
-  await page.getByRole('button', { name: username, exact: true }).click();
-  await page.locator('p.count').waitFor({ timeout: 180_000 });
-  return { context, page };
+  const session = await signIn(browser, stack.apiUrl, username, { path });
+  await session.page.locator('p.count').waitFor({ timeout: 180_000 });
+  return session;
 }
 
 /** One scenario on its own local stack (run in a child process: one local stack per process). */
@@ -108,7 +107,7 @@ export async function runPortalScenario(scenario: Scenario, samples: number): Pr
           ['admin', '/admin/vms'],
           ['alice', '/'],
         ] as const) {
-          const { context, page } = await signIn(browser, stack, username, path);
+          const { context, page } = await signInToList(browser, stack, username, path);
           const times: number[] = [];
           for (let i = 0; i < samples; i++) {
             // A fresh navigation: config, bundle (cached like a returning visitor), sign-in through
@@ -128,7 +127,7 @@ export async function runPortalScenario(scenario: Scenario, samples: number): Pr
       return listVisibleMs;
     }
     return await withStack(1000, async (stack) => {
-      const { context, page } = await signIn(browser, stack, 'admin', '/admin/vms');
+      const { context, page } = await signInToList(browser, stack, 'admin', '/admin/vms');
       const rows = Number((await page.locator('p.count').textContent())?.match(/\d+/)?.[0] ?? 0);
       const times: number[] = [];
       for (let i = 0; i < samples * 4; i++) {

@@ -32,6 +32,12 @@ export const API_HOOK_ENV = {
   quickSyncStateMachine: 'QUICK_SYNC_STATE_MACHINE_ARN',
 } as const;
 
+/**
+ * The read cache's versions (README "Read cache"): an action's pending state moves its cluster's
+ * `inventory_version`, an ownership write the ownership version (one UpdateItem each, after the write).
+ */
+const VERSION_BUMP: TableGrant = { actions: ['UpdateItem'] };
+
 /** Recording in the audit trail: new items only, no reads, updates or deletes. */
 const APPEND: TableGrant = { actions: ['PutItem'] };
 
@@ -94,33 +100,56 @@ export const ROUTE_TABLE_ACCESS: Readonly<
     inventory: { actions: ['BatchGetItem', 'UpdateItem'] },
     ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
     audit: APPEND,
+    syncState: VERSION_BUMP,
   },
   listAssignments: { ownership: { actions: ['Query', 'Scan'], queriedIndexes: [BY_VM] } },
   putAssignment: {
     inventory: { actions: ['GetItem'] },
     ownership: { actions: ['PutItem'], queriedIndexes: [BY_VM] },
     audit: APPEND,
+    syncState: VERSION_BUMP,
   },
-  deleteAssignment: { ownership: { actions: ['DeleteItem'] }, audit: APPEND },
+  deleteAssignment: { ownership: { actions: ['DeleteItem'] }, audit: APPEND, syncState: VERSION_BUMP },
   // the import reads the users' assignments in batches (BatchGetItem) before writing them
   importMappings: {
     inventory: { actions: ['BatchGetItem'] },
-    syncState: { actions: ['Query'] },
+    syncState: { actions: ['Query', 'UpdateItem'] },
     ownership: { actions: ['BatchGetItem', 'BatchWriteItem'] },
     audit: APPEND,
   },
   listClasses: { ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] } },
-  createClass: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] }, audit: APPEND },
+  createClass: {
+    ownership: { actions: ['GetItem', 'PutItem', 'Query'] },
+    audit: APPEND,
+    syncState: VERSION_BUMP,
+  },
   getClass: { ownership: { actions: ['GetItem', 'Query'] } },
-  updateClass: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] }, audit: APPEND },
-  deleteClass: { ownership: { actions: ['BatchWriteItem', 'GetItem', 'Query'] }, audit: APPEND },
-  putClassMember: { ownership: { actions: ['GetItem', 'PutItem', 'Query'] }, audit: APPEND },
-  deleteClassMember: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] }, audit: APPEND },
+  updateClass: {
+    ownership: { actions: ['GetItem', 'PutItem', 'Query'] },
+    audit: APPEND,
+    syncState: VERSION_BUMP,
+  },
+  deleteClass: {
+    ownership: { actions: ['BatchWriteItem', 'GetItem', 'Query'] },
+    audit: APPEND,
+    syncState: VERSION_BUMP,
+  },
+  putClassMember: {
+    ownership: { actions: ['GetItem', 'PutItem', 'Query'] },
+    audit: APPEND,
+    syncState: VERSION_BUMP,
+  },
+  deleteClassMember: {
+    ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] },
+    audit: APPEND,
+    syncState: VERSION_BUMP,
+  },
   // linking writes the link and the student's assignment in one transaction (Put + Delete)
   putClassVm: {
     inventory: { actions: ['GetItem'] },
     ownership: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], queriedIndexes: [BY_MEMBER, BY_VM] },
     audit: APPEND,
+    syncState: VERSION_BUMP,
   },
   listAudit: {
     audit: {
@@ -128,7 +157,11 @@ export const ROUTE_TABLE_ACCESS: Readonly<
       queriedIndexes: [AUDIT_BY_ACTOR_INDEX, AUDIT_BY_VM_INDEX, AUDIT_BY_CLASS_INDEX],
     },
   },
-  deleteClassVm: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] }, audit: APPEND },
+  deleteClassVm: {
+    ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] },
+    audit: APPEND,
+    syncState: VERSION_BUMP,
+  },
   getOpenApi: {},
 };
 

@@ -8,6 +8,7 @@ import {
   matchesFilters,
   type VmListFilters,
 } from '#shared/api/list-query.ts';
+import type { InventoryReadCache } from '#shared/api/read-cache.ts';
 import type { VisibleScope } from '#shared/api/visibility.ts';
 import type { ClusterRuntime } from '#shared/domain/runtime-stats.ts';
 import { findRuntimeSample } from '#shared/domain/runtime-stats.ts';
@@ -45,6 +46,11 @@ export interface ListVmsPageOptions {
   readonly staleAfterMs: number;
   /** the cluster states, when the caller already read them */
   readonly clusterStates?: readonly ClusterState[];
+  /**
+   * A warm process's read cache: VMs and runtime stats are taken from it when their versions (in
+   * `clusterStates`, which must then be given) still hold, and read strongly consistently otherwise.
+   */
+  readonly cache?: InventoryReadCache;
 }
 
 /** Items read per Query when filters may drop some (so a sparse match needs few round trips). */
@@ -58,6 +64,8 @@ export async function listVmsPage(
 ): Promise<VmListPage> {
   const position = options.cursor === undefined ? null : decodeListCursor(options.cursor);
   const states = options.clusterStates ?? (await readers.syncState.listClusterStates());
+  if (options.cache !== undefined)
+    return listVmsPageCached(readers, options.cache, scope, states, position, options);
   const runtimeReads = new Map<string, Promise<ClusterRuntime>>();
   let raw: RawPage;
   if (scope.all) {
@@ -254,4 +262,94 @@ async function readUserPage(
   const last = items[items.length - 1];
   const more = found.length > limit && last !== undefined;
   return { items, next: more ? { cluster: last.cluster_id, afterVmid: last.vmid } : null };
+}
+
+/**
+ * {@link listVmsPage} through the read cache: the same page, from memory where the versions in the
+ * cluster states still hold. An admin page takes each cluster's VMs whole (one read per cluster
+ * whose version moved), a user's page their VMs by key; runtime stats are read only for the nodes
+ * whose chunk set moved. What it answers equals the uncached page (test/integration/api/
+ * read-cache.property.test.ts).
+ */
+async function listVmsPageCached(
+  readers: ListVmsReaders,
+  cache: InventoryReadCache,
+  scope: VisibleScope,
+  states: readonly ClusterState[],
+  position: ListPosition | null,
+  options: ListVmsPageOptions,
+): Promise<VmListPage> {
+  const { filters, limit } = options;
+  const stateById = new Map(states.map((state) => [state.cluster_id, state]));
+  const versionOf = (clusterId: string) => stateById.get(clusterId)?.inventory_version;
+  let raw: RawPage;
+  if (scope.all) {
+    raw = { items: [], next: null };
+    clusters: for (const clusterId of pageClusters(states, position, filters)) {
+      const vms = await cache.clusterVms(clusterId, versionOf(clusterId), () =>
+        readers.inventory.listAllClusterVms(clusterId, { consistentRead: true }),
+      );
+      const after = position !== null && position.cluster === clusterId ? position.afterVmid : null;
+      for (const vm of vms) {
+        if ((after !== null && vm.vmid <= after) || !matchesFilters(vm, filters)) continue;
+        if (raw.items.length === limit) {
+          const last = raw.items[raw.items.length - 1];
+          raw.next = last === undefined ? null : { cluster: last.cluster_id, afterVmid: last.vmid };
+          break clusters;
+        }
+        raw.items.push(vm);
+      }
+    }
+  } else {
+    const inScope = scope.keys
+      .filter((key) => filters.cluster === undefined || key.cluster_id === filters.cluster)
+      .filter((key) => position === null || isAfterPosition(key, position))
+      .sort(compareVmKeys);
+    const found = (
+      await cache.vmsByKey(inScope, versionOf, (missing) =>
+        readers.inventory.getVms(missing, { consistentRead: true }),
+      )
+    ).filter((vm) => matchesFilters(vm, filters));
+    found.sort(compareVmKeys);
+    const items = found.slice(0, limit);
+    const last = items[items.length - 1];
+    raw = {
+      items,
+      next:
+        found.length > limit && last !== undefined
+          ? { cluster: last.cluster_id, afterVmid: last.vmid }
+          : null,
+    };
+  }
+  // The same nodes as the uncached page: every node of an admin page's clusters, a user's VMs' nodes.
+  const nodes = new Map<string, { clusterId: string; node: string }>();
+  if (scope.all) {
+    for (const clusterId of new Set(raw.items.map((vm) => vm.cluster_id))) {
+      for (const node of Object.keys(stateById.get(clusterId)?.nodes ?? {})) {
+        nodes.set(`${clusterId}#${node}`, { clusterId, node });
+      }
+    }
+  } else {
+    for (const vm of raw.items)
+      nodes.set(`${vm.cluster_id}#${vm.node}`, { clusterId: vm.cluster_id, node: vm.node });
+  }
+  const runtimes = await cache.nodeRuntimes(
+    [...nodes.values()].map((entry) => ({
+      ...entry,
+      runtimeAt: stateById.get(entry.clusterId)?.nodes[entry.node]?.runtime_at,
+    })),
+    (missing) => readers.syncState.readNodeRuntimes(missing),
+  );
+  const vms = raw.items.map((vm) => {
+    const runtime = runtimes.get(vm.cluster_id);
+    return toApiVm(vm, runtime ? findRuntimeSample(runtime, vm) : undefined, stateById.get(vm.cluster_id), {
+      nowMs: options.nowMs,
+      staleAfterMs: options.staleAfterMs,
+    });
+  });
+  return {
+    vms,
+    stale: vms.some((vm) => vm.stale),
+    nextCursor: raw.next === null ? null : encodeListCursor(raw.next),
+  };
 }

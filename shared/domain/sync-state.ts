@@ -20,6 +20,11 @@ export const NodeStateSchema = z.object({
    * existed.
    */
   last_full_online_at: epochMs.nullable().optional(),
+  /**
+   * `observed_at` of the node's stored runtime chunk set (the observation that last wrote it): a
+   * reader that holds that set already needs no read. Absent in states written before it existed.
+   */
+  runtime_at: epochMs.nullable().optional(),
 });
 export type NodeState = z.infer<typeof NodeStateSchema>;
 
@@ -68,6 +73,12 @@ export const ClusterStateSchema = z.object({
     .array(z.object({ vmid: z.number().int().nonnegative(), removed_at: epochMs }))
     .optional(),
   updated_at: epochMs.nullable().default(null),
+  /**
+   * Opaque token that changes after every write to the cluster's VM items (sync writes, actions'
+   * pending state, removals): readers keep what they read under it (README "Read cache"). Never
+   * repeats; absent until the first write that sets it.
+   */
+  inventory_version: z.string().min(1).max(64).nullable().optional(),
 });
 export type ClusterState = z.infer<typeof ClusterStateSchema>;
 /** Input shape of a cluster state (defaults not yet applied). */

@@ -17,9 +17,10 @@ export interface HttpResult {
   /**
    * Adds an ETag and answers 304 when If-None-Match matches. `true` hashes the serialized body;
    * `{ basis }` hashes `basis` instead, for bodies holding fields that change on every call
-   * (e.g. `generated_at`) but do not change the representation.
+   * (e.g. `generated_at`) but do not change the representation; `{ value }` is a tag made by the
+   * handler (the list's versions tag).
    */
-  readonly etag?: true | { readonly basis: unknown };
+  readonly etag?: true | { readonly basis: unknown } | { readonly value: string };
 }
 
 /** Bodies larger than this many bytes are gzipped when the client accepts it. */
@@ -86,7 +87,12 @@ export function toHttpResponse(
   const body = JSON.stringify(result.body);
   headers['content-type'] = JSON_CONTENT_TYPE;
   if (result.etag !== undefined) {
-    const etag = computeEtag(result.etag === true ? body : JSON.stringify(result.etag.basis));
+    const etag =
+      result.etag === true
+        ? computeEtag(body)
+        : 'value' in result.etag
+          ? result.etag.value
+          : computeEtag(JSON.stringify(result.etag.basis));
     headers.etag = etag;
     // Per-user data: caches may keep it but must revalidate (cheap with the ETag).
     headers['cache-control'] ??= 'private, no-cache';

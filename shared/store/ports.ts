@@ -185,10 +185,27 @@ export interface MetricsHistoryRepository extends HistoryBucketSource {
   putBuckets(buckets: readonly HistoryBucket[]): Promise<WriteReport>;
 }
 
+/** Every version a list depends on, read together. */
+export interface ReadVersions {
+  /** every cluster's state, with its `inventory_version` and per-node `runtime_at` */
+  states: ClusterState[];
+  /** changes on every ownership write; null before the first */
+  ownershipVersion: string | null;
+}
+
 export interface SyncStateRepository {
   getClusterState(clusterId: string): Promise<ClusterState | null>;
   /** Every cluster's state (one Query). */
   listClusterStates(): Promise<ClusterState[]>;
+  /** The cluster states and the ownership version, in the same one Query. */
+  readVersions(): Promise<ReadVersions>;
+  /**
+   * Gives the cluster's VM items a new `inventory_version` (after a write to them; never before:
+   * a reader must not keep older items under the new version).
+   */
+  bumpInventoryVersion(clusterId: string): Promise<WriteReport>;
+  /** Gives the ownership data a new version (after a write to it). */
+  bumpOwnershipVersion(): Promise<WriteReport>;
   putClusterState(state: ClusterStateInput): Promise<WriteReport>;
   /** Sets the given top-level attributes (creating the state if missing). */
   updateClusterState(

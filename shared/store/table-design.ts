@@ -211,6 +211,12 @@ export const syncStateKeys = {
   /** All cluster states live in one partition, so listing them is one Query (a handful of items). */
   clusterStatePartition: 'CLUSTERS',
   clusterState: (clusterId: string) => ({ pk: 'CLUSTERS', sk: clusterId }),
+  /**
+   * The ownership version (changes on every ownership write) beside the cluster states, so that one
+   * Query reads every version a list depends on. `~` cannot start a cluster id.
+   */
+  ownershipVersion: { pk: 'CLUSTERS', sk: '~OWNERSHIP' },
+  isVersionSortKey: (sk: string) => sk.startsWith('~'),
   clusterPartition: (clusterId: string) => `CLUSTER#${clusterId}`,
   runtimePrefix: (node?: string) => (node === undefined ? 'RUNTIME#' : `RUNTIME#${node}#`),
   runtime: (clusterId: string, node: string, chunk: number) => ({

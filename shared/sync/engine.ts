@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClusterConfig } from '#shared/config/clusters.ts';
 import type { ClusterRuntime } from '#shared/domain/runtime-stats.ts';
 import type { ClusterState, ClusterStateInput } from '#shared/domain/sync-state.ts';
+import { newVersionToken } from '#shared/domain/versions.ts';
 import {
   type NewStoredVm,
   type StoredVm,
@@ -109,6 +110,11 @@ export interface SyncEngineDeps {
 }
 
 /** Item writes of a run, by kind (the summary reports their sum). */
+/** Whether guests were written since the cluster's `inventory_version` last moved. */
+interface VersionDebt {
+  dirty: boolean;
+}
+
 export interface WriteBreakdown {
   /** VM items (creations, changes, removals) */
   inventory: number;
@@ -387,6 +393,8 @@ export class ClusterSyncEngine {
     this.deps.logger.error('cluster sync task failed', { cluster_id: cluster.id, mode, error: message });
     await syncState.updateClusterState(cluster.id, {
       cluster_name: cluster.name,
+      // The run may have written guests before it died: readers must not keep what they held.
+      inventory_version: newVersionToken(),
       consecutive_errors: consecutive,
       backoff_until: timedOut ? null : nowMs + backoffDelayMs(consecutive, this.backoff),
       last_error: message,
@@ -424,7 +432,50 @@ export class ClusterSyncEngine {
       reportDetails(outcome: DetailsOutcome): void;
     },
   ): Promise<ClusterSyncResult> {
+    const version: VersionDebt = { dirty: false };
+    try {
+      return await this.syncObserved(cluster, mode, state, startedAt, calls, writes, finish, {
+        ...run,
+        version,
+      });
+    } catch (error) {
+      // Guests written before the failure must not be hidden by the read cache's old version.
+      if (version.dirty) await this.bumpVersion(cluster, writes, version).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Gives the cluster's guests a new version now (a full sync's batches: readers see them as they land). */
+  private async bumpVersion(
+    cluster: ClusterConfig,
+    writes: WriteBreakdown,
+    version: VersionDebt,
+  ): Promise<void> {
+    version.dirty = false;
+    writes.state += (await this.deps.repositories.syncState.bumpInventoryVersion(cluster.id)).writes;
+  }
+
+  private async syncObserved(
+    cluster: ClusterConfig,
+    mode: SyncMode,
+    state: ClusterState | null,
+    startedAt: number,
+    calls: CallCounter,
+    writes: WriteBreakdown,
+    finish: (
+      summary: Omit<SyncSummary, 'cluster_id' | 'mode' | 'duration_ms' | 'proxmox_calls' | 'writes'>,
+      state: { consecutiveErrors: number; lastSuccessAt: number | null; guests: number | null },
+    ) => ClusterSyncResult,
+    run: {
+      budget: RunBudget;
+      owner: string;
+      requested: ReadonlySet<number> | null;
+      reportDetails(outcome: DetailsOutcome): void;
+      version: VersionDebt;
+    },
+  ): Promise<ClusterSyncResult> {
     const { inventory, syncState } = this.deps.repositories;
+    const { version } = run;
     let gateway: ProxmoxGateway;
     let listing: ListingObservation;
     try {
@@ -448,6 +499,8 @@ export class ClusterSyncEngine {
       this.deps.logger.error('cluster sync failed', { cluster_id: cluster.id, mode, error: message });
       const report = await syncState.updateClusterState(cluster.id, {
         cluster_name: cluster.name,
+        // A failed attempt turns every guest stale: the read cache's version moves with it.
+        inventory_version: newVersionToken(),
         last_attempt_at: startedAt,
         consecutive_errors: consecutive,
         backoff_until: startedAt + backoffDelayMs(consecutive, this.backoff),
@@ -469,10 +522,17 @@ export class ClusterSyncEngine {
     const changed = new Set<number>();
     // New guests are stored from the listing first: a run that ends early has still shown them.
     const recheck: RemovalRecheck = { pending: state?.removals_to_recheck ?? [], next: [] };
-    await this.applyListingPlan(cluster, plan, startedAt, writes, changed, {
-      bulkCreates: stored.length === 0,
-      recheck,
-    });
+    const inventoryWritesBefore = writes.inventory;
+    try {
+      await this.applyListingPlan(cluster, plan, startedAt, writes, changed, {
+        bulkCreates: stored.length === 0,
+        recheck,
+      });
+    } finally {
+      if (writes.inventory > inventoryWritesBefore || changed.size > 0) version.dirty = true;
+    }
+    // A full sync takes minutes: its listing's writes are visible before its details.
+    if (mode === 'full' && version.dirty) await this.bumpVersion(cluster, writes, version);
 
     let outcome: DetailsOutcome | null = null;
     let quickDetails: DetailsOutcome | null = null;
@@ -507,6 +567,7 @@ export class ClusterSyncEngine {
 
     // A user's action that this observation confirms (or that expired) stops showing as pending.
     await mapLimited(plan.settledActions, SUSPEND_CONCURRENCY, async ({ vmid, since }) => {
+      version.dirty = true;
       if (await inventory.clearPending({ cluster_id: cluster.id, vmid }, since)) {
         writes.inventory += 1;
         changed.add(vmid);
@@ -537,6 +598,8 @@ export class ClusterSyncEngine {
     const consecutiveErrors = failure === null ? 0 : (state?.consecutive_errors ?? 0) + 1;
     const patch: Partial<Omit<ClusterStateInput, 'cluster_id'>> = {
       cluster_name: cluster.name,
+      // The pass's guest writes get a new version in the write that ends the pass (no extra write).
+      ...(version.dirty || changed.size > 0 ? { inventory_version: newVersionToken() } : {}),
       last_success_at: lastSuccessAt,
       last_attempt_at: startedAt,
       consecutive_errors: consecutiveErrors,
@@ -732,7 +795,7 @@ export class ClusterSyncEngine {
     calls: CallCounter,
     writes: WriteBreakdown,
     changed: Set<number>,
-    run: { budget: RunBudget; owner: string; requested: ReadonlySet<number> | null },
+    run: { budget: RunBudget; owner: string; requested: ReadonlySet<number> | null; version: VersionDebt },
   ): Promise<DetailsOutcome | null> {
     const pending = pendingDetailTargets(plan);
     // Read now, whatever the caches and the after-boot backoff say: the addresses are asked for.
@@ -771,7 +834,7 @@ export class ClusterSyncEngine {
     calls: CallCounter,
     writes: WriteBreakdown,
     changed: Set<number>,
-    run: { budget: RunBudget; owner: string },
+    run: { budget: RunBudget; owner: string; version: VersionDebt },
     only?: ReadonlySet<number>,
     /**
      * `afterBoot`: guests whose live IP is read now whatever the caches say (booted guests, and
@@ -797,6 +860,7 @@ export class ClusterSyncEngine {
       flushIntervalMs: DETAIL_FLUSH_INTERVAL_MS,
       now: () => this.deps.now(),
       onWritten: (result) => {
+        if (result.writes > 0) run.version.dirty = true;
         writes.inventory += result.writes;
         for (const vmKey of result.applied) changed.add(vmKey.vmid);
         for (const vmKey of result.rejected) {
@@ -807,6 +871,8 @@ export class ClusterSyncEngine {
       onFlushed: async (doneAtFlush) => {
         // Progress is the full sync's (a killed run's report); a quick pass's few guests need none.
         if (options.recordProgress === false) return;
+        // Each batch a full sync writes is visible at once (the quick pass: in the write that ends it).
+        if (run.version.dirty) await this.bumpVersion(cluster, writes, run.version);
         await syncState
           .recordLeaseProgress(cluster.id, 'full', run.owner, {
             done: doneAtFlush,
@@ -821,6 +887,7 @@ export class ClusterSyncEngine {
           });
       },
       onError: (error, batch) => {
+        run.version.dirty = true;
         this.deps.logger.error('guest details could not be written', {
           cluster_id: cluster.id,
           guests: batch.length,

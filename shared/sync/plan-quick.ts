@@ -288,5 +288,10 @@ export function planListing(
     });
   }
   for (const node of runtime.keys()) if (!online.has(node)) plan.runtimeDeletes.push(node);
+  // Which runtime set each node will have: readers that hold it read nothing.
+  const written = new Set(plan.runtimeWrites.map((write) => write.node));
+  for (const [node, state] of Object.entries(plan.nodes)) {
+    state.runtime_at = written.has(node) ? listing.observedAt : (runtime.get(node)?.observed_at ?? null);
+  }
   return plan;
 }

@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type LocalStack, PROJECT_ROOT, startLocalStack } from '#local/stack/index.ts';
-import { ensurePortalBuilt } from '#local/web/build-portal.ts';
-import { launchChromium } from './chromium.ts';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '#local/stack/index.ts';
+import { eventually, type PortalHarness, SCREENSHOTS, startPortalHarness } from './portal-harness.ts';
 
 /**
  * The portal in a real Chromium against the real local stack (DynamoDB Local, the simulator, the
@@ -16,87 +13,21 @@ import { launchChromium } from './chromium.ts';
  * the README's screenshots.
  */
 
+let harness: PortalHarness;
 let stack: LocalStack;
-let browser: Browser;
-let dataDir: string;
-const contexts: BrowserContext[] = [];
-const SCREENSHOTS = join(PROJECT_ROOT, 'docs', 'screenshots');
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `check` passes (assertions inside), failing with its last error after `timeoutMs`. */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
-}
-
-async function signIn(username: string, path = '/'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.goto(`${stack.apiUrl}${path}`);
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByRole('button', { name: username, exact: true }).click();
-  await page.getByText(`Signed in as ${username}`).waitFor();
-  return page;
-}
-
+const signIn = (username: string, path = '/') => harness.signIn(username, { path });
 const countText = (page: Page) => page.locator('p.count').textContent();
-
-function guestName(clusterId: string, vmid: number): string {
-  const guest = stack.simulator?.groundTruth(clusterId).find((g) => g.vmid === vmid);
-  if (guest === undefined) throw new Error(`no simulator guest ${clusterId}/${vmid}`);
-  return guest.name;
-}
-
-function ownedBy(username: string) {
-  const demo = stack.demo;
-  if (demo === null) throw new Error('no demo ownership');
-  return demo.vms.filter((v) => v.username === username);
-}
+const guestName = (clusterId: string, vmid: number) => harness.guestName(clusterId, vmid);
+const ownedBy = (username: string) => harness.ownedBy(username);
 
 beforeAll(async () => {
-  // Always from the current sources: a stale web/dist would test (and photograph) old code.
-  await ensurePortalBuilt({ force: true });
-  browser = await launchChromium();
-  dataDir = mkdtempSync(join(tmpdir(), 'pve-browser-'));
-  const probeBase = 20_000 + Math.floor(Math.random() * 20_000);
-  stack = await startLocalStack({
-    port: 0,
-    dataDir,
-    dynamodbEndpoint: inject('dynamodbEndpoint'),
-    tablePrefix: `browser-${process.pid}-${Date.now()}-`,
-    simulator: {
-      clusters: 2,
-      guestsPerCluster: 40,
-      seed: 7,
-      probePorts: { rdp: probeBase, ssh: probeBase + 1 },
-      taskDelayMs: 3_000,
-    },
-    fullIntervalMs: 600_000,
-    quickIntervalMs: 1_000,
-    staleAfterMs: 5_000,
-    healthMaxConsecutiveErrors: 1,
-    logLevel: 'SILENT',
-    publishState: false,
-    // The action answers 202 (pending) before the task ends, so the portal must confirm by polling.
-    environment: { ACTION_WAIT_SECONDS: '1' },
-  });
-  await stack.firstSync;
+  harness = await startPortalHarness();
+  stack = harness.stack;
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close();
-  await stack?.stop();
-  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  await harness?.stop();
 });
 
 describe('the portal in Chromium', () => {
@@ -151,7 +82,60 @@ describe('the portal in Chromium', () => {
     await row.getByText(/^running$/).waitFor({ timeout: 30_000 });
     const guest = stack.simulator?.groundTruth(startable.cluster_id).find((g) => g.vmid === startable.vmid);
     expect(guest?.status).toBe('running');
-    await row.getByRole('button', { name: `Force stop ${name}`, exact: true }).waitFor();
+    await row.getByRole('button', { name: `Shut down ${name}`, exact: true }).waitFor();
+    await row.getByRole('button', { name: `More actions for ${name}` }).click();
+    await row.getByRole('menuitem', { name: `Force stop ${name}`, exact: true }).waitFor();
+  });
+
+  it('keeps every power action reachable at 1,440 px (no sideways scrolling) and at phone width', async () => {
+    const serious = (violations: { id: string; impact?: string | null }[]) =>
+      violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+    const running = (username: string) => {
+      const vm = ownedBy(username).find(
+        (v) =>
+          stack.simulator?.groundTruth(v.cluster_id).find((g) => g.vmid === v.vmid)?.status === 'running' &&
+          !(
+            v.cluster_id === stack.demo?.aliceStartable?.cluster_id &&
+            v.vmid === stack.demo?.aliceStartable?.vmid
+          ),
+      );
+      if (vm === undefined) throw new Error(`${username} has no running VM`);
+      return guestName(vm.cluster_id, vm.vmid);
+    };
+    /** Opens the row's More menu and checks that the button and every entry lie inside the window. */
+    const reachAll = async (page: Page, name: string, width: number) => {
+      const row = page.getByRole('row', { name: new RegExp(name) }).first();
+      const primary = row.getByRole('button', { name: `Shut down ${name}`, exact: true });
+      await primary.scrollIntoViewIfNeeded();
+      const inside = async (box: { x: number; width: number } | null) => {
+        expect(box).not.toBeNull();
+        expect((box?.x ?? -1) >= 0 && (box?.x ?? 0) + (box?.width ?? 0) <= width).toBe(true);
+      };
+      await inside(await primary.boundingBox());
+      await row.getByRole('button', { name: `More actions for ${name}` }).click();
+      for (const action of ['Reboot', 'Force stop']) {
+        const item = row.getByRole('menuitem', { name: `${action} ${name}`, exact: true });
+        await item.waitFor();
+        await inside(await item.boundingBox());
+      }
+    };
+
+    const admin = await signIn('admin', '/admin/vms');
+    await admin.locator('p.count').waitFor();
+    const overflow = await admin
+      .locator('.vm-grid')
+      .evaluate((grid) => ({ scroll: grid.scrollWidth, client: grid.clientWidth }));
+    expect(overflow.scroll).toBeLessThanOrEqual(overflow.client);
+    await reachAll(admin, running('bob'), 1440);
+    expect(
+      serious((await new AxeBuilder({ page: admin }).withTags(['wcag2a', 'wcag2aa']).analyze()).violations),
+    ).toEqual([]);
+    await admin.keyboard.press('Escape');
+
+    const phone = await harness.signIn('alice', { viewport: { width: 390, height: 844 } });
+    await phone.locator('p.count').waitFor();
+    await reachAll(phone, running('alice'), 390);
+    await phone.screenshot({ path: join(SCREENSHOTS, 'phone-actions-menu.png') });
   });
 
   it("draws a running VM's CPU and memory history from the quick passes, with an accessible summary", async () => {
@@ -229,12 +213,22 @@ describe('the portal in Chromium', () => {
     await page.getByRole('link', { name: 'Sync health' }).click();
     await page.getByRole('button', { name: 'Quick sync all' }).click();
     await page.getByText(/Quick sync of all clusters (started|already running)/).waitFor();
-    await page.screenshot({ path: join(SCREENSHOTS, 'admin-sync-health.png') });
 
     const down = simulator.clusters[1];
     if (down === undefined) throw new Error('one cluster only');
     simulator.faults.setClusterDown(down.id, true);
     try {
+      // The sync health page names the failing cluster's errors, backoff and last error.
+      const row = page.getByRole('row', { name: new RegExp(`^${down.name}`) });
+      await eventually(async () => {
+        const cells = await row.getByRole('cell').allInnerTexts();
+        expect(Number(cells[2])).toBeGreaterThanOrEqual(1);
+        expect(cells[3]).toMatch(/^(none|for \d+ (s|min|h))$/);
+        expect(cells[4]).not.toBe('none');
+        expect(cells[4]?.length ?? 0).toBeGreaterThan(0);
+      }, 40_000);
+      await page.screenshot({ path: join(SCREENSHOTS, 'admin-sync-health.png') });
+
       await page.getByRole('link', { name: 'All VMs' }).click();
       const banner = page.getByText(/Stale data/);
       await banner.waitFor({ timeout: 40_000 });
@@ -247,8 +241,7 @@ describe('the portal in Chromium', () => {
   });
 
   it('has no serious accessibility violations on the sign-in page and the VM list', async () => {
-    const context = await browser.newContext();
-    contexts.push(context);
+    const context = await harness.newContext();
     const signInPage = await context.newPage();
     await signInPage.goto(stack.apiUrl);
     await signInPage.getByRole('heading', { name: 'Sign in' }).waitFor();

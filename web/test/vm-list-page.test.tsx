@@ -176,7 +176,9 @@ describe('My VMs page', () => {
     });
     const row = rowOf('web-01');
     expect(await within(row).findByText('running')).toBeTruthy();
-    expect(within(row).getByRole('button', { name: 'Force stop web-01' })).toBeTruthy();
+    expect(within(row).getByRole('button', { name: 'Shut down web-01' })).toBeTruthy();
+    await user.click(within(row).getByRole('button', { name: 'More actions for web-01' }));
+    expect(within(row).getByRole('menuitem', { name: 'Force stop web-01' })).toBeTruthy();
   });
 
   it('offers a graceful shutdown, and asks before a force stop (declined: nothing is sent)', async () => {
@@ -191,13 +193,59 @@ describe('My VMs page', () => {
       return false;
     };
     try {
-      await user.click(screen.getByRole('button', { name: 'Force stop web-01' }));
+      await user.click(screen.getByRole('button', { name: 'More actions for web-01' }));
+      await user.click(screen.getByRole('menuitem', { name: 'Force stop web-01' }));
     } finally {
       window.confirm = confirm;
     }
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatch(/^Force stop web-01\? .*unsaved work/);
     expect(api.requests.some((r) => r.method === 'POST')).toBe(false);
+  });
+
+  it('keeps the row to one action button and reaches the others by keyboard through the More menu', async () => {
+    const api = fakeApi([vmFixture({ vmid: 101, name: 'web-01', status: 'running' })]);
+    let answer: (response: Response) => void = () => {};
+    api.actionAnswer = () =>
+      new Promise<Response>((resolve) => {
+        answer = resolve;
+      });
+    renderPage(api);
+    const user = userEvent.setup();
+    await screen.findByRole('button', { name: 'Shut down web-01' });
+    const row = rowOf('web-01');
+    expect(within(row).queryByRole('button', { name: 'Reboot web-01' })).toBeNull();
+    const more = within(row).getByRole('button', { name: 'More actions for web-01' });
+    expect(more.getAttribute('aria-expanded')).toBe('false');
+
+    more.focus();
+    await user.keyboard('{ArrowDown}');
+    expect(more.getAttribute('aria-expanded')).toBe('true');
+    expect(
+      within(row)
+        .getAllByRole('menuitem')
+        .map((item) => item.getAttribute('aria-label')),
+    ).toEqual(['Reboot web-01', 'Force stop web-01']);
+    expect(document.activeElement?.getAttribute('aria-label')).toBe('Reboot web-01');
+    await user.keyboard('{ArrowDown}');
+    expect(document.activeElement?.getAttribute('aria-label')).toBe('Force stop web-01');
+    await user.keyboard('{ArrowDown}');
+    expect(document.activeElement?.getAttribute('aria-label')).toBe('Reboot web-01');
+    await user.keyboard('{Escape}');
+    expect(within(row).queryByRole('menu')).toBeNull();
+    expect(document.activeElement).toBe(more);
+
+    await user.keyboard('{Enter}');
+    await user.keyboard('{Enter}');
+    expect(within(row).queryByRole('menu')).toBeNull();
+    expect(
+      api.requests.some((r) => r.method === 'POST' && r.path === '/api/vm/101/reboot?cluster=lab-a'),
+    ).toBe(true);
+    expect(await within(row).findByRole('button', { name: 'Rebooting… web-01' })).toHaveProperty(
+      'disabled',
+      true,
+    );
+    await act(async () => answer(new Response('{}', { status: 500 })));
   });
 
   it('keeps the pending state after a 202 until polling shows the confirmed status', async () => {

@@ -4,6 +4,7 @@ import {
   rdpAvailability,
   rdpFile,
   rdpFileName,
+  splitPowerActions,
   sshAvailability,
   sshCommand,
 } from '../src/features/vms/vm-rules.ts';
@@ -81,5 +82,27 @@ describe('power actions', () => {
     expect(
       powerActionAvailability(vmFixture({ is_template: true, status: 'stopped' }), 'start').enabled,
     ).toBe(false);
+  });
+});
+
+describe('the Actions cell', () => {
+  it('shows start or shut down as the button and the other available actions in the menu', () => {
+    expect(splitPowerActions(vmFixture({ status: 'stopped' }))).toEqual({ primary: 'start', more: [] });
+    expect(splitPowerActions(vmFixture({ status: 'running' }))).toEqual({
+      primary: 'shutdown',
+      more: ['reboot', 'stop'],
+    });
+    expect(splitPowerActions(vmFixture({ status: 'paused' }))).toEqual({
+      primary: 'start',
+      more: ['shutdown', 'reboot', 'stop'],
+    });
+  });
+  it('offers nothing while an action is pending, for templates and for locked guests', () => {
+    const none = { primary: null, more: [] };
+    expect(
+      splitPowerActions(vmFixture({ pending_action: 'start', pending_since: '2026-12-07T10:00:00.000Z' })),
+    ).toEqual(none);
+    expect(splitPowerActions(vmFixture({ is_template: true }))).toEqual(none);
+    expect(splitPowerActions(vmFixture({ lock: 'backup' }))).toEqual(none);
   });
 });

@@ -24,9 +24,11 @@ import {
   LeaseKindSchema,
   LeaseSchema,
 } from '#shared/domain/sync-state.ts';
+import { newVersionToken, VersionItemSchema } from '#shared/domain/versions.ts';
 import type {
   AcquireLeaseInput,
   LeaseResult,
+  ReadVersions,
   SyncStateRepository,
   WriteNodeRuntimeInput,
   WriteReport,
@@ -82,10 +84,47 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
   }
 
   async listClusterStates(): Promise<ClusterState[]> {
+    return (await this.readVersions()).states;
+  }
+
+  async readVersions(): Promise<ReadVersions> {
     const items = await this.queryAll('pk = :pk', { ':pk': syncStateKeys.clusterStatePartition });
-    return items.map((item) =>
-      parseItem(ClusterStateSchema, item, `${this.tableName} state ${String(item.sk)}`),
+    const states: ClusterState[] = [];
+    let ownershipVersion: string | null = null;
+    for (const item of items) {
+      if (item.sk === syncStateKeys.ownershipVersion.sk) {
+        ownershipVersion = parseItem(VersionItemSchema, item, `${this.tableName} ownership version`).version;
+      } else if (!syncStateKeys.isVersionSortKey(String(item.sk))) {
+        states.push(parseItem(ClusterStateSchema, item, `${this.tableName} state ${String(item.sk)}`));
+      }
+    }
+    return { states, ownershipVersion };
+  }
+
+  async bumpInventoryVersion(clusterId: string): Promise<WriteReport> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: syncStateKeys.clusterState(clusterId),
+        UpdateExpression: 'SET cluster_id = :cluster_id, inventory_version = :v',
+        ExpressionAttributeValues: { ':cluster_id': clusterId, ':v': newVersionToken() },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
     );
+    return singleWrite(result.ConsumedCapacity);
+  }
+
+  async bumpOwnershipVersion(): Promise<WriteReport> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: syncStateKeys.ownershipVersion,
+        UpdateExpression: 'SET version = :v',
+        ExpressionAttributeValues: { ':v': newVersionToken() },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return singleWrite(result.ConsumedCapacity);
   }
 
   async putClusterState(state: ClusterStateInput): Promise<WriteReport> {

@@ -106,6 +106,26 @@ describe('cluster state', () => {
     expect(await repo.getClusterState('nope')).toBeNull();
   });
 
+  it('keeps the read versions beside the states: a new token each bump, the rest of the state untouched', async () => {
+    const before = await repo.getClusterState('lab-a');
+    await repo.bumpInventoryVersion('lab-a');
+    const first = (await repo.getClusterState('lab-a'))?.inventory_version;
+    await repo.bumpInventoryVersion('lab-a');
+    const second = await repo.getClusterState('lab-a');
+    expect(first).toEqual(expect.any(String));
+    expect(second?.inventory_version).toEqual(expect.any(String));
+    expect(second?.inventory_version).not.toBe(first);
+    expect({ ...second, inventory_version: undefined }).toEqual({ ...before, inventory_version: undefined });
+
+    expect((await repo.readVersions()).ownershipVersion).toBeNull();
+    await repo.bumpOwnershipVersion();
+    const versions = await repo.readVersions();
+    expect(versions.ownershipVersion).toEqual(expect.any(String));
+    // The ownership version is no cluster: every reader of the states leaves it out.
+    expect(versions.states.map((state) => state.cluster_id)).toEqual(['lab-a', 'lab-b']);
+    expect((await repo.listClusterStates()).map((state) => state.cluster_id)).toEqual(['lab-a', 'lab-b']);
+  });
+
   it('rejects bad patches before writing', async () => {
     await expect(repo.updateClusterState('lab-a', { consecutive_errors: -1 })).rejects.toThrow();
   });

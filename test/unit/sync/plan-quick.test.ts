@@ -58,12 +58,15 @@ describe('planListing', () => {
   it('writes only a node chunk when only the load changed', () => {
     const { stored, runtime, nodes } = storedAfter([row(100), row(101, { node: 'pve2' })]);
     const plan = planListing(
-      listing([row(100, { cpu: 0.5 }), row(101, { node: 'pve2' })]),
+      listing([row(100, { cpu: 0.5 }), row(101, { node: 'pve2' })], { observedAt: T0 + 30_000 }),
       stored,
       runtime,
       nodes,
       parseNew,
     );
+    // Each node names the runtime set readers will find: the new one, or the one kept.
+    expect(plan.nodes.pve1?.runtime_at).toBe(T0 + 30_000);
+    expect(plan.nodes.pve2?.runtime_at).toBe(T0);
     expect(plan.changes).toEqual([]);
     expect(plan.runtimeWrites.map((w) => w.node)).toEqual(['pve1']);
     expect(plan.runtimeWrites[0]?.stats.get(100)).toEqual({ cpu_usage: 50, memory_usage: 25 });
@@ -99,6 +102,8 @@ describe('planListing', () => {
       last_seen_at: T0,
       last_online_at: T0,
       last_full_online_at: null,
+      // its runtime set stays the one written before
+      runtime_at: T0,
     });
     expect(plan.observable.size).toBe(0);
     expect(plan.view.get(100)).toEqual(stored[0]);

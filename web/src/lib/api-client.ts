@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import * as z from 'zod';
 import { ErrorResponseSchema } from '#shared/http/schemas/common.ts';
 
 /**
@@ -7,6 +7,14 @@ import { ErrorResponseSchema } from '#shared/http/schemas/common.ts';
  * the API's code and message, never a stack or a raw body.
  */
 
+/** One field a bad request named, as the API's error `details` list them. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+const FieldProblemsSchema = z.array(z.object({ field: z.string(), message: z.string() }));
+
 /** An error answer of the API (or a network failure, status 0). */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -14,6 +22,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the fields a 4xx named (empty when none were named) */
+    readonly fields: readonly FieldProblem[] = [],
   ) {
     super(message);
   }
@@ -33,7 +43,11 @@ async function errorFrom(response: Response): Promise<ApiError> {
     // Not JSON (e.g. the gateway's bare 503): fall back to the status.
   }
   const parsed = ErrorResponseSchema.safeParse(body);
-  if (parsed.success) return new ApiError(response.status, parsed.data.error.code, parsed.data.error.message);
+  if (parsed.success) {
+    const { code, message, details } = parsed.data.error;
+    const fields = FieldProblemsSchema.safeParse(details);
+    return new ApiError(response.status, code, message, fields.success ? fields.data : []);
+  }
   return new ApiError(response.status, 'http_error', response.statusText || `HTTP ${response.status}`);
 }
 
@@ -102,18 +116,25 @@ export class ApiClient {
   }
 }
 
-/** An error in words for the person using the portal (no internals). */
-export function describeError(error: unknown): string {
+/**
+ * An error in words for the person using the portal (no internals). `notFound` says what a 404
+ * means where the error happened (default: a VM).
+ */
+export function describeError(error: unknown, notFound = 'This VM does not exist or is not yours.'): string {
   if (error instanceof ApiError) {
     switch (error.status) {
+      case 400:
+        return error.fields.length === 0
+          ? `${error.message}.`
+          : `${error.message}: ${error.fields.map((f) => `${f.field} ${f.message}`).join('; ')}.`;
       case 0:
         return 'The inventory API could not be reached. Check your connection and try again.';
       case 401:
         return 'Your sign-in has expired. Sign in again.';
       case 403:
-        return 'You are not allowed to do this.';
+        return `You are not allowed to do this: ${error.message}.`;
       case 404:
-        return 'This VM does not exist or is not yours.';
+        return notFound;
       case 409:
         return `Not possible right now: ${error.message}`;
       case 429:

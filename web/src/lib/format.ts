@@ -35,3 +35,14 @@ export function formatBytes(bytes: number): string {
 export function formatUnixAge(seconds: number | null, nowMs: number): string {
   return seconds === null ? 'never' : formatAge(new Date(seconds * 1000).toISOString(), nowMs);
 }
+
+/** A sync backoff end (Unix seconds or null) as "none" or "for 2 min" (ended backoffs read "none"). */
+export function formatBackoff(untilSeconds: number | null | undefined, nowMs: number): string {
+  if (untilSeconds === null || untilSeconds === undefined) return 'none';
+  const seconds = Math.ceil(untilSeconds - nowMs / 1000);
+  if (seconds <= 0) return 'none';
+  if (seconds < 60) return `for ${seconds} s`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 120) return `for ${minutes} min`;
+  return `for ${Math.ceil(minutes / 60)} h`;
+}

@@ -3,11 +3,48 @@ import { useState } from 'react';
 import { SyncStatsResponseSchema, TriggerSyncResponseSchema } from '#shared/http/schemas/sync.ts';
 import { describeError } from '../../lib/api-client.ts';
 import { useApi, useNow } from '../../lib/api-context.tsx';
-import { formatUnixAge } from '../../lib/format.ts';
+import { formatBackoff, formatUnixAge } from '../../lib/format.ts';
+
+type SyncMode = 'quick' | 'full';
+type SyncRequest = { mode: SyncMode; cluster_id?: string };
+
+const MODES: readonly { mode: SyncMode; label: string }[] = [
+  { mode: 'quick', label: 'Quick' },
+  { mode: 'full', label: 'Full' },
+];
+
+/** "Quick" and "Full" sync buttons for one cluster, or for all clusters when `cluster` is absent. */
+function SyncButtons({
+  cluster,
+  disabled,
+  onSync,
+}: {
+  cluster?: { id: string; name: string };
+  disabled: boolean;
+  onSync: (request: SyncRequest) => void;
+}) {
+  return (
+    <>
+      {MODES.map(({ mode, label }) => (
+        <button
+          key={mode}
+          type="button"
+          className={cluster === undefined ? undefined : 'secondary'}
+          disabled={disabled}
+          aria-label={cluster === undefined ? undefined : `${label} sync ${cluster.name}`}
+          onClick={() => onSync(cluster === undefined ? { mode } : { mode, cluster_id: cluster.id })}
+        >
+          {cluster === undefined ? `${label} sync all` : label}
+        </button>
+      ))}
+    </>
+  );
+}
 
 /**
  * Admin: per-cluster sync health from `/api/sync/stats` (last quick and full sync, consecutive
- * errors, guests, fresh and failing VMs) with "sync now" through the trigger, per cluster or for all.
+ * errors, backoff, last error, guests, fresh and failing VMs) with "sync now" through the trigger,
+ * per cluster or for all.
  */
 export function SyncHealthPage() {
   const api = useApi();
@@ -20,7 +57,7 @@ export function SyncHealthPage() {
     refetchInterval: 5000,
   });
   const trigger = useMutation({
-    mutationFn: (input: { mode: 'quick' | 'full'; cluster_id?: string }) =>
+    mutationFn: (input: SyncRequest) =>
       api.mutate('POST', '/api/sync/trigger', TriggerSyncResponseSchema, input),
     onSuccess: ({ data }) => {
       const scope = data.cluster_id === null ? 'all clusters' : data.cluster_id;
@@ -39,16 +76,7 @@ export function SyncHealthPage() {
       <div className="page-head">
         <h1 id="page-title">Sync health</h1>
         <div className="toolbar">
-          <button
-            type="button"
-            disabled={trigger.isPending}
-            onClick={() => trigger.mutate({ mode: 'quick' })}
-          >
-            Quick sync all
-          </button>
-          <button type="button" disabled={trigger.isPending} onClick={() => trigger.mutate({ mode: 'full' })}>
-            Full sync all
-          </button>
+          <SyncButtons disabled={trigger.isPending} onSync={(request) => trigger.mutate(request)} />
         </div>
       </div>
       {notice !== null && (
@@ -78,6 +106,8 @@ export function SyncHealthPage() {
                   <th scope="col">Last quick sync</th>
                   <th scope="col">Last full sync</th>
                   <th scope="col">Consecutive errors</th>
+                  <th scope="col">Backoff</th>
+                  <th scope="col">Last error</th>
                   <th scope="col">Guests</th>
                   <th scope="col">Fresh</th>
                   <th scope="col">Sync errors</th>
@@ -94,28 +124,25 @@ export function SyncHealthPage() {
                     <td>{formatUnixAge(cluster.last_quick_sync, now)}</td>
                     <td>{formatUnixAge(cluster.last_full_sync, now)}</td>
                     <td>{cluster.consecutive_errors}</td>
+                    <td>{formatBackoff(cluster.backoff_until, now)}</td>
+                    <td className="cell-error">
+                      {cluster.last_error ? (
+                        <span className="error-text">{cluster.last_error}</span>
+                      ) : (
+                        <span className="muted">none</span>
+                      )}
+                    </td>
                     <td>{cluster.total_vms}</td>
                     <td>{cluster.fresh_vms}</td>
                     <td>{cluster.error_vms}</td>
-                    <td className="cell-buttons">
-                      <button
-                        type="button"
-                        className="secondary"
-                        disabled={trigger.isPending}
-                        aria-label={`Quick sync ${cluster.cluster_name}`}
-                        onClick={() => trigger.mutate({ mode: 'quick', cluster_id: cluster.cluster_id })}
-                      >
-                        Quick
-                      </button>
-                      <button
-                        type="button"
-                        className="secondary"
-                        disabled={trigger.isPending}
-                        aria-label={`Full sync ${cluster.cluster_name}`}
-                        onClick={() => trigger.mutate({ mode: 'full', cluster_id: cluster.cluster_id })}
-                      >
-                        Full
-                      </button>
+                    <td>
+                      <div className="cell-buttons">
+                        <SyncButtons
+                          cluster={{ id: cluster.cluster_id, name: cluster.cluster_name }}
+                          disabled={trigger.isPending}
+                          onSync={(request) => trigger.mutate(request)}
+                        />
+                      </div>
                     </td>
                   </tr>
                 ))}

@@ -1,11 +1,13 @@
+import { memo } from 'react';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
 import { staleClusters } from './view-state.ts';
 
 /**
  * Names the clusters whose data is stale: Proxmox could not be reached, so the list shows the last
- * known state. Nothing is rendered when every VM is fresh.
+ * known state. Nothing is rendered when every VM is fresh. Memoized: a keystroke in the search box
+ * does not recount the list.
  */
-export function StaleBanner({ vms }: { vms: readonly ApiVm[] }) {
+export const StaleBanner = memo(function StaleBanner({ vms }: { vms: readonly ApiVm[] }) {
   const clusters = staleClusters(vms);
   if (clusters.length === 0) return null;
   const count = vms.filter((vm) => vm.stale).length;
@@ -16,4 +18,4 @@ export function StaleBanner({ vms }: { vms: readonly ApiVm[] }) {
       state.
     </div>
   );
-}
+});

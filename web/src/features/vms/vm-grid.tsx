@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useRef } from 'react';
+import { memo, useRef } from 'react';
 import type { IndexedVm } from './view-state.ts';
 import { VM_COLUMNS, VmRow } from './vm-row.tsx';
 
@@ -12,7 +12,6 @@ export const VIRTUALIZE_FROM = 150;
 interface VmGridProps {
   readonly rows: readonly IndexedVm[];
   readonly username: string;
-  readonly now: number;
   readonly label: string;
   readonly onError: (message: string) => void;
 }
@@ -29,13 +28,15 @@ function Header() {
   );
 }
 
-function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'>) {
+function VirtualRows({ rows, username, onError }: Omit<VmGridProps, 'label'>) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 10,
+    // A few rows beyond the window: enough for smooth scrolling, few enough that a search which
+    // replaces every visible row mounts little.
+    overscan: 6,
     getItemKey: (index) => rows[index]?.key ?? index,
   });
   return (
@@ -50,7 +51,6 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
               key={row.key}
               vm={row.vm}
               username={username}
-              now={now}
               rowIndex={item.index + 2}
               onError={onError}
               offset={item.start}
@@ -62,8 +62,12 @@ function VirtualRows({ rows, username, now, onError }: Omit<VmGridProps, 'label'
   );
 }
 
-/** The VM list as an ARIA table: whole for short lists, virtualized for long ones (2,000+ rows). */
-export function VmGrid({ rows, username, now, label, onError }: VmGridProps) {
+/**
+ * The VM list as an ARIA table: whole for short lists, virtualized for long ones (2,000+ rows).
+ * Memoized: the keystroke's urgent render (the search box) skips the grid; only the deferred one
+ * with the filtered rows renders it.
+ */
+export const VmGrid = memo(function VmGrid({ rows, username, label, onError }: VmGridProps) {
   return (
     <div
       role="table"
@@ -73,21 +77,14 @@ export function VmGrid({ rows, username, now, label, onError }: VmGridProps) {
     >
       <Header />
       {rows.length > VIRTUALIZE_FROM ? (
-        <VirtualRows rows={rows} username={username} now={now} onError={onError} />
+        <VirtualRows rows={rows} username={username} onError={onError} />
       ) : (
         <div role="rowgroup">
           {rows.map((row, index) => (
-            <VmRow
-              key={row.key}
-              vm={row.vm}
-              username={username}
-              now={now}
-              rowIndex={index + 2}
-              onError={onError}
-            />
+            <VmRow key={row.key} vm={row.vm} username={username} rowIndex={index + 2} onError={onError} />
           ))}
         </div>
       )}
     </div>
   );
-}
+});

@@ -1,8 +1,7 @@
 import { useCallback, useDeferredValue, useMemo, useState } from 'react';
+import { TimeAgo } from '../../components/time-ago.tsx';
 import { describeError } from '../../lib/api-client.ts';
-import { useNow } from '../../lib/api-context.tsx';
 import { useAuth } from '../../lib/auth.tsx';
-import { formatAge } from '../../lib/format.ts';
 import { useLocation, useSetSearch } from '../../lib/router.tsx';
 import { StaleBanner } from './stale-banner.tsx';
 import { filterVms, indexVms, parseView, serializeView, sortVms, type ViewState } from './view-state.ts';
@@ -32,7 +31,6 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
   const view = parseView(search);
   const deferredView = useDeferredValue(view);
   const query = useVmList();
-  const now = useNow();
   const [errors, setErrors] = useState<string[]>([]);
   const onError = useCallback((message: string) => setErrors((list) => [...list.slice(-2), message]), []);
 
@@ -52,7 +50,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
         <h1 id="page-title">{title}</h1>
         {query.data !== undefined && (
           <p className="freshness">
-            Updated {formatAge(newestCheck(query.data.vms), now)}
+            Updated <TimeAgo iso={newestCheck(query.data.vms)} />
             {query.isFetching ? ' · refreshing' : ''}
           </p>
         )}
@@ -92,13 +90,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
           ) : rows.length === 0 ? (
             <p>No VM matches the search and filters.</p>
           ) : (
-            <VmGrid
-              rows={rows}
-              username={user?.username ?? 'user'}
-              now={now}
-              label={title}
-              onError={onError}
-            />
+            <VmGrid rows={rows} username={user?.username ?? 'user'} label={title} onError={onError} />
           )}
         </>
       )}

@@ -1,39 +1,18 @@
-import { type CSSProperties, memo, useState } from 'react';
+import { type CSSProperties, memo, type ReactNode, useState } from 'react';
 import type { ApiVm } from '#shared/domain/vm-record.ts';
-import { describeError } from '../../lib/api-client.ts';
-import { formatAge, formatUptime } from '../../lib/format.ts';
-import { usePowerAction } from './vm-api.ts';
+import { TimeAgo } from '../../components/time-ago.tsx';
+import { formatUptime } from '../../lib/format.ts';
+import { PowerActions } from './power-actions.tsx';
 import { VmHistoryButton } from './vm-history.tsx';
 import {
   ACTION_LABELS,
   type Availability,
-  forceStopQuestion,
-  POWER_ACTIONS,
-  powerActionAvailability,
   rdpAvailability,
   rdpFile,
   rdpFileName,
   sshAvailability,
   sshCommand,
 } from './vm-rules.ts';
-
-/** The column headers of the VM grid (the row below renders the same cells in this order). */
-export const VM_COLUMNS = [
-  'Status',
-  'Name',
-  'VMID',
-  'Cluster',
-  'Node',
-  'OS',
-  'IP address',
-  'CPU',
-  'Memory',
-  'Uptime',
-  'Connect',
-  'Tags',
-  'Checked',
-  'Actions',
-] as const;
 
 /** The status cell: the confirmed status, or the pending action in words. */
 export function StatusCell({ vm }: { vm: ApiVm }) {
@@ -48,40 +27,6 @@ export function StatusCell({ vm }: { vm: ApiVm }) {
     >
       {vm.status}
     </span>
-  );
-}
-
-function PowerButtons({ vm, onError }: { vm: ApiVm; onError: (message: string) => void }) {
-  const mutation = usePowerAction(vm);
-  if (mutation.isPending && mutation.variables !== undefined) {
-    return (
-      <button type="button" disabled aria-label={`${ACTION_LABELS[mutation.variables].pending} ${vm.name}`}>
-        {ACTION_LABELS[mutation.variables].pending}
-      </button>
-    );
-  }
-  const available = POWER_ACTIONS.filter((action) => powerActionAvailability(vm, action).enabled);
-  if (available.length === 0) return <span className="muted">–</span>;
-  return (
-    <>
-      {available.map((action) => (
-        <button
-          key={action}
-          type="button"
-          aria-label={`${ACTION_LABELS[action].label} ${vm.name}`}
-          onClick={() => {
-            // A hard stop is never one click away: it asks first (the graceful shutdown does not).
-            if (action === 'stop' && !window.confirm(forceStopQuestion(vm.name))) return;
-            mutation.mutate(action, {
-              onError: (error) =>
-                onError(`${vm.name}: ${ACTION_LABELS[action].label} failed. ${describeError(error)}`),
-            });
-          }}
-        >
-          {ACTION_LABELS[action].label}
-        </button>
-      ))}
-    </>
   );
 }
 
@@ -151,23 +96,91 @@ const virtualStyle = (offset: number): CSSProperties => ({
   transform: `translateY(${offset}px)`,
 });
 
+/** What a cell needs besides its VM. */
+interface CellContext {
+  readonly username: string;
+  readonly onError: (message: string) => void;
+}
+
+/** One column of the grid: its header, and how a row's cell shows a VM. */
+interface Column {
+  readonly label: string;
+  readonly className?: string;
+  readonly title?: (vm: ApiVm) => string | undefined;
+  readonly render: (vm: ApiVm, context: CellContext) => ReactNode;
+}
+
+const percentWhenRunning = (vm: ApiVm, value: number) =>
+  vm.status === 'running' ? `${value.toFixed(1)} %` : '–';
+
+/** The grid's columns in order: the header and every row are drawn from this one list. */
+const COLUMNS: readonly Column[] = [
+  { label: 'Status', render: (vm) => <StatusCell vm={vm} /> },
+  { label: 'Name', className: 'cell-name', title: (vm) => vm.name, render: (vm) => vm.name },
+  { label: 'VMID', render: (vm) => vm.vmid },
+  { label: 'Cluster', title: (vm) => vm.cluster_name, render: (vm) => vm.cluster_name },
+  { label: 'Node', render: (vm) => vm.node },
+  { label: 'OS', render: (vm) => vm.category },
+  { label: 'IP address', render: (vm) => vm.ip ?? <span className="muted">none</span> },
+  {
+    label: 'CPU',
+    // The CPU value opens the VM's CPU and memory history.
+    render: (vm) => <VmHistoryButton vm={vm}>{percentWhenRunning(vm, vm.cpu_usage)}</VmHistoryButton>,
+  },
+  { label: 'Memory', render: (vm) => percentWhenRunning(vm, vm.memory_usage) },
+  { label: 'Uptime', render: (vm) => formatUptime(vm.uptime) },
+  {
+    label: 'Connect',
+    className: 'cell-buttons',
+    render: (vm, { username }) => <ConnectButtons vm={vm} username={username} />,
+  },
+  {
+    label: 'Tags',
+    className: 'cell-tags',
+    title: (vm) => vm.tag_list.join(', '),
+    render: (vm) =>
+      vm.tag_list.map((tag) => (
+        <span key={tag} className="tag">
+          {tag}
+        </span>
+      )),
+  },
+  {
+    label: 'Checked',
+    title: (vm) => vm.sync_error ?? undefined,
+    render: (vm) => (
+      <>
+        {vm.sync_error !== null ? <span className="error-text">error · </span> : null}
+        <TimeAgo iso={vm.last_status_check} />
+      </>
+    ),
+  },
+  {
+    label: 'Actions',
+    className: 'cell-buttons cell-actions',
+    render: (vm, { onError }) => <PowerActions vm={vm} onError={onError} />,
+  },
+];
+
+/** The column headers of the VM grid (the rows render the same cells in this order). */
+export const VM_COLUMNS: readonly string[] = COLUMNS.map((column) => column.label);
+
 /** One VM as a grid row; memoized so typing in the search box re-renders only rows that change. */
 export const VmRow = memo(function VmRow({
   vm,
   username,
-  now,
   rowIndex,
   onError,
   offset,
 }: {
   vm: ApiVm;
   username: string;
-  now: number;
   rowIndex: number;
   onError: (message: string) => void;
   /** Vertical position in a virtualized list (px); absent in a plain list. */
   offset?: number;
 }) {
+  const context: CellContext = { username, onError };
   return (
     <div
       role="row"
@@ -175,55 +188,17 @@ export const VmRow = memo(function VmRow({
       className={`vm-row${vm.stale ? ' is-stale' : ''}`}
       style={offset === undefined ? undefined : virtualStyle(offset)}
     >
-      <div role="cell" data-label="Status">
-        <StatusCell vm={vm} />
-      </div>
-      <div role="cell" data-label="Name" className="cell-name" title={vm.name}>
-        {vm.name}
-      </div>
-      <div role="cell" data-label="VMID">
-        {vm.vmid}
-      </div>
-      <div role="cell" data-label="Cluster">
-        {vm.cluster_name}
-      </div>
-      <div role="cell" data-label="Node">
-        {vm.node}
-      </div>
-      <div role="cell" data-label="OS">
-        {vm.category}
-      </div>
-      <div role="cell" data-label="IP address">
-        {vm.ip ?? <span className="muted">none</span>}
-      </div>
-      <div role="cell" data-label="CPU">
-        <VmHistoryButton vm={vm}>
-          {vm.status === 'running' ? `${vm.cpu_usage.toFixed(1)} %` : '–'}
-        </VmHistoryButton>
-      </div>
-      <div role="cell" data-label="Memory">
-        {vm.status === 'running' ? `${vm.memory_usage.toFixed(1)} %` : '–'}
-      </div>
-      <div role="cell" data-label="Uptime">
-        {formatUptime(vm.uptime)}
-      </div>
-      <div role="cell" data-label="Connect" className="cell-buttons">
-        <ConnectButtons vm={vm} username={username} />
-      </div>
-      <div role="cell" data-label="Tags" className="cell-tags" title={vm.tag_list.join(', ')}>
-        {vm.tag_list.map((tag) => (
-          <span key={tag} className="tag">
-            {tag}
-          </span>
-        ))}
-      </div>
-      <div role="cell" data-label="Checked" title={vm.sync_error ?? undefined}>
-        {vm.sync_error !== null ? <span className="error-text">error · </span> : null}
-        {formatAge(vm.last_status_check, now)}
-      </div>
-      <div role="cell" data-label="Actions" className="cell-buttons">
-        <PowerButtons vm={vm} onError={onError} />
-      </div>
+      {COLUMNS.map((column) => (
+        <div
+          key={column.label}
+          role="cell"
+          data-label={column.label}
+          className={column.className}
+          title={column.title?.(vm)}
+        >
+          {column.render(vm, context)}
+        </div>
+      ))}
     </div>
   );
 });

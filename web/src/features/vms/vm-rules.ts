@@ -79,3 +79,14 @@ export function rdpFileName(vm: Pick<ApiVm, 'name' | 'vmid'>): string {
   const base = vm.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || `vm-${vm.vmid}`;
   return `${base}.rdp`;
 }
+
+/**
+ * The power actions available now, split for the Actions cell: the first (start when stopped,
+ * shut down when running) as its button, the rest for the "More" menu.
+ */
+export function splitPowerActions(vm: ApiVm): { primary: PendingAction | null; more: PendingAction[] } {
+  const [primary = null, ...more] = POWER_ACTIONS.filter(
+    (action) => powerActionAvailability(vm, action).enabled,
+  );
+  return { primary, more };
+}
