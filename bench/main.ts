@@ -5,7 +5,13 @@ import { startBenchDynamo } from './harness/dynamo.ts';
 import { MODELLED_LATENCY_MS, startFleet } from './harness/fleet.ts';
 import { parseBenchArgs } from './lib/args.ts';
 import { countTransitions } from './lib/asl-transitions.ts';
-import { type MonthlyCost, monthlyCost, type ShapeInputs, type Workload } from './lib/cost-model.ts';
+import {
+  historyMonthlyCost,
+  type MonthlyCost,
+  monthlyCost,
+  type ShapeInputs,
+  type Workload,
+} from './lib/cost-model.ts';
 import { type GoalOutcome, judge } from './lib/goals.ts';
 import { customMetricSeriesCount } from './lib/metric-series.ts';
 import { PRICES, PRICES_AS_OF } from './lib/prices.ts';
@@ -565,6 +571,18 @@ function assemble(
         Object.entries(d.quickWritesByKind).map(([k, v]) => [k, r1(v)]),
       ),
       rewrite_all_wcu: d.rewriteAllWcu,
+      history: {
+        description:
+          'metrics history buckets written by the quick passes (one item per node and minute, one per node and quarter hour), put again into a scratch table with the meter on; the aggregation read is the Query of the minute buckets scaled to 15 minutes',
+        minute_wcu: r2(d.history.minuteWcu),
+        quarter_wcu: r2(d.history.quarterWcu),
+        quarter_rcu: r2(d.history.quarterRcu),
+        minute_items_per_minute: r1(d.history.minuteItemsPerMinute),
+        quarter_items_per_quarter: r1(d.history.quarterItemsPerQuarter),
+        minute_item_bytes: Math.round(d.history.minuteItemBytes),
+        quarter_item_bytes: Math.round(d.history.quarterItemBytes),
+        window_minutes: d.history.windowMinutes,
+      },
       quick_share_of_rewrite_all: Math.round(d.quickShareOfRewrite * 10_000) / 10_000,
       full_share_of_rewrite_all:
         d.rewriteAllWcu === 0 ? null : Math.round((d.fullWcu.mean / d.rewriteAllWcu) * 10_000) / 10_000,
@@ -791,6 +809,7 @@ function assemble(
       },
       apiResponseBytes: sizes?.uncompressedBytes ?? 0,
     };
+    const historyCost = historyMonthlyCost(d.history);
     const designCost: MonthlyCost = monthlyCost(workload, design);
     const naiveCost: MonthlyCost = monthlyCost(workload, naive);
     const priced = (shape: ShapeInputs, noXray = false): number => {
@@ -847,6 +866,15 @@ function assemble(
       workload,
       design_variants: variants,
       savings,
+      history: {
+        description:
+          'the metrics history alone (its units are part of the quick passes priced above; storage is added here only)',
+        monthly_usd: r2(historyCost.totalUsd),
+        write_units_month: Math.round(historyCost.writeUnits),
+        read_units_month: Math.round(historyCost.readUnits),
+        storage_gb: Math.round(historyCost.storageGb * 1000) / 1000,
+        lines: historyCost.lines,
+      },
       transitions_from:
         defs === null ? 'formula (definitions not synthesized)' : 'synthesized state machine definitions',
       design: { inputs: design, ...designCost },
@@ -866,6 +894,17 @@ function assemble(
       variants,
       savings,
     };
+    goals.push(
+      judge(
+        'cost.history',
+        'metrics history < $1/month for the reference fleet',
+        historyCost.totalUsd,
+        1,
+        'USD',
+        'max',
+        `${Math.round(historyCost.writeUnits).toLocaleString('en-US')} write units a month`,
+      ),
+    );
     goals.push(
       judge(
         'cost.monthly',

@@ -27,6 +27,8 @@ import {
   seedDemoOwnership,
 } from '#local/seed/demo-ownership.ts';
 import { createPortalSite } from '#local/web/portal-site.ts';
+import type { Alert } from '#shared/alerts/alerts.ts';
+import { bindLocalAlertSink } from '#shared/alerts/wiring.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
 import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
@@ -140,6 +142,8 @@ export interface LocalStack {
   readonly demo: DemoOwnershipPlan | null;
   /** Settles when the first full sync (started at once) has ended. */
   readonly firstSync: Promise<void>;
+  /** The admin alerts raised in this process, oldest first (also in the audit trail). */
+  readonly alerts: readonly Alert[];
   /** Port bindings of the trigger and refresh (what was bound, what is missing). */
   readonly ports: LocalPortBindings;
   /** Runs a sync now through the state machine and waits for it. */
@@ -396,6 +400,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       importHandler('#functions/sync/record-run.ts'),
       importHandler('#functions/schedule/run-class-schedules.ts'),
     ]);
+    // Alerts (cluster unsynced / healthy again, failed scheduled or bulk actions) for the status line.
+    const alerts: Alert[] = [];
+    cleanups.push(
+      bindLocalAlertSink({
+        name: 'status-line',
+        deliver: async (alert) => {
+          // Transitions and failed actions only: few enough to keep them all.
+          alerts.push(alert);
+        },
+      }),
+    );
     const runner = new LocalSyncRunner({
       definitions,
       handlers: {
@@ -538,6 +553,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return holder.demo;
       },
       firstSync,
+      alerts,
       ports,
       async sync(mode, clusterId) {
         const execution = await runner.run(mode, clusterId === undefined ? {} : { clusterId });

@@ -255,6 +255,9 @@ export const syncStateKeys = {
   globalRun: (mode: string) => ({ pk: 'GLOBAL', sk: `RUN#${mode}` }),
   /** A bulk action's record, read by its status route (expires after a day). */
   bulkJob: (bulkId: string) => ({ pk: `BULK#${bulkId}`, sk: 'JOB' }),
+  /** Admin alert state of each cluster (`healthy`/`unsynced`), one partition: one Query lists them. */
+  alertStatePartition: 'ALERTS',
+  alertState: (clusterId: string) => ({ pk: 'ALERTS', sk: clusterId }),
 } as const;
 
 /**

@@ -4,6 +4,7 @@ import {
   encodeHistoryGuests,
   HISTORY_RETENTION_MS,
   type HistoryBucket,
+  type HistoryItem,
   HistoryItemSchema,
   type HistoryResolution,
 } from '#shared/domain/metrics-history.ts';
@@ -11,6 +12,18 @@ import type { MetricsHistoryRepository, WriteReport } from '../ports.ts';
 import { historyKeys } from '../table-design.ts';
 import { batchWriteAll, DEFAULT_RETRY_POLICY, type RetryPolicy } from './batch-operations.ts';
 import { parseItem } from './helpers.ts';
+
+/** The stored item of a bucket (see {@link HistoryItemSchema}). */
+export function toHistoryItem(bucket: HistoryBucket): HistoryItem {
+  return {
+    ...historyKeys.bucket(bucket.cluster_id, bucket.resolution, bucket.t, bucket.node),
+    node: bucket.node,
+    t: bucket.t,
+    n: bucket.samples,
+    g: encodeHistoryGuests(bucket.guests),
+    expires_at: Math.ceil((bucket.t + HISTORY_RETENTION_MS[bucket.resolution]) / 1000),
+  };
+}
 
 /**
  * DynamoDB adapter of {@link MetricsHistoryRepository} on the SyncState table: one small item per
@@ -31,18 +44,7 @@ export class DynamoDbHistoryRepository implements MetricsHistoryRepository {
     return batchWriteAll(
       this.client,
       this.tableName,
-      buckets.map((bucket) => ({
-        PutRequest: {
-          Item: {
-            ...historyKeys.bucket(bucket.cluster_id, bucket.resolution, bucket.t, bucket.node),
-            node: bucket.node,
-            t: bucket.t,
-            n: bucket.samples,
-            g: encodeHistoryGuests(bucket.guests),
-            expires_at: Math.ceil((bucket.t + HISTORY_RETENTION_MS[bucket.resolution]) / 1000),
-          },
-        },
-      })),
+      buckets.map((bucket) => ({ PutRequest: { Item: toHistoryItem(bucket) } })),
       this.retryPolicy,
     );
   }

@@ -8,7 +8,10 @@ import { DynamoDbInventoryRepository } from './inventory-repository.ts';
 import { DynamoDbOwnershipRepository } from './ownership-repository.ts';
 import { DynamoDbSyncStateRepository } from './sync-state-repository.ts';
 
-/** Wires the DynamoDB repositories on one client, their writers keeping the read cache's versions (the metrics history lives in the SyncState table). */
+/**
+ * Wires the DynamoDB repositories on one client, their writers keeping the read cache's versions
+ * (the metrics history lives in the SyncState table).
+ */
 export function createDynamoDbRepositories(
   client: DynamoDBDocumentClient,
   tables: TableNames,
