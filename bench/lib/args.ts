@@ -27,6 +27,7 @@ export const MEASUREMENT_IDS = [
   'portal',
   'import',
   'live',
+  'bulk',
 ] as const;
 
 /** Parses `--json`, `--quick`, `--save=DIR` and `--only=a,b` (ids of {@link MEASUREMENT_IDS}). */

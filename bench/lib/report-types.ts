@@ -34,6 +34,8 @@ export interface BenchDocument {
   import: Record<string, unknown> | null;
   /** Live updates: push vs polling for 50 users, write → client latency. */
   live: Record<string, unknown> | null;
+  /** A 30-VM class start through the bulk action (Proxmox calls, per-node peak, wall time). */
+  bulk: Record<string, unknown> | null;
   goals: GoalOutcome[];
   errors: string[];
   notes: string[];
