@@ -167,7 +167,7 @@ export async function measureLiveUpdates(options: {
       if (guest === undefined) throw new Error('no guest');
       const status = simulator.guest(cluster, guest.vmid)?.status === 'running' ? 'stopped' : 'running';
       simulator.setGuestStatus(cluster, guest.vmid, status);
-      await stack.sync('quick', cluster);
+      await stack.sync('quick');
       const written = performance.now();
       await watcher.waitFor(
         (m) =>
