@@ -579,7 +579,7 @@ export class ClusterSyncEngine {
         clusterId: cluster.id,
         node: write.node,
         stats: write.stats,
-        observedAt: startedAt,
+        observedAt: write.observedAt,
         ...(write.previousChunkCount === undefined ? {} : { previousChunkCount: write.previousChunkCount }),
       });
       writes.runtime += report.writes;
