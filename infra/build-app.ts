@@ -41,6 +41,7 @@ export function buildApp(app: App) {
     syncStateTable: data.syncStateTable,
     ownershipTable: data.ownershipTable,
     auditTable: data.auditTable,
+    liveTable: data.liveTable,
     network: {
       vpc: sync.network.vpc,
       subnets: sync.network.subnets,

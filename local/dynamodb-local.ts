@@ -360,6 +360,7 @@ export function prefixedTableNames(prefix: string): AllTableNames {
     syncState: `${prefix}SyncState`,
     ownership: `${prefix}Ownership`,
     audit: `${prefix}AuditTrail`,
+    live: `${prefix}LiveConnections`,
   };
 }
 
@@ -373,6 +374,8 @@ function nameFor(design: TableDesign, names: AllTableNames): string {
       return names.ownership;
     case 'AuditTrail':
       return names.audit;
+    case 'LiveConnections':
+      return names.live;
   }
 }
 

@@ -4,6 +4,7 @@ import {
   Billing,
   type GlobalSecondaryIndexPropsV2,
   ProjectionType,
+  StreamViewType,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
@@ -60,6 +61,7 @@ export class PveTable extends Construct {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       deletionProtection: props.deletionProtection ?? retain,
       ...(design.ttlAttribute ? { timeToLiveAttribute: design.ttlAttribute } : {}),
+      ...(design.stream === 'NEW_AND_OLD_IMAGES' ? { dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
       globalSecondaryIndexes: design.globalSecondaryIndexes.map((index) => ({
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),

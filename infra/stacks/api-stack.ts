@@ -13,6 +13,7 @@ import { ApiAuth } from '../constructs/api-auth.ts';
 import { type ApiHandlerNetwork, ApiHandlers } from '../constructs/api-handlers.ts';
 import { ApiHttp } from '../constructs/api-http.ts';
 import { ApiMonitoring } from '../constructs/api-monitoring.ts';
+import { LiveUpdates } from '../constructs/live-updates.ts';
 
 /** Properties of {@link ApiStack}. */
 export interface ApiStackProps extends StackProps {
@@ -21,6 +22,8 @@ export interface ApiStackProps extends StackProps {
   readonly syncStateTable: ITableV2;
   readonly ownershipTable: ITableV2;
   readonly auditTable: ITableV2;
+  /** The live updates' table: when given, the WebSocket API and its stream consumer are deployed. */
+  readonly liveTable?: ITableV2;
   /** Hook: the network of `vpc` routes (the action handler): the sync stack's VPC and security group. */
   readonly network?: ApiHandlerNetwork;
   /** Hook: the sync-one-cluster function list-vms may invoke for `force_refresh`/`live`. */
@@ -45,6 +48,7 @@ export class ApiStack extends Stack {
   public readonly handlers: ApiHandlers;
   public readonly http: ApiHttp;
   public readonly monitoring: ApiMonitoring;
+  public readonly live: LiveUpdates | undefined;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -63,6 +67,14 @@ export class ApiStack extends Stack {
     // Cognito's access tokens carry `username` where its ID tokens carry `cognito:username`.
     const usernameClaims =
       config.usernameClaim === 'cognito:username' ? 'cognito:username,username' : config.usernameClaim;
+    const identityEnvironment = {
+      [IDENTITY_ENV.usernameClaims]: usernameClaims,
+      [IDENTITY_ENV.groupsClaim]: config.groupsClaim,
+      [IDENTITY_ENV.adminGroup]: config.adminGroup,
+      [IDENTITY_ENV.teacherGroup]: config.teacherGroup,
+      // The same cadence the sync function gets: staleness and `is_running` follow it.
+      ...cadenceEnvironment(deploymentCadence(config)),
+    };
     this.handlers = new ApiHandlers(this, 'Handlers', {
       inventoryTable: props.inventoryTable,
       syncStateTable: props.syncStateTable,
@@ -70,12 +82,7 @@ export class ApiStack extends Stack {
       auditTable: props.auditTable,
       environment: {
         [AUDIT_ENV.retentionDays]: String(config.auditRetentionDays),
-        [IDENTITY_ENV.usernameClaims]: usernameClaims,
-        [IDENTITY_ENV.groupsClaim]: config.groupsClaim,
-        [IDENTITY_ENV.adminGroup]: config.adminGroup,
-        [IDENTITY_ENV.teacherGroup]: config.teacherGroup,
-        // The same cadence the sync function gets: staleness and `is_running` follow it.
-        ...cadenceEnvironment(deploymentCadence(config)),
+        ...identityEnvironment,
       },
       network: props.network,
       syncClusterFunction: props.syncClusterFunction,
@@ -95,6 +102,26 @@ export class ApiStack extends Stack {
       api: this.http.api,
       alarmTopic: props.alarmTopic,
     });
+
+    this.live =
+      props.liveTable === undefined
+        ? undefined
+        : new LiveUpdates(this, 'Live', {
+            inventoryTable: props.inventoryTable,
+            syncStateTable: props.syncStateTable,
+            ownershipTable: props.ownershipTable,
+            liveTable: props.liveTable,
+            issuer: this.auth.issuer,
+            audience: this.auth.audience,
+            environment: identityEnvironment,
+            ...(props.alarmTopic === undefined ? {} : { alarmTopic: props.alarmTopic }),
+          });
+    if (this.live !== undefined) {
+      new CfnOutput(this, 'LiveUrl', {
+        value: this.live.stage.url,
+        description: 'WebSocket URL of the live updates (connect with ?token=<ID or access token>)',
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.http.api.apiEndpoint,

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import {
   AUDIT_TABLE,
   INVENTORY_TABLE,
+  LIVE_TABLE,
   OWNERSHIP_TABLE,
   SYNC_STATE_TABLE,
 } from '#shared/store/table-design.ts';
@@ -25,6 +26,8 @@ export class DataStack extends Stack {
   public readonly ownershipTable: TableV2;
   /** Who changed what (kept `auditRetentionDays` by TTL); retained like the ownership data. */
   public readonly auditTable: TableV2;
+  /** Live updates' connections, cluster versions and recent-delta log (all rebuildable, TTL'd). */
+  public readonly liveTable: TableV2;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -44,6 +47,10 @@ export class DataStack extends Stack {
     this.auditTable = new PveTable(this, 'AuditTrail', {
       design: AUDIT_TABLE,
       removal: config.ownershipRemovalPolicy,
+    }).table;
+    this.liveTable = new PveTable(this, 'LiveConnections', {
+      design: LIVE_TABLE,
+      removal: config.inventoryRemovalPolicy,
     }).table;
   }
 }

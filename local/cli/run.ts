@@ -31,6 +31,7 @@ import type { TableNames } from '#shared/store/table-design.ts';
 import { type ApiClient, createApiClient } from './api-client.ts';
 import { type Connection, resolveConnection, resolveDataDir } from './connection.ts';
 import { formatAudit, formatHealth, formatProgressBar, formatStats, formatVms } from './format.ts';
+import { watchLive } from './watch.ts';
 
 /**
  * The admin CLI (`npx pve-inventory …`). Every command goes through the API except `token` (local
@@ -71,10 +72,12 @@ Commands:
   token USER [--admin|--teacher] [--ttl D]    print a token of the local issuer (local stack only; --ttl 30m, 12h, 7d; default 1d)
   audit [--user U] [--vm CLUSTER:VMID] [--class ID] [--since T] [--until T] [--limit N]
                                               the audit trail of state-changing requests, newest first (T: ISO time or a duration ago, e.g. 2h)
+  watch [--cluster ID] [--live URL] [--for D] print VM changes as they are pushed (live updates; --json: one message per line)
 
 Options:
   --json              machine-readable output (read commands)
   --api URL           a deployed API (default: the local stack, http://localhost:8080); env PVE_INVENTORY_API
+  --live URL          the live updates' WebSocket URL for watch (default: the local stack's, or the API's /ws); env PVE_INVENTORY_LIVE
   --token TOKEN       ID token of an admin for --api; env PVE_INVENTORY_TOKEN (for a local stack, including
                       --api http://localhost:N, a token is signed for you with its data folder's key)
 
@@ -93,6 +96,7 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
   assign: ['remove', 'json'],
   token: ['admin', 'teacher', 'ttl'],
   audit: ['user', 'vm', 'class', 'since', 'until', 'limit', 'json'],
+  watch: ['cluster', 'live', 'for', 'json'],
 };
 const GLOBAL_FLAGS = ['api', 'token', 'data-dir', 'help'];
 
@@ -120,6 +124,8 @@ const ARG_OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
   limit: { type: 'string' },
+  live: { type: 'string' },
+  for: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof ARG_OPTIONS; allowPositionals: true }>>['values'];
@@ -570,6 +576,27 @@ export function parseTtl(value: string): number {
   return ms;
 }
 
+/** `watch`: the live updates of what the token's user sees, as they arrive. */
+async function watch(context: Context): Promise<number> {
+  const cluster = clusterOption(context);
+  const { connection } = await connect(context);
+  const url =
+    context.values.live ??
+    context.io.env.PVE_INVENTORY_LIVE ??
+    connection.stack?.liveUrl ??
+    `${connection.apiUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/ws`;
+  if (!/^wss?:\/\//.test(url)) throw new CliUsageError(`--live: "${url}" is not a ws:// or wss:// URL`);
+  return watchLive({
+    url,
+    token: connection.token,
+    cluster,
+    json: context.json,
+    forMs: context.values.for === undefined ? undefined : parseDuration('--for', context.values.for),
+    stdout: (text) => context.io.stdout(text),
+    stderr: (text) => context.io.stderr(text),
+  });
+}
+
 const COMMANDS: Readonly<Record<string, (context: Context) => Promise<number>>> = {
   migrate,
   sync,
@@ -581,6 +608,7 @@ const COMMANDS: Readonly<Record<string, (context: Context) => Promise<number>>> 
   'import-legacy': importLegacy,
   assign,
   token,
+  watch,
 };
 
 const POSITIONALS: Readonly<Record<string, number>> = {

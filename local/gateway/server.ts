@@ -8,6 +8,7 @@ import { createJwtAuthorizer } from '#local/gateway/jwt-authorizer.ts';
 import { createRouteMatcher } from '#local/gateway/route-matcher.ts';
 import { API_CORS, notFoundRoute, type RouteDefinition, routeKey } from '#shared/http/routes.ts';
 import { docsAsset } from './api-docs.ts';
+import type { LiveSocketServer } from './live-socket.ts';
 
 /**
  * The local API gateway: a node:http server that behaves like the deployed HTTP API for the route
@@ -60,6 +61,11 @@ export interface LocalGatewayOptions {
    * falls through to the API's 404. Called in order.
    */
   readonly sites?: readonly GatewaySite[];
+  /**
+   * The live updates' WebSocket API (`ws://…/ws` and the management API `/@connections/{id}`);
+   * absent: upgrades are refused.
+   */
+  readonly live?: LiveSocketServer;
 }
 
 /** A non-API request as a {@link GatewaySite} sees it. */
@@ -265,6 +271,14 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       return { status: 204, headers, body: Buffer.alloc(0) };
     }
 
+    if (options.live !== undefined && rawPath.includes('@connections/')) {
+      const managed = options.live.handleManagement(
+        method,
+        rawPath,
+        (await readBody(request)) ?? Buffer.alloc(0),
+      );
+      if (managed !== null) return managed;
+    }
     if (method === 'GET') {
       const docs = await docsAsset(rawPath);
       if (docs !== null) return docs;
@@ -355,6 +369,16 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       .catch(() => response.destroy());
   });
 
+  server.on('upgrade', (request, socket, head) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (options.live === undefined || path !== options.live.path) {
+      socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    options.live.handleUpgrade(request, socket, head);
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {
@@ -367,10 +391,12 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   return {
     url: `http://${urlHost}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await options.live?.close();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

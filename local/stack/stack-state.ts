@@ -15,6 +15,7 @@ export const StackStateSchema = z.object({
     syncState: z.string(),
     ownership: z.string(),
     audit: z.string().default('pve-inventory-AuditTrail'),
+    live: z.string().default('pve-inventory-LiveConnections'),
   }),
   issuerUrl: z.string(),
   clientId: z.string(),
@@ -24,6 +25,8 @@ export const StackStateSchema = z.object({
     .object({ admin: z.string().min(1), teacher: z.string().min(1) })
     .default({ admin: 'admins', teacher: 'teachers' }),
   startedAt: z.iso.datetime(),
+  /** the live updates' WebSocket URL (`ws://…/ws`), absent for stacks without it */
+  liveUrl: z.string().optional(),
 });
 export type StackState = z.infer<typeof StackStateSchema>;
 

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { createLocalIssuer, type LocalIssuer } from '#local/auth/issuer.ts';
@@ -11,7 +12,13 @@ import {
   prefixedTableNames,
   startDynamoDbLocal,
 } from '#local/dynamodb-local.ts';
+import {
+  createLiveSocketServer,
+  type LiveAuthorizerHandler,
+  type LiveSocketHandler,
+} from '#local/gateway/live-socket.ts';
 import { type LocalGateway, startLocalGateway } from '#local/gateway/server.ts';
+import { type StreamHandler, startStreamPoller } from '#local/live/stream-poller.ts';
 import {
   DEMO_USERS,
   type DemoGuest,
@@ -94,12 +101,30 @@ export interface LocalStackOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Folder of the built portal served at `/`. @default web/dist */
   readonly portalDistDir?: string;
+  /** Live updates (`ws://…/ws`): API Gateway's limits and the stream batching, shorter in tests. */
+  readonly live?: LocalLiveOptions;
+}
+
+/** Settings of the local live updates. */
+export interface LocalLiveOptions {
+  /** @default 10 minutes */
+  readonly idleTimeoutMs?: number;
+  /** @default 2 hours */
+  readonly maxDurationMs?: number;
+  /** How often connections with an expired token are closed (the sweep). @default 60000 */
+  readonly sweepIntervalMs?: number;
+  /** Stream batching window. @default 1000 */
+  readonly batchWindowMs?: number;
+  /** Stream polling interval. @default 250 */
+  readonly pollIntervalMs?: number;
 }
 
 /** A running local stack. */
 export interface LocalStack {
   /** e.g. http://127.0.0.1:8080 */
   readonly apiUrl: string;
+  /** e.g. ws://127.0.0.1:8080/ws */
+  readonly liveUrl: string;
   /** A long-lived ID token per demo user (admin, carol, alice, bob); only admin's without the demo. */
   readonly tokens: Readonly<Record<string, string>>;
   readonly issuer: LocalIssuer;
@@ -148,6 +173,7 @@ export function handlerEnvironment(input: {
     SYNC_STATE_TABLE: input.tables.syncState,
     OWNERSHIP_TABLE: input.tables.ownership,
     AUDIT_TABLE: input.tables.audit,
+    LIVE_TABLE: input.tables.live,
     CLUSTERS_CONFIG: input.clustersJson,
     CONFIGURED_CLUSTER_IDS: configuredIds(input.clustersJson),
     ...(input.simulatorTokenSecret === undefined ? {} : { PVE_SIM_TOKEN: input.simulatorTokenSecret }),
@@ -401,6 +427,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         clientId: issuer.clientId,
       }),
     });
+    const liveOptions = options.live ?? {};
+    const live = createLiveSocketServer({
+      handlers: async () => {
+        const [authorize, socket] = await Promise.all([
+          importHandler('#functions/live/authorize.ts'),
+          importHandler('#functions/live/socket.ts'),
+        ]);
+        return {
+          authorize: authorize as unknown as LiveAuthorizerHandler,
+          socket: socket as unknown as LiveSocketHandler,
+        };
+      },
+      ...(liveOptions.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: liveOptions.idleTimeoutMs }),
+      ...(liveOptions.maxDurationMs === undefined ? {} : { maxDurationMs: liveOptions.maxDurationMs }),
+      log,
+    });
     const gateway: LocalGateway = await startLocalGateway({
       port: options.port ?? 8080,
       host: options.host ?? '127.0.0.1',
@@ -409,11 +451,46 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       audience: issuer.clientId,
       log,
       sites: [oidc, portal],
+      live,
     });
     origins.push(gateway.url, gateway.url.replace('127.0.0.1', 'localhost'));
     cleanups.push(() => gateway.close());
     const apiUrl = gateway.url;
+    const liveUrl = `${apiUrl.replace(/^http/, 'ws')}${live.path}`;
+    // The live handlers post back through the gateway's management API and fetch the issuer's JWKS
+    // from it, as in AWS they use the stage's callback URL and the issuer's JWKS URL.
+    cleanups.push(
+      applyEnvironment({
+        LIVE_CALLBACK_URL: apiUrl,
+        LIVE_JWT_ISSUER: issuer.issuerUrl,
+        LIVE_JWT_AUDIENCE: issuer.clientId,
+        LIVE_JWKS_URL: `${apiUrl}${OIDC_BASE_PATH}/.well-known/jwks.json`,
+      }),
+    );
     progress('API gateway listening');
+
+    // DynamoDB Local's streams feed the same notify handler as the event source mappings in AWS.
+    const streamsClient = new DynamoDBStreamsClient(localClientConfig(dynamodbEndpoint));
+    cleanups.push(() => streamsClient.destroy());
+    const notify = await importHandler('#functions/live/notify.ts');
+    const poller = await startStreamPoller({
+      dynamodb: rawClient,
+      streams: streamsClient,
+      tables: [tableNames.inventory, tableNames.syncState, tableNames.ownership],
+      handler: notify as unknown as StreamHandler,
+      ...(liveOptions.batchWindowMs === undefined ? {} : { batchWindowMs: liveOptions.batchWindowMs }),
+      ...(liveOptions.pollIntervalMs === undefined ? {} : { pollIntervalMs: liveOptions.pollIntervalMs }),
+      log,
+    });
+    cleanups.push(() => poller.stop());
+    const sweep = await importHandler('#functions/live/sweep.ts');
+    const sweepTimer = setInterval(() => {
+      Promise.resolve(sweep({}, {} as never)).catch((error: unknown) =>
+        log(`live sweep failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }, liveOptions.sweepIntervalMs ?? 60_000);
+    cleanups.push(() => clearInterval(sweepTimer));
+    progress('live updates ready');
 
     let demo: DemoOwnershipPlan | null = null;
     if (seedDemo && simulator !== undefined) {
@@ -438,6 +515,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const stack: LocalStack = {
       apiUrl,
+      liveUrl,
       tokens,
       issuer,
       simulator,
@@ -470,6 +548,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         clusters: clusters.clusters.map((c) => c.id),
         groups: { admin: identity.adminGroup, teacher: identity.teacherGroup },
         startedAt: new Date().toISOString(),
+        liveUrl,
       });
       cleanups.push(() => removeStackState(paths.stackState));
     }

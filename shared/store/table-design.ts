@@ -29,14 +29,19 @@ export interface IndexDesign {
 
 export interface TableDesign {
   /** construct id in CDK and base of the local table name */
-  readonly id: 'VmInventory' | 'SyncState' | 'Ownership' | 'AuditTrail';
+  readonly id: 'VmInventory' | 'SyncState' | 'Ownership' | 'AuditTrail' | 'LiveConnections';
   /** environment variable that carries the physical table name into the Lambdas */
-  readonly envVar: 'INVENTORY_TABLE' | 'SYNC_STATE_TABLE' | 'OWNERSHIP_TABLE' | 'AUDIT_TABLE';
+  readonly envVar: 'INVENTORY_TABLE' | 'SYNC_STATE_TABLE' | 'OWNERSHIP_TABLE' | 'AUDIT_TABLE' | 'LIVE_TABLE';
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
   readonly globalSecondaryIndexes: readonly IndexDesign[];
   /** TTL attribute (epoch seconds), only for cleanup, never for correctness */
   readonly ttlAttribute?: string;
+  /**
+   * A DynamoDB stream with old and new images: the live updates read every change of the table from
+   * it (so no writer has to remember to publish).
+   */
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
 }
 
 /** GSI of VmInventory: VMs of a cluster with a `sync_error` (sparse). */
@@ -65,6 +70,7 @@ export const INVENTORY_TABLE: TableDesign = {
       serves: "troubleshooting: a cluster's VMs whose last sync recorded an error",
     },
   ],
+  stream: 'NEW_AND_OLD_IMAGES',
 };
 
 /** Per-cluster sync state, leases, runtime stats chunks, coalescing records, global run stats. */
@@ -75,6 +81,7 @@ export const SYNC_STATE_TABLE: TableDesign = {
   sortKey: { name: 'sk', type: 'S' },
   globalSecondaryIndexes: [],
   ttlAttribute: 'expires_at',
+  stream: 'NEW_AND_OLD_IMAGES',
 };
 
 /** Assignments and classes. */
@@ -99,6 +106,7 @@ export const OWNERSHIP_TABLE: TableDesign = {
       serves: 'which classes user X is in (as teacher or student)',
     },
   ],
+  stream: 'NEW_AND_OLD_IMAGES',
 };
 
 /** GSI of AuditTrail: entries of one user (the actor), newest first. */
@@ -143,11 +151,27 @@ export const AUDIT_TABLE: TableDesign = {
   ttlAttribute: 'expires_at',
 };
 
+/**
+ * Live updates: the open WebSocket connections (one partition, so the fan-out lists them with one
+ * Query), the per-cluster version counters and a short log of recent deltas per cluster for resume.
+ * Connections and log entries expire by TTL `expires_at` (cleanup only: the fan-out and the resume
+ * check the times themselves).
+ */
+export const LIVE_TABLE: TableDesign = {
+  id: 'LiveConnections',
+  envVar: 'LIVE_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [],
+  ttlAttribute: 'expires_at',
+};
+
 export const TABLE_DESIGNS: readonly TableDesign[] = [
   INVENTORY_TABLE,
   SYNC_STATE_TABLE,
   OWNERSHIP_TABLE,
   AUDIT_TABLE,
+  LIVE_TABLE,
 ];
 
 /** Physical names of the data tables (from the environment in Lambdas, generated in tests). */
@@ -157,9 +181,10 @@ export interface TableNames {
   ownership: string;
 }
 
-/** Every table's physical name, the audit trail included (the local stack and tests create them all). */
+/** Every table's physical name, the audit trail and live connections included (the local stack and tests create them all). */
 export interface AllTableNames extends TableNames {
   audit: string;
+  live: string;
 }
 
 /** CreateTable input for a design (on-demand billing, as deployed). Used for DynamoDB Local. */
@@ -177,6 +202,9 @@ export function toCreateTableInput(design: TableDesign, tableName: string): Crea
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
+    ...(design.stream === undefined
+      ? {}
+      : { StreamSpecification: { StreamEnabled: true, StreamViewType: design.stream } }),
     AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
       AttributeName,
       AttributeType,
@@ -238,6 +266,19 @@ export const ownershipKeys = {
   classPartition: (classId: string) => `CLASS#${classId}`,
   memberSortKey: (username: string) => `MEMBER#${username}`,
   classVmSortKey: (clusterId: string, vmid: number) => `VM#${clusterId}#${vmid}`,
+} as const;
+
+/** Keys of the LiveConnections table. */
+export const liveKeys = {
+  /** All open connections in one partition: the fan-out reads them with one Query. */
+  connectionsPartition: 'CONNECTIONS',
+  connection: (connectionId: string) => ({ pk: 'CONNECTIONS', sk: connectionId }),
+  /** All per-cluster version counters in one partition. */
+  versionsPartition: 'VERSIONS',
+  version: (clusterId: string) => ({ pk: 'VERSIONS', sk: clusterId }),
+  logPartition: (clusterId: string) => `LOG#${clusterId}`,
+  /** Zero-padded so that the sort key orders like the number. */
+  logSortKey: (version: number) => String(version).padStart(12, '0'),
 } as const;
 
 /** Keys of the AuditTrail table. */

@@ -10,8 +10,8 @@ describe('DataStack', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
-  it('creates exactly the four tables (the audit trail included), on demand, with point-in-time recovery', () => {
-    data.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
+  it('creates exactly the five tables (the audit trail and live connections included), on demand, with point-in-time recovery', () => {
+    data.resourceCountIs('AWS::DynamoDB::GlobalTable', 5);
     const tables = data.findResources('AWS::DynamoDB::GlobalTable');
     for (const table of Object.values(tables)) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');

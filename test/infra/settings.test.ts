@@ -75,11 +75,12 @@ describe('deployment settings checked at synth', () => {
     expect(JSON.stringify(statements(plainTemplate(plain.sync)))).not.toContain('kms:');
   });
 
-  it('sends the API alarms to the encrypted alarm topic of the sync stack', () => {
+  it("sends the API alarms (the live updates' included) to the encrypted alarm topic of the sync stack", () => {
     const { stacks, template } = synthApp();
     const api = template(stacks.api);
     const alarms = Object.values(api.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(2);
+    // 5xx rate and p99 latency; live consumer errors, stream lag, dead letters, WebSocket integration errors.
+    expect(alarms).toHaveLength(6);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([
         { 'Fn::ImportValue': expect.stringMatching(/AlarmTopic/) },

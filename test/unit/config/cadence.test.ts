@@ -74,7 +74,7 @@ describe('one cadence reaches every component', () => {
   it('the local stack gives the sync function and the API the exact intervals it runs', () => {
     const env = handlerEnvironment({
       dynamodbEndpoint: 'http://127.0.0.1:1',
-      tables: { inventory: 'i', syncState: 's', ownership: 'o', audit: 'a' },
+      tables: { inventory: 'i', syncState: 's', ownership: 'o', audit: 'a', live: 'l' },
       clustersJson: CLUSTERS,
       quickIntervalMs: 5_000,
       fullIntervalMs: 90_000,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AUDIT_TABLE,
   INVENTORY_TABLE,
+  LIVE_TABLE,
   OWNERSHIP_TABLE,
   ownershipKeys,
   SYNC_STATE_TABLE,
@@ -11,13 +12,26 @@ import {
 } from '#shared/store/table-design.ts';
 
 describe('table design', () => {
-  it('defines the tables of contract 3 and the audit trail with their environment variables', () => {
+  it('defines the tables of contract 3, the audit trail and live connections with their environment variables', () => {
     expect(TABLE_DESIGNS.map((t) => [t.id, t.envVar])).toEqual([
       ['VmInventory', 'INVENTORY_TABLE'],
       ['SyncState', 'SYNC_STATE_TABLE'],
       ['Ownership', 'OWNERSHIP_TABLE'],
       ['AuditTrail', 'AUDIT_TABLE'],
+      ['LiveConnections', 'LIVE_TABLE'],
     ]);
+    expect(LIVE_TABLE.ttlAttribute).toBe('expires_at');
+    // The live updates read the changes of the synced tables and the ownership from their streams.
+    expect(TABLE_DESIGNS.filter((t) => t.stream === 'NEW_AND_OLD_IMAGES').map((t) => t.id)).toEqual([
+      'VmInventory',
+      'SyncState',
+      'Ownership',
+    ]);
+    expect(toCreateTableInput(INVENTORY_TABLE, 'inv').StreamSpecification).toEqual({
+      StreamEnabled: true,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
+    expect(toCreateTableInput(AUDIT_TABLE, 'audit').StreamSpecification).toBeUndefined();
     expect(SYNC_STATE_TABLE.ttlAttribute).toBe('expires_at');
     expect(AUDIT_TABLE.ttlAttribute).toBe('expires_at');
     expect(AUDIT_TABLE.globalSecondaryIndexes.map((index) => index.partitionKey.name)).toEqual([

@@ -1,0 +1,314 @@
+import { createLocalJWKSet } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createLocalIssuer } from '#local/auth/issuer.ts';
+import { DEFAULT_IDENTITY_OPTIONS } from '#shared/http/identity.ts';
+import { tableOfStreamArn, toLiveRecords } from '#shared/live/adapters/stream-event.ts';
+import { changedRuntimeVmids, classifyRecord } from '#shared/live/changes.ts';
+import { createLiveFanout } from '#shared/live/fanout.ts';
+import type { LiveLogEntry } from '#shared/live/ports.ts';
+import { parseClientMessage } from '#shared/live/protocol.ts';
+import { replayForCaller } from '#shared/live/service.ts';
+import { LiveTokenError, tokenFromUpgrade, verifyLiveToken } from '#shared/live/token.ts';
+import type { InventoryRepository, OwnershipRepository, SyncStateRepository } from '#shared/store/ports.ts';
+
+const alice = { username: 'alice', roles: { admin: false, teacher: false } };
+const admin = { username: 'root', roles: { admin: true, teacher: false } };
+const aliceScope = { all: false as const, keys: [{ cluster_id: 'c1', vmid: 100 }] };
+
+function entry(version: number, overrides: Partial<LiveLogEntry> = {}): LiveLogEntry {
+  return {
+    cluster_id: 'c1',
+    version,
+    at: 0,
+    vms: [],
+    removed: [],
+    ownership: false,
+    ownership_users: [],
+    too_large: false,
+    ...overrides,
+  };
+}
+
+describe('stream records', () => {
+  it('reads the table name from a stream ARN', () => {
+    expect(
+      tableOfStreamArn(
+        'arn:aws:dynamodb:ddblocal:000000000000:table/pve-VmInventory/stream/2026-12-07T07:00:00.000',
+      ),
+    ).toBe('pve-VmInventory');
+    expect(tableOfStreamArn('arn:aws:sqs:eu-west-1:1:queue')).toBeUndefined();
+  });
+
+  it('marks deletions by TTL and leaves out records of unknown tables', () => {
+    const records = toLiveRecords(
+      [
+        {
+          eventName: 'REMOVE',
+          eventSourceARN: 'arn:aws:dynamodb:r:1:table/S/stream/x',
+          userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+          dynamodb: { SequenceNumber: '1', OldImage: { pk: { S: 'CLUSTER#c1' }, sk: { S: 'LEASE#full' } } },
+        },
+        {
+          eventName: 'INSERT',
+          eventSourceARN: 'arn:aws:dynamodb:r:1:table/Other/stream/x',
+          dynamodb: { SequenceNumber: '2' },
+        },
+      ],
+      (table) => (table === 'S' ? 'syncState' : undefined),
+    );
+    expect(records).toEqual([
+      expect.objectContaining({
+        source: 'syncState',
+        sequenceNumber: '1',
+        ttlDelete: true,
+        oldImage: { pk: 'CLUSTER#c1', sk: 'LEASE#full' },
+      }),
+    ]);
+    expect(classifyRecord(records[0] as (typeof records)[number])).toEqual([]);
+  });
+
+  it('finds the VMIDs whose runtime tuple changed, appeared or went away', () => {
+    expect(
+      changedRuntimeVmids(
+        { '100': [1, 2], '101': [3, 4], '102': [5, 6] },
+        { '100': [1, 2], '101': [3, 5], '103': [0, 0] },
+      ),
+    ).toEqual([101, 102, 103]);
+  });
+
+  it('classifies ownership records: assignments, class VM links and memberships', () => {
+    const base = { source: 'ownership' as const, eventName: 'INSERT' as const, sequenceNumber: '1' };
+    expect(
+      classifyRecord({
+        ...base,
+        newImage: {
+          entity: 'assignment',
+          username: 'alice',
+          cluster_id: 'c1',
+          vmid: 100,
+          pk: 'USER#alice',
+          sk: 'x',
+        },
+      }),
+    ).toEqual([{ kind: 'assignment', username: 'alice', key: { cluster_id: 'c1', vmid: 100 } }]);
+    expect(
+      classifyRecord({
+        ...base,
+        newImage: { entity: 'class_vm', class_id: 'net', cluster_id: 'c2', vmid: 100, student: null },
+      }),
+    ).toEqual([{ kind: 'class_vm', classId: 'net', key: { cluster_id: 'c2', vmid: 100 } }]);
+    expect(
+      classifyRecord({
+        ...base,
+        eventName: 'REMOVE',
+        oldImage: { entity: 'member', class_id: 'net', username: 'bob', role: 'student' },
+      }),
+    ).toEqual([{ kind: 'member', classId: 'net', username: 'bob', teacher: false }]);
+    expect(
+      classifyRecord({
+        ...base,
+        eventName: 'MODIFY',
+        oldImage: { entity: 'member', class_id: 'net', username: 'carol', role: 'teacher' },
+        newImage: { entity: 'member', class_id: 'net', username: 'carol', role: 'student' },
+      }),
+    ).toEqual([{ kind: 'member', classId: 'net', username: 'carol', teacher: true }]);
+  });
+});
+
+describe('resume', () => {
+  it('merges the missed entries into one delta filtered to what the caller sees', () => {
+    const messages = replayForCaller(
+      'c1',
+      3,
+      5,
+      [
+        entry(4, {
+          vms: [
+            { cluster_id: 'c1', vmid: 100, status: 'running' },
+            { cluster_id: 'c1', vmid: 101, status: 'running' },
+          ],
+        }),
+        entry(5, { vms: [{ cluster_id: 'c1', vmid: 100, cpu_usage: 5, sync_error: 'boom at /nodes/pve1' }] }),
+      ],
+      alice,
+      aliceScope,
+    );
+    expect(messages).toEqual([
+      {
+        type: 'delta',
+        cluster: 'c1',
+        version: 5,
+        vms: [
+          {
+            cluster_id: 'c1',
+            vmid: 100,
+            status: 'running',
+            cpu_usage: 5,
+            sync_error: 'The last sync could not read this VM; an administrator can see why.',
+          },
+        ],
+        removed: [],
+      },
+    ]);
+  });
+
+  it('says resync for a gap in the log, a version never given out, a too large entry or an ownership change of the caller', () => {
+    const reason = (messages: ReturnType<typeof replayForCaller>) =>
+      messages[0]?.type === 'resync' ? messages[0].reason : null;
+    expect(reason(replayForCaller('c1', 3, 5, [entry(5)], alice, aliceScope))).toBe('gap');
+    expect(reason(replayForCaller('c1', 9, 5, [], alice, aliceScope))).toBe('unknown_version');
+    expect(reason(replayForCaller('c1', 3, 4, [entry(4, { too_large: true })], alice, aliceScope))).toBe(
+      'too_large',
+    );
+    expect(
+      reason(
+        replayForCaller(
+          'c1',
+          3,
+          4,
+          [entry(4, { ownership: true, ownership_users: ['alice'] })],
+          alice,
+          aliceScope,
+        ),
+      ),
+    ).toBe('ownership');
+    expect(
+      reason(
+        replayForCaller(
+          'c1',
+          3,
+          4,
+          [entry(4, { ownership: true, ownership_users: null })],
+          alice,
+          aliceScope,
+        ),
+      ),
+    ).toBe('ownership');
+    // Someone else's ownership change: alice replays; an admin always does.
+    expect(
+      replayForCaller(
+        'c1',
+        3,
+        4,
+        [entry(4, { ownership: true, ownership_users: ['bob'] })],
+        alice,
+        aliceScope,
+      ),
+    ).toEqual([]);
+    expect(
+      replayForCaller(
+        'c1',
+        3,
+        4,
+        [entry(4, { ownership: true, ownership_users: null, removed: [{ cluster_id: 'c1', vmid: 7 }] })],
+        admin,
+        { all: true },
+      ),
+    ).toEqual([
+      { type: 'delta', cluster: 'c1', version: 4, vms: [], removed: [{ cluster_id: 'c1', vmid: 7 }] },
+    ]);
+  });
+});
+
+describe('client messages', () => {
+  it('parses the actions and names what is wrong', () => {
+    expect(parseClientMessage('{"action":"hello","versions":{"c1":3}}')).toEqual({
+      ok: true,
+      message: { action: 'hello', versions: { c1: 3 } },
+    });
+    expect(parseClientMessage('nope')).toEqual({ ok: false, error: 'message is not JSON' });
+    const unknown = parseClientMessage('{"action":"subscribe"}');
+    expect(unknown.ok).toBe(false);
+    expect(!unknown.ok && unknown.error).toContain('action');
+  });
+});
+
+describe('connect tokens', () => {
+  it('takes the token from the query string or the bearer subprotocol', () => {
+    expect(tokenFromUpgrade({ token: 'a.b.c' }, undefined)).toBe('a.b.c');
+    expect(tokenFromUpgrade(undefined, 'bearer, x.y.z')).toBe('x.y.z');
+    expect(tokenFromUpgrade(undefined, 'graphql-ws')).toBeUndefined();
+  });
+
+  it('verifies like the HTTP API and matches groups exactly', async () => {
+    const issuer = await createLocalIssuer({ issuerUrl: 'https://issuer.localhost/t', clientId: 'client' });
+    const options = {
+      issuer: issuer.issuerUrl,
+      audience: ['client'],
+      keys: createLocalJWKSet(issuer.jwks()),
+      identity: DEFAULT_IDENTITY_OPTIONS,
+    };
+    const teacher = await verifyLiveToken(
+      await issuer.issueToken('Carol', { groups: ['teachers'] }),
+      options,
+    );
+    expect(teacher.caller).toEqual({ username: 'carol', roles: { admin: false, teacher: true } });
+    // "Admins" is not "admins", and "lab admins" is one group.
+    const lookalike = await verifyLiveToken(
+      await issuer.issueToken('eve', { groups: ['Admins', 'lab admins'] }),
+      options,
+    );
+    expect(lookalike.caller.roles).toEqual({ admin: false, teacher: false });
+    const access = await verifyLiveToken(
+      await issuer.issueToken('dave', { groups: ['admins'], tokenUse: 'access' }),
+      options,
+    );
+    expect(access.caller.roles.admin).toBe(true);
+    for (const refused of [
+      await issuer.issueToken('alice', { expiresIn: -10 }),
+      await issuer.issueToken('alice', { audience: 'other' }),
+      await issuer.issueToken('alice', { notBeforeIn: 600 }),
+    ]) {
+      await expect(verifyLiveToken(refused, options)).rejects.toBeInstanceOf(LiveTokenError);
+    }
+  });
+});
+
+describe('fan-out with nobody connected', () => {
+  it('reads nothing and posts nothing: only the changed clusters move to their next version', async () => {
+    const bumped: string[] = [];
+    const unused = () => {
+      throw new Error('must not be called with nobody connected');
+    };
+    const fanout = createLiveFanout({
+      store: {
+        listConnections: async () => [],
+        nextVersion: async (cluster) => {
+          bumped.push(cluster);
+          return bumped.length;
+        },
+        putConnection: unused,
+        getConnection: unused,
+        updateTokenExpiry: unused,
+        deleteConnection: unused,
+        readVersions: unused,
+        appendLog: unused,
+        readLog: unused,
+      },
+      poster: { post: unused, close: unused },
+      ownership: new Proxy({} as OwnershipRepository, { get: () => unused }),
+      readers: {
+        inventory: new Proxy({} as InventoryRepository, { get: () => unused }),
+        syncState: new Proxy({} as SyncStateRepository, { get: () => unused }),
+      },
+      now: () => 0,
+      staleAfterMs: 600_000,
+    });
+    const result = await fanout.process([
+      {
+        source: 'ownership',
+        eventName: 'INSERT',
+        sequenceNumber: '7',
+        newImage: { entity: 'assignment', username: 'alice', cluster_id: 'c2', vmid: 100 },
+      },
+      {
+        source: 'syncState',
+        eventName: 'MODIFY',
+        sequenceNumber: '8',
+        newImage: { pk: 'CLUSTER#c1', sk: 'LEASE#full' },
+      },
+    ]);
+    expect(bumped).toEqual(['c2']);
+    expect(result).toMatchObject({ failedSequenceNumbers: [], versions: { c2: 1 }, messages: 0 });
+  });
+});
