@@ -50,27 +50,32 @@ export function buildApp(app: App) {
     syncClusterFunction: sync.syncClusterFunction.function,
     syncStateMachines: { full: sync.fullSyncStateMachine, quick: sync.quickSyncStateMachine },
     alarmTopic: sync.monitoring.alarmTopic,
+    classSchedules: { environment: { CLUSTERS_CONFIG: clusters.environmentJson } },
     routeEnvironment: {
       vmAction: {
         CLUSTERS_CONFIG: clusters.environmentJson,
         [ACTION_WAIT_ENV]: String(config.actionWaitSeconds),
       },
+      // the bulk route acts like the single one: the clusters, their worker limits
+      bulkAction: { CLUSTERS_CONFIG: clusters.environmentJson },
       listVms: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
       // The trigger refuses a cluster id that is not configured, and answers per cluster.
       triggerSync: { CONFIGURED_CLUSTER_IDS: clusters.clusterIds.join(',') },
     },
   });
-  // The action handler resolves the clusters' API tokens the way the sync function does.
-  const vmAction = api.handlers.functions.vmAction;
-  if (clusters.secretRefs.length > 0) {
-    vmAction.role.addToPrincipalPolicy(
+  // The action handlers resolve the clusters' API tokens the way the sync function does.
+  const acting = [api.handlers.functions.vmAction, api.handlers.functions.bulkAction];
+  if (api.classSchedules !== undefined) acting.push(api.classSchedules.function);
+  for (const fn of acting) {
+    if (clusters.secretRefs.length === 0) break;
+    fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
         resources: [...new Set(clusters.secretRefs.flatMap((ref) => secretArnPatterns(api, ref)))],
       }),
     );
     if (config.tokenSecretKmsKeyArn !== undefined) {
-      vmAction.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
+      fn.role.addToPrincipalPolicy(tokenSecretKeyStatement(api, config.tokenSecretKmsKeyArn));
     }
   }
   const portalContent =

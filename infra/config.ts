@@ -119,6 +119,17 @@ export const DeploymentConfigSchema = z
       .optional(),
     /** Optional e-mail subscription to the alarm topic. */
     alarmEmail: z.email().optional(),
+    /**
+     * Admin alerts (cluster unsynced / healthy again, failed scheduled or bulk action): e-mail
+     * addresses and HTTPS webhook URLs subscribed to the alert topic.
+     */
+    alerts: z
+      .object({
+        emails: z.array(z.email()).default([]),
+        webhooks: z.array(z.url({ protocol: /^https$/ })).default([]),
+      })
+      .strict()
+      .default({ emails: [], webhooks: [] }),
     /** External OIDC issuer instead of the stack's Cognito user pool. */
     oidc: z
       .object({ issuer: z.url(), audience: z.array(z.string().min(1)).min(1) })

@@ -273,13 +273,22 @@ async function main(): Promise<void> {
 
   let lastPlain = '';
   let lastReasons = '';
+  let shownAlerts = 0;
   const showStatus = async () => {
     if (stopping !== null) return;
     let line: string;
     let reasons: string[] = [];
     try {
       const clusters = await running.repositories.syncState.listClusterStates();
-      line = formatStatusLine({ runner: running.runner.status(), clusters, nowMs: Date.now() });
+      line = formatStatusLine({
+        runner: running.runner.status(),
+        clusters,
+        nowMs: Date.now(),
+        alerts: running.alerts,
+      });
+      // Each alert is also printed whole, once, on its own line.
+      for (const alert of running.alerts.slice(shownAlerts)) print(paint('red', `ALERT ${alert.message}`));
+      shownAlerts = running.alerts.length;
       reasons = formatFailureReasons(clusters);
     } catch (error) {
       line = `status unavailable: ${error instanceof Error ? error.message : String(error)}`;

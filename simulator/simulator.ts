@@ -79,6 +79,11 @@ export interface Simulator {
   readonly faults: SimulatorFaults;
   clusterConfig(options?: { secretFile?: string }): SimClustersFile;
   counters(clusterId: string): Record<EndpointClass, number> & { total: number };
+  /**
+   * Per node, the most node-proxied calls at it at once (served by its 3 workers or queued for
+   * one, as pvedaemon's callers are) since the start or the last {@link resetCounters}.
+   */
+  peakInFlight(clusterId: string): Record<string, number>;
   resetCounters(): void;
   groundTruth(clusterId: string): GroundTruthGuest[];
   guest(clusterId: string, vmid: number): GroundTruthGuest | undefined;
@@ -886,8 +891,15 @@ export class SimulatorRuntime implements Simulator {
     return { ...counts, total };
   }
 
+  peakInFlight(clusterId: string): Record<string, number> {
+    return Object.fromEntries([...this.rt(clusterId).pools].map(([node, pool]) => [node, pool.peak]));
+  }
+
   resetCounters(): void {
-    for (const rt of this.runtimes.values()) rt.model.counts = rt.model.zeroCounts();
+    for (const rt of this.runtimes.values()) {
+      rt.model.counts = rt.model.zeroCounts();
+      for (const pool of rt.pools.values()) pool.resetPeak();
+    }
   }
 
   private truthOf(rt: ClusterRuntime, g: SimGuest): GroundTruthGuest {

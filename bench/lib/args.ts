@@ -26,6 +26,7 @@ export const MEASUREMENT_IDS = [
   'limits',
   'portal',
   'import',
+  'bulk',
 ] as const;
 
 /** Parses `--json`, `--quick`, `--save=DIR` and `--only=a,b` (ids of {@link MEASUREMENT_IDS}). */

@@ -297,3 +297,77 @@ export function monthlyCost(workload: Workload, shape: ShapeInputs): MonthlyCost
   const totalUsd = lines.reduce((sum, l) => sum + l.usd, 0);
   return { name: shape.name, lines, byService, totalUsd };
 }
+
+/** The metrics history's measured units on the reference fleet (bench/measures/history-units.ts). */
+export interface HistoryUnits {
+  /** write units of one minute's buckets over the fleet (one item per node) */
+  minuteWcu: number;
+  /** write units of one quarter hour's aggregate buckets over the fleet */
+  quarterWcu: number;
+  /** read units of one quarter hour's aggregation Queries over the fleet */
+  quarterRcu: number;
+  minuteItemsPerMinute: number;
+  quarterItemsPerQuarter: number;
+  /** mean stored size of an item, DynamoDB's 100-byte overhead included */
+  minuteItemBytes: number;
+  quarterItemBytes: number;
+  /** minutes the measurement saw */
+  windowMinutes: number;
+}
+
+/** The metrics history's monthly share of the bill. */
+export interface HistoryCost {
+  writeUnits: number;
+  readUnits: number;
+  /** GB kept at steady state: 25 h of minute buckets and 15 days of quarter buckets */
+  storageGb: number;
+  lines: CostLine[];
+  totalUsd: number;
+}
+
+/**
+ * The metrics history's monthly cost: a minute's buckets every minute, a quarter's aggregates
+ * (and the Query they read) every 15 minutes, and the storage of the items kept until their TTL.
+ * Its write and read units are part of the quick passes the main model prices (they are measured
+ * with them); this breaks them out, and adds the storage the main model leaves out. History reads
+ * by the API depend on how often users open the chart and are priced with the API's reads.
+ */
+export function historyMonthlyCost(units: HistoryUnits): HistoryCost {
+  const quartersPerMonth = MINUTES_PER_MONTH / 15;
+  const writeUnits = units.minuteWcu * MINUTES_PER_MONTH + units.quarterWcu * quartersPerMonth;
+  const readUnits = units.quarterRcu * quartersPerMonth;
+  const storageBytes =
+    units.minuteItemsPerMinute * 25 * 60 * units.minuteItemBytes +
+    units.quarterItemsPerQuarter * 15 * 24 * 4 * units.quarterItemBytes;
+  const storageGb = storageBytes / GIB;
+  const lines = [
+    line('DynamoDB', 'history write request units', writeUnits, PRICES.dynamoWriteUnit, 'measured'),
+    line(
+      'DynamoDB',
+      'history read request units (aggregation)',
+      readUnits,
+      PRICES.dynamoReadUnit,
+      'measured',
+    ),
+    line('DynamoDB', 'history storage (steady state)', storageGb, PRICES.dynamoStorageGbMonth, 'measured'),
+  ];
+  return { writeUnits, readUnits, storageGb, lines, totalUsd: lines.reduce((s, l) => s + l.usd, 0) };
+}
+
+/**
+ * The stored size of an item of string and number attributes by DynamoDB's rules: each attribute's
+ * name and value (strings: UTF-8 bytes; numbers: 1 byte per two significant digits, plus 1), plus
+ * the 100 bytes of overhead DynamoDB bills per item for storage.
+ */
+export function dynamoItemBytes(item: Readonly<Record<string, string | number>>): number {
+  let bytes = 100;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else {
+      const digits = String(Math.abs(value)).replace(/[.-]/g, '').replace(/^0+/, '').replace(/0+$/, '');
+      bytes += Math.ceil(Math.max(1, digits.length) / 2) + 1;
+    }
+  }
+  return bytes;
+}

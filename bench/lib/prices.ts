@@ -37,6 +37,11 @@ export const PRICES = {
     'read request unit',
     'Amazon DynamoDB pricing: on-demand (Nov 2024 price cut)',
   ),
+  dynamoStorageGbMonth: price(
+    0.25,
+    'GB-month',
+    'Amazon DynamoDB pricing: Standard table class storage beyond the always-free 25 GB (not applied: shared with the other tables)',
+  ),
   httpApiRequest: price(
     1 / 1e6,
     'request (512 KB metering unit)',

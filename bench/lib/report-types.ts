@@ -32,6 +32,8 @@ export interface BenchDocument {
   portal: Record<string, unknown> | null;
   /** A 10,000-user mappings import beside a concurrent student list. */
   import: Record<string, unknown> | null;
+  /** A 30-VM class start through the bulk action (Proxmox calls, per-node peak, wall time). */
+  bulk: Record<string, unknown> | null;
   goals: GoalOutcome[];
   errors: string[];
   notes: string[];

@@ -5,7 +5,9 @@ import type { BenchDynamo } from '../harness/dynamo.ts';
 import type { BenchFleet } from '../harness/fleet.ts';
 import { runPasses } from '../harness/passes.ts';
 import type { PassReport, SyncStep } from '../harness/sync-job.ts';
+import type { HistoryUnits } from '../lib/cost-model.ts';
 import { type SampleSummary, summarize } from '../lib/stats.ts';
+import { measureHistoryUnits } from './history-units.ts';
 
 /**
  * Measurement 3 (and the unit counts of the cost model) on the reference fleet with churn and load
@@ -32,8 +34,10 @@ export interface DynamoScenarioResult {
   /** Mean write units per quick pass and per steady full sync, by table (VmInventory, SyncState, Ownership). */
   quickWcuByTable: Record<string, number>;
   fullWcuByTable: Record<string, number>;
-  /** Mean items written per quick pass, by kind (inventory, runtime chunks, state, ownership). */
+  /** Mean items written per quick pass, by kind (inventory, runtime chunks, state, ownership, history). */
   quickWritesByKind: Record<string, number>;
+  /** The metrics history's units (part of the quick passes' units), measured on the window's buckets. */
+  history: HistoryUnits;
   /** Per-cluster Lambda-like durations (ms) for the cost model. */
   durations: {
     quickMsPerCluster: number;
@@ -124,6 +128,12 @@ export async function runDynamoScenario(input: {
     for (const r of results) pollMs.push(r.durationMs);
   }
 
+  const history = await measureHistoryUnits({
+    dynamo,
+    tables: input.tables,
+    clusterIds: fleet.clusters.map((c) => c.id),
+  });
+
   const guests = fleet.clusters.reduce((s, c) => s + fleet.sim.groundTruth(c.id).length, 0);
   const quickWcu = summarize(quicks.map((p) => p.wcu));
   const result: DynamoScenarioResult = {
@@ -142,6 +152,7 @@ export async function runDynamoScenario(input: {
     quickWcuByTable: wcuByTable(quicks),
     fullWcuByTable: wcuByTable(fulls),
     quickWritesByKind: writesByKind(quicks),
+    history,
     durations: {
       quickMsPerCluster: clusterMs(quicks),
       fullMsPerCluster: clusterMs(fulls.length > 0 ? fulls : [cold]),

@@ -66,6 +66,12 @@ export const ROUTE_TABLE_ACCESS: Readonly<
     syncState: { actions: ['BatchGetItem', 'GetItem'] },
     ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
   },
+  // visibility as getVm, then one Query of the cluster's history buckets and the cluster's state
+  getVmHistory: {
+    inventory: { actions: ['GetItem'] },
+    syncState: { actions: ['GetItem', 'Query'] },
+    ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
+  },
   // the original portal's routes resolve the VM exactly as actions do (the caller's VMs, the clusters)
   getVmStatus: {
     inventory: { actions: ['BatchGetItem'] },
@@ -95,6 +101,18 @@ export const ROUTE_TABLE_ACCESS: Readonly<
     ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
     audit: APPEND,
     syncState: VERSION_BUMP,
+  },
+  // each VM goes through the action (visibility, pending state); the job is kept for its status route
+  // (the pending-state writes bump the cluster's read-cache version: UpdateItem)
+  bulkAction: {
+    inventory: { actions: ['BatchGetItem', 'UpdateItem'] },
+    syncState: { actions: ['PutItem', 'UpdateItem'] },
+    ownership: { actions: ['GetItem', 'Query'], queriedIndexes: [BY_MEMBER] },
+    audit: APPEND,
+  },
+  getBulkAction: {
+    inventory: { actions: ['BatchGetItem'] },
+    syncState: { actions: ['GetItem'] },
   },
   listAssignments: { ownership: { actions: ['Query', 'Scan'], queriedIndexes: [BY_VM] } },
   putAssignment: {
@@ -142,6 +160,17 @@ export const ROUTE_TABLE_ACCESS: Readonly<
   putClassVm: {
     inventory: { actions: ['GetItem'] },
     ownership: { actions: ['DeleteItem', 'GetItem', 'PutItem', 'Query'], queriedIndexes: [BY_MEMBER, BY_VM] },
+    audit: APPEND,
+    syncState: VERSION_BUMP,
+  },
+  // schedules: the class decides who may (its record and members), the schedule is one item
+  getClassSchedule: { ownership: { actions: ['GetItem', 'Query'] } },
+  putClassSchedule: { ownership: { actions: ['GetItem', 'Query', 'UpdateItem'] }, audit: APPEND },
+  deleteClassSchedule: { ownership: { actions: ['DeleteItem', 'GetItem', 'Query'] }, audit: APPEND },
+  // keep running: the VM must be the caller's (as for reading it), then one update of its item
+  keepVmRunning: {
+    inventory: { actions: ['UpdateItem'] },
+    ownership: { actions: [], queriedIndexes: [BY_MEMBER, BY_VM] },
     audit: APPEND,
     syncState: VERSION_BUMP,
   },

@@ -27,9 +27,12 @@ export const SYNC_CLUSTER_TABLE_ACCESS = {
   ownership: { actions: ['UpdateItem'], queriedIndexes: [OWNERSHIP_BY_VM_INDEX] },
 } as const satisfies Readonly<Record<string, TableGrant>>;
 
-/** record-run only writes the run's global statistics. list-clusters reads no table at all. */
+/**
+ * record-run writes the run's global statistics, reads the cluster states and alert states (one
+ * Query each) and changes an alert state by a conditional put. list-clusters reads no table at all.
+ */
 export const RECORD_RUN_TABLE_ACCESS = {
-  syncState: { actions: ['PutItem'] },
+  syncState: { actions: ['PutItem', 'Query'] },
 } as const satisfies Readonly<Record<string, TableGrant>>;
 
 /** Properties of {@link SyncFunctions}. */
@@ -148,10 +151,12 @@ export class SyncFunctions extends Construct {
       entry: 'functions/sync/record-run.ts',
       serviceName: SYNC_SERVICE_NAME,
       ...(props.tracing ? { tracing: props.tracing } : {}),
-      description: 'Sync task: records a run in the global sync statistics',
+      description:
+        'Sync task: records a run in the global sync statistics and alerts cluster health transitions',
       memorySize: 256,
       timeout: Duration.seconds(15),
-      environment,
+      // the staleness cutoff of the cluster alerts
+      environment: { ...environment, ...cadenceEnvironment(props.cadence) },
     }).bindTable(props.syncStateTable, RECORD_RUN_TABLE_ACCESS.syncState, SYNC_STATE_TABLE);
   }
 }

@@ -13,6 +13,7 @@ import { ApiAuth } from '../constructs/api-auth.ts';
 import { type ApiHandlerNetwork, ApiHandlers } from '../constructs/api-handlers.ts';
 import { ApiHttp } from '../constructs/api-http.ts';
 import { ApiMonitoring } from '../constructs/api-monitoring.ts';
+import { ClassSchedules } from '../constructs/class-schedules.ts';
 import { LiveUpdates } from '../constructs/live-updates.ts';
 
 /** Properties of {@link ApiStack}. */
@@ -36,6 +37,11 @@ export interface ApiStackProps extends StackProps {
   readonly portalOrigin?: string;
   /** Where the API alarms are sent. @default - no action */
   readonly alarmTopic?: ITopic;
+  /**
+   * The class schedules' function (in `network`, acting like the action handlers): its extra
+   * environment (the clusters configuration). @default - no class schedules
+   */
+  readonly classSchedules?: { readonly environment: Readonly<Record<string, string>> };
 }
 
 /**
@@ -48,6 +54,8 @@ export class ApiStack extends Stack {
   public readonly handlers: ApiHandlers;
   public readonly http: ApiHttp;
   public readonly monitoring: ApiMonitoring;
+  /** The one function evaluating every class's schedule, and its schedule (when enabled). */
+  public readonly classSchedules?: ClassSchedules;
   public readonly live: LiveUpdates | undefined;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
@@ -89,6 +97,19 @@ export class ApiStack extends Stack {
       syncStateMachines: props.syncStateMachines,
       routeEnvironment: props.routeEnvironment,
     });
+    if (props.classSchedules !== undefined) {
+      this.classSchedules = new ClassSchedules(this, 'ClassSchedules', {
+        inventoryTable: props.inventoryTable,
+        syncStateTable: props.syncStateTable,
+        ownershipTable: props.ownershipTable,
+        auditTable: props.auditTable,
+        network: props.network,
+        environment: {
+          [AUDIT_ENV.retentionDays]: String(config.auditRetentionDays),
+          ...props.classSchedules.environment,
+        },
+      });
+    }
     this.http = new ApiHttp(this, 'Http', {
       routes: routeList,
       functions: Object.fromEntries(

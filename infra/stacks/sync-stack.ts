@@ -4,6 +4,7 @@ import { Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type DeploymentConfig, deploymentCadence } from '../config.ts';
+import { AdminAlerts } from '../constructs/admin-alerts.ts';
 import type { PveFunction } from '../constructs/pve-function.ts';
 import { type DeployableClusters, readClustersForDeployment } from '../constructs/sync-clusters-config.ts';
 import { planSyncEgress } from '../constructs/sync-egress.ts';
@@ -39,6 +40,8 @@ export class SyncStack extends Stack {
   /** The sync function (the API's refresh invokes it synchronously with a SyncCluster payload). */
   public readonly syncClusterFunction: PveFunction;
   public readonly monitoring: SyncMonitoring;
+  /** The admin alert topic (other functions that alert get `allowPublish`). */
+  public readonly alerts: AdminAlerts;
   /** Reserved concurrency of sync-cluster; undefined when none is reserved. */
   public readonly syncClusterReservedConcurrency?: number;
 
@@ -114,6 +117,9 @@ export class SyncStack extends Stack {
       quickSync: machines.quickSync,
       fullSyncMinutes: config.fullSyncMinutes,
     });
+
+    this.alerts = new AdminAlerts(this, 'Alerts', config.alerts);
+    this.alerts.allowPublish(this.functions.recordRun);
 
     this.monitoring = new SyncMonitoring(this, 'Monitoring', {
       clusterIds: clusters.clusterIds,

@@ -27,12 +27,15 @@ import {
   seedDemoOwnership,
 } from '#local/seed/demo-ownership.ts';
 import { createPortalSite } from '#local/web/portal-site.ts';
+import type { Alert } from '#shared/alerts/alerts.ts';
+import { bindLocalAlertSink } from '#shared/alerts/wiring.ts';
 import { createDocumentClient } from '#shared/clients/dynamodb.ts';
 import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { type ClustersFile, loadClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
 import { DEFAULT_STALE_AFTER_MS } from '#shared/domain/staleness.ts';
 import { identityOptionsFromEnv } from '#shared/http/identity.ts';
 import { routeList } from '#shared/http/routes.ts';
+import { CLASS_SCHEDULES_PERIOD_MINUTES } from '#shared/schedules/class-schedule.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
 import type { AllTableNames } from '#shared/store/table-design.ts';
@@ -139,6 +142,8 @@ export interface LocalStack {
   readonly demo: DemoOwnershipPlan | null;
   /** Settles when the first full sync (started at once) has ended. */
   readonly firstSync: Promise<void>;
+  /** The admin alerts raised in this process, oldest first (also in the audit trail). */
+  readonly alerts: readonly Alert[];
   /** Port bindings of the trigger and refresh (what was bound, what is missing). */
   readonly ports: LocalPortBindings;
   /** Runs a sync now through the state machine and waits for it. */
@@ -389,11 +394,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     await silenceEmptyMetricsWarning();
-    const [listClusters, syncCluster, recordRun] = await Promise.all([
+    const [listClusters, syncCluster, recordRun, classSchedules] = await Promise.all([
       importHandler('#functions/sync/list-clusters.ts'),
       importHandler('#functions/sync/sync-cluster.ts'),
       importHandler('#functions/sync/record-run.ts'),
+      importHandler('#functions/schedule/run-class-schedules.ts'),
     ]);
+    // Alerts (cluster unsynced / healthy again, failed scheduled or bulk actions) for the status line.
+    const alerts: Alert[] = [];
+    cleanups.push(
+      bindLocalAlertSink({
+        name: 'status-line',
+        deliver: async (alert) => {
+          // Transitions and failed actions only: few enough to keep them all.
+          alerts.push(alert);
+        },
+      }),
+    );
     const runner = new LocalSyncRunner({
       definitions,
       handlers: {
@@ -405,6 +422,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       quickIntervalMs,
       // Each cluster's quick syncs on their own: a hanging cluster delays only itself.
       quickClusterIds: clusters.clusters.map((c) => c.id),
+      // the one class-schedules function, on the deployment's period
+      periodicJobs: [
+        {
+          name: 'class schedules',
+          intervalMs: CLASS_SCHEDULES_PERIOD_MINUTES * 60_000,
+          run: async () => taskHandlerFromLambda('class-schedules', classSchedules)({}),
+        },
+      ],
       log,
     });
     cleanups.push(() => runner.stop());
@@ -528,6 +553,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return holder.demo;
       },
       firstSync,
+      alerts,
       ports,
       async sync(mode, clusterId) {
         const execution = await runner.run(mode, clusterId === undefined ? {} : { clusterId });

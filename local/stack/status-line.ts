@@ -11,6 +11,8 @@ export interface StatusLineInput {
   readonly runner: LocalRunnerStatus;
   readonly clusters: readonly ClusterState[];
   readonly nowMs: number;
+  /** alerts raised so far, oldest first: the newest is shown */
+  readonly alerts?: readonly { readonly at: number; readonly subject: string }[];
 }
 
 const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
@@ -42,6 +44,7 @@ export function formatStatusLine(input: StatusLineInput): string {
   const running = input.clusters.reduce((sum, c) => sum + c.counts.running, 0);
   const vmErrors = input.clusters.reduce((sum, c) => sum + c.counts.error, 0);
   const failing = input.clusters.filter((c) => c.consecutive_errors > 0);
+  const lastAlert = input.alerts?.at(-1);
   // The reasons go on their own lines (formatFailureReasons): a live line would cut them.
   const errors =
     failing.length === 0
@@ -56,6 +59,7 @@ export function formatStatusLine(input: StatusLineInput): string {
     `${total} guests (${running} running, ${vmErrors} with errors) on ${input.clusters.length} cluster${input.clusters.length === 1 ? '' : 's'}`,
     '·',
     errors,
+    ...(lastAlert === undefined ? [] : ['·', `ALERT ${clock(lastAlert.at)} ${lastAlert.subject}`]),
   ].join(' ');
 }
 

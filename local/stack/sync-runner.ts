@@ -35,7 +35,19 @@ export interface LocalSyncRunnerOptions {
   readonly quickClusterIds?: readonly string[];
   /** Receives one line per failed execution. */
   readonly log?: (line: string) => void;
+  /**
+   * Other scheduled functions the deployment invokes from EventBridge Scheduler (the class
+   * schedules): each runs every `intervalMs` once the schedules start, never overlapping itself.
+   */
+  readonly periodicJobs?: readonly LocalPeriodicJob[];
   readonly now?: () => number;
+}
+
+/** A function invoked on a fixed period (what an EventBridge Scheduler rate schedule does). */
+export interface LocalPeriodicJob {
+  readonly name: string;
+  readonly intervalMs: number;
+  readonly run: () => Promise<unknown>;
 }
 
 /** One execution, as the status line and the trigger see it. */
@@ -155,6 +167,34 @@ export class LocalSyncRunner {
         this.schedule('quick', passes * this.options.quickIntervalMs, false, clusterId);
       }
     }
+    for (const job of this.options.periodicJobs ?? []) this.schedulePeriodic(job);
+  }
+
+  /** Runs a periodic job every interval (first after one interval), logging a failure and going on. */
+  private schedulePeriodic(job: LocalPeriodicJob): void {
+    const tick = () => {
+      if (this.stopped) return;
+      const run = job
+        .run()
+        .catch((error: unknown) =>
+          this.options.log?.(`${job.name} failed: ${error instanceof Error ? error.message : String(error)}`),
+        )
+        .finally(() => {
+          this.inFlight.delete(run);
+          if (this.stopped) return;
+          const timer = setTimeout(() => {
+            this.timers.delete(timer);
+            tick();
+          }, job.intervalMs);
+          this.timers.add(timer);
+        });
+      this.inFlight.add(run);
+    };
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      tick();
+    }, job.intervalMs);
+    this.timers.add(timer);
   }
 
   private schedule(mode: SyncMode, periodMs: number, now: boolean, clusterId?: string): void {

@@ -79,5 +79,6 @@ export function toApiVm(
     pending_action: pendingLive ? (vm.pending_action ?? null) : null,
     pending_since: pendingLive ? iso(vm.pending_since) : null,
     pending_upid: pendingLive ? (vm.pending_upid ?? null) : null,
+    idle_shutdown_at: running ? iso(vm.idle_shutdown_at) : null,
   };
 }

@@ -146,6 +146,10 @@ export const StoredVmSchema = VmKeySchema.extend(StoredVmAttributesSchema.shape)
   pending_action: PendingActionSchema.optional(),
   pending_since: epochMs.optional(),
   pending_upid: z.string().nullable().optional(),
+  /** Epoch ms when the idle rule shuts the VM down (set with the warning, removed when it is over). */
+  idle_shutdown_at: epochMs.optional(),
+  /** Epoch ms of the last "keep running": the idle clock starts no earlier. */
+  idle_reset_at: epochMs.optional(),
 });
 export type StoredVm = z.infer<typeof StoredVmSchema>;
 /** Input shape of a stored item (defaults not yet applied): what a writer must at least provide. */
@@ -195,6 +199,18 @@ export const ApiVmSchema = z.object({
   pending_action: PendingActionSchema.nullable(),
   pending_since: isoTime.nullable(),
   pending_upid: z.string().nullable(),
+  /**
+   * When the class's idle rule will shut the VM down (a warning: "keep running" cancels it), else
+   * null. Always present in answers; optional for clients of older versions.
+   */
+  idle_shutdown_at: isoTime
+    .nullable()
+    .optional()
+    .meta({
+      description:
+        "When the class's idle rule will shut this running VM down (a warning shown at least IDLE_WARNING_MINUTES ahead; " +
+        'POST /api/vms/{cluster}/{vmid}/keep-running cancels it), else null',
+    }),
 });
 export type ApiVm = z.infer<typeof ApiVmSchema>;
 

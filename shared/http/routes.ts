@@ -8,6 +8,12 @@ import {
 } from '#shared/http/schemas/actions.ts';
 import { ListAuditQuerySchema, ListAuditResponseSchema } from '#shared/http/schemas/audit.ts';
 import {
+  BulkActionBodySchema,
+  BulkActionPathSchema,
+  BulkActionResponseSchema,
+} from '#shared/http/schemas/bulk.ts';
+import { VmHistoryQuerySchema, VmHistoryResponseSchema } from '#shared/http/schemas/history.ts';
+import {
   AssignmentResponseItemSchema,
   ClassMemberPathSchema,
   ClassPathSchema,
@@ -27,6 +33,12 @@ import {
   PutClassVmBodySchema,
   UpdateClassBodySchema,
 } from '#shared/http/schemas/ownership.ts';
+import {
+  ClassScheduleResponseSchema,
+  KeepRunningPathSchema,
+  KeepRunningResponseSchema,
+  PutClassScheduleBodySchema,
+} from '#shared/http/schemas/schedules.ts';
 import {
   SyncHealthResponseSchema,
   SyncStatsResponseSchema,
@@ -149,6 +161,19 @@ export const routes = {
     request: { path: VmPathSchema },
     responses: { 200: { description: 'The VM', schema: VmSchema } },
   }),
+  getVmHistory: defineRoute({
+    id: 'getVmHistory',
+    method: 'GET',
+    path: '/api/vms/{cluster}/{vmid}/history',
+    auth: 'jwt',
+    handler: 'functions/api/vm-history.ts',
+    placement: 'outside-vpc',
+    summary:
+      "A VM's CPU and memory use over time (1h or 24h at 1 minute, 14d at 15 minutes; avg and max); 404 when it does not exist or is not the caller's",
+    tag: 'vms',
+    request: { path: VmPathSchema, query: VmHistoryQuerySchema },
+    responses: { 200: { description: 'The history, oldest first', schema: VmHistoryResponseSchema } },
+  }),
   getVmStatus: defineRoute({
     id: 'getVmStatus',
     method: 'GET',
@@ -233,6 +258,40 @@ export const routes = {
       202: { description: 'Still running; the next sync confirms it', schema: VmActionPendingResponseSchema },
     },
     errors: ['conflict', 'action_pending', 'action_failed', 'proxmox_unavailable'],
+  }),
+  bulkAction: defineRoute({
+    id: 'bulkAction',
+    method: 'POST',
+    path: '/api/bulk-actions',
+    auth: 'jwt',
+    handler: 'functions/api/bulk-action.ts',
+    placement: 'vpc',
+    summary:
+      "Power action on many VMs (a list, or a class's VMs for its teachers and admins): each VM checked, " +
+      'pending and confirmed as a single action, at most the per-node worker limit at once; one line per VM',
+    tag: 'vms',
+    request: { body: BulkActionBodySchema },
+    maxBodyBytes: 64 * 1024,
+    responses: {
+      200: {
+        description: 'Every VM answered: done, pending, refused or failed (a refusal never hides the others)',
+        schema: BulkActionResponseSchema,
+      },
+    },
+    // a class the caller does not teach: 404 (not theirs) or 403 (a student of it)
+    errors: ['forbidden'],
+  }),
+  getBulkAction: defineRoute({
+    id: 'getBulkAction',
+    method: 'GET',
+    path: '/api/bulk-actions/{bulkId}',
+    auth: 'jwt',
+    handler: 'functions/api/get-bulk-action.ts',
+    placement: 'outside-vpc',
+    summary: "A bulk action's lines (its caller or admins), pending ones brought up to date from the table",
+    tag: 'vms',
+    request: { path: BulkActionPathSchema },
+    responses: { 200: { description: 'The bulk action', schema: BulkActionResponseSchema } },
   }),
   listAssignments: defineRoute({
     id: 'listAssignments',
@@ -392,6 +451,58 @@ export const routes = {
     tag: 'classes',
     request: { path: ClassVmPathSchema },
     responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  getClassSchedule: defineRoute({
+    id: 'getClassSchedule',
+    method: 'GET',
+    path: '/api/classes/{classId}/schedule',
+    auth: 'jwt',
+    handler: 'functions/api/get-class-schedule.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: the class's schedule (null when none)",
+    tag: 'classes',
+    request: { path: ClassPathSchema },
+    responses: { 200: { description: 'The schedule', schema: ClassScheduleResponseSchema } },
+  }),
+  putClassSchedule: defineRoute({
+    id: 'putClassSchedule',
+    method: 'PUT',
+    path: '/api/classes/{classId}/schedule',
+    auth: 'jwt',
+    handler: 'functions/api/put-class-schedule.ts',
+    placement: 'outside-vpc',
+    summary:
+      "Admins and the class's teachers: set the class's schedule (start/shutdown cron in a time zone, " +
+      'max uptime, idle rule); evaluated every 5 minutes with the schedule as actor',
+    tag: 'classes',
+    request: { path: ClassPathSchema, body: PutClassScheduleBodySchema },
+    responses: { 200: { description: 'The schedule', schema: ClassScheduleResponseSchema } },
+  }),
+  deleteClassSchedule: defineRoute({
+    id: 'deleteClassSchedule',
+    method: 'DELETE',
+    path: '/api/classes/{classId}/schedule',
+    auth: 'jwt',
+    handler: 'functions/api/delete-class-schedule.ts',
+    placement: 'outside-vpc',
+    summary: "Admins and the class's teachers: remove the class's schedule",
+    tag: 'classes',
+    request: { path: ClassPathSchema },
+    responses: { 204: { description: 'Removed (or was absent)' } },
+  }),
+  keepVmRunning: defineRoute({
+    id: 'keepVmRunning',
+    method: 'POST',
+    path: '/api/vms/{cluster}/{vmid}/keep-running',
+    auth: 'jwt',
+    handler: 'functions/api/keep-vm-running.ts',
+    placement: 'outside-vpc',
+    summary:
+      "Whoever sees the VM: keep it running — restarts the idle rule's clock and removes its announced " +
+      'shutdown (`idle_shutdown_at`)',
+    tag: 'vms',
+    request: { path: KeepRunningPathSchema },
+    responses: { 200: { description: 'The idle clock restarted', schema: KeepRunningResponseSchema } },
   }),
   listAudit: defineRoute({
     id: 'listAudit',

@@ -1,3 +1,4 @@
+import type { HistoryBucket, HistoryBucketSource } from '#shared/domain/metrics-history.ts';
 import type {
   Assignment,
   AssignmentInput,
@@ -148,6 +149,10 @@ export interface InventoryRepository {
     since: number,
     options?: { observedAt?: number; set?: Partial<StoredVmAttributes> },
   ): Promise<boolean>;
+  /** Sets (or with null removes) the idle rule's announced shutdown time; false when the VM is gone. */
+  setIdleWarning(key: VmKey, shutdownAt: number | null): Promise<boolean>;
+  /** "Keep running": the idle clock restarts at `at` and any announced idle shutdown is removed. */
+  resetIdleClock(key: VmKey, at: number): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,6 +186,15 @@ export interface AcquireLeaseInput {
   ttlMs: number;
   /** defaults to the repository's clock */
   nowMs?: number;
+}
+
+/**
+ * Metrics history buckets (per cluster, node and minute or quarter hour; see
+ * shared/domain/metrics-history.ts). Each bucket is put once, never updated.
+ */
+export interface MetricsHistoryRepository extends HistoryBucketSource {
+  /** Puts buckets (a bucket of the same node and time is replaced). */
+  putBuckets(buckets: readonly HistoryBucket[]): Promise<WriteReport>;
 }
 
 /** Every version a list depends on, read together. */
@@ -307,4 +321,6 @@ export interface Repositories {
   inventory: InventoryRepository;
   syncState: SyncStateRepository;
   ownership: OwnershipRepository;
+  /** metrics history, kept in the SyncState table */
+  history: MetricsHistoryRepository;
 }

@@ -73,7 +73,7 @@ export const INVENTORY_TABLE: TableDesign = {
   stream: 'NEW_AND_OLD_IMAGES',
 };
 
-/** Per-cluster sync state, leases, runtime stats chunks, coalescing records, global run stats. */
+/** Per-cluster sync state, leases, runtime stats chunks, coalescing records, global run stats, bulk jobs. */
 export const SYNC_STATE_TABLE: TableDesign = {
   id: 'SyncState',
   envVar: 'SYNC_STATE_TABLE',
@@ -84,7 +84,7 @@ export const SYNC_STATE_TABLE: TableDesign = {
   stream: 'NEW_AND_OLD_IMAGES',
 };
 
-/** Assignments and classes. */
+/** Assignments, classes and class schedules. */
 export const OWNERSHIP_TABLE: TableDesign = {
   id: 'Ownership',
   envVar: 'OWNERSHIP_TABLE',
@@ -253,6 +253,30 @@ export const syncStateKeys = {
   }),
   lease: (clusterId: string, kind: string) => ({ pk: `CLUSTER#${clusterId}`, sk: `LEASE#${kind}` }),
   globalRun: (mode: string) => ({ pk: 'GLOBAL', sk: `RUN#${mode}` }),
+  /** A bulk action's record, read by its status route (expires after a day). */
+  bulkJob: (bulkId: string) => ({ pk: `BULK#${bulkId}`, sk: 'JOB' }),
+  /** Admin alert state of each cluster (`healthy`/`unsynced`), one partition: one Query lists them. */
+  alertStatePartition: 'ALERTS',
+  alertState: (clusterId: string) => ({ pk: 'ALERTS', sk: clusterId }),
+} as const;
+
+/**
+ * Keys of the metrics history, kept in the SyncState table (TTL `expires_at`): one partition per
+ * cluster and resolution, sorted by bucket time then node, so one Query returns every node's
+ * buckets of a time range (a VM that migrated is found on whichever node it ran).
+ */
+export const historyKeys = {
+  partition: (clusterId: string, resolution: '1m' | '15m') => `HISTORY#${clusterId}#${resolution}`,
+  bucket: (clusterId: string, resolution: '1m' | '15m', t: number, node: string) => ({
+    pk: `HISTORY#${clusterId}#${resolution}`,
+    sk: `${new Date(t).toISOString()}#${node}`,
+  }),
+  /** Sort-key bounds of the buckets that start in [fromMs, toMs]. */
+  range: (fromMs: number, toMs: number) => ({
+    from: new Date(fromMs).toISOString(),
+    // '~' sorts after every character of a node name.
+    to: `${new Date(toMs).toISOString()}#~`,
+  }),
 } as const;
 
 /** Keys of the Ownership table. */
@@ -266,6 +290,9 @@ export const ownershipKeys = {
   classPartition: (classId: string) => `CLASS#${classId}`,
   memberSortKey: (username: string) => `MEMBER#${username}`,
   classVmSortKey: (clusterId: string, vmid: number) => `VM#${clusterId}#${vmid}`,
+  /** Class schedules live in one partition, so the scheduled function lists them in one Query. */
+  schedulesPartition: 'SCHEDULES',
+  schedule: (classId: string) => ({ pk: 'SCHEDULES', sk: classId }),
 } as const;
 
 /** Keys of the LiveConnections table. */

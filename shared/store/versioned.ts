@@ -90,6 +90,21 @@ export function versionedInventory(
           if (written !== false) await bump(key.cluster_id);
         },
       ),
+    // the idle rule's warning and "keep running" change what the VM shows (`idle_shutdown_at`)
+    setIdleWarning: (key, shutdownAt) =>
+      thenBump(
+        () => inventory.setIdleWarning(key, shutdownAt),
+        async (written) => {
+          if (written !== false) await bump(key.cluster_id);
+        },
+      ),
+    resetIdleClock: (key, at) =>
+      thenBump(
+        () => inventory.resetIdleClock(key, at),
+        async (written) => {
+          if (written !== false) await bump(key.cluster_id);
+        },
+      ),
   };
 }
 

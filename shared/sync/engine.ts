@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterConfig } from '#shared/config/clusters.ts';
+import type { ClusterRuntime } from '#shared/domain/runtime-stats.ts';
 import type { ClusterState, ClusterStateInput } from '#shared/domain/sync-state.ts';
 import { newVersionToken } from '#shared/domain/versions.ts';
 import {
@@ -27,6 +28,7 @@ import { MAX_REFRESH_VMIDS, type SyncMode, type SyncSummary } from './contract.t
 import { DetailWriter } from './detail-writer.ts';
 import { applyAttributes, diffAttributes } from './diff.ts';
 import { identityFromConfig, isRecycledGuest } from './guest-identity.ts';
+import { recordQuickPassHistory } from './history-recorder.ts';
 import type { SyncMetricsSink } from './metrics.ts';
 import { Limiter, runPerNode } from './node-queues.ts';
 import {
@@ -129,6 +131,8 @@ export interface WriteBreakdown {
   state: number;
   /** assignments suspended because their guest was removed */
   ownership: number;
+  /** metrics history buckets (quick passes: one per node and minute, and per node and quarter hour) */
+  history: number;
 }
 
 /** A summary plus what tests and benchmarks want to see in more detail. */
@@ -274,14 +278,14 @@ export class ClusterSyncEngine {
     const startedAt = this.deps.now();
     const budget = runBudget(startedAt, options.deadlineAt);
     const calls = new CallCounter();
-    const writes: WriteBreakdown = { inventory: 0, runtime: 0, state: 0, ownership: 0 };
+    const writes: WriteBreakdown = { inventory: 0, runtime: 0, state: 0, ownership: 0, history: 0 };
     let details: ClusterSyncResult['details'] = null;
     const finish = (
       summary: Omit<SyncSummary, 'cluster_id' | 'mode' | 'duration_ms' | 'proxmox_calls' | 'writes'>,
       state: { consecutiveErrors: number; lastSuccessAt: number | null; guests: number | null },
     ): ClusterSyncResult => {
       const durationMs = Math.max(0, this.deps.now() - startedAt);
-      const total = writes.inventory + writes.runtime + writes.state + writes.ownership;
+      const total = writes.inventory + writes.runtime + writes.state + writes.ownership + writes.history;
       const full: SyncSummary = {
         cluster_id: cluster.id,
         mode,
@@ -601,6 +605,9 @@ export class ClusterSyncEngine {
     for (const node of plan.runtimeDeletes) {
       writes.runtime += (await syncState.deleteNodeRuntime(cluster.id, node)).writes;
     }
+    if (mode === 'quick') {
+      writes.history += await this.recordHistory(cluster.id, startedAt, state, listing, runtime);
+    }
 
     // The listing was observed and written either way; the full sync failed if it left guests undone.
     const lastSuccessAt = Math.max(state?.last_success_at ?? 0, startedAt);
@@ -646,6 +653,32 @@ export class ClusterSyncEngine {
         : { ok: false, vms: plan.rows.size, changed: changed.size, error: failure, ...requested },
       { consecutiveErrors, lastSuccessAt, guests: plan.rows.size },
     );
+  }
+
+  /** The pass's metrics history (shared/sync/history-recorder.ts); a failure is logged, never fails the pass. */
+  private async recordHistory(
+    clusterId: string,
+    observedAt: number,
+    state: ClusterState | null,
+    listing: ListingObservation,
+    previousRuntime: ClusterRuntime,
+  ): Promise<number> {
+    try {
+      const written = await recordQuickPassHistory(this.deps.repositories.history, {
+        clusterId,
+        observedAt,
+        previousPassAt: state?.last_quick_sync_at ?? null,
+        guests: listing.guests,
+        previousRuntime,
+      });
+      return written.minute + written.quarter;
+    } catch (error) {
+      this.deps.logger.warn('could not record the metrics history', {
+        cluster_id: clusterId,
+        error: toSyncError(error),
+      });
+      return 0;
+    }
   }
 
   /** The last error of a full sync that left guests undone (out of time, or writes refused). */

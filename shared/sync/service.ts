@@ -1,5 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PublishAlert } from '#shared/alerts/alerts.ts';
+import { alertClusterTransitions, type ClusterAlertStateStore } from '#shared/alerts/cluster-alerts.ts';
+import { alertPublisherFromEnv } from '#shared/alerts/wiring.ts';
 import { getPacedDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
 import { cadenceFromEnv } from '#shared/config/cadence.ts';
@@ -8,11 +11,14 @@ import { clustersFromEnv } from '#shared/config/clusters-env.ts';
 import { logger as powertoolsLogger } from '#shared/observability/powertools.ts';
 import { createProxmoxClient } from '#shared/proxmox/client.ts';
 import type { ProxmoxLogger } from '#shared/proxmox/gateway.ts';
+import { DynamoDbClusterAlertStateStore } from '#shared/store/dynamodb/alert-state-repository.ts';
+import { DynamoDbHistoryRepository } from '#shared/store/dynamodb/history-repository.ts';
 import { DynamoDbInventoryRepository } from '#shared/store/dynamodb/inventory-repository.ts';
 import { DynamoDbOwnershipRepository } from '#shared/store/dynamodb/ownership-repository.ts';
 import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
 import type {
   InventoryRepository,
+  MetricsHistoryRepository,
   OwnershipRepository,
   Repositories,
   SyncStateRepository,
@@ -48,12 +54,22 @@ export class UnknownClusterError extends Error {
   override readonly name = 'UnknownClusterError';
 }
 
+/** Cluster health alerts, evaluated when a run is recorded (shared/alerts/cluster-alerts.ts). */
+export interface SyncAlerting {
+  publishAlert: PublishAlert;
+  store: ClusterAlertStateStore;
+  /** a cluster not synced successfully for longer than this is `unsynced` (the staleness cutoff) */
+  cutoffMs: number;
+}
+
 /** Dependencies of {@link createSyncService}; everything but the clusters, repositories and Proxmox has a default. */
 export interface SyncServiceDeps extends Omit<SyncEngineDeps, 'now' | 'logger' | 'metrics'> {
   clusters: ClustersFile;
   now?: () => number;
   logger?: ProxmoxLogger;
   metrics?: SyncMetricsSink;
+  /** alert admins of cluster state transitions (none: no alerts) */
+  alerts?: SyncAlerting;
 }
 
 /** The service plus what tests, the local stack and benchmarks use beyond the contract. */
@@ -82,6 +98,24 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
     const cluster = clusters.find((c) => c.id === clusterId);
     if (!cluster) throw new UnknownClusterError(`cluster ${clusterId} is not configured`);
     return cluster;
+  };
+
+  const logger = deps.logger ?? silentLogger;
+  /** Alerts each cluster's transition once; a failure to alert is logged, never fails the run's record. */
+  const alertTransitions = async (alerting: SyncAlerting): Promise<void> => {
+    try {
+      await alertClusterTransitions({
+        states: await deps.repositories.syncState.listClusterStates(),
+        store: alerting.store,
+        publishAlert: alerting.publishAlert,
+        nowMs: now(),
+        cutoffMs: alerting.cutoffMs,
+      });
+    } catch (error) {
+      logger.error('could not evaluate the cluster alerts', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   };
 
   const syncClusterDetailed = (
@@ -135,6 +169,7 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
         failed,
         duration_ms: duration,
       });
+      if (deps.alerts !== undefined) await alertTransitions(deps.alerts);
       return { mode: input.mode, clusters: input.results.length, ok, failed };
     },
   };
@@ -155,6 +190,7 @@ export function repositoriesFromEnv(env: Env, client: () => DynamoDBDocumentClie
   let inventory: InventoryRepository | undefined;
   let syncState: SyncStateRepository | undefined;
   let ownership: OwnershipRepository | undefined;
+  let history: MetricsHistoryRepository | undefined;
   return {
     get inventory() {
       if (!inventory) {
@@ -176,6 +212,13 @@ export function repositoriesFromEnv(env: Env, client: () => DynamoDBDocumentClie
         ownership = new DynamoDbOwnershipRepository(client(), tableName);
       }
       return ownership;
+    },
+    get history() {
+      if (!history) {
+        const tableName = table('SYNC_STATE_TABLE');
+        history = new DynamoDbHistoryRepository(client(), tableName);
+      }
+      return history;
     },
   };
 }
@@ -225,9 +268,31 @@ export async function createSyncServiceFromEnv(
     logger,
     metrics: options.metrics ?? powertoolsMetricsSink(),
     fullSyncIntervalMs: cadence.fullIntervalMs,
+    alerts: {
+      publishAlert: alertPublisherFromEnv(env, logger),
+      store: lazyAlertStateStore(() => {
+        const table = env.SYNC_STATE_TABLE;
+        if (!table) throw new MissingSettingError('environment variable SYNC_STATE_TABLE is not set');
+        return new DynamoDbClusterAlertStateStore(documentClient ?? getPacedDocumentClient(), table);
+      }),
+      cutoffMs: cadence.staleAfterMs,
+    },
     ...(options.now ? { now: options.now } : {}),
   });
   return { service, connector };
+}
+
+/** A store created on first use (list-clusters builds the service too, without the table). */
+function lazyAlertStateStore(create: () => ClusterAlertStateStore): ClusterAlertStateStore {
+  let store: ClusterAlertStateStore | undefined;
+  const get = () => {
+    store ??= create();
+    return store;
+  };
+  return {
+    list: () => get().list(),
+    transition: (clusterId, from, to, atMs) => get().transition(clusterId, from, to, atMs),
+  };
 }
 
 /** Adapts the Powertools logger to the structured-logger port the engine and the client use. */

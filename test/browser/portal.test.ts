@@ -138,6 +138,46 @@ describe('the portal in Chromium', () => {
     await phone.screenshot({ path: join(SCREENSHOTS, 'phone-actions-menu.png') });
   });
 
+  it("draws a running VM's CPU and memory history from the quick passes, with an accessible summary", async () => {
+    const simulator = stack.simulator;
+    if (simulator === undefined) throw new Error('no simulator');
+    const running = ownedBy('alice').find(
+      (v) => simulator.groundTruth(v.cluster_id).find((g) => g.vmid === v.vmid)?.status === 'running',
+    );
+    if (running === undefined) throw new Error('alice has no running VM');
+    // The first quick pass of a minute writes its bucket: wait for one that holds this VM.
+    await eventually(async () => {
+      const buckets = await stack.repositories.history.queryBuckets(
+        running.cluster_id,
+        '1m',
+        Date.now() - 3_600_000,
+        Date.now(),
+      );
+      expect(buckets.some((b) => b.guests.has(running.vmid))).toBe(true);
+    }, 90_000);
+    const name = guestName(running.cluster_id, running.vmid);
+    const page = await signIn('alice', `/?q=${encodeURIComponent(name)}`);
+    const row = page.getByRole('row', { name: new RegExp(name) }).first();
+    await row.getByRole('button', { name: `CPU and memory history of ${name}` }).click();
+    const dialog = page.getByRole('dialog', { name: `History of ${name}` });
+    const chart = dialog.getByRole('img', {
+      name: new RegExp(`CPU and memory use of ${name}, last hour: CPU average`),
+    });
+    await chart.waitFor();
+    expect(await chart.locator('polyline').count()).toBeGreaterThanOrEqual(3);
+    // The CPU line is drawn, not only present (a lone bucket spans its minute).
+    const line = await chart.locator('polyline.history-cpu').first().boundingBox();
+    expect(line?.width ?? 0).toBeGreaterThan(1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'vm-history.png') });
+    await dialog.getByRole('radio', { name: 'Last 14 days' }).check();
+    await dialog
+      .getByText(/No history for last 14 days|CPU average/)
+      .first()
+      .waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it("does not show bob alice's VMs, and the API refuses bob's action on one", async () => {
     const page = await signIn('bob');
     const bobs = ownedBy('bob');

@@ -159,6 +159,7 @@ describe('SyncStack', () => {
         fullSyncMinutes: 5,
         quickSyncSeconds: 30,
         alarmEmail: 'ops@example.org',
+        alerts: { emails: ['admins@example.org'], webhooks: ['https://hooks.example.org/pve'] },
         // every endpoint of the test file is an IP: no proxmoxCidrs needed
         proxmoxCidrs: null,
         guestCidrs: ['10.30.0.0/16'],
@@ -346,9 +347,55 @@ describe('SyncStack', () => {
     ]);
   });
 
-  it('grants record-run PutItem on the sync state only', () => {
+  it('grants record-run PutItem and Query on the sync state only, and publishing to the alert topic', () => {
     const statements = statementsOfFunction(template, functionIdByDescription(template, 'records a run'));
-    expect(tableGrants(statements)).toEqual([['SyncState', '', dynamo('PutItem')]]);
+    expect(tableGrants(statements)).toEqual([['SyncState', '', dynamo('PutItem', 'Query')]]);
+    const alertTopic = Object.keys(template.findResources('AWS::SNS::Topic')).find((id) =>
+      id.includes('AlertsTopic'),
+    );
+    expect(grants(statements).get(JSON.stringify({ Ref: alertTopic }))).toEqual(['sns:Publish']);
+    const alertKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) =>
+      id.includes('AlertsKey'),
+    );
+    expect(grants(statements).get(JSON.stringify({ 'Fn::GetAtt': [alertKey, 'Arn'] }))).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+    ]);
+    const fn = resources(template)[functionIdByDescription(template, 'records a run')]?.Properties ?? {};
+    expect(fn.Environment).toMatchObject({
+      Variables: { ALERT_TOPIC_ARN: { Ref: alertTopic }, STALE_AFTER_SECONDS: expect.any(String) },
+    });
+  });
+
+  it('subscribes the configured e-mails and HTTPS webhooks to an encrypted, SSL-only admin alert topic', () => {
+    const topics = Object.entries(template.findResources('AWS::SNS::Topic')).filter(([id]) =>
+      id.includes('AlertsTopic'),
+    );
+    expect(topics).toHaveLength(1);
+    const [topicId, topic] = topics[0] ?? ['', {}];
+    const keyId = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('AlertsKey'));
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(template.findResources('AWS::KMS::Key')[keyId ?? '']?.Properties.EnableKeyRotation).toBe(true);
+    const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription'))
+      .filter((sub) => JSON.stringify(sub.Properties.TopicArn) === JSON.stringify({ Ref: topicId }))
+      .map((sub) => [sub.Properties.Protocol, sub.Properties.Endpoint])
+      .sort();
+    expect(subscriptions).toEqual([
+      ['email', 'admins@example.org'],
+      ['https', 'https://hooks.example.org/pve'],
+    ]);
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
   });
 
   it('configures every sync function per contract 4 with the clusters configuration inlined (CA file included)', () => {
@@ -457,7 +504,10 @@ describe('SyncStack', () => {
   });
 
   it('encrypts the alarm topic with a rotating customer key that CloudWatch (this account only) may use, and takes publishes from CloudWatch only', () => {
-    const keys = Object.entries(template.findResources('AWS::KMS::Key'));
+    // (the admin alert topic has its own key and topic: tested below)
+    const keys = Object.entries(template.findResources('AWS::KMS::Key')).filter(([id]) =>
+      id.includes('AlarmTopicKey'),
+    );
     expect(keys).toHaveLength(1);
     const [keyId, key] = keys[0] ?? ['', {}];
     expect(key.Properties.EnableKeyRotation).toBe(true);
@@ -471,7 +521,9 @@ describe('SyncStack', () => {
         }),
       ]),
     );
-    const topics = Object.entries(template.findResources('AWS::SNS::Topic'));
+    const topics = Object.entries(template.findResources('AWS::SNS::Topic')).filter(([id]) =>
+      id.includes('AlarmTopic'),
+    );
     expect(topics).toHaveLength(1);
     const [topicId, topic] = topics[0] ?? ['', {}];
     expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });

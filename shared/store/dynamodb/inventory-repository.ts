@@ -331,6 +331,46 @@ export class DynamoDbInventoryRepository implements InventoryRepository {
     }
   }
 
+  async setIdleWarning(key: VmKey, shutdownAt: number | null): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          ...(shutdownAt === null
+            ? { UpdateExpression: 'REMOVE idle_shutdown_at', ConditionExpression: 'attribute_exists(vmid)' }
+            : {
+                UpdateExpression: 'SET idle_shutdown_at = :at',
+                ConditionExpression: 'attribute_exists(vmid)',
+                ExpressionAttributeValues: { ':at': shutdownAt },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async resetIdleClock(key: VmKey, at: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET idle_reset_at = :at REMOVE idle_shutdown_at',
+          ConditionExpression: 'attribute_exists(vmid)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   private parse(item: Record<string, unknown>): StoredVm {
     return parseItem(
       StoredVmSchema,

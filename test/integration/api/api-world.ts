@@ -3,6 +3,7 @@ import { createListAuditHandler } from '#functions/api/list-audit.ts';
 import { createListVmsHandler } from '#functions/api/list-vms.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
+import { createVmHistoryHandler } from '#functions/api/vm-history.ts';
 import { createVmIpHandler } from '#functions/api/vm-ip.ts';
 import { createVmStatusHandler } from '#functions/api/vm-status.ts';
 import type { LocalIssuer } from '#local/auth/issuer.ts';
@@ -14,11 +15,12 @@ import type { ClusterStateInput } from '#shared/domain/sync-state.ts';
 import type { NewStoredVm } from '#shared/domain/vm-record.ts';
 import { routeList } from '#shared/http/routes.ts';
 import { DynamoDbAuditTrail } from '#shared/store/dynamodb/audit-repository.ts';
+import { DynamoDbClassScheduleStore } from '#shared/store/dynamodb/class-schedule-repository.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { OwnershipRepository, Repositories } from '#shared/store/ports.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
 import { createTestIssuer, TEST_AUDIENCE, testUserTokens } from '../../helpers/tokens.ts';
-import { ownershipHandlers } from './ownership-handlers.ts';
+import { ownershipHandlers, scheduleHandlers } from './ownership-handlers.ts';
 
 /**
  * A running API for integration tests: fresh DynamoDB Local tables, the read and ownership
@@ -63,6 +65,7 @@ export async function startApiWorld(
     now: nowMs,
     audit: new DynamoDbAuditTrail(tables.documentClient, tables.names.audit),
   };
+  const schedules = new DynamoDbClassScheduleStore(tables.documentClient, tables.names.ownership);
   const issuer = await createTestIssuer();
   const tokens = await testUserTokens(issuer);
   const gateway = await startLocalGateway({
@@ -73,12 +76,17 @@ export async function startApiWorld(
     handlers: {
       listVms: createListVmsHandler(() => deps),
       getVm: createGetVmHandler(() => deps),
+      getVmHistory: createVmHistoryHandler(() => deps),
       getVmStatus: createVmStatusHandler(() => deps),
       getVmIp: createVmIpHandler(() => deps),
       getSyncStats: createSyncStatsHandler(() => deps),
       getSyncHealth: createSyncHealthHandler(() => deps),
       listAudit: createListAuditHandler(() => deps),
       ...ownershipHandlers(() => deps),
+      ...scheduleHandlers(
+        () => deps,
+        () => schedules,
+      ),
       ...extraHandlers,
     },
   });

@@ -100,6 +100,11 @@ const CELLS: Record<RouteId, Cell> = {
     path: '/api/vms/lab-a/102',
     expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
   },
+  getVmHistory: {
+    method: 'GET',
+    path: '/api/vms/lab-a/102/history?range=24h',
+    expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
+  },
   getVmStatus: {
     method: 'GET',
     path: '/api/vm/102/status',
@@ -116,6 +121,9 @@ const CELLS: Record<RouteId, Cell> = {
   // action tests): only the authorizer's rows are checked here.
   triggerSync: { method: 'POST', path: '/api/sync/trigger', body: {} },
   vmAction: { method: 'POST', path: '/api/vm/101/start?cluster=lab-a' },
+  // bulk actions have their own suite (test/integration/actions/bulk-actions.test.ts)
+  bulkAction: { method: 'POST', path: '/api/bulk-actions', body: { action: 'start', class_id: 'net-a' } },
+  getBulkAction: { method: 'GET', path: '/api/bulk-actions/0c6e8e0a-6f5e-4b43' },
   listAssignments: { method: 'GET', path: '/api/assignments', expect: admins(200) },
   putAssignment: {
     method: 'PUT',
@@ -157,6 +165,19 @@ const CELLS: Record<RouteId, Cell> = {
     expect: managers(200),
   },
   deleteClassVm: { method: 'DELETE', path: '/api/classes/net-a/vms/lab-a/103', expect: managers(204) },
+  getClassSchedule: { method: 'GET', path: '/api/classes/net-a/schedule', expect: managers(200) },
+  putClassSchedule: {
+    method: 'PUT',
+    path: '/api/classes/net-a/schedule',
+    body: { timezone: 'Europe/Berlin', shutdown_cron: '0 22 * * *' },
+    expect: managers(200),
+  },
+  deleteClassSchedule: { method: 'DELETE', path: '/api/classes/net-a/schedule', expect: managers(204) },
+  keepVmRunning: {
+    method: 'POST',
+    path: '/api/vms/lab-a/102/keep-running',
+    expect: { studentA: 200, studentB: 404, teacher: 200, admin: 200 },
+  },
   listAudit: { method: 'GET', path: '/api/audit?limit=5', expect: admins(200) },
   getOpenApi: { method: 'GET', path: '/api/openapi.json', expect: everyone(200) },
 };

@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createBulkActionHandler } from '#functions/api/bulk-action.ts';
+import { createGetBulkActionHandler } from '#functions/api/get-bulk-action.ts';
+import { type ActionGateway, createActionService } from '#shared/actions/action-service.ts';
+import { DynamoDbBulkJobStore } from '#shared/store/dynamodb/bulk-job-repository.ts';
+import { DynamoDbClassScheduleStore } from '#shared/store/dynamodb/class-schedule-repository.ts';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -14,6 +20,7 @@ import { handler as notFoundHandler } from '#functions/api/not-found.ts';
 import { handler as openApiHandler } from '#functions/api/openapi.ts';
 import { createSyncHealthHandler } from '#functions/api/sync-health.ts';
 import { createSyncStatsHandler } from '#functions/api/sync-stats.ts';
+import { createVmHistoryHandler } from '#functions/api/vm-history.ts';
 import { createVmIpHandler } from '#functions/api/vm-ip.ts';
 import { createVmStatusHandler } from '#functions/api/vm-status.ts';
 import { buildHttpApiEvent } from '#local/gateway/event.ts';
@@ -21,7 +28,7 @@ import { createLambdaContext, type GatewayLambdaHandler } from '#local/gateway/s
 import { notFoundRoute, routeKey, routeList, routes } from '#shared/http/routes.ts';
 import { badInputArbitrary, badInputEvent, checkBadInputResponse } from '../../helpers/bad-input.ts';
 import { type ApiWorld, freshClusterState, NOW_MS, startApiWorld, vmItem } from './api-world.ts';
-import { ownershipHandlers } from './ownership-handlers.ts';
+import { ownershipHandlers, scheduleHandlers } from './ownership-handlers.ts';
 
 /**
  * Bad queries, paths and bodies against the real handlers of this part (on DynamoDB Local): never
@@ -50,6 +57,7 @@ beforeAll(async () => {
   handlers = {
     listVms: createListVmsHandler(deps),
     getVm: createGetVmHandler(deps),
+    getVmHistory: createVmHistoryHandler(deps),
     getVmStatus: createVmStatusHandler(deps),
     getVmIp: createVmIpHandler(deps),
     getSyncStats: createSyncStatsHandler(deps),
@@ -57,8 +65,38 @@ beforeAll(async () => {
     listAudit: createListAuditHandler(deps),
     getOpenApi: openApiHandler,
     ...ownershipHandlers(deps),
+    ...scheduleHandlers(
+      deps,
+      () => new DynamoDbClassScheduleStore(world.tables.documentClient, world.tables.names.ownership),
+    ),
+    bulkAction: createBulkActionHandler(async () => ({
+      inventory: world.repositories.inventory,
+      ownership: world.repositories.ownership,
+      jobs: bulkJobs(),
+      newId: randomUUID,
+      actionService: (waitMs) =>
+        createActionService({
+          inventory: world.repositories.inventory,
+          ownership: world.repositories.ownership,
+          clusterIds: async () => ['lab-a'],
+          gatewayFor: async () => proxmox,
+          waitMs,
+        }),
+      workerLimit: () => 3,
+    })),
+    getBulkAction: createGetBulkActionHandler(deps, bulkJobs),
   };
 });
+
+/** Proxmox stand-in for the bulk action (a valid request may reach it): every task succeeds at once. */
+const proxmox: ActionGateway = {
+  powerAction: async (node, _type, vmid, action) =>
+    `UPID:${node}:00000001:00000002:6744F00D:qm${action}:${vmid}:root@pam:`,
+  waitForTask: async (upid) => ({ finished: true, upid, exitStatus: 'OK', ok: true }),
+  guestStatus: async () => ({ status: 'running' }),
+};
+
+const bulkJobs = () => new DynamoDbBulkJobStore(world.tables.documentClient, world.tables.names.syncState);
 
 afterAll(async () => {
   await world?.close();

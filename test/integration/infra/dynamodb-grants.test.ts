@@ -7,7 +7,9 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
+import type { RunClassSchedulesOutput } from '#functions/schedule/run-class-schedules.ts';
 import { ROUTE_TABLE_ACCESS } from '#infra/constructs/api-handlers.ts';
+import { CLASS_SCHEDULES_TABLE_ACCESS } from '#infra/constructs/class-schedules.ts';
 import { resolveTableGrant, type TableAccess } from '#infra/constructs/pve-function.ts';
 import { RECORD_RUN_TABLE_ACCESS, SYNC_CLUSTER_TABLE_ACCESS } from '#infra/constructs/sync-functions.ts';
 import type { LocalIssuer } from '#local/auth/issuer.ts';
@@ -68,6 +70,7 @@ async function loadHandler(entry: string): Promise<Handler> {
 const context = (name: string): Context =>
   createLambdaContext(name, `${name}-${Date.now()}`, Date.now() + 60_000);
 
+let classSchedules: () => Promise<RunClassSchedulesOutput>;
 let syncHandlers: { listClusters: Handler; syncCluster: Handler; recordRun: Handler };
 
 /** Runs one sync task handler as its own function. */
@@ -152,12 +155,19 @@ beforeAll(async () => {
     CLUSTERS_CONFIG: JSON.stringify(clusters),
     CONFIGURED_CLUSTER_IDS: clusterId,
     ACTION_WAIT_SECONDS: '5',
+    // the class VM was just started by its teacher: no grace, so the schedule acts on it
+    SCHEDULE_USER_GRACE_MINUTES: '0',
     ...env,
   });
   recorder.attach(getDocumentClient());
   // The sync functions write through the paced client (the same calls, with write pacing).
   recorder.attach(getPacedDocumentClient());
 
+  const evaluate = await loadHandler('functions/schedule/run-class-schedules.ts');
+  classSchedules = () =>
+    recorder.run('classSchedules', () =>
+      evaluate({}, context('classSchedules')),
+    ) as Promise<RunClassSchedulesOutput>;
   syncHandlers = {
     listClusters: await loadHandler('functions/sync/list-clusters.ts'),
     syncCluster: await loadHandler('functions/sync/sync-cluster.ts'),
@@ -277,6 +287,16 @@ async function runScenario(): Promise<void> {
     expectStatus(await api('GET', '/api/classes', token), 200, 'classes');
   }
   expectStatus(await api('GET', `/api/vms/${clusterId}/${own}`, studentA), 200, 'get own VM');
+  expectStatus(
+    await api('GET', `/api/vms/${clusterId}/${own}/history?range=24h`, studentA),
+    200,
+    'VM history',
+  );
+  expectStatus(
+    await api('GET', `/api/vms/${clusterId}/${classVm}/history?range=14d`, teacher),
+    200,
+    'class VM history',
+  );
   expectStatus(await api('GET', `/api/vm/${own}/status?cluster=${clusterId}`, studentA), 200, 'VM status');
   expectStatus(await api('GET', `/api/vm/${own}/ip`, studentA), 200, 'VM address (cluster resolved)');
   expectStatus(await api('GET', `/api/vm/${classVm}/status`, admin), 200, 'VM status (admin)');
@@ -313,6 +333,34 @@ async function runScenario(): Promise<void> {
     expect([200, 202], JSON.stringify(action.json)).toContain(action.status);
   }
 
+  // The class schedule: the teacher sets, reads, removes and sets it again; the scheduled function
+  // shuts the running class VM down (every minute, idle rule on: it reads the history first);
+  // a student keeps their VM running.
+  if (sim.guest(clusterId, classVm)?.status !== 'running') {
+    const started = await api('POST', `/api/vm/${classVm}/start?cluster=${clusterId}`, teacher);
+    expect([200, 202], JSON.stringify(started.json)).toContain(started.status);
+  }
+  const schedule = { timezone: 'Europe/Berlin', shutdown_cron: '* * * * *', idle: { enabled: true } };
+  const schedulePath = `/api/classes/${classId}/schedule`;
+  expectStatus(await api('PUT', schedulePath, teacher, schedule), 200, 'set schedule');
+  expectStatus(await api('GET', schedulePath, teacher), 200, 'get schedule');
+  expectStatus(await api('DELETE', schedulePath, teacher), 204, 'remove schedule');
+  expectStatus(await api('PUT', schedulePath, teacher, schedule), 200, 'set schedule again');
+  const evaluated = await classSchedules();
+  expect(evaluated.classes).toEqual([expect.objectContaining({ evaluated: true, shut_down: 1 })]);
+  expectStatus(await api('POST', `/api/vms/${clusterId}/${own}/keep-running`, studentA), 200, 'keep running');
+
+  // A bulk action on the class by its teacher whose tasks outlast the wait (so a line stays
+  // pending), then its status route, which reads the pending VMs back.
+  sim.faults.setHang(clusterId, 'task', true);
+  const power = sim.guest(clusterId, classVm)?.status === 'running' ? 'stop' : 'start';
+  const bulk = await api('POST', '/api/bulk-actions', teacher, { action: power, class_id: classId });
+  sim.faults.setHang(clusterId, 'task', false);
+  expectStatus(bulk, 200, 'bulk action');
+  const bulkId = String((bulk.json as { bulk_id: string }).bulk_id);
+  expect(JSON.stringify(bulk.json)).toContain('"pending"');
+  expectStatus(await api('GET', `/api/bulk-actions/${bulkId}`, teacher), 200, 'bulk status');
+
   // The trigger: a refused start (its claim is released), then a start, then a coalesced one.
   failNextStart = true;
   expect((await api('POST', '/api/sync/trigger', admin, { mode: 'full' })).status).toBeGreaterThanOrEqual(
@@ -345,6 +393,10 @@ async function runScenario(): Promise<void> {
   );
   expectStatus(await api('DELETE', `/api/classes/${classId}/members/alice`, admin), 204, 'remove member');
   expectStatus(await api('DELETE', `/api/classes/${classId}`, admin), 204, 'delete class');
+  // the next evaluation removes the deleted class's schedule
+  expect((await classSchedules()).classes).toEqual([
+    expect.objectContaining({ evaluated: true, shut_down: 0 }),
+  ]);
   expectStatus(await api('GET', '/api/audit', admin), 200, 'audit');
   expectStatus(await api('GET', '/api/audit?user=admin', admin), 200, 'audit of a user');
   expectStatus(await api('GET', `/api/audit?cluster=${clusterId}&vmid=${own}`, admin), 200, 'audit of a VM');
@@ -367,6 +419,10 @@ describe('DynamoDB grants against the calls each function makes', () => {
 
   it('sync-cluster calls exactly the actions it is granted (first load, churn, removal, refresh)', () => {
     expect(recordedOf('syncCluster')).toEqual(grantedOf(SYNC_CLUSTER_TABLE_ACCESS));
+  });
+
+  it('the class-schedules function calls exactly the actions it is granted', () => {
+    expect(recordedOf('classSchedules')).toEqual(grantedOf(CLASS_SCHEDULES_TABLE_ACCESS));
   });
 
   it('record-run only puts the run statistics and list-clusters reads no table', () => {

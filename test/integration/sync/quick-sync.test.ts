@@ -42,16 +42,17 @@ describe.each(PVE_MAJORS)('PVE %i', (pveVersion) => {
       }
     });
 
-    it('writes no VM item and no runtime chunk when nothing changed', async () => {
-      // Drift is off: the simulator's stats (uptime included) stay frozen, so the clocks move only a little.
-      await h.tick(10_000);
+    it('writes no VM item, no runtime chunk and no history bucket when nothing changed within the minute', async () => {
+      // Drift is off: the simulator's stats (uptime included) stay frozen, so the clocks move only a little,
+      // and stay within the minute of the previous pass (whose history bucket is written already).
+      await h.tick(Math.min(10_000, 59_999 - (h.clock.now % 60_000)));
       h.sim.resetCounters();
       const cluster = h.sim.clusters[0];
       if (!cluster) throw new Error('no cluster');
       const before = await h.repositories.inventory.listAllClusterVms(cluster.id);
       const result = await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'quick' });
       expect(result.summary).toMatchObject({ ok: true, changed: 0, proxmox_calls: 1 });
-      expect(result.writes).toEqual({ inventory: 0, runtime: 0, state: 1, ownership: 0 });
+      expect(result.writes).toEqual({ inventory: 0, runtime: 0, state: 1, ownership: 0, history: 0 });
       expect(h.sim.counters(cluster.id).total).toBe(1);
       const after = await h.repositories.inventory.listAllClusterVms(cluster.id);
       expect(after).toEqual(before);

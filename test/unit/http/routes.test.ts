@@ -12,10 +12,11 @@ describe('route table', () => {
     for (const [id, route] of Object.entries(routes)) expect(route.id).toBe(id);
   });
 
-  it('names a functions/api entry file per route and keeps only the action handler in the VPC', () => {
+  it('names a functions/api entry file per route and keeps only the action handlers in the VPC', () => {
     for (const route of routeList) expect(route.handler).toMatch(/^functions\/api\/[a-z0-9-]+\.ts$/);
     expect(routeList.filter((route) => route.placement === 'vpc').map((route) => route.id)).toEqual([
       'vmAction',
+      'bulkAction',
     ]);
   });
 

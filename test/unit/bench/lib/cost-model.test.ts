@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  dynamoItemBytes,
+  historyMonthlyCost,
   monthlyCost,
   type ShapeInputs,
   scheduleOf,
@@ -130,5 +132,44 @@ describe('monthlyCost', () => {
     const x86 = lineOf(monthlyCost(workload, { ...heavy, architecture: 'x86_64' }), 'Lambda', 'compute');
     expect(arm.quantity).toBe(x86.quantity);
     expect(x86.usd / arm.usd).toBeGreaterThan(1.2);
+  });
+});
+
+describe('historyMonthlyCost', () => {
+  const units = {
+    minuteWcu: 15,
+    quarterWcu: 30,
+    quarterRcu: 20,
+    minuteItemsPerMinute: 15,
+    quarterItemsPerQuarter: 15,
+    minuteItemBytes: 1000,
+    quarterItemBytes: 1500,
+    windowMinutes: 30,
+  };
+
+  it('prices a minute of buckets every minute and a quarter of aggregates every 15 minutes', () => {
+    const cost = historyMonthlyCost(units);
+    expect(cost.writeUnits).toBe(15 * 43_200 + 30 * 2_880);
+    expect(cost.readUnits).toBe(20 * 2_880);
+    const writes = cost.lines.find((l) => l.item === 'history write request units');
+    expect(writes?.usd).toBeCloseTo((15 * 43_200 + 30 * 2_880) * 0.625e-6, 9);
+  });
+
+  it('keeps 25 hours of minute items and 15 days of quarter items in storage', () => {
+    const cost = historyMonthlyCost(units);
+    expect(cost.storageGb * 1024 ** 3).toBeCloseTo(15 * 1_500 * 1000 + 15 * 1_440 * 1500, 3);
+    expect(cost.totalUsd).toBeCloseTo(
+      cost.lines.reduce((s, l) => s + l.usd, 0),
+      12,
+    );
+  });
+});
+
+describe('dynamoItemBytes', () => {
+  it("counts names, strings' UTF-8 bytes, numbers by significant digits, and 100 bytes per item", () => {
+    expect(dynamoItemBytes({})).toBe(100);
+    expect(dynamoItemBytes({ pk: 'abc' })).toBe(105);
+    expect(dynamoItemBytes({ n: 12345 })).toBe(100 + 1 + 3 + 1);
+    expect(dynamoItemBytes({ g: 'é' })).toBe(103);
   });
 });

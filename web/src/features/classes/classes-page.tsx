@@ -3,6 +3,8 @@ import type { ClassResponse } from '#shared/http/schemas/ownership.ts';
 import { NoticeBanner, useNotice } from '../../components/notice.tsx';
 import { describeError } from '../../lib/api-client.ts';
 import { useAuth } from '../../lib/auth.tsx';
+import { ClassPower } from '../lab-ops/class-power.tsx';
+import { ScheduleSection } from '../lab-ops/schedule-editor.tsx';
 import { CLASS_NOT_FOUND, ClassMembers } from './class-members.tsx';
 import { ClassVms } from './class-vms.tsx';
 import { classPowers, useClasses, useClassMutations } from './classes-api.ts';
@@ -220,6 +222,12 @@ function ClassCard({ cls, onDeleted }: { cls: ClassResponse; onDeleted: (name: s
       <NoticeBanner notice={notice} />
       <ClassMembers cls={cls} powers={powers} report={report} />
       <ClassVms cls={cls} powers={powers} report={report} />
+      {powers.manage && (
+        <>
+          <ClassPower classId={cls.class_id} className={cls.name} />
+          <ScheduleSection classId={cls.class_id} />
+        </>
+      )}
     </section>
   );
 }

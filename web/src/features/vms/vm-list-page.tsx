@@ -3,6 +3,8 @@ import { TimeAgo } from '../../components/time-ago.tsx';
 import { describeError } from '../../lib/api-client.ts';
 import { useAuth } from '../../lib/auth.tsx';
 import { useLocation, useSetSearch } from '../../lib/router.tsx';
+import { BulkActionPanel } from '../lab-ops/bulk-action-panel.tsx';
+import { IdleWarnings } from '../lab-ops/idle-warnings.tsx';
 import { StaleBanner } from './stale-banner.tsx';
 import { filterVms, indexVms, parseView, serializeView, sortVms, type ViewState } from './view-state.ts';
 import { useVmList } from './vm-api.ts';
@@ -75,6 +77,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
         </div>
       )}
       {vms !== undefined && <StaleBanner vms={vms} />}
+      {vms !== undefined && <IdleWarnings vms={vms} />}
       {vms === undefined ? (
         query.isPending ? (
           <p>Loading VMs…</p>
@@ -82,6 +85,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
       ) : (
         <>
           <VmFilters vms={vms} view={view} onChange={onChange} troubleshooting={troubleshooting} />
+          {rows.length > 1 && <BulkActionPanel vms={rows.map((row) => row.vm)} />}
           <p className="count" aria-live="polite">
             {rows.length === vms.length ? `${vms.length} VMs` : `${rows.length} of ${vms.length} VMs`}
           </p>

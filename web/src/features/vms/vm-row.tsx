@@ -3,6 +3,7 @@ import type { ApiVm } from '#shared/domain/vm-record.ts';
 import { TimeAgo } from '../../components/time-ago.tsx';
 import { formatUptime } from '../../lib/format.ts';
 import { PowerActions } from './power-actions.tsx';
+import { VmHistoryButton } from './vm-history.tsx';
 import {
   ACTION_LABELS,
   type Availability,
@@ -121,7 +122,11 @@ const COLUMNS: readonly Column[] = [
   { label: 'Node', render: (vm) => vm.node },
   { label: 'OS', render: (vm) => vm.category },
   { label: 'IP address', render: (vm) => vm.ip ?? <span className="muted">none</span> },
-  { label: 'CPU', render: (vm) => percentWhenRunning(vm, vm.cpu_usage) },
+  {
+    label: 'CPU',
+    // The CPU value opens the VM's CPU and memory history.
+    render: (vm) => <VmHistoryButton vm={vm}>{percentWhenRunning(vm, vm.cpu_usage)}</VmHistoryButton>,
+  },
   { label: 'Memory', render: (vm) => percentWhenRunning(vm, vm.memory_usage) },
   { label: 'Uptime', render: (vm) => formatUptime(vm.uptime) },
   {
