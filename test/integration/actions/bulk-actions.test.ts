@@ -14,6 +14,7 @@ import type { BulkServiceDeps } from '#shared/actions/bulk-service.ts';
 import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { createActionWiring } from '#shared/actions/wiring.ts';
 import { type BulkActionResponse, BulkActionResponseSchema } from '#shared/http/schemas/bulk.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { DynamoDbBulkJobStore } from '#shared/store/dynamodb/bulk-job-repository.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { type GroundTruthGuest, type Simulator, startSimulator } from '#simulator/index.ts';
@@ -77,6 +78,7 @@ beforeAll(async () => {
   provider = createGatewayProvider(
     clusters,
     createProxmoxConnector({
+      createClient: createHttpsProxmoxClient,
       sources: { env },
       clientDeps: { connectTimeoutMs: 2_000, retry: { retries: 0 } },
     }),
