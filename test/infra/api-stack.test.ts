@@ -336,7 +336,9 @@ describe('ApiStack', () => {
   });
 
   it("lets the bulk-action route alone publish to the sync stack's admin alert topic, with exact grants and ALERT_TOPIC_ARN", () => {
-    const topic = { 'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputRefAlertsTopic/) };
+    const topic = {
+      'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputRefAlertsTopic/),
+    };
     const key = {
       'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputFnGetAttAlertsKey\w+Arn/),
     };

@@ -110,7 +110,9 @@ describe('class schedules', () => {
 
   it("publishes failed actions to the sync stack's admin alert topic: exact grants and ALERT_TOPIC_ARN", () => {
     const [, fn] = classSchedulesFunction();
-    const topic = { 'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputRefAlertsTopic/) };
+    const topic = {
+      'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputRefAlertsTopic/),
+    };
     const key = {
       'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputFnGetAttAlertsKey\w+Arn/),
     };

@@ -7,10 +7,10 @@ vi.hoisted(() => {
 
 import { createRunClassSchedulesHandler } from '#functions/schedule/run-class-schedules.ts';
 import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gateway-provider.ts';
+import { type ActionWiring, createActionWiring } from '#shared/actions/wiring.ts';
 import { type Alert, createAlertPublisher, type PublishAlert } from '#shared/alerts/alerts.ts';
 import { auditAlertSink } from '#shared/alerts/sinks.ts';
 import { alertSinksFromEnv, bindLocalAlertSink } from '#shared/alerts/wiring.ts';
-import { type ActionWiring, createActionWiring } from '#shared/actions/wiring.ts';
 import type { AuditEntry } from '#shared/audit/audit-entry.ts';
 import type { HistoryBucket } from '#shared/domain/metrics-history.ts';
 import type { VmKey } from '#shared/domain/vm-record.ts';
