@@ -1,5 +1,5 @@
 import { actionFailedAlert, publishActionFailedSafely } from '#shared/actions/action-alerts.ts';
-import { type BulkActionDeps, type BulkItemResult, runBulkAction } from '#shared/actions/bulk-action.ts';
+import { type BulkActionDeps, runBulkAction } from '#shared/actions/bulk-action.ts';
 import type { PublishAlert } from '#shared/alerts/alerts.ts';
 import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { recordAuditSafely } from '#shared/audit/audit-port.ts';
@@ -129,7 +129,8 @@ export async function runClassSchedule(
   const plan = planSchedule({ schedule, vms, from, now, cpu, settings });
 
   const caller: Caller = { username: scheduleActor(classId), roles: { admin: true, teacher: false } };
-  const failed: BulkItemResult[] = [];
+  /** VMs refused or failed (the summary's count; alerts only count failures, see action-alerts) */
+  let failed = 0;
   const act = async (
     action: PendingAction,
     auditAction: string,
@@ -142,7 +143,7 @@ export async function runClassSchedule(
       { ...deps.bulk, inventory: deps.inventory, audit: deps.audit, now: deps.now },
       { caller, action, targets, requestId, classId, auditAction },
     );
-    failed.push(...lines.filter((line) => line.outcome === 'failed' || line.outcome === 'refused'));
+    failed += lines.filter((line) => line.outcome === 'failed' || line.outcome === 'refused').length;
     await publishActionFailedSafely(
       deps.publishAlert,
       actionFailedAlert(lines, { source, action, reference: requestId, classId }),
@@ -186,7 +187,7 @@ export async function runClassSchedule(
     shut_down: shutDown,
     skipped: plan.skipped.length,
     warned: plan.warn.length,
-    failed: failed.length,
+    failed,
   };
 }
 
