@@ -90,6 +90,7 @@ export function buildApp(app: App) {
             apiUrl: api.http.api.apiEndpoint,
             authority: api.auth.issuer,
             clientId: api.auth.userPoolClient?.userPoolClientId ?? api.auth.audience[0] ?? '',
+            ...(api.live === undefined ? {} : { liveUrl: api.live.stage.url }),
           },
         });
   return { config, data, sync, api, portal, portalContent };

@@ -26,6 +26,7 @@ export const MEASUREMENT_IDS = [
   'limits',
   'portal',
   'import',
+  'live',
   'bulk',
 ] as const;
 

@@ -6,6 +6,7 @@ import {
   MINUTES_PER_MONTH,
   PRICES,
   type UnitPrice,
+  WEBSOCKET_METERING_BYTES,
 } from './prices.ts';
 
 /**
@@ -296,6 +297,143 @@ export function monthlyCost(workload: Workload, shape: ShapeInputs): MonthlyCost
   for (const l of lines) byService[l.service] = (byService[l.service] ?? 0) + l.usd;
   const totalUsd = lines.reduce((sum, l) => sum + l.usd, 0);
   return { name: shape.name, lines, byService, totalUsd };
+}
+
+/** Live updates (WebSocket API, stream consumer, connections table) for connected users. */
+export interface LiveInputs {
+  /** Users with the portal open (and so a connection). */
+  connectedUsers: number;
+  /** Hours a day each of them is connected, and days a month. */
+  hoursPerDay: number;
+  daysPerMonth: number;
+  /** Delta messages per connected user per quick pass (measured by the live benchmark, or derived). */
+  messagesPerUserPerPass: number;
+  messagesBasis: Basis;
+  /** Mean bytes of a pushed message (metered in 32 KB units). */
+  messageBytes: number;
+  /** Stream-consumer (notify) invocations per quick pass: one per stream batch. */
+  notifyInvocationsPerPass: number;
+  notifyBasis: Basis;
+  /** Live table write units per quick pass (version counters and log entries). */
+  liveWcuPerPass: number;
+  /** Read units of the connections Query of one notify invocation (and of one sweep). */
+  connectionsQueryRcu: number;
+  lambda: { notifyMemoryMb: number; notifyMs: number; socketMemoryMb: number; socketMs: number };
+}
+
+/** The connection-level counts of a month, from the schedule API Gateway imposes. */
+export interface LiveSchedule {
+  connectionMinutes: number;
+  /** Connections opened: one per user per day and one more every 2 h (API Gateway's duration cap). */
+  connections: number;
+  /** Quick passes while users are connected. */
+  connectedPasses: number;
+  deltaMessages: number;
+  /** Client frames (hello, ping every 5 min, reauth every hour) and their answers. */
+  controlMessages: number;
+  /** Socket-function invocations: $connect, $disconnect and every client frame. */
+  socketInvocations: number;
+}
+
+/** Connection minutes, connections, messages and socket invocations of a month. */
+export function liveScheduleOf(workload: Workload, live: LiveInputs): LiveSchedule {
+  const s = scheduleOf(workload);
+  const userHours = live.connectedUsers * live.hoursPerDay * live.daysPerMonth;
+  const connections = live.connectedUsers * live.daysPerMonth * Math.ceil(live.hoursPerDay / 2);
+  const connectedPasses = (s.quickPasses / MINUTES_PER_MONTH) * 60 * live.hoursPerDay * live.daysPerMonth;
+  const deltaMessages = live.connectedUsers * connectedPasses * live.messagesPerUserPerPass;
+  // Per connection a hello and its answer; per connected hour 12 pings and 1 reauth, each answered.
+  const clientFrames = connections + userHours * (12 + 1);
+  return {
+    connectionMinutes: userHours * 60,
+    connections,
+    connectedPasses,
+    deltaMessages,
+    controlMessages: clientFrames * 2,
+    socketInvocations: connections * 2 + clientFrames,
+  };
+}
+
+/**
+ * The monthly bill of live updates for connected users: WebSocket connection minutes and messages,
+ * the authorizer, socket, notify (every quick pass, all month: the streams carry every change) and
+ * sweep (every minute) functions, and the connections table's reads and writes. DynamoDB Streams
+ * reads by a Lambda event source mapping are free.
+ */
+export function liveCost(workload: Workload, live: LiveInputs): MonthlyCost {
+  const s = scheduleOf(workload);
+  const l = liveScheduleOf(workload, live);
+  const lines: CostLine[] = [];
+  const meteredPerMessage = Math.max(1, Math.ceil(live.messageBytes / WEBSOCKET_METERING_BYTES));
+  lines.push(
+    line(
+      'API Gateway',
+      'WebSocket connection minutes',
+      l.connectionMinutes,
+      PRICES.websocketConnectionMinute,
+      'assumed',
+    ),
+    line(
+      'API Gateway',
+      'WebSocket delta messages',
+      l.deltaMessages * meteredPerMessage,
+      PRICES.websocketMessage,
+      live.messagesBasis,
+    ),
+    line(
+      'API Gateway',
+      'WebSocket control messages (hello, ping, reauth and answers)',
+      l.controlMessages,
+      PRICES.websocketMessage,
+      'assumed',
+    ),
+  );
+  const notifyInvocations = s.quickPasses * live.notifyInvocationsPerPass;
+  const sweepInvocations = MINUTES_PER_MONTH;
+  const invocations = notifyInvocations + sweepInvocations + l.socketInvocations + l.connections;
+  const L = live.lambda;
+  const gbSeconds =
+    (L.notifyMemoryMb / 1024) * (L.notifyMs / 1000) * notifyInvocations +
+    (L.socketMemoryMb / 1024) *
+      (L.socketMs / 1000) *
+      (l.socketInvocations + l.connections + sweepInvocations);
+  // Charged in full: the always-free Lambda allowance is already counted by the sync and API.
+  lines.push(
+    line(
+      'Lambda',
+      'requests (notify, socket, authorizer, sweep)',
+      invocations,
+      PRICES.lambdaRequest,
+      live.notifyBasis,
+    ),
+    line('Lambda', 'GB-seconds (arm64)', gbSeconds, PRICES.lambdaGbSecondArm, 'assumed'),
+  );
+  // Writes: versions and log entries per pass; a connection put, a delete and a reauth update per hour.
+  const connectionWrites = l.connections * 2 + (l.connectionMinutes / 60) * 1;
+  lines.push(
+    line(
+      'DynamoDB',
+      'live table write units',
+      s.quickPasses * live.liveWcuPerPass + connectionWrites,
+      PRICES.dynamoWriteUnit,
+      live.notifyBasis,
+    ),
+    line(
+      'DynamoDB',
+      'live table read units (connections Query per notify and sweep; hello reads)',
+      (notifyInvocations + sweepInvocations + l.connections) * live.connectionsQueryRcu,
+      PRICES.dynamoReadUnit,
+      'assumed',
+    ),
+  );
+  const byService: Record<string, number> = {};
+  for (const c of lines) byService[c.service] = (byService[c.service] ?? 0) + c.usd;
+  return {
+    name: `live updates (${live.connectedUsers} connected users)`,
+    lines,
+    byService,
+    totalUsd: lines.reduce((sum, c) => sum + c.usd, 0),
+  };
 }
 
 /** The metrics history's measured units on the reference fleet (bench/measures/history-units.ts). */

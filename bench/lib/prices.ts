@@ -55,6 +55,16 @@ export const PRICES = {
   customMetricMonth: price(0.3, 'metric-month', 'Amazon CloudWatch pricing: first 10,000 metrics'),
   logIngestGb: price(0.5, 'GB ingested', 'Amazon CloudWatch pricing: Logs standard ingestion'),
   xrayTrace: price(5 / 1e6, 'trace recorded', 'AWS X-Ray pricing'),
+  websocketMessage: price(
+    1 / 1e6,
+    'message (32 KB metering unit)',
+    'Amazon API Gateway pricing: WebSocket APIs, first 1B messages',
+  ),
+  websocketConnectionMinute: price(
+    0.25 / 1e6,
+    'connection minute',
+    'Amazon API Gateway pricing: WebSocket APIs, connection minutes',
+  ),
 } as const;
 
 /** Always-free monthly allowances. */
@@ -77,3 +87,5 @@ export const MINUTES_PER_MONTH = 30 * 24 * 60;
 export const EXPRESS_BILLED_GB = 64 / 1024;
 /** API Gateway meters HTTP API responses in 512 KB units. */
 export const HTTP_API_METERING_BYTES = 512 * 1024;
+/** API Gateway meters WebSocket messages in 32 KB units. */
+export const WEBSOCKET_METERING_BYTES = 32 * 1024;

@@ -32,6 +32,8 @@ export interface BenchDocument {
   portal: Record<string, unknown> | null;
   /** A 10,000-user mappings import beside a concurrent student list. */
   import: Record<string, unknown> | null;
+  /** Live updates: push vs polling for 50 users, write → client latency. */
+  live: Record<string, unknown> | null;
   /** A 30-VM class start through the bulk action (Proxmox calls, per-node peak, wall time). */
   bulk: Record<string, unknown> | null;
   goals: GoalOutcome[];

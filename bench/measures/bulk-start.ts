@@ -6,6 +6,7 @@ import { createGatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { createActionWiring } from '#shared/actions/wiring.ts';
 import { parseClustersFile } from '#shared/config/clusters.ts';
 import { normalizeVmStatus } from '#shared/domain/vm-record.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { DynamoDbBulkJobStore } from '#shared/store/dynamodb/bulk-job-repository.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
@@ -81,7 +82,10 @@ export async function measureBulkClassStart(options: {
     const clusters = parseClustersFile(sim.clusterConfig(), 'simulator');
     const provider = createGatewayProvider(
       clusters,
-      createProxmoxConnector({ sources: { env: { PVE_SIM_TOKEN: cluster.tokenSecret } } }),
+      createProxmoxConnector({
+        createClient: createHttpsProxmoxClient,
+        sources: { env: { PVE_SIM_TOKEN: cluster.tokenSecret } },
+      }),
     );
     try {
       const wiring = createActionWiring(clusters, provider, {

@@ -16,13 +16,14 @@ import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gate
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
 import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
+import { clustersFromEnv } from '#shared/config/clusters-env.ts';
 import { UpstreamUnavailableError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, type HttpResult, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 import type { VmActionDoneResponse, VmActionPendingResponse } from '#shared/http/schemas/actions.ts';
 import { logger } from '#shared/observability/powertools.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
-import { clustersFromEnv } from '#shared/sync/service.ts';
 
 export { ACTION_WAIT_ENV };
 
@@ -127,6 +128,8 @@ function defaultActionService(): Promise<ActionService> {
         },
       },
       clientDeps: { logger: structuredLogger },
+      // node:https, not undici: a few calls per request, and a bundle without undici's ~700 KB.
+      createClient: createHttpsProxmoxClient,
     });
     const provider = createGatewayProvider(clusters, connector);
     return createActionService({

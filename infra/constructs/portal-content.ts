@@ -13,7 +13,13 @@ export interface PortalContentProps {
   /** Folder of the built portal (`npm run build:web`). */
   readonly distDir: string;
   /** The runtime config written as `/config.json` at deploy time (values may be deploy-time tokens). */
-  readonly runtimeConfig: { readonly apiUrl: string; readonly authority: string; readonly clientId: string };
+  readonly runtimeConfig: {
+    readonly apiUrl: string;
+    readonly authority: string;
+    readonly clientId: string;
+    /** The live updates' WebSocket stage URL (`wss://…/prod`), when they are deployed. */
+    readonly liveUrl?: string;
+  };
   /** Export name the bucket ARN is imported from (how cdk-nag names the provider's bucket permission). */
   readonly bucketExportName: string;
 }
@@ -25,7 +31,7 @@ export class PortalNotBuiltError extends Error {
 
 /**
  * Puts the built portal into its bucket: the hashed `assets/` cached for a year, `index.html` and
- * the runtime `config.json` (API URL, issuer, client id, resolved at deploy time, never baked into
+ * the runtime `config.json` (API URL, issuer, client id, live URL, resolved at deploy time, never baked into
  * the bundle) revalidated on every load and invalidated in CloudFront on each deploy. Two
  * deployments without pruning, so neither deletes the other's files.
  */

@@ -24,6 +24,8 @@ export class PortalStack extends Stack {
     const region = this.region;
     const connectOrigins = [
       `https://*.execute-api.${region}.amazonaws.com`,
+      // The live updates' WebSocket stage (its id is known only after the API stack).
+      `wss://*.execute-api.${region}.amazonaws.com`,
       ...(config.oidc
         ? [new URL(config.oidc.issuer).origin]
         : [`https://cognito-idp.${region}.amazonaws.com`]),

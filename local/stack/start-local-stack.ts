@@ -120,6 +120,8 @@ export interface LocalLiveOptions {
   readonly batchWindowMs?: number;
   /** Stream polling interval. @default 250 */
   readonly pollIntervalMs?: number;
+  /** Called after each delivery to the notify handler (benchmarks count its invocations). */
+  readonly onDelivered?: (records: number, failed: number) => void;
 }
 
 /** A running local stack. */
@@ -450,6 +452,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         apiUrl: origin,
         authority: `${origin}${OIDC_BASE_PATH}`,
         clientId: issuer.clientId,
+        // The live socket shares the API's origin (read at request time: the gateway listens by then).
+        liveUrl: `${origin.replace(/^http/, 'ws')}${live.path}`,
       }),
     });
     const liveOptions = options.live ?? {};
@@ -505,6 +509,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: notify as unknown as StreamHandler,
       ...(liveOptions.batchWindowMs === undefined ? {} : { batchWindowMs: liveOptions.batchWindowMs }),
       ...(liveOptions.pollIntervalMs === undefined ? {} : { pollIntervalMs: liveOptions.pollIntervalMs }),
+      ...(liveOptions.onDelivered === undefined ? {} : { onDelivered: liveOptions.onDelivered }),
       log,
     });
     cleanups.push(() => poller.stop());

@@ -16,6 +16,8 @@ export interface PortalRuntimeConfig {
   /** OIDC authority (discovery at `${authority}/.well-known/openid-configuration`). */
   readonly authority: string;
   readonly clientId: string;
+  /** The live updates' WebSocket URL (`ws://…/ws`); without it the portal polls. */
+  readonly liveUrl?: string;
 }
 
 /** Options of {@link createPortalSite}. */

@@ -2,9 +2,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
 import type { ClustersFile } from '#shared/config/clusters.ts';
+import { clustersFromEnv } from '#shared/config/clusters-env.ts';
 import { logger } from '#shared/observability/powertools.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
-import { clustersFromEnv } from '#shared/sync/service.ts';
 import { type ActionService, createActionService } from './action-service.ts';
 import { createGatewayProvider, type GatewayProvider } from './gateway-provider.ts';
 
@@ -70,6 +71,8 @@ export function defaultActionWiring(): Promise<ActionWiring> {
         },
       },
       clientDeps: { logger: structuredLogger },
+      // node:https, not undici: the action path's bundles stay small (see vm-action).
+      createClient: createHttpsProxmoxClient,
     });
     return createActionWiring(clusters, createGatewayProvider(clusters, connector), {
       inventory: api.repositories.inventory,

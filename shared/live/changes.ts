@@ -105,6 +105,8 @@ export function classifyRecord(record: LiveStreamRecord): LiveChange[] {
         if (typeof image.sk === 'string' && syncStateKeys.isVersionSortKey(image.sk)) return [];
         const old = parseOrNull(ClusterStateSchema, record.oldImage);
         const next = parseOrNull(ClusterStateSchema, record.newImage);
+        // A quick pass's lease taken or freed on the state item (quick_lease) changes no state field.
+        if (old !== null && next !== null && JSON.stringify(old) === JSON.stringify(next)) return [];
         const cluster = next?.cluster_id ?? old?.cluster_id;
         return cluster === undefined ? [] : [{ kind: 'cluster', cluster, old, new: next }];
       }

@@ -1,41 +1,16 @@
 import { TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
+import {
+  CertificatePinMismatchError,
+  type EndpointTransportOptions,
+  pinMatches,
+  type TlsVerification,
+} from '#shared/proxmox/transport.ts';
 
-/** A fingerprint shortened to its first and last 4 bytes, enough to tell certificates apart in a message. */
-function abbreviate(fingerprint: string): string {
-  const parts = fingerprint.split(':');
-  return parts.length <= 8 ? fingerprint : `${parts.slice(0, 4).join(':')}…${parts.slice(-4).join(':')}`;
-}
-
-/** The peer certificate does not match the endpoint's pinned SHA-256 fingerprint. */
-export class CertificatePinMismatchError extends Error {
-  readonly code = 'ERR_PVE_CERT_PIN_MISMATCH';
-
-  constructor(origin: string, expected: string, actual: string | undefined) {
-    super(
-      `certificate of ${origin} has SHA-256 ${abbreviate(actual ?? '(none)')}, expected the pinned ${abbreviate(expected)}`,
-    );
-    this.name = 'CertificatePinMismatchError';
-  }
-}
-
-/** How one endpoint's certificate is verified. */
-export type TlsVerification =
-  | { mode: 'system' }
-  | { mode: 'ca'; caPem: string }
-  | { mode: 'pinned'; fingerprint: string }
-  | { mode: 'insecure' };
+export { CertificatePinMismatchError, type TlsVerification };
 
 /** Options of {@link createEndpointPool}. */
-export interface EndpointPoolOptions {
-  origin: string;
-  tls: TlsVerification;
-  connectTimeoutMs: number;
-  /** Idle keep-alive time; PVE keeps idle connections for a while, so reuse them. */
-  keepAliveTimeoutMs?: number;
-  /** Sockets per endpoint (pveproxy serves up to 500 connections). */
-  connections?: number;
-}
+export type EndpointPoolOptions = EndpointTransportOptions;
 
 /**
  * One keep-alive undici Pool for one Proxmox endpoint. Pinning disables chain verification and
@@ -63,7 +38,7 @@ export function createEndpointPool(options: EndpointPoolOptions): Pool {
             }
             const actual =
               socket instanceof TLSSocket ? socket.getPeerCertificate().fingerprint256 : undefined;
-            if (actual === undefined || actual.toUpperCase() !== tls.fingerprint.toUpperCase()) {
+            if (!pinMatches(tls.fingerprint, actual)) {
               socket.destroy();
               callback(new CertificatePinMismatchError(origin, tls.fingerprint, actual), null);
               return;

@@ -168,6 +168,14 @@ export interface WriteNodeRuntimeInput {
   previousChunkCount?: number;
 }
 
+/**
+ * Lease kinds kept on the cluster state item (attribute `quick_lease`) instead of an item of their
+ * own: a quick pass's acquire is one conditional update of the state item and its release rides on
+ * the state write that ends the pass (2 writes per pass fewer). A full sync's lease, which records
+ * progress for minutes, keeps its own item.
+ */
+export const STATE_ITEM_LEASE_KINDS: ReadonlySet<LeaseKind> = new Set(['quick']);
+
 export type LeaseResult = { acquired: true; lease: Lease } | { acquired: false; holder: Lease | null };
 
 export interface AcquireLeaseInput {
@@ -211,11 +219,17 @@ export interface SyncStateRepository {
   /** Gives the ownership data a new version (after a write to it). */
   bumpOwnershipVersion(): Promise<WriteReport>;
   putClusterState(state: ClusterStateInput): Promise<WriteReport>;
-  /** Sets the given top-level attributes (creating the state if missing). */
+  /**
+   * Sets the given top-level attributes (creating the state if missing). With `releaseLease`, the
+   * same write releases that lease when it is one kept on the state item ({@link
+   * STATE_ITEM_LEASE_KINDS}) and `owner` still holds it; `leaseReleased` says whether it did (false:
+   * not held, or a kind kept in its own item — release it with releaseLease).
+   */
   updateClusterState(
     clusterId: string,
     patch: Partial<Omit<ClusterStateInput, 'cluster_id'>>,
-  ): Promise<WriteReport>;
+    options?: { releaseLease?: { kind: LeaseKind; owner: string } },
+  ): Promise<WriteReport & { leaseReleased: boolean }>;
   /**
    * A cluster's runtime stats, merged from its chunks; with `nodes`, only those nodes' chunks
    * (one Query each: a user's list reads the nodes of their VMs only).

@@ -65,6 +65,13 @@ import { toSyncError } from './sync-error.ts';
  * as an `ok: false` summary, never as an exception.
  */
 
+/** The run's lease, and whether a state write already released it. */
+interface LeaseHold {
+  owner: string;
+  kind: SyncMode;
+  released: boolean;
+}
+
 /** Lease lifetimes: longer than the longest run of each kind, so a crashed run frees it soon. */
 export const DEFAULT_LEASE_TTL_MS: Readonly<Record<SyncMode, number>> = {
   quick: 60_000,
@@ -349,22 +356,26 @@ export class ClusterSyncEngine {
         previous,
       );
     }
+    // A quick pass's lease lives on the state item: the state write that ends the pass releases it.
+    const hold: LeaseHold = { owner, kind: mode, released: false };
     try {
       return await this.syncLeased(cluster, mode, state, startedAt, calls, writes, finish, {
         budget,
         owner,
+        lease: hold,
         requested: options.vmids ?? null,
         reportDetails: (outcome) => {
           details = { done: outcome.done, total: outcome.total };
         },
       });
     } finally {
-      await syncState.releaseLease(cluster.id, mode, owner).catch((error: unknown) => {
-        this.deps.logger.warn('could not release the sync lease', {
-          cluster_id: cluster.id,
-          error: toSyncError(error),
+      if (!hold.released)
+        await syncState.releaseLease(cluster.id, mode, owner).catch((error: unknown) => {
+          this.deps.logger.warn('could not release the sync lease', {
+            cluster_id: cluster.id,
+            error: toSyncError(error),
+          });
         });
-      });
     }
   }
 
@@ -428,6 +439,7 @@ export class ClusterSyncEngine {
     run: {
       budget: RunBudget;
       owner: string;
+      lease: LeaseHold;
       requested: ReadonlySet<number> | null;
       reportDetails(outcome: DetailsOutcome): void;
     },
@@ -469,6 +481,7 @@ export class ClusterSyncEngine {
     run: {
       budget: RunBudget;
       owner: string;
+      lease: LeaseHold;
       requested: ReadonlySet<number> | null;
       reportDetails(outcome: DetailsOutcome): void;
       version: VersionDebt;
@@ -497,17 +510,22 @@ export class ClusterSyncEngine {
       const consecutive = (state?.consecutive_errors ?? 0) + 1;
       const message = toSyncError(error);
       this.deps.logger.error('cluster sync failed', { cluster_id: cluster.id, mode, error: message });
-      const report = await syncState.updateClusterState(cluster.id, {
-        cluster_name: cluster.name,
-        // A failed attempt turns every guest stale: the read cache's version moves with it.
-        inventory_version: newVersionToken(),
-        last_attempt_at: startedAt,
-        consecutive_errors: consecutive,
-        backoff_until: startedAt + backoffDelayMs(consecutive, this.backoff),
-        last_error: message,
-        updated_at: this.deps.now(),
-      });
+      const report = await syncState.updateClusterState(
+        cluster.id,
+        {
+          cluster_name: cluster.name,
+          // A failed attempt turns every guest stale: the read cache's version moves with it.
+          inventory_version: newVersionToken(),
+          last_attempt_at: startedAt,
+          consecutive_errors: consecutive,
+          backoff_until: startedAt + backoffDelayMs(consecutive, this.backoff),
+          last_error: message,
+          updated_at: this.deps.now(),
+        },
+        { releaseLease: { kind: run.lease.kind, owner: run.lease.owner } },
+      );
       writes.state += report.writes;
+      run.lease.released = report.leaseReleased;
       return finish(
         { ok: false, vms: state?.counts.total ?? 0, changed: 0, error: message },
         { consecutiveErrors: consecutive, lastSuccessAt: state?.last_success_at ?? null, guests: null },
@@ -579,7 +597,7 @@ export class ClusterSyncEngine {
         clusterId: cluster.id,
         node: write.node,
         stats: write.stats,
-        observedAt: startedAt,
+        observedAt: write.observedAt,
         ...(write.previousChunkCount === undefined ? {} : { previousChunkCount: write.previousChunkCount }),
       });
       writes.runtime += report.writes;
@@ -613,7 +631,11 @@ export class ClusterSyncEngine {
     };
     if (mode === 'full' && failure === null) patch.last_full_sync_at = startedAt;
     if (mode === 'quick') patch.last_quick_sync_at = startedAt;
-    writes.state += (await syncState.updateClusterState(cluster.id, patch)).writes;
+    const closing = await syncState.updateClusterState(cluster.id, patch, {
+      releaseLease: { kind: run.lease.kind, owner: run.lease.owner },
+    });
+    writes.state += closing.writes;
+    run.lease.released = closing.leaseReleased;
     if (failure !== null) {
       this.deps.logger.error('full sync incomplete', { cluster_id: cluster.id, error: failure });
     }

@@ -41,6 +41,12 @@ export interface ListingObservation {
 export interface RuntimeWrite {
   node: string;
   stats: Map<number, RuntimeSample>;
+  /**
+   * The new set's time: the listing's, or one millisecond after the set it replaces when that one
+   * is not older (two passes in the same millisecond). Sets of a node never share a time, so a
+   * reader holding a set by its time (the read cache) or telling leftovers apart never mixes them.
+   */
+  observedAt: number;
   previousChunkCount?: number;
 }
 
@@ -284,14 +290,15 @@ export function planListing(
     plan.runtimeWrites.push({
       node,
       stats,
+      observedAt: Math.max(listing.observedAt, (previous?.observed_at ?? -1) + 1),
       ...(previous ? { previousChunkCount: previous.chunk_count } : {}),
     });
   }
   for (const node of runtime.keys()) if (!online.has(node)) plan.runtimeDeletes.push(node);
   // Which runtime set each node will have: readers that hold it read nothing.
-  const written = new Set(plan.runtimeWrites.map((write) => write.node));
+  const written = new Map(plan.runtimeWrites.map((write) => [write.node, write.observedAt]));
   for (const [node, state] of Object.entries(plan.nodes)) {
-    state.runtime_at = written.has(node) ? listing.observedAt : (runtime.get(node)?.observed_at ?? null);
+    state.runtime_at = written.get(node) ?? runtime.get(node)?.observed_at ?? null;
   }
   return plan;
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ClusterConfig } from '#shared/config/clusters.ts';
 import { resolveTokenSecret, type TokenSecretSources } from '#shared/config/token-secret.ts';
-import { createProxmoxClient, type ProxmoxClientDeps } from '#shared/proxmox/client.ts';
+import type { ProxmoxClientDeps } from '#shared/proxmox/client-core.ts';
 import type { ProxmoxGateway } from '#shared/proxmox/gateway.ts';
 
 /**
@@ -21,8 +21,11 @@ export interface ProxmoxConnectorOptions {
   now?: () => number;
   /** Client tuning (timeouts, retries, logger); the token secret is added per cluster. */
   clientDeps?: Omit<ProxmoxClientDeps, 'tokenSecret'>;
-  /** Client factory (default: the undici client). */
-  createClient?: (cluster: ClusterConfig, deps: ProxmoxClientDeps) => ProxmoxGateway;
+  /**
+   * Client factory: createProxmoxClient (undici, the sync) or createHttpsProxmoxClient (node:https,
+   * the power action). Required so that this module pulls neither transport into a bundle.
+   */
+  createClient: (cluster: ClusterConfig, deps: ProxmoxClientDeps) => ProxmoxGateway;
 }
 
 /** Gives the cached client of a cluster; see {@link createProxmoxConnector}. */
@@ -44,7 +47,7 @@ interface Entry {
 export function createProxmoxConnector(options: ProxmoxConnectorOptions): ProxmoxConnector {
   const now = options.now ?? Date.now;
   const maxAge = options.secretMaxAgeMs ?? DEFAULT_SECRET_MAX_AGE_MS;
-  const create = options.createClient ?? createProxmoxClient;
+  const create = options.createClient;
   const sources: TokenSecretSources = { readFile: (path) => readFile(path, 'utf8'), ...options.sources };
   const entries = new Map<string, Entry>();
   const stale = new Set<string>();

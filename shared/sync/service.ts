@@ -6,13 +6,10 @@ import { alertPublisherFromEnv } from '#shared/alerts/wiring.ts';
 import { getPacedDocumentClient, MissingSettingError } from '#shared/clients/dynamodb.ts';
 import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
 import { cadenceFromEnv } from '#shared/config/cadence.ts';
-import {
-  type ClusterConfig,
-  type ClustersFile,
-  loadClustersFile,
-  parseClustersFile,
-} from '#shared/config/clusters.ts';
+import type { ClusterConfig, ClustersFile } from '#shared/config/clusters.ts';
+import { clustersFromEnv } from '#shared/config/clusters-env.ts';
 import { logger as powertoolsLogger } from '#shared/observability/powertools.ts';
+import { createProxmoxClient } from '#shared/proxmox/client.ts';
 import type { ProxmoxLogger } from '#shared/proxmox/gateway.ts';
 import { DynamoDbClusterAlertStateStore } from '#shared/store/dynamodb/alert-state-repository.ts';
 import { DynamoDbHistoryRepository } from '#shared/store/dynamodb/history-repository.ts';
@@ -43,6 +40,8 @@ import {
 } from './engine.ts';
 import { noMetrics, powertoolsMetricsSink, type SyncMetricsSink } from './metrics.ts';
 import { createProxmoxConnector, type ProxmoxConnector } from './proxmox-connector.ts';
+
+export { clustersFromEnv };
 
 /**
  * The sync service the task handlers (and the API's refresh, and the local stack) call:
@@ -179,25 +178,6 @@ export function createSyncService(deps: SyncServiceDeps): EngineSyncService {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads the clusters configuration from `CLUSTERS_CONFIG`: the JSON itself (as the CDK deployment
- * passes it, CA bundles inlined) or, locally, the path of a clusters file.
- */
-export async function clustersFromEnv(env: Env): Promise<ClustersFile> {
-  const value = env.CLUSTERS_CONFIG?.trim();
-  if (!value) throw new MissingSettingError('environment variable CLUSTERS_CONFIG is not set');
-  if (!value.startsWith('{')) return loadClustersFile(value);
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch (error) {
-    throw new MissingSettingError(
-      `CLUSTERS_CONFIG is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  return parseClustersFile(json, 'CLUSTERS_CONFIG');
-}
-
-/**
  * Repositories on the environment's tables, each created on first use: the list-clusters and
  * record-run functions only get `SYNC_STATE_TABLE`, and must not fail for the tables they never use.
  */
@@ -276,6 +256,7 @@ export async function createSyncServiceFromEnv(
   const connector = createProxmoxConnector({
     sources: { env, ...(awsSecret ? { awsSecret } : {}) },
     clientDeps: { logger },
+    createClient: createProxmoxClient,
   });
   const cadence = cadenceFromEnv(env);
   const documentClient = options.documentClient;

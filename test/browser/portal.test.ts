@@ -269,3 +269,32 @@ describe('the portal in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/auth/authorize');
   });
 });
+
+describe('live updates in Chromium', () => {
+  it('shows a status change made on the simulator in the open page without asking for the list again', async () => {
+    const simulator = stack.simulator;
+    if (simulator === undefined) throw new Error('no simulator');
+    // One of bob's VMs (no other test acts on his).
+    const vm = ownedBy('bob')[0];
+    if (vm === undefined) throw new Error('bob has no VM');
+    const name = guestName(vm.cluster_id, vm.vmid);
+    const page = await signIn('bob', `/?q=${encodeURIComponent(name)}`);
+    const row = page.getByRole('row', { name: new RegExp(name) }).first();
+    await row.waitFor();
+    // The list says it is live once the socket's hello came (the first load follows it).
+    await page.getByText(/· live/).waitFor({ timeout: 10_000 });
+    const before = simulator.guest(vm.cluster_id, vm.vmid)?.status;
+    await row.getByText(new RegExp(`^${before}$`)).waitFor();
+
+    const listRequests: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (request.method() === 'GET' && url.pathname === '/api/vms') listRequests.push(url.href);
+    });
+    const after = before === 'running' ? 'stopped' : 'running';
+    simulator.setGuestStatus(vm.cluster_id, vm.vmid, after);
+    // A quick pass writes the change, the stream carries it, the socket pushes it to the page.
+    await row.getByText(new RegExp(`^${after}$`)).waitFor({ timeout: 30_000 });
+    expect(listRequests).toEqual([]);
+  });
+});

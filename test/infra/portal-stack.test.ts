@@ -91,7 +91,8 @@ describe('PortalStack', () => {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toContain('unsafe-inline');
-    expect(csp).toContain('.execute-api.');
+    expect(csp).toContain('https://*.execute-api.');
+    expect(csp).toContain('wss://*.execute-api.');
     expect(csp).toContain('https://cognito-idp.');
     expect(csp).toContain('https://my-lab.auth.');
   });
@@ -110,7 +111,7 @@ describe('PortalContentStack', () => {
     });
   });
 
-  it('writes config.json at deploy time from the API URL, issuer and client id', () => {
+  it('writes config.json at deploy time from the API URL, issuer, client id and live URL', () => {
     const deployments = Object.values(content.findResources('Custom::CDKBucketDeployment'));
     const withConfig = deployments.find((d) => JSON.stringify(d.Properties).includes('config.json'));
     const markers = JSON.stringify(withConfig?.Properties.SourceMarkers ?? []);
@@ -118,6 +119,8 @@ describe('PortalContentStack', () => {
     expect(markers).toMatch(/HttpApi\w*ApiEndpoint/);
     expect(markers).toMatch(/AuthUserPool\w+/);
     expect(markers).toMatch(/UserPoolWebClient/);
+    // The live updates' WebSocket API: the portal learns its stage URL from config.json too.
+    expect(markers).toMatch(/ExportsOutputRefLiveApi\w+/);
   });
 });
 

@@ -3,7 +3,7 @@ import { StrictMode, useMemo } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.tsx';
 import { ApiClient } from './lib/api-client.ts';
-import { ApiProvider } from './lib/api-context.tsx';
+import { ApiProvider, LiveProvider } from './lib/api-context.tsx';
 import { AuthGate, createUserManager, useAuth } from './lib/auth.tsx';
 import { loadRuntimeConfig, type RuntimeConfig } from './lib/runtime-config.ts';
 import './styles.css';
@@ -16,9 +16,15 @@ function SignedIn({ config }: { config: RuntimeConfig }) {
   const { user } = useAuth();
   const token = user?.accessToken ?? null;
   const client = useMemo(() => new ApiClient(config.apiUrl, () => token), [config.apiUrl, token]);
+  const live = useMemo(
+    () => (config.liveUrl === undefined || token === null ? null : { url: config.liveUrl, token }),
+    [config.liveUrl, token],
+  );
   return (
     <ApiProvider client={client}>
-      <App />
+      <LiveProvider value={live}>
+        <App />
+      </LiveProvider>
     </ApiProvider>
   );
 }

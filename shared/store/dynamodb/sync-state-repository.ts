@@ -25,13 +25,14 @@ import {
   LeaseSchema,
 } from '#shared/domain/sync-state.ts';
 import { newVersionToken, VersionItemSchema } from '#shared/domain/versions.ts';
-import type {
-  AcquireLeaseInput,
-  LeaseResult,
-  ReadVersions,
-  SyncStateRepository,
-  WriteNodeRuntimeInput,
-  WriteReport,
+import {
+  type AcquireLeaseInput,
+  type LeaseResult,
+  type ReadVersions,
+  STATE_ITEM_LEASE_KINDS,
+  type SyncStateRepository,
+  type WriteNodeRuntimeInput,
+  type WriteReport,
 } from '../ports.ts';
 import { syncStateKeys } from '../table-design.ts';
 import {
@@ -42,6 +43,11 @@ import {
   type WriteRequest,
 } from './batch-operations.ts';
 import { isConditionalCheckFailed, parseItem, singleWrite } from './helpers.ts';
+
+/** The state item attribute that holds a lease of a {@link STATE_ITEM_LEASE_KINDS} kind. */
+function stateLeaseAttribute(kind: LeaseKind): string {
+  return `${kind}_lease`;
+}
 
 /** Lease items are removed by TTL a day after they expire: cleanup only, the condition decides. */
 const LEASE_CLEANUP_AFTER_S = 24 * 3600;
@@ -142,7 +148,8 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
   async updateClusterState(
     clusterId: string,
     patch: Partial<Omit<ClusterStateInput, 'cluster_id'>>,
-  ): Promise<WriteReport> {
+    options: { releaseLease?: { kind: LeaseKind; owner: string } } = {},
+  ): Promise<WriteReport & { leaseReleased: boolean }> {
     const names: Record<string, string> = { '#cluster_id': 'cluster_id' };
     const values: Record<string, unknown> = { ':cluster_id': clusterId };
     const assignments = ['#cluster_id = :cluster_id'];
@@ -158,17 +165,37 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
       assignments.push(`#a${index} = :v${index}`);
       index++;
     }
-    const result = await this.client.send(
+    const set = (release: boolean) =>
       new UpdateCommand({
         TableName: this.tableName,
         Key: syncStateKeys.clusterState(clusterId),
-        UpdateExpression: `SET ${assignments.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        UpdateExpression: `SET ${assignments.join(', ')}${release ? ' REMOVE #lease' : ''}`,
+        ...(release && options.releaseLease
+          ? {
+              ConditionExpression: '#lease.#owner = :owner',
+              ExpressionAttributeNames: {
+                ...names,
+                '#lease': stateLeaseAttribute(options.releaseLease.kind),
+                '#owner': 'owner',
+              },
+              ExpressionAttributeValues: { ...values, ':owner': options.releaseLease.owner },
+            }
+          : { ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
         ReturnConsumedCapacity: 'TOTAL',
-      }),
-    );
-    return singleWrite(result.ConsumedCapacity);
+      });
+    const release =
+      options.releaseLease !== undefined && STATE_ITEM_LEASE_KINDS.has(options.releaseLease.kind);
+    if (release) {
+      try {
+        const result = await this.client.send(set(true));
+        return { ...singleWrite(result.ConsumedCapacity), leaseReleased: true };
+      } catch (error) {
+        // The lease expired and another run took it: the state is written, its lease left alone.
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+    const result = await this.client.send(set(false));
+    return { ...singleWrite(result.ConsumedCapacity), leaseReleased: false };
   }
 
   async readRuntime(clusterId: string, options: { nodes?: readonly string[] } = {}): Promise<ClusterRuntime> {
@@ -269,6 +296,35 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
       acquired_at: now,
       lease_expires_at: now + input.ttlMs,
     };
+    if (STATE_ITEM_LEASE_KINDS.has(kind)) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: syncStateKeys.clusterState(input.clusterId),
+            UpdateExpression: 'SET cluster_id = :cluster_id, #lease = :lease',
+            // Free, expired, or renewed by its holder: the same rule as a lease item's.
+            ConditionExpression:
+              'attribute_not_exists(#lease) OR #lease.lease_expires_at < :now OR #lease.#owner = :owner',
+            ExpressionAttributeNames: { '#lease': stateLeaseAttribute(kind), '#owner': 'owner' },
+            ExpressionAttributeValues: {
+              ':cluster_id': input.clusterId,
+              ':lease': {
+                owner: lease.owner,
+                acquired_at: lease.acquired_at,
+                lease_expires_at: lease.lease_expires_at,
+              },
+              ':now': now,
+              ':owner': input.owner,
+            },
+          }),
+        );
+        return { acquired: true, lease };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      return { acquired: false, holder: await this.getLease(input.clusterId, kind) };
+    }
     try {
       await this.client.send(
         new PutCommand({
@@ -292,6 +348,24 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
   }
 
   async releaseLease(clusterId: string, kind: LeaseKind, owner: string): Promise<boolean> {
+    if (STATE_ITEM_LEASE_KINDS.has(LeaseKindSchema.parse(kind))) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: syncStateKeys.clusterState(clusterId),
+            UpdateExpression: 'REMOVE #lease',
+            ConditionExpression: '#lease.#owner = :owner',
+            ExpressionAttributeNames: { '#lease': stateLeaseAttribute(kind), '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': owner },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return false;
+        throw error;
+      }
+    }
     try {
       await this.client.send(
         new DeleteCommand({
@@ -315,14 +389,18 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
     owner: string,
     progress: { done: number; total: number; at: number },
   ): Promise<boolean> {
+    const onState = STATE_ITEM_LEASE_KINDS.has(LeaseKindSchema.parse(kind));
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: syncStateKeys.lease(clusterId, LeaseKindSchema.parse(kind)),
-          UpdateExpression: 'SET progress = :p',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
+          Key: onState ? syncStateKeys.clusterState(clusterId) : syncStateKeys.lease(clusterId, kind),
+          UpdateExpression: onState ? 'SET #lease.progress = :p' : 'SET progress = :p',
+          ConditionExpression: onState ? '#lease.#owner = :owner' : '#owner = :owner',
+          ExpressionAttributeNames: {
+            '#owner': 'owner',
+            ...(onState ? { '#lease': stateLeaseAttribute(kind) } : {}),
+          },
           ExpressionAttributeValues: { ':p': progress, ':owner': owner },
         }),
       );
@@ -334,6 +412,24 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
   }
 
   async getLease(clusterId: string, kind: LeaseKind): Promise<Lease | null> {
+    if (STATE_ITEM_LEASE_KINDS.has(LeaseKindSchema.parse(kind))) {
+      const state = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: syncStateKeys.clusterState(clusterId),
+          ProjectionExpression: '#lease',
+          ExpressionAttributeNames: { '#lease': stateLeaseAttribute(kind) },
+          ConsistentRead: true,
+        }),
+      );
+      const held: unknown = state.Item?.[stateLeaseAttribute(kind)];
+      if (held === undefined) return null;
+      return parseItem(
+        LeaseSchema,
+        { ...(held as Record<string, unknown>), cluster_id: clusterId, kind },
+        `${this.tableName} state ${clusterId} ${stateLeaseAttribute(kind)}`,
+      );
+    }
     const result = await this.client.send(
       new GetCommand({
         TableName: this.tableName,

@@ -14,6 +14,7 @@ import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gat
 import { routeKey, routes } from '#shared/http/routes.ts';
 import { VmActionDoneResponseSchema, VmActionPendingResponseSchema } from '#shared/http/schemas/actions.ts';
 import { ErrorResponseSchema } from '#shared/http/schemas/common.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { type Simulator, startSimulator } from '#simulator/index.ts';
 import { type ApiWorld, startApiWorld } from '../api/api-world.ts';
@@ -51,7 +52,10 @@ beforeAll(async () => {
     drift: false,
   });
   const { clusters, env } = simClusters(sim);
-  provider = createGatewayProvider(clusters, createProxmoxConnector({ sources: { env } }));
+  provider = createGatewayProvider(
+    clusters,
+    createProxmoxConnector({ sources: { env }, createClient: createHttpsProxmoxClient }),
+  );
   const waitMs = waitMsFromEnv({ [ACTION_WAIT_ENV]: String(MAX_ACTION_WAIT_MS / 1000) });
   let handler: GatewayLambdaHandler | undefined;
   world = await startApiWorld(

@@ -13,6 +13,7 @@ import {
 import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { ConflictError, HttpError, NotFoundError } from '#shared/http/errors.ts';
 import type { Caller } from '#shared/http/identity.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { Repositories } from '#shared/store/ports.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
@@ -48,6 +49,7 @@ beforeAll(async () => {
     createProxmoxConnector({
       sources: { env },
       clientDeps: { connectTimeoutMs: 2_000, retry: { retries: 0 } },
+      createClient: createHttpsProxmoxClient,
     }),
   );
   for (const cluster of sim.clusters) {

@@ -17,6 +17,7 @@ import { type Alert, createAlertPublisher } from '#shared/alerts/alerts.ts';
 import { auditAlertSink } from '#shared/alerts/sinks.ts';
 import { alertSinksFromEnv, bindLocalAlertSink } from '#shared/alerts/wiring.ts';
 import { type BulkActionResponse, BulkActionResponseSchema } from '#shared/http/schemas/bulk.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { DynamoDbBulkJobStore } from '#shared/store/dynamodb/bulk-job-repository.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { type GroundTruthGuest, type Simulator, startSimulator } from '#simulator/index.ts';
@@ -85,6 +86,7 @@ beforeAll(async () => {
   provider = createGatewayProvider(
     clusters,
     createProxmoxConnector({
+      createClient: createHttpsProxmoxClient,
       sources: { env },
       clientDeps: { connectTimeoutMs: 2_000, retry: { retries: 0 } },
     }),

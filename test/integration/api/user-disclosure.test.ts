@@ -12,6 +12,7 @@ import { createActionService } from '#shared/actions/action-service.ts';
 import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { GENERIC_SYNC_ERROR } from '#shared/http/disclosure.ts';
 import { ListVmsResponseSchema, VmSchema } from '#shared/http/schemas/vms.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { toSyncError } from '#shared/sync/sync-error.ts';
 import { type Simulator, startSimulator } from '#simulator/index.ts';
@@ -78,6 +79,7 @@ beforeAll(async () => {
     clusters,
     createProxmoxConnector({
       sources: { env },
+      createClient: createHttpsProxmoxClient,
       clientDeps: {
         connectTimeoutMs: 1_000,
         retry: { retries: 0 },

@@ -13,6 +13,7 @@ import type { GatewayLambdaHandler } from '#local/gateway/server.ts';
 import { createActionService } from '#shared/actions/action-service.ts';
 import { createGatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { type ClustersFile, parseClustersFile } from '#shared/config/clusters.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { createProxmoxConnector, type ProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 import { createSyncService, type EngineSyncService } from '#shared/sync/service.ts';
 import type { ExecutionStarter } from '#shared/trigger/execution-starter.ts';
@@ -120,6 +121,7 @@ beforeAll(async () => {
   connector = createProxmoxConnector({
     sources: { env: { PVE_SIM_TOKEN: sim.clusters[0]?.tokenSecret ?? '' } },
     clientDeps: { connectTimeoutMs: 2_000, retry: { retries: 0 } },
+    createClient: createHttpsProxmoxClient,
   });
   let handlers: Record<string, GatewayLambdaHandler> = {};
   world = await startApiWorld(

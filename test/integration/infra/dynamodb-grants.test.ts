@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -10,21 +11,32 @@ vi.hoisted(() => {
 import type { RunClassSchedulesOutput } from '#functions/schedule/run-class-schedules.ts';
 import { ROUTE_TABLE_ACCESS } from '#infra/constructs/api-handlers.ts';
 import { CLASS_SCHEDULES_TABLE_ACCESS } from '#infra/constructs/class-schedules.ts';
+import { LIVE_TABLE_ACCESS } from '#infra/constructs/live-updates.ts';
 import { resolveTableGrant, type TableAccess } from '#infra/constructs/pve-function.ts';
 import { RECORD_RUN_TABLE_ACCESS, SYNC_CLUSTER_TABLE_ACCESS } from '#infra/constructs/sync-functions.ts';
 import type { LocalIssuer } from '#local/auth/issuer.ts';
+import { localClientConfig } from '#local/dynamodb-local.ts';
+import {
+  createLiveSocketServer,
+  type LiveAuthorizerHandler,
+  type LiveSocketHandler,
+  type LiveSocketServer,
+} from '#local/gateway/live-socket.ts';
 import {
   createLambdaContext,
   type GatewayLambdaHandler,
   type LocalGateway,
   startLocalGateway,
 } from '#local/gateway/server.ts';
+import { type StreamHandler, type StreamPoller, startStreamPoller } from '#local/live/stream-poller.ts';
 import { getDocumentClient, getPacedDocumentClient } from '#shared/clients/dynamodb.ts';
 import { notFoundRoute, type RouteId, routeList } from '#shared/http/routes.ts';
 import { bindLocalSyncInvoker } from '#shared/refresh/wiring.ts';
+import { DynamoDbLiveStore } from '#shared/store/dynamodb/live-repository.ts';
 import {
   AUDIT_TABLE,
   INVENTORY_TABLE,
+  LIVE_TABLE,
   OWNERSHIP_TABLE,
   SYNC_STATE_TABLE,
 } from '#shared/store/table-design.ts';
@@ -34,6 +46,7 @@ import { bindLocalExecutionStarter } from '#shared/trigger/wiring.ts';
 import { type Simulator, startSimulator } from '#simulator/index.ts';
 import { createTestTables, dynamoDbEndpoint, type TestTables } from '../../helpers/dynamodb.ts';
 import { createActionRecorder } from '../../helpers/dynamodb-actions.ts';
+import { connectLive, type LiveTestClient } from '../../helpers/live-client.ts';
 import { createTestIssuer, TEST_AUDIENCE, testUserTokens } from '../../helpers/tokens.ts';
 import { simClusters } from '../actions/sim-fixtures.ts';
 
@@ -43,10 +56,13 @@ import { simClusters } from '../actions/sim-fixtures.ts';
  * DynamoDB Local and the simulator through a scenario that takes each of their paths; a client
  * middleware records each DynamoDB action per function, table and index. A call the grants do not
  * allow would be an AccessDenied in AWS; a grant no call uses is more than the function needs.
+ * The live functions run the same way: the authorizer and the socket function behind the local
+ * gateway's WebSocket, the notify function fed by DynamoDB Local's streams through the whole
+ * scenario, and the sweep.
  */
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-type TableKey = 'inventory' | 'syncState' | 'ownership' | 'audit';
+type TableKey = 'inventory' | 'syncState' | 'ownership' | 'audit' | 'live';
 type Grants = Readonly<Partial<Record<TableKey, TableAccess>>>;
 
 const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -61,6 +77,11 @@ let tokens: Awaited<ReturnType<typeof testUserTokens>>;
 let clusterId: string;
 let unbind: (() => void)[] = [];
 let failNextStart = false;
+let liveServer: LiveSocketServer;
+let poller: StreamPoller | undefined;
+let streams: DynamoDBStreamsClient | undefined;
+let sweep: Handler;
+const liveClients: LiveTestClient[] = [];
 
 async function loadHandler(entry: string): Promise<Handler> {
   const module: { handler: Handler } = await import(`${projectRoot}${entry}`);
@@ -103,6 +124,7 @@ function recordedOf(label: string): string[] {
     [tables.names.syncState, 'syncState'],
     [tables.names.ownership, 'ownership'],
     [tables.names.audit, 'audit'],
+    [tables.names.live, 'live'],
   ]);
   return [...(recorder.calls().get(label) ?? [])]
     .map((entry) => {
@@ -120,6 +142,7 @@ function grantedOf(grants: Grants): string[] {
     syncState: SYNC_STATE_TABLE,
     ownership: OWNERSHIP_TABLE,
     audit: AUDIT_TABLE,
+    live: LIVE_TABLE,
   };
   return Object.entries(grants)
     .flatMap(([table, access]) => {
@@ -207,20 +230,64 @@ beforeAll(async () => {
   };
   issuer = await createTestIssuer();
   tokens = await testUserTokens(issuer);
+  // The live functions, each under its own label, loaded once the environment below is set.
+  liveServer = createLiveSocketServer({
+    handlers: async () => {
+      const authorize = (await loadHandler(
+        'functions/live/authorize.ts',
+      )) as unknown as LiveAuthorizerHandler;
+      const socket = (await loadHandler('functions/live/socket.ts')) as unknown as LiveSocketHandler;
+      return {
+        authorize: (event) => recorder.run('liveAuthorize', () => authorize(event)),
+        socket: (event) => recorder.run('liveSocket', () => socket(event)),
+      };
+    },
+  });
+  // The issuer's keys, where the authorizer fetches them (as from Cognito's JWKS URL).
+  const jwksSite = async (request: { path: string }) =>
+    request.path === '/jwks.json'
+      ? {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify(issuer.jwks())),
+        }
+      : null;
   gateway = await startLocalGateway({
     port: 0,
     routes: routeList,
     issuer,
     audience: TEST_AUDIENCE,
     handlers,
+    sites: [jwksSite],
+    live: liveServer,
+  });
+  Object.assign(process.env, {
+    LIVE_TABLE: tables.names.live,
+    LIVE_CALLBACK_URL: gateway.url,
+    LIVE_JWT_ISSUER: issuer.issuerUrl,
+    LIVE_JWT_AUDIENCE: TEST_AUDIENCE,
+    LIVE_JWKS_URL: `${gateway.url}/jwks.json`,
+  });
+  const notify = (await loadHandler('functions/live/notify.ts')) as unknown as StreamHandler;
+  sweep = await loadHandler('functions/live/sweep.ts');
+  streams = new DynamoDBStreamsClient(localClientConfig(dynamoDbEndpoint()));
+  poller = await startStreamPoller({
+    dynamodb: tables.client,
+    streams,
+    tables: [tables.names.inventory, tables.names.syncState, tables.names.ownership],
+    handler: (event) => recorder.run('liveNotify', () => notify(event)),
+    batchWindowMs: 200,
   });
 
   await runScenario();
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const fn of unbind) fn();
   unbind = [];
+  for (const client of liveClients) await client.close().catch(() => {});
+  await poller?.stop();
+  streams?.destroy();
   await gateway?.close();
   await sim?.stop();
   await tables?.drop();
@@ -235,6 +302,28 @@ async function runScenario(): Promise<void> {
   const first = await task<SyncSummary>('syncCluster', { cluster_id: clusterId, mode: 'full' });
   expect(first.ok).toBe(true);
   await task('recordRun', { mode: 'full', results: [first] });
+
+  // Live connections for every role, and a connection item whose socket is gone ($disconnect is
+  // best effort): the fan-out posts to it, gets 410 and deletes it.
+  const liveUrl = `${gateway.url.replace(/^http/, 'ws')}${liveServer.path}`;
+  const store = new DynamoDbLiveStore(tables.documentClient, tables.names.live);
+  const now = Date.now();
+  await store.putConnection({
+    connection_id: 'gone-connection',
+    username: 'admin',
+    admin: true,
+    teacher: false,
+    token_expires_at: now + 3_600_000,
+    connected_at: now,
+  });
+  const helloed = async (token: string, hello: unknown = { action: 'hello' }) => {
+    const client = await connectLive(liveUrl, token);
+    liveClients.push(client);
+    client.send(hello);
+    await client.waitFor((message) => message.type === 'hello');
+    return client;
+  };
+  for (const token of [tokens.studentA, tokens.studentB, tokens.teacher, tokens.admin]) await helloed(token);
 
   const guests = sim.groundTruth(clusterId).filter((guest) => !guest.template);
   const [own, classVm, imported, removed] = guests.map((guest) => guest.vmid);
@@ -380,6 +469,16 @@ async function runScenario(): Promise<void> {
   const second = await task<SyncSummary>('syncCluster', { cluster_id: clusterId, mode: 'full' });
   expect(second.ok).toBe(true);
 
+  // Live while the class exists: a teacher resumes (replayed from the log, through the classes they
+  // teach), re-authenticates and pings.
+  await poller?.drain();
+  expect(await store.getConnection('gone-connection')).toBeNull();
+  const resumed = await helloed(teacher, { action: 'hello', versions: { [clusterId]: 1 } });
+  resumed.send({ action: 'reauth', token: await issuer.issueToken('carol', { groups: ['teachers'] }) });
+  await resumed.waitFor((message) => message.type === 'reauth');
+  resumed.send({ action: 'ping' });
+  await resumed.waitFor((message) => message.type === 'pong');
+
   // Removals.
   expectStatus(
     await api('DELETE', `/api/assignments?username=alice&cluster=${clusterId}&vmid=${own}`, admin),
@@ -402,6 +501,21 @@ async function runScenario(): Promise<void> {
   expectStatus(await api('GET', `/api/audit?cluster=${clusterId}&vmid=${own}`, admin), 200, 'audit of a VM');
   expectStatus(await api('GET', `/api/audit?class=${classId}`, admin), 200, 'audit of a class');
   expectStatus(await api('GET', '/api/no-such-route', admin), 404, 'unknown route');
+
+  // Live: every change has gone through the fan-out; the disconnects; the sweep closes an expired
+  // connection.
+  await poller?.drain();
+  for (const client of liveClients) await client.close();
+  await vi.waitFor(async () => expect(await store.listConnections()).toEqual([]), { timeout: 10_000 });
+  await store.putConnection({
+    connection_id: 'expired-connection',
+    username: 'bob',
+    admin: false,
+    teacher: false,
+    token_expires_at: Date.now() - 1000,
+    connected_at: Date.now() - 3_600_000,
+  });
+  expect(await recorder.run('liveSweep', () => sweep({}, context('liveSweep')))).toEqual({ closed: 1 });
   expectStatus(
     await api('PATCH', `/api/vms/${clusterId}/${own}`, undefined),
     404,
@@ -433,6 +547,18 @@ describe('DynamoDB grants against the calls each function makes', () => {
   it('the catch-all of unknown routes ($default) calls no table (it is granted none)', () => {
     expect(notFoundInvocations).toBe(2);
     expect(recordedOf(notFoundRoute.id)).toEqual([]);
+  });
+
+  it.each(Object.keys(LIVE_TABLE_ACCESS) as (keyof typeof LIVE_TABLE_ACCESS)[])(
+    'live %s calls exactly the actions it is granted',
+    (name) => {
+      const label = { notify: 'liveNotify', socket: 'liveSocket', sweep: 'liveSweep' }[name];
+      expect(recordedOf(label)).toEqual(grantedOf(LIVE_TABLE_ACCESS[name]));
+    },
+  );
+
+  it('the live authorizer calls no table (it is granted none)', () => {
+    expect(recordedOf('liveAuthorize')).toEqual([]);
   });
 
   it('made no DynamoDB call outside a function', () => {

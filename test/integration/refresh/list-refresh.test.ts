@@ -13,6 +13,7 @@ import { apiSettingsFromEnv } from '#shared/api/settings.ts';
 import { DEFAULT_REALM_SUFFIXES } from '#shared/auth/usernames.ts';
 import { routeKey, routes } from '#shared/http/routes.ts';
 import { ListVmsResponseSchema } from '#shared/http/schemas/vms.ts';
+import { createProxmoxClient } from '#shared/proxmox/client.ts';
 import { createRefreshService } from '#shared/refresh/refresh-service.ts';
 import { DynamoDbRefreshStore } from '#shared/refresh/refresh-store.ts';
 import { localSyncInvoker } from '#shared/refresh/sync-invoker.ts';
@@ -53,7 +54,11 @@ describe.each(PVE_MAJORS)('GET /api/vms refreshed from PVE %i', (pveVersion) => 
     tables = await createTestTables(`list-refresh-${pveVersion}`);
     repos = createDynamoDbRepositories(tables.documentClient, tables.names);
     const { clusters, env } = simClusters(sim);
-    connector = createProxmoxConnector({ sources: { env }, clientDeps: { retry: { retries: 0 } } });
+    connector = createProxmoxConnector({
+      sources: { env },
+      clientDeps: { retry: { retries: 0 } },
+      createClient: createProxmoxClient,
+    });
     sync = createSyncService({ clusters, repositories: repos, connect: (c) => connector.connect(c) });
   });
 

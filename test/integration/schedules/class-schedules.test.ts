@@ -15,6 +15,7 @@ import type { AuditEntry } from '#shared/audit/audit-entry.ts';
 import type { HistoryBucket } from '#shared/domain/metrics-history.ts';
 import type { VmKey } from '#shared/domain/vm-record.ts';
 import { ApiVmSchema } from '#shared/domain/vm-record.ts';
+import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { historyCpuPort } from '#shared/schedules/history-cpu.ts';
 import type { ScheduleRunDeps } from '#shared/schedules/run-schedules.ts';
 import { DynamoDbClassScheduleStore } from '#shared/store/dynamodb/class-schedule-repository.ts';
@@ -140,6 +141,7 @@ beforeAll(async () => {
   provider = createGatewayProvider(
     clusters,
     createProxmoxConnector({
+      createClient: createHttpsProxmoxClient,
       sources: { env },
       clientDeps: { connectTimeoutMs: 2_000, retry: { retries: 0 } },
     }),

@@ -1,6 +1,8 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimeSample } from '#shared/domain/runtime-stats.ts';
 import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
+import { syncStateKeys } from '#shared/store/table-design.ts';
 import { createTestTables, type TestTables } from '../../helpers/dynamodb.ts';
 
 let tables: TestTables;
@@ -16,22 +18,37 @@ afterAll(async () => {
 });
 
 describe('leases', () => {
-  it('gives a contested lease to exactly one of two concurrent acquirers', async () => {
-    for (let round = 0; round < 10; round++) {
-      const clusterId = `race-${round}`;
-      const [a, b] = await Promise.all([
-        repo.acquireLease({ clusterId, kind: 'full', owner: 'run-a', ttlMs: 60_000, nowMs: 1_000 }),
-        repo.acquireLease({ clusterId, kind: 'full', owner: 'run-b', ttlMs: 60_000, nowMs: 1_000 }),
-      ]);
-      expect([a.acquired, b.acquired].filter(Boolean)).toHaveLength(1);
-      const loser = a.acquired ? b : a;
-      const winner = a.acquired ? 'run-a' : 'run-b';
-      expect(loser).toEqual({
-        acquired: false,
-        holder: expect.objectContaining({ owner: winner, lease_expires_at: 61_000 }),
-      });
-    }
+  // Leases of the quick kind live on cluster state items: on tables of their own, so that the
+  // cluster-state tests below see only their clusters.
+  let tables: TestTables;
+  let repo: DynamoDbSyncStateRepository;
+  beforeAll(async () => {
+    tables = await createTestTables('sync-leases');
+    repo = new DynamoDbSyncStateRepository(tables.documentClient, tables.names.syncState);
   });
+  afterAll(async () => {
+    await tables?.drop();
+  });
+
+  it.each(['full', 'quick'])(
+    'gives a contested %s lease to exactly one of two concurrent acquirers',
+    async (kind) => {
+      for (let round = 0; round < 10; round++) {
+        const clusterId = `race-${kind}-${round}`;
+        const [a, b] = await Promise.all([
+          repo.acquireLease({ clusterId, kind, owner: 'run-a', ttlMs: 60_000, nowMs: 1_000 }),
+          repo.acquireLease({ clusterId, kind, owner: 'run-b', ttlMs: 60_000, nowMs: 1_000 }),
+        ]);
+        expect([a.acquired, b.acquired].filter(Boolean)).toHaveLength(1);
+        const loser = a.acquired ? b : a;
+        const winner = a.acquired ? 'run-a' : 'run-b';
+        expect(loser).toEqual({
+          acquired: false,
+          holder: expect.objectContaining({ owner: winner, lease_expires_at: 61_000 }),
+        });
+      }
+    },
+  );
 
   it('can be taken again after it expires, judged by its expiry attribute', async () => {
     const clusterId = 'expiry';
@@ -67,6 +84,74 @@ describe('leases', () => {
     expect(
       (await repo.acquireLease({ clusterId, kind: 'full', owner: 'x', ttlMs: 5_000, nowMs: 1_000 })).acquired,
     ).toBe(true);
+  });
+
+  it('keeps the quick lease on the cluster state item, released by the state write that ends the pass', async () => {
+    const clusterId = 'on-state';
+    const raw = (key: { pk: string; sk: string }) =>
+      tables.documentClient
+        .send(new GetCommand({ TableName: tables.names.syncState, Key: key }))
+        .then((r) => r.Item);
+    await repo.updateClusterState(clusterId, { cluster_name: 'On state', consecutive_errors: 2 });
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'quick', owner: 'q1', ttlMs: 5_000, nowMs: 1_000 }))
+        .acquired,
+    ).toBe(true);
+    // No lease item of its own: the acquire was one conditional update of the state item.
+    expect(await raw(syncStateKeys.lease(clusterId, 'quick'))).toBeUndefined();
+    expect(await repo.getLease(clusterId, 'quick')).toEqual({
+      cluster_id: clusterId,
+      kind: 'quick',
+      owner: 'q1',
+      acquired_at: 1_000,
+      lease_expires_at: 6_000,
+    });
+    // The state keeps reading as before: the lease is not part of it.
+    expect(await repo.getClusterState(clusterId)).toMatchObject({
+      cluster_name: 'On state',
+      consecutive_errors: 2,
+    });
+    expect(await repo.getClusterState(clusterId)).not.toHaveProperty('quick_lease');
+
+    // Another owner's closing write leaves the lease alone but still writes the state.
+    const other = await repo.updateClusterState(
+      clusterId,
+      { consecutive_errors: 3 },
+      { releaseLease: { kind: 'quick', owner: 'q2' } },
+    );
+    expect(other).toMatchObject({ writes: 1, leaseReleased: false });
+    expect(await repo.getLease(clusterId, 'quick')).toMatchObject({ owner: 'q1' });
+    expect((await repo.getClusterState(clusterId))?.consecutive_errors).toBe(3);
+
+    // The holder's closing write sets the state and frees the lease in one write.
+    const closing = await repo.updateClusterState(
+      clusterId,
+      { consecutive_errors: 0, last_quick_sync_at: 1_000 },
+      { releaseLease: { kind: 'quick', owner: 'q1' } },
+    );
+    expect(closing).toMatchObject({ writes: 1, leaseReleased: true });
+    expect(await repo.getLease(clusterId, 'quick')).toBeNull();
+    expect(await repo.getClusterState(clusterId)).toMatchObject({
+      consecutive_errors: 0,
+      last_quick_sync_at: 1_000,
+    });
+    expect(
+      (await repo.acquireLease({ clusterId, kind: 'quick', owner: 'q3', ttlMs: 5_000, nowMs: 2_000 }))
+        .acquired,
+    ).toBe(true);
+    // A full sync's lease keeps its own item; a state write never releases it.
+    await repo.acquireLease({ clusterId, kind: 'full', owner: 'f', ttlMs: 5_000, nowMs: 2_000 });
+    expect(await raw(syncStateKeys.lease(clusterId, 'full'))).toMatchObject({ owner: 'f' });
+    expect(
+      await repo.updateClusterState(
+        clusterId,
+        { consecutive_errors: 0 },
+        { releaseLease: { kind: 'full', owner: 'f' } },
+      ),
+    ).toMatchObject({ leaseReleased: false });
+    expect(await repo.getLease(clusterId, 'full')).toMatchObject({ owner: 'f' });
+    expect(await repo.releaseLease(clusterId, 'quick', 'q3')).toBe(true);
+    expect(await repo.getLease(clusterId, 'quick')).toBeNull();
   });
 
   it('refuses malformed kinds', async () => {

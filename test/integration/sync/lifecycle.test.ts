@@ -1,4 +1,6 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncStateKeys } from '#shared/store/table-design.ts';
 import { type SyncHarness, startSyncHarness } from './harness.ts';
 
 let h: SyncHarness;
@@ -158,6 +160,34 @@ describe('leases', () => {
       expect(h.sim.counters(CLUSTER).resources).toBe(1);
       await h.tick(30_000);
     }
+  });
+
+  it('holds the quick lease on the cluster state: the closing state write frees it, an expired one is taken over', async () => {
+    await h.tick(60_000);
+    const raw = (key: { pk: string; sk: string }) =>
+      h.tables.documentClient
+        .send(new GetCommand({ TableName: h.tables.names.syncState, Key: key }))
+        .then((r) => r.Item);
+    // A pass that died holding the lease keeps the next one out until the lease expires.
+    const dead = await h.repositories.syncState.acquireLease({
+      clusterId: CLUSTER,
+      kind: 'quick',
+      owner: 'dead-run',
+      ttlMs: 10_000,
+      nowMs: h.clock.now,
+    });
+    expect(dead.acquired).toBe(true);
+    const blocked = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(blocked.summary.skipped).toMatch(/quick sync already running/);
+    await h.tick(10_001);
+    const taken = await h.service.syncClusterDetailed({ cluster_id: CLUSTER, mode: 'quick' });
+    expect(taken.summary).toMatchObject({ ok: true });
+    expect(taken.summary.skipped).toBeUndefined();
+    // Released by the state write that ended the pass; no lease item was ever written.
+    expect(await h.repositories.syncState.getLease(CLUSTER, 'quick')).toBeNull();
+    expect(await raw(syncStateKeys.clusterState(CLUSTER))).not.toHaveProperty('quick_lease');
+    expect(await raw(syncStateKeys.lease(CLUSTER, 'quick'))).toBeUndefined();
+    expect((await h.repositories.syncState.getClusterState(CLUSTER))?.last_quick_sync_at).toBe(h.clock.now);
   });
 
   it('skips a quick pass while the cluster’s full sync holds its lease', async () => {

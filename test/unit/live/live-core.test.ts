@@ -76,6 +76,26 @@ describe('stream records', () => {
     ).toEqual([101, 102, 103]);
   });
 
+  it('ignores a cluster state record in which only the quick lease moved', () => {
+    const state = { pk: 'CLUSTERS', sk: 'c1', cluster_id: 'c1', cluster_name: 'C1', inventory_version: 'v1' };
+    const lease = { owner: 'run-1', acquired_at: 1_000, lease_expires_at: 61_000 };
+    const base = { source: 'syncState' as const, eventName: 'MODIFY' as const, sequenceNumber: '1' };
+    expect(classifyRecord({ ...base, oldImage: state, newImage: { ...state, quick_lease: lease } })).toEqual(
+      [],
+    );
+    expect(classifyRecord({ ...base, oldImage: { ...state, quick_lease: lease }, newImage: state })).toEqual(
+      [],
+    );
+    // The closing write that frees it also moves the state: that is a change.
+    expect(
+      classifyRecord({
+        ...base,
+        oldImage: { ...state, quick_lease: lease },
+        newImage: { ...state, inventory_version: 'v2' },
+      }),
+    ).toEqual([expect.objectContaining({ kind: 'cluster', cluster: 'c1' })]);
+  });
+
   it('classifies ownership records: assignments, class VM links and memberships', () => {
     const base = { source: 'ownership' as const, eventName: 'INSERT' as const, sequenceNumber: '1' };
     expect(

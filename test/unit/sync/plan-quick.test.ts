@@ -72,6 +72,15 @@ describe('planListing', () => {
     expect(plan.runtimeWrites[0]?.stats.get(100)).toEqual({ cpu_usage: 50, memory_usage: 25 });
   });
 
+  it('gives a new runtime set a later time than the one it replaces, even in the same millisecond', () => {
+    const { stored, runtime, nodes } = storedAfter([row(100)]);
+    // a second pass observed at the very time of the stored set (T0), with another load
+    const plan = planListing(listing([row(100, { cpu: 0.5 })]), stored, runtime, nodes, parseNew);
+    expect(plan.runtimeWrites.map((w) => [w.node, w.observedAt])).toEqual([['pve1', T0 + 1]]);
+    // readers holding the set of T0 (the read cache) see the node moved
+    expect(plan.nodes.pve1?.runtime_at).toBe(T0 + 1);
+  });
+
   it('updates status, node and boot time of known guests', () => {
     const { stored, runtime, nodes } = storedAfter([row(100)]);
     const plan = planListing(

@@ -15,6 +15,26 @@ export function useApi(): ApiClient {
   return client;
 }
 
+/** Where the live updates are and the token to open them with; null: the portal polls. */
+export interface LiveSettings {
+  /** `ws://…/ws` locally, `wss://…/prod` deployed (runtime config `liveUrl`) */
+  readonly url: string;
+  /** the in-memory access token (changes when the session renews it) */
+  readonly token: string;
+}
+
+const LiveContext = createContext<LiveSettings | null>(null);
+
+/** Provides the live endpoint; without it (or with null) the VM list only polls. */
+export function LiveProvider({ value, children }: { value: LiveSettings | null; children: ReactNode }) {
+  return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
+}
+
+/** The live endpoint of the session, or null. */
+export function useLiveSettings(): LiveSettings | null {
+  return useContext(LiveContext);
+}
+
 /** The current time, updated every `intervalMs` (for "updated 20 s ago"). */
 export function useNow(intervalMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());

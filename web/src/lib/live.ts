@@ -43,34 +43,74 @@ export interface LiveUpdatesOptions {
   readonly url: string;
   readonly token: string;
   readonly onMessage: (message: LiveServerMessage) => void;
-  /** Connected (true) or not (false): the list polls fast while false. */
+  /** Connected (true) or not (false): the list polls while false. */
   readonly onStatus: (connected: boolean) => void;
+  /**
+   * The highest version seen per cluster, kept across connections: updated from every `hello`,
+   * `delta` and `resync`. With `resume`, the `hello` sends it so the server replays what was missed.
+   */
+  readonly versions?: LiveVersions;
+  readonly resume?: boolean;
   /** @default the browser's WebSocket */
   readonly WebSocketImpl?: typeof WebSocket;
 }
 
+/** An open live connection. */
+export interface LiveConnection {
+  /** Sends a fresh access token for the same user (before the current one expires). */
+  reauth(token: string): void;
+  close(): void;
+}
+
 /** Opens the connection, says hello (resuming from the versions seen), pings every 5 minutes. */
-export function openLiveUpdates(options: LiveUpdatesOptions): { close(): void } {
+export function openLiveUpdates(options: LiveUpdatesOptions): LiveConnection {
   const Impl = options.WebSocketImpl ?? WebSocket;
-  const versions: LiveVersions = {};
-  const socket = new Impl(`${options.url}?token=${encodeURIComponent(options.token)}`);
+  const versions: LiveVersions = options.versions ?? {};
+  const seen = (cluster: string, version: number) => {
+    versions[cluster] = Math.max(versions[cluster] ?? 0, version);
+  };
+  let socket: WebSocket;
+  try {
+    socket = new Impl(`${options.url}?token=${encodeURIComponent(options.token)}`);
+  } catch {
+    // A malformed URL (or a blocked scheme): no socket, the list polls.
+    queueMicrotask(() => options.onStatus(false));
+    return { reauth: () => {}, close: () => {} };
+  }
   let ping: ReturnType<typeof setInterval> | undefined;
+  let open = false;
+  const send = (message: object) => {
+    if (open) socket.send(JSON.stringify(message));
+  };
   socket.addEventListener('open', () => {
-    socket.send(JSON.stringify({ action: 'hello' }));
-    ping = setInterval(() => socket.send(JSON.stringify({ action: 'ping' })), 5 * 60_000);
+    open = true;
+    const resume = options.resume === true && Object.keys(versions).length > 0;
+    send(resume ? { action: 'hello', versions: { ...versions } } : { action: 'hello' });
+    ping = setInterval(() => send({ action: 'ping' }), 5 * 60_000);
     options.onStatus(true);
   });
   socket.addEventListener('message', (event) => {
-    const parsed = LiveServerMessageSchema.safeParse(JSON.parse(String(event.data)));
+    let json: unknown;
+    try {
+      json = JSON.parse(String(event.data));
+    } catch {
+      return;
+    }
+    const parsed = LiveServerMessageSchema.safeParse(json);
     if (!parsed.success) return;
     const message = parsed.data;
-    if (message.type === 'delta' || message.type === 'resync')
-      versions[message.cluster] = Math.max(versions[message.cluster] ?? 0, message.version);
+    if (message.type === 'delta' || message.type === 'resync') seen(message.cluster, message.version);
+    if (message.type === 'hello')
+      for (const [cluster, version] of Object.entries(message.versions)) seen(cluster, version);
     options.onMessage(message);
   });
   socket.addEventListener('close', () => {
+    open = false;
     if (ping !== undefined) clearInterval(ping);
     options.onStatus(false);
   });
-  return { close: () => socket.close() };
+  return {
+    reauth: (token) => send({ action: 'reauth', token }),
+    close: () => socket.close(),
+  };
 }

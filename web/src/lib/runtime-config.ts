@@ -10,6 +10,8 @@ export const RuntimeConfigSchema = z.object({
   /** OIDC authority (the Cognito user pool's issuer URL, or the local issuer). */
   authority: z.url(),
   clientId: z.string().min(1),
+  /** The live updates' WebSocket URL (`ws://…/ws`, `wss://…/prod`); without it the VM list polls. */
+  liveUrl: z.url({ protocol: /^wss?$/, error: 'liveUrl must be a ws:// or wss:// URL' }).optional(),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 

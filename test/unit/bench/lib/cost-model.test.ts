@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   dynamoItemBytes,
   historyMonthlyCost,
+  type LiveInputs,
+  liveCost,
+  liveScheduleOf,
   monthlyCost,
   type ShapeInputs,
   scheduleOf,
@@ -132,6 +135,61 @@ describe('monthlyCost', () => {
     const x86 = lineOf(monthlyCost(workload, { ...heavy, architecture: 'x86_64' }), 'Lambda', 'compute');
     expect(arm.quantity).toBe(x86.quantity);
     expect(x86.usd / arm.usd).toBeGreaterThan(1.2);
+  });
+});
+
+describe('live updates cost (50 connected users)', () => {
+  const live: LiveInputs = {
+    connectedUsers: 50,
+    hoursPerDay: 8,
+    daysPerMonth: 22,
+    messagesPerUserPerPass: 2,
+    messagesBasis: 'measured',
+    messageBytes: 600,
+    notifyInvocationsPerPass: 1,
+    notifyBasis: 'measured',
+    liveWcuPerPass: 2,
+    connectionsQueryRcu: 0.5,
+    lambda: { notifyMemoryMb: 512, notifyMs: 40, socketMemoryMb: 256, socketMs: 10 },
+  };
+  const lineOf = (cost: ReturnType<typeof liveCost>, item: string) => {
+    const found = cost.lines.find((l) => l.item.startsWith(item));
+    if (found === undefined) throw new Error(`no line ${item}`);
+    return found;
+  };
+
+  it('counts connection minutes, connections (2 h cap) and messages over the connected hours only', () => {
+    const s = liveScheduleOf(workload, live);
+    expect(s.connectionMinutes).toBe(50 * 8 * 22 * 60);
+    expect(s.connections).toBe(50 * 22 * 4);
+    // 2 quick passes a minute while connected
+    expect(s.connectedPasses).toBe(2 * 60 * 8 * 22);
+    expect(s.deltaMessages).toBe(50 * 2 * 60 * 8 * 22 * 2);
+    // hello per connection, 12 pings and 1 reauth per connected hour, each answered
+    expect(s.controlMessages).toBe((4400 + 8800 * 13) * 2);
+  });
+
+  it('prices the WebSocket API, the functions and the connections table', () => {
+    const cost = liveCost(workload, live);
+    expect(lineOf(cost, 'WebSocket connection minutes').usd).toBeCloseTo(528_000 * 0.25e-6, 6);
+    expect(lineOf(cost, 'WebSocket delta messages').quantity).toBe(2_112_000);
+    expect(lineOf(cost, 'WebSocket delta messages').usd).toBeCloseTo(2.112, 6);
+    expect(lineOf(cost, 'WebSocket delta messages').basis).toBe('measured');
+    // notify on every quick pass of the month (86,400), the sweep every minute, socket and authorizer
+    expect(lineOf(cost, 'requests').quantity).toBe(86_400 + 43_200 + (8800 + 118_800) + 4400);
+    // versions and log entries every pass; put, delete per connection and a reauth update per hour
+    expect(lineOf(cost, 'live table write units').quantity).toBe(86_400 * 2 + 4400 * 2 + 8800);
+    expect(cost.totalUsd).toBeCloseTo(
+      cost.lines.reduce((sum, l) => sum + l.usd, 0),
+      9,
+    );
+    expect(cost.totalUsd).toBeGreaterThan(2.5);
+    expect(cost.totalUsd).toBeLessThan(4);
+  });
+
+  it('meters a message over 32 KB as more than one', () => {
+    const big = liveCost(workload, { ...live, messageBytes: 40 * 1024 });
+    expect(lineOf(big, 'WebSocket delta messages').quantity).toBe(2 * 2_112_000);
   });
 });
 

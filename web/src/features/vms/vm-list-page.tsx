@@ -53,6 +53,7 @@ export function VmListPage({ title, troubleshooting = false }: { title: string; 
         {query.data !== undefined && (
           <p className="freshness">
             Updated <TimeAgo iso={newestCheck(query.data.vms)} />
+            {query.mode === 'live' ? ' · live' : ''}
             {query.isFetching ? ' · refreshing' : ''}
           </p>
         )}
