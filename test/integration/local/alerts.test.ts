@@ -78,8 +78,14 @@ describe('cluster alerts on the local stack', () => {
       return alert;
     }, 90_000);
     expect(unsynced?.details).toMatchObject({ cluster_id: down.id, cutoff_ms: 15_000 });
-    // Not before the cutoff: the last success was at most one pass before the fault.
-    expect((unsynced?.at ?? 0) - startedAt).toBeGreaterThanOrEqual(15_000 - 2_000);
+    // Not before the cutoff: the cluster's last success (which the outage froze) is at least the
+    // cutoff older than the alert, and it came before the fault.
+    const frozen = (await stack.repositories.syncState.listClusterStates()).find(
+      (s) => s.cluster_id === down.id,
+    );
+    const lastSuccessAt = frozen?.last_success_at ?? Number.NaN;
+    expect(lastSuccessAt).toBeLessThanOrEqual(startedAt);
+    expect((unsynced?.at ?? 0) - lastSuccessAt).toBeGreaterThanOrEqual(15_000);
     // Quick passes go on failing for a while: still one alert.
     await sleep(3_000);
     expect(stack.alerts.map((a) => a.kind)).toEqual(['cluster_unsynced']);
