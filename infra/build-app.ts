@@ -50,6 +50,8 @@ export function buildApp(app: App) {
     syncClusterFunction: sync.syncClusterFunction.function,
     syncStateMachines: { full: sync.fullSyncStateMachine, quick: sync.quickSyncStateMachine },
     alarmTopic: sync.monitoring.alarmTopic,
+    // failed bulk and scheduled actions alert the admins on the sync stack's topic
+    adminAlerts: sync.alerts,
     classSchedules: { environment: { CLUSTERS_CONFIG: clusters.environmentJson } },
     routeEnvironment: {
       vmAction: {

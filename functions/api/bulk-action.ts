@@ -1,10 +1,12 @@
 /**
  * POST /api/bulk-actions: one power action on many VMs (a list, or a class's VMs for its teachers
  * and admins), each through the single action's checks, at most the per-node worker limit at once.
+ * A request with failed VMs alerts the admins once (`ALERT_TOPIC_ARN`).
  */
 import { randomUUID } from 'node:crypto';
 import { type BulkServiceDeps, startBulkAction, toBulkResponse } from '#shared/actions/bulk-service.ts';
 import { defaultActionWiring, structuredLogger } from '#shared/actions/wiring.ts';
+import { alertPublisherFromEnv } from '#shared/alerts/wiring.ts';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
 import { getDocumentClient, tableNamesFromEnv } from '#shared/clients/dynamodb.ts';
 import { type HttpLambdaHandler, httpHandler } from '#shared/http/middleware.ts';
@@ -40,6 +42,7 @@ async function defaultBulkDeps(): Promise<BulkServiceDeps> {
     actionService: (waitMs) => wiring.actionService(waitMs),
     workerLimit: (clusterId) => wiring.workerLimit(clusterId),
     audit: api.audit,
+    publishAlert: alertPublisherFromEnv(process.env, structuredLogger),
     logger: structuredLogger,
     now: api.now,
   };

@@ -1,9 +1,10 @@
 /**
  * The one scheduled function of the class schedules (EventBridge Scheduler every 5 minutes; the
  * local runner on one machine): evaluates every class's schedule and acts through the bulk action
- * with the schedule as the actor.
+ * with the schedule as the actor; a failed action alerts the admins (`ALERT_TOPIC_ARN`).
  */
 import { defaultActionWiring, structuredLogger } from '#shared/actions/wiring.ts';
+import { alertPublisherFromEnv } from '#shared/alerts/wiring.ts';
 import { defaultApiDependencies } from '#shared/api/dependencies.ts';
 import { withInvocationLogger } from '#shared/observability/powertools.ts';
 import { historyCpuPort } from '#shared/schedules/history-cpu.ts';
@@ -49,6 +50,7 @@ function defaultScheduleDeps(): Promise<ScheduleRunDeps> {
       },
       cpuHistory: historyCpuPort(api.repositories.history),
       audit: api.audit,
+      publishAlert: alertPublisherFromEnv(process.env, structuredLogger),
       now: api.now,
       settings: scheduleSettingsFromEnv(process.env),
     };

@@ -9,6 +9,7 @@ import { cadenceEnvironment } from '#shared/config/cadence.ts';
 import { IDENTITY_ENV } from '#shared/http/identity.ts';
 import { type RouteId, routeList } from '#shared/http/routes.ts';
 import { type DeploymentConfig, deploymentCadence } from '../config.ts';
+import type { AdminAlerts } from '../constructs/admin-alerts.ts';
 import { ApiAuth } from '../constructs/api-auth.ts';
 import { type ApiHandlerNetwork, ApiHandlers } from '../constructs/api-handlers.ts';
 import { ApiHttp } from '../constructs/api-http.ts';
@@ -42,6 +43,12 @@ export interface ApiStackProps extends StackProps {
    * environment (the clusters configuration). @default - no class schedules
    */
   readonly classSchedules?: { readonly environment: Readonly<Record<string, string>> };
+  /**
+   * The admin alert topic (the sync stack's): the bulk-action route and the class schedules'
+   * function publish failed actions to it (`ALERT_TOPIC_ARN`, exact publish grants).
+   * @default - they only log and audit
+   */
+  readonly adminAlerts?: Pick<AdminAlerts, 'allowPublish'>;
 }
 
 /**
@@ -109,6 +116,10 @@ export class ApiStack extends Stack {
           ...props.classSchedules.environment,
         },
       });
+    }
+    if (props.adminAlerts !== undefined) {
+      props.adminAlerts.allowPublish(this.handlers.functions.bulkAction);
+      if (this.classSchedules !== undefined) props.adminAlerts.allowPublish(this.classSchedules.function);
     }
     this.http = new ApiHttp(this, 'Http', {
       routes: routeList,

@@ -1,3 +1,4 @@
+import type { PublishAlert } from '#shared/alerts/alerts.ts';
 import { requireClassManager } from '#shared/api/ownership-views.ts';
 import { PENDING_ACTION_EXPIRY_MS } from '#shared/domain/to-api-vm.ts';
 import type { PendingAction, VmKey } from '#shared/domain/vm-record.ts';
@@ -5,6 +6,7 @@ import { NotFoundError } from '#shared/http/errors.ts';
 import type { Caller } from '#shared/http/identity.ts';
 import type { BulkActionResponse } from '#shared/http/schemas/bulk.ts';
 import type { InventoryRepository, OwnershipRepository } from '#shared/store/ports.ts';
+import { actionFailedAlert, publishActionFailedSafely } from './action-alerts.ts';
 import { type BulkActionDeps, countOutcomes, refreshLine, runBulkAction } from './bulk-action.ts';
 import type { BulkJob, BulkJobStore } from './bulk-job.ts';
 
@@ -16,6 +18,8 @@ export interface BulkServiceDeps extends BulkActionDeps {
   readonly newId: () => string;
   /** default 120 s (the action service's) */
   readonly pendingExpiryMs?: number;
+  /** the admin alerts: one `action_failed` per request with failed VMs; none when absent */
+  readonly publishAlert?: PublishAlert | undefined;
 }
 
 /** A bulk request as the route receives it. */
@@ -42,7 +46,11 @@ export async function classTargets(
     .map((link) => ({ cluster_id: link.cluster_id, vmid: link.vmid }));
 }
 
-/** Runs a bulk request (a list, or a class's VMs) and keeps its record for the status route. */
+/**
+ * Runs a bulk request (a list, or a class's VMs) and keeps its record for the status route. A
+ * request with failed VMs (see {@link actionFailedAlert}: not the caller's refusals) raises one
+ * `action_failed` alert; publishing it never fails the request.
+ */
 export async function startBulkAction(deps: BulkServiceDeps, request: StartBulkRequest): Promise<BulkJob> {
   const now = deps.now ?? Date.now;
   const classId = request.classId ?? null;
@@ -66,6 +74,16 @@ export async function startBulkAction(deps: BulkServiceDeps, request: StartBulkR
     results,
   };
   await deps.jobs.putBulkJob(job);
+  await publishActionFailedSafely(
+    deps.publishAlert,
+    actionFailedAlert(results, {
+      source: 'bulk',
+      action: request.action,
+      reference: bulkId,
+      classId: classId ?? undefined,
+    }),
+    deps.logger,
+  );
   return job;
 }
 

@@ -1,4 +1,6 @@
-import { type BulkActionDeps, type BulkItemResult, runBulkAction } from '#shared/actions/bulk-action.ts';
+import { actionFailedAlert, publishActionFailedSafely } from '#shared/actions/action-alerts.ts';
+import { type BulkActionDeps, runBulkAction } from '#shared/actions/bulk-action.ts';
+import type { PublishAlert } from '#shared/alerts/alerts.ts';
 import type { AuditPort } from '#shared/audit/audit-port.ts';
 import { recordAuditSafely } from '#shared/audit/audit-port.ts';
 import type { PendingAction, VmKey } from '#shared/domain/vm-record.ts';
@@ -11,14 +13,16 @@ import {
   scheduleActor,
 } from './class-schedule.ts';
 import { type CpuMinute, type PlanSettings, planSchedule, type ShutdownReason } from './plan.ts';
-import type { AlertPort, CpuHistoryPort } from './ports.ts';
+import type { CpuHistoryPort } from './ports.ts';
 
 /**
  * The one scheduled evaluation of every class's schedule (EventBridge Scheduler every 5 minutes on
  * AWS, the local runner on one machine): per class, claims the window since its last evaluation
  * (so a time fires once, whichever run gets there), plans, and acts through the bulk action with
  * the schedule as the actor (`schedule:<class id>`), every VM audited; idle warnings are written on
- * the VMs' items, where the API shows them.
+ * the VMs' items, where the API shows them. Each action whose run had failed VMs (Proxmox
+ * unreachable or answering the power call with an error) raises one `action_failed` alert (source
+ * `schedule`, or `idle_rule` for idle shutdowns); publishing never fails the run.
  */
 
 /** Settings of the evaluation (see README "Class schedules"). */
@@ -44,7 +48,8 @@ export interface ScheduleRunDeps {
   readonly bulk: Pick<BulkActionDeps, 'actionService' | 'workerLimit' | 'logger' | 'vmWaitMs' | 'budgetMs'>;
   readonly cpuHistory?: CpuHistoryPort | undefined;
   readonly audit?: AuditPort | undefined;
-  readonly alerts?: AlertPort | undefined;
+  /** the admin alerts (`action_failed`); none when absent */
+  readonly publishAlert?: PublishAlert | undefined;
   readonly now?: () => number;
   readonly settings?: Partial<ScheduleRunSettings>;
 }
@@ -124,21 +129,34 @@ export async function runClassSchedule(
   const plan = planSchedule({ schedule, vms, from, now, cpu, settings });
 
   const caller: Caller = { username: scheduleActor(classId), roles: { admin: true, teacher: false } };
-  const failed: BulkItemResult[] = [];
-  const act = async (action: PendingAction, auditAction: string, targets: VmKey[]) => {
+  /** VMs refused or failed (the summary's count; alerts only count failures, see action-alerts) */
+  let failed = 0;
+  const act = async (
+    action: PendingAction,
+    auditAction: string,
+    targets: VmKey[],
+    source: 'schedule' | 'idle_rule',
+  ) => {
     if (targets.length === 0) return [];
+    const requestId = `${classId}@${now}:${auditAction}`;
     const lines = await runBulkAction(
       { ...deps.bulk, inventory: deps.inventory, audit: deps.audit, now: deps.now },
-      { caller, action, targets, requestId: `${classId}@${now}:${auditAction}`, classId, auditAction },
+      { caller, action, targets, requestId, classId, auditAction },
     );
-    failed.push(...lines.filter((line) => line.outcome === 'failed' || line.outcome === 'refused'));
+    failed += lines.filter((line) => line.outcome === 'failed' || line.outcome === 'refused').length;
+    await publishActionFailedSafely(
+      deps.publishAlert,
+      actionFailedAlert(lines, { source, action, reference: requestId, classId }),
+      deps.bulk.logger,
+    );
     return lines;
   };
-  const started = await act('start', AUDIT_ACTION.start, plan.start);
+  const started = await act('start', AUDIT_ACTION.start, plan.start, 'schedule');
   let shutDown = 0;
   for (const reason of ['shutdown_time', 'max_uptime', 'idle'] as const) {
     const targets = plan.shutdown.filter((entry) => entry.reason === reason).map((entry) => entry.key);
-    const lines = await act('shutdown', AUDIT_ACTION[reason], targets);
+    const source = reason === 'idle' ? 'idle_rule' : 'schedule';
+    const lines = await act('shutdown', AUDIT_ACTION[reason], targets, source);
     shutDown += lines.filter((line) => line.outcome === 'done' || line.outcome === 'pending').length;
   }
   if (deps.audit !== undefined) {
@@ -162,15 +180,6 @@ export async function runClassSchedule(
   for (const { key, at } of plan.warn) await deps.inventory.setIdleWarning(key, at);
   for (const key of plan.clearWarning) await deps.inventory.setIdleWarning(key, null);
 
-  if (failed.length > 0 && deps.alerts !== undefined) {
-    await deps.alerts.publishAlert({
-      kind: 'scheduled_action_failed',
-      class_id: classId,
-      action: 'schedule',
-      failed: failed.map((line) => ({ cluster_id: line.cluster_id, vmid: line.vmid, reason: line.reason })),
-      at: now,
-    });
-  }
   return {
     class_id: classId,
     evaluated: true,
@@ -178,7 +187,7 @@ export async function runClassSchedule(
     shut_down: shutDown,
     skipped: plan.skipped.length,
     warned: plan.warn.length,
-    failed: failed.length,
+    failed,
   };
 }
 

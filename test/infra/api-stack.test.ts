@@ -335,6 +335,29 @@ describe('ApiStack', () => {
     }
   });
 
+  it("lets the bulk-action route alone publish to the sync stack's admin alert topic, with exact grants and ALERT_TOPIC_ARN", () => {
+    const topic = {
+      'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputRefAlertsTopic/),
+    };
+    const key = {
+      'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputFnGetAttAlertsKey\w+Arn/),
+    };
+    const alerting = (s: Statement) => actionsOf(s).some((a) => a.startsWith('sns:') || a.startsWith('kms:'));
+    expect(statementsOf('bulkAction').filter(alerting)).toEqual([
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: topic },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: key },
+    ]);
+    const environment = z
+      .object({ Environment: z.object({ Variables: z.record(z.string(), z.unknown()) }) })
+      .parse(all[functionIdOf('bulkAction')]?.Properties).Environment.Variables;
+    expect(environment.ALERT_TOPIC_ARN).toEqual(topic);
+    // no other route publishes (the single action's failure is its caller's answer)
+    for (const route of routeList) {
+      if (route.id === 'bulkAction') continue;
+      expect(statementsOf(route.id as RouteId).filter(alerting), route.id).toEqual([]);
+    }
+  });
+
   it('gives the action function its wait setting (default 5 s) and refuses one above 10 s at synth', () => {
     const environment = z
       .object({ Environment: z.object({ Variables: z.record(z.string(), z.unknown()) }) })

@@ -107,4 +107,28 @@ describe('class schedules', () => {
       AuditTrail: expected('audit'),
     });
   });
+
+  it("publishes failed actions to the sync stack's admin alert topic: exact grants and ALERT_TOPIC_ARN", () => {
+    const [, fn] = classSchedulesFunction();
+    const topic = {
+      'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputRefAlertsTopic/),
+    };
+    const key = {
+      'Fn::ImportValue': expect.stringMatching(/^PveInventorySync:ExportsOutputFnGetAttAlertsKey\w+Arn/),
+    };
+    const env = z
+      .object({ Variables: z.record(z.string(), z.unknown()) })
+      .parse(fn.Properties.Environment).Variables;
+    expect(env.ALERT_TOPIC_ARN).toEqual(topic);
+    const roleId = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.string()]) }).parse(fn.Properties.Role)[
+      'Fn::GetAtt'
+    ][0];
+    const alerting = statementsOfRole(roleId).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('sns:') || a.startsWith('kms:')),
+    );
+    expect(alerting).toEqual([
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: topic },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: key },
+    ]);
+  });
 });

@@ -69,11 +69,12 @@ describe('deployment settings checked at synth', () => {
       [stacks.sync, 1],
       [stacks.api, 3],
     ] as const) {
-      // (the sync stack's other kms statement is record-run's use of the alert topic's own key)
-      const decrypt = statements(template(stack)).filter(
-        (s) => JSON.stringify(s.Action).includes('kms:') && !JSON.stringify(s.Resource).includes('AlertsKey'),
-      );
+      // (the other kms statements are the alert publishers' use of the alert topic's own key:
+      // record-run in the sync stack; the bulk action and the class schedules in the API stack)
+      const kms = statements(template(stack)).filter((s) => JSON.stringify(s.Action).includes('kms:'));
+      const decrypt = kms.filter((s) => !JSON.stringify(s.Resource).includes('AlertsKey'));
       expect(decrypt, stack.stackName).toEqual(Array.from({ length: readers }, () => statement));
+      expect(kms.length - decrypt.length, stack.stackName).toBe(stack === stacks.sync ? 1 : 2);
     }
     expect(() => synthApp({ pveInventory: { tokenSecretKmsKeyArn: 'alias/pve' } })).toThrow(
       /pveInventory\.tokenSecretKmsKeyArn: must be a KMS key ARN/,

@@ -13,6 +13,9 @@ import type { GatewayLambdaHandler } from '#local/gateway/server.ts';
 import type { BulkServiceDeps } from '#shared/actions/bulk-service.ts';
 import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { createActionWiring } from '#shared/actions/wiring.ts';
+import { type Alert, createAlertPublisher } from '#shared/alerts/alerts.ts';
+import { auditAlertSink } from '#shared/alerts/sinks.ts';
+import { alertSinksFromEnv, bindLocalAlertSink } from '#shared/alerts/wiring.ts';
 import { type BulkActionResponse, BulkActionResponseSchema } from '#shared/http/schemas/bulk.ts';
 import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
 import { DynamoDbBulkJobStore } from '#shared/store/dynamodb/bulk-job-repository.ts';
@@ -24,7 +27,9 @@ import { simClusters, storedFromTruth } from './sim-fixtures.ts';
 /**
  * Bulk actions through the local gateway (JWT authorizer), the real handlers, DynamoDB Local and
  * the Proxmox simulator: a teacher starts a 30-VM class (and its template, refused), the load on
- * each node stays within its 3 workers, every VM is reported and audited; the status route; who may.
+ * each node stays within its 3 workers, every VM is reported and audited; the status route; who may;
+ * a request whose power calls Proxmox fails raises one `action_failed` alert (refusals and
+ * successes none), in the audit trail and on the bound local sink (the local stack's status line).
  */
 
 const CLASS_ID = 'lab-30';
@@ -36,6 +41,9 @@ let classGuests: GroundTruthGuest[];
 let template: GroundTruthGuest;
 let aliceOwn: GroundTruthGuest;
 let bobOwn: GroundTruthGuest;
+/** The alerts delivered to the bound local sink. */
+const alerts: Alert[] = [];
+let unbindAlerts: (() => void) | undefined;
 
 const plain = (g: GroundTruthGuest) => !g.template && g.lock === undefined && g.hastate === undefined;
 
@@ -89,6 +97,12 @@ beforeAll(async () => {
     pollIntervalMs: 50,
   });
   const jobs = new DynamoDbBulkJobStore(world.tables.documentClient, world.tables.names.syncState);
+  unbindAlerts = bindLocalAlertSink({
+    name: 'status-line',
+    deliver: async (alert) => void alerts.push(alert),
+  });
+  const audit = world.deps.audit;
+  if (audit === undefined) throw new Error('the API world has no audit trail');
   const deps: BulkServiceDeps = {
     inventory: repositories.inventory,
     ownership: repositories.ownership,
@@ -97,6 +111,10 @@ beforeAll(async () => {
     actionService: (waitMs) => wiring.actionService(waitMs),
     workerLimit: (id) => wiring.workerLimit(id),
     audit: world.deps.audit,
+    publishAlert: createAlertPublisher({
+      sinks: [auditAlertSink(audit), ...alertSinksFromEnv({})],
+      logger: { error: () => {} },
+    }),
     vmWaitMs: 5_000,
     budgetMs: 25_000,
   };
@@ -133,6 +151,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  unbindAlerts?.();
   await provider?.close();
   await world?.close();
   await sim?.stop();
@@ -247,5 +266,51 @@ describe('who may act in bulk', () => {
     expect(JSON.stringify(neither.json)).toContain('exactly one of vms and class_id');
     const badAction = await bulk(world.tokens.admin, { action: 'explode', class_id: CLASS_ID });
     expect(badAction.status).toBe(400);
+  });
+});
+
+describe('alerts of bulk actions', () => {
+  afterAll(() => sim.faults.reset());
+
+  it('raised none for the requests above: refusals (template, not visible) are the caller’s to read', () => {
+    expect(alerts).toEqual([]);
+  });
+
+  it('raises one action_failed alert for a request whose power calls Proxmox fails, not one per VM', async () => {
+    const targets = [aliceOwn, classGuests[0] as GroundTruthGuest];
+    for (const guest of targets) expect(sim.guest(clusterId, guest.vmid)?.status).toBe('running');
+    sim.faults.setErrorRate(clusterId, 'power', 1, 500);
+    const { status, json } = await bulk(world.tokens.admin, {
+      action: 'stop',
+      vms: targets.map((guest) => ({ cluster_id: clusterId, vmid: guest.vmid })),
+    });
+    expect(status, JSON.stringify(json)).toBe(200);
+    const answer = BulkActionResponseSchema.parse(json);
+    expect(answer.results.map((line) => [line.outcome, line.error_code])).toEqual([
+      ['refused', 'action_failed'],
+      ['refused', 'action_failed'],
+    ]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      kind: 'action_failed',
+      subject: 'Bulk stop failed: VMs (2 failed)',
+      details: { source: 'bulk', action: 'stop', reference: answer.bulk_id, failed: 2 },
+    });
+    expect(alerts[0]?.details.vmid).toBeUndefined();
+    const page = await world.deps.audit?.listAudit({ actor: 'system' }, 10);
+    expect(page?.entries.map((e) => [e.action, e.target.operation, e.result, e.request_id])).toEqual([
+      ['alert.action_failed', 'action_failed', 'failed', alerts[0]?.id],
+    ]);
+  });
+
+  it('raises none for a fully successful request', async () => {
+    sim.faults.reset();
+    const { status, json } = await bulk(world.tokens.admin, {
+      action: 'stop',
+      vms: [{ cluster_id: clusterId, vmid: aliceOwn.vmid }],
+    });
+    expect(status, JSON.stringify(json)).toBe(200);
+    expect(BulkActionResponseSchema.parse(json).counts).toMatchObject({ refused: 0, failed: 0 });
+    expect(alerts).toHaveLength(1);
   });
 });

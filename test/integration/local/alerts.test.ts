@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack/index.ts';
 import { formatStatusLine } from '#local/stack/status-line.ts';
+import { BulkActionResponseSchema } from '#shared/http/schemas/bulk.ts';
 import { DynamoDbAuditTrail } from '#shared/store/dynamodb/audit-repository.ts';
 import { localDocumentClient } from '../../helpers/dynamodb.ts';
 
@@ -11,7 +12,8 @@ import { localDocumentClient } from '../../helpers/dynamodb.ts';
  * Admin alerts on the local stack (DynamoDB Local, the simulator, the real state machines and task
  * handlers): a cluster taken down by a simulator fault is alerted once when it has been unsynced
  * longer than the staleness cutoff, and once when it syncs again — on the status line and in the
- * audit trail — however many quick passes ran in between.
+ * audit trail — however many quick passes ran in between. A bulk action through the local gateway
+ * whose power calls Proxmox fails is alerted once the same way (the route runs in this process).
  */
 
 let stack: LocalStack;
@@ -76,8 +78,14 @@ describe('cluster alerts on the local stack', () => {
       return alert;
     }, 90_000);
     expect(unsynced?.details).toMatchObject({ cluster_id: down.id, cutoff_ms: 15_000 });
-    // Not before the cutoff: the last success was at most one pass before the fault.
-    expect((unsynced?.at ?? 0) - startedAt).toBeGreaterThanOrEqual(15_000 - 2_000);
+    // Not before the cutoff: the cluster's last success (which the outage froze) is at least the
+    // cutoff older than the alert, and it came before the fault.
+    const frozen = (await stack.repositories.syncState.listClusterStates()).find(
+      (s) => s.cluster_id === down.id,
+    );
+    const lastSuccessAt = frozen?.last_success_at ?? Number.NaN;
+    expect(lastSuccessAt).toBeLessThanOrEqual(startedAt);
+    expect((unsynced?.at ?? 0) - lastSuccessAt).toBeGreaterThanOrEqual(15_000);
     // Quick passes go on failing for a while: still one alert.
     await sleep(3_000);
     expect(stack.alerts.map((a) => a.kind)).toEqual(['cluster_unsynced']);
@@ -109,5 +117,48 @@ describe('cluster alerts on the local stack', () => {
       ['alert.cluster_unsynced', down.id, 'failed'],
     ]);
     expect(stack.alerts.every((a) => a.details.cluster_id === down.id)).toBe(true);
+  });
+});
+
+describe('failed bulk actions on the local stack', () => {
+  it('alerts a bulk action whose power call Proxmox fails once, on the status line and in the audit trail', async () => {
+    const simulator = stack.simulator;
+    const cluster = simulator?.clusters[0];
+    if (simulator === undefined || cluster === undefined) throw new Error('no simulated cluster');
+    const guest = simulator
+      .groundTruth(cluster.id)
+      .find((g) => !g.template && g.lock === undefined && g.hastate === undefined && g.status === 'running');
+    if (guest === undefined) throw new Error('no running plain guest');
+    const before = stack.alerts.length;
+    simulator.faults.setErrorRate(cluster.id, 'power', 1, 500);
+    try {
+      const response = await fetch(`${stack.apiUrl}/api/bulk-actions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.tokens.admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'stop', vms: [{ cluster_id: cluster.id, vmid: guest.vmid }] }),
+      });
+      expect(response.status).toBe(200);
+      const answer = BulkActionResponseSchema.parse(await response.json());
+      expect(answer.results.map((line) => line.error_code)).toEqual(['action_failed']);
+      const raised = stack.alerts.slice(before);
+      expect(raised.map((a) => [a.kind, a.details.source, a.details.reference])).toEqual([
+        ['action_failed', 'bulk', answer.bulk_id],
+      ]);
+      const line = formatStatusLine({
+        runner: stack.runner.status(),
+        clusters: await stack.repositories.syncState.listClusterStates(),
+        nowMs: Date.now(),
+        alerts: stack.alerts,
+      });
+      expect(line).toContain(`Bulk stop failed: VM ${cluster.id}/${guest.vmid}`);
+      const { documentClient } = localDocumentClient();
+      const audit = new DynamoDbAuditTrail(documentClient, stack.tableNames.audit);
+      const page = await audit.listAudit({ actor: 'system' }, 10);
+      expect(page.entries.filter((e) => e.action === 'alert.action_failed').map((e) => e.request_id)).toEqual(
+        [raised[0]?.id],
+      );
+    } finally {
+      simulator.faults.setErrorRate(cluster.id, 'power', 0);
+    }
   });
 });

@@ -8,6 +8,9 @@ vi.hoisted(() => {
 import { createRunClassSchedulesHandler } from '#functions/schedule/run-class-schedules.ts';
 import { createGatewayProvider, type GatewayProvider } from '#shared/actions/gateway-provider.ts';
 import { type ActionWiring, createActionWiring } from '#shared/actions/wiring.ts';
+import { type Alert, createAlertPublisher, type PublishAlert } from '#shared/alerts/alerts.ts';
+import { auditAlertSink } from '#shared/alerts/sinks.ts';
+import { alertSinksFromEnv, bindLocalAlertSink } from '#shared/alerts/wiring.ts';
 import type { AuditEntry } from '#shared/audit/audit-entry.ts';
 import type { HistoryBucket } from '#shared/domain/metrics-history.ts';
 import type { VmKey } from '#shared/domain/vm-record.ts';
@@ -27,7 +30,8 @@ import { type ApiWorld, startApiWorld } from '../api/api-world.ts';
  * schedule as actor, and skips a VM a user just started; the idle rule warns first (the warning is
  * on the VM in the API), then shuts the idle VM down, spares a busy one and one kept running.
  * The CPU history is read from the metrics history store (minute buckets written here as the
- * quick sync writes them).
+ * quick sync writes them). A scheduled shutdown Proxmox fails raises one `action_failed` alert, in
+ * the audit trail and on the bound local sink (the local stack's status line); successful runs none.
  */
 
 const MINUTE = 60_000;
@@ -38,6 +42,10 @@ let wiring: ActionWiring;
 let clusterId: string;
 let clock: number;
 let guests: GroundTruthGuest[];
+/** The alerts delivered to the bound local sink (what the local stack's status line shows). */
+const alerts: Alert[] = [];
+let unbindAlerts: (() => void) | undefined;
+let publishAlert: PublishAlert;
 
 /** Writes the metrics history's minute buckets of `vms` (busy ones at 40 %, the others at 1.5 %). */
 async function recordHistory(
@@ -76,6 +84,7 @@ function deps(): ScheduleRunDeps {
     },
     cpuHistory: historyCpuPort(world.repositories.history),
     audit: world.deps.audit,
+    publishAlert,
     now: () => clock,
     settings: { userGraceMs: 30 * MINUTE, idleWarningMs: 10 * MINUTE },
   };
@@ -117,6 +126,17 @@ beforeAll(async () => {
     sim.setGuestStatus(clusterId, guest.vmid, i === 1 ? 'stopped' : 'running');
   await sim.settled();
   world = await startApiWorld('schedules', {}, () => clock);
+  // the sinks the local stack has: the audit trail and its bound status-line sink
+  unbindAlerts = bindLocalAlertSink({
+    name: 'status-line',
+    deliver: async (alert) => void alerts.push(alert),
+  });
+  const audit = world.deps.audit;
+  if (audit === undefined) throw new Error('the API world has no audit trail');
+  publishAlert = createAlertPublisher({
+    sinks: [auditAlertSink(audit), ...alertSinksFromEnv({})],
+    logger: { error: () => {} },
+  });
   const { clusters, env } = simClusters(sim);
   provider = createGatewayProvider(
     clusters,
@@ -139,6 +159,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  unbindAlerts?.();
   await provider?.close();
   await world?.close();
   await sim?.stop();
@@ -187,6 +208,8 @@ describe('a night shutdown', () => {
     expect(sim.counters(clusterId).power).toBe(1);
     expect(sim.guest(clusterId, longRunning.vmid)?.status).toBe('stopped');
     expect(sim.guest(clusterId, userStarted.vmid)?.status).toBe('running');
+    // a shutdown that went through (and a skip) is no alert
+    expect(alerts).toEqual([]);
   });
 
   it('does not fire again in the next windows', async () => {
@@ -294,6 +317,62 @@ describe('the idle rule', () => {
     const entries = await auditOf(CLASS);
     expect(entries.map((e) => [e.action, e.target.vmid, e.result])).toEqual([
       ['idleShutdown', idle.vmid, 'success'],
+    ]);
+  });
+});
+
+describe('a scheduled shutdown that fails', () => {
+  const CLASS = 'failing';
+  let target: GroundTruthGuest;
+  let fireAt: number;
+
+  beforeAll(async () => {
+    target = guests[5] as GroundTruthGuest;
+    await linkClass(CLASS, [target]);
+    fireAt = Math.ceil(clock / MINUTE) * MINUTE + 3 * MINUTE;
+    const fire = new Date(fireAt);
+    const response = await world.request('PUT', `/api/classes/${CLASS}/schedule`, {
+      token: world.tokens.teacher,
+      body: { timezone: 'UTC', shutdown_cron: `${fire.getUTCMinutes()} ${fire.getUTCHours()} * * *` },
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+  });
+
+  afterAll(() => sim.faults.reset());
+
+  it('raises one action_failed alert, on the status-line sink and in the audit trail; the run goes on', async () => {
+    const before = alerts.length;
+    sim.faults.setErrorRate(clusterId, 'power', 1, 500);
+    clock = fireAt + MINUTE;
+    const output = await run();
+    expect(output.classes.find((c) => c.class_id === CLASS)).toMatchObject({
+      evaluated: true,
+      shut_down: 0,
+      failed: 1,
+    });
+    expect(sim.guest(clusterId, target.vmid)?.status).toBe('running');
+    const mine = alerts.slice(before).filter((alert) => alert.details.class_id === CLASS);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      kind: 'action_failed',
+      subject: `Scheduled shutdown failed: VM ${clusterId}/${target.vmid} (1 failed)`,
+      details: {
+        source: 'schedule',
+        action: 'shutdown',
+        class_id: CLASS,
+        cluster_id: clusterId,
+        vmid: target.vmid,
+        failed: 1,
+        reference: `${CLASS}@${clock}:scheduledShutdown`,
+      },
+    });
+    const page = await world.deps.audit?.listAudit({ classId: CLASS, actor: 'system' }, 10);
+    expect(page?.entries.map((e) => [e.action, e.target.vmid, e.target.operation, e.result])).toEqual([
+      ['alert.action_failed', target.vmid, 'action_failed', 'failed'],
+    ]);
+    // the VM's own audit entry tells what Proxmox answered
+    expect((await auditOf(CLASS)).map((e) => [e.action, e.result, e.error_code])).toEqual([
+      ['scheduledShutdown', 'refused', 'action_failed'],
     ]);
   });
 });

@@ -19,7 +19,7 @@ describe('a full sync with a deadline', () => {
     // Contiguous VMIDs per node and slow per-guest calls: the run cannot finish in its time.
     h = await startSyncHarness(
       'sync-deadline',
-      { clusters: 1, guestsPerCluster: GUESTS, nodeLayout: 'contiguous', latencyMs: { config: 400 } },
+      { clusters: 1, guestsPerCluster: GUESTS, nodeLayout: 'contiguous', latencyMs: { config: 800 } },
       { now: () => Date.now() },
     );
     clusterId = h.sim.clusters[0]?.id ?? '';
@@ -30,8 +30,9 @@ describe('a full sync with a deadline', () => {
   });
 
   it('stops before its deadline, keeps what it did, and the next run reads only the rest', async () => {
-    // Reading every config takes about 240 × 0.4 s / 9 slots ≈ 11 s; the run has 10.
-    const deadlineAt = Date.now() + 10_000;
+    // Reading every config takes at least 240 × 0.8 s / 9 slots ≈ 21 s; the run has 20, of which the
+    // listing and the first writes take a few even on a busy machine.
+    const deadlineAt = Date.now() + 20_000;
     const running = h.service.syncClusterDetailed({ cluster_id: clusterId, mode: 'full' }, { deadlineAt });
     let lease = await h.repositories.syncState.getLease(clusterId, 'full');
     while (lease === null && Date.now() < deadlineAt - 5_000) {
