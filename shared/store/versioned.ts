@@ -114,6 +114,36 @@ export function versionedOwnership(
   syncState: Pick<SyncStateRepository, 'bumpOwnershipVersion'>,
 ): OwnershipRepository {
   const wrapped: Record<string, unknown> = {};
+  // Bumps are coalesced: a write that finds a bump running waits for one that starts after it (one
+  // for all such writes), so the version still moves after every write, and a large import's
+  // writes make a few bumps of the one version item, not one each.
+  let running: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    const bump = syncState.bumpOwnershipVersion().then(() => undefined);
+    running = bump.finally(() => {
+      if (running === bumpRef) running = null;
+    });
+    const bumpRef = running;
+    // its failure reaches the writes awaiting `bump`; this chain only clears the slot
+    running.catch(() => undefined);
+    return bump;
+  };
+  const bumpAfterWrite = (): Promise<void> => {
+    if (next !== null) return next;
+    if (running === null) return start();
+    next = running.then(
+      () => {
+        next = null;
+        return start();
+      },
+      () => {
+        next = null;
+        return start();
+      },
+    );
+    return next;
+  };
   for (const method of OWNERSHIP_READ_METHODS) {
     wrapped[method] = (...args: unknown[]) =>
       (ownership[method] as (...a: unknown[]) => Promise<unknown>).apply(ownership, args);
@@ -125,7 +155,7 @@ export function versionedOwnership(
         async (result) => {
           // A write that wrote nothing (a removed guest nobody owned) leaves the version alone.
           if (wroteNothing(result)) return;
-          await syncState.bumpOwnershipVersion();
+          await bumpAfterWrite();
         },
       );
   }
