@@ -72,7 +72,10 @@ Commands:
   token USER [--admin|--teacher] [--ttl D]    print a token of the local issuer (local stack only; --ttl 30m, 12h, 7d; default 1d)
   audit [--user U] [--vm CLUSTER:VMID] [--class ID] [--since T] [--until T] [--limit N]
                                               the audit trail of state-changing requests, newest first (T: ISO time or a duration ago, e.g. 2h)
-  watch [--cluster ID] [--live URL] [--for D] print VM changes as they are pushed (live updates; --json: one message per line)
+  watch [--cluster ID] [--live URL] [--for D] [--verbose]
+                                              print VM changes as they are pushed (live updates; one line per changed VM, one
+                                              per CPU/memory frame with how many VMs moved, --verbose: with their figures;
+                                              --json: one message per line)
 
 Options:
   --json              machine-readable output (read commands)
@@ -96,7 +99,7 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
   assign: ['remove', 'json'],
   token: ['admin', 'teacher', 'ttl'],
   audit: ['user', 'vm', 'class', 'since', 'until', 'limit', 'json'],
-  watch: ['cluster', 'live', 'for', 'json'],
+  watch: ['cluster', 'live', 'for', 'verbose', 'json'],
 };
 const GLOBAL_FLAGS = ['api', 'token', 'data-dir', 'help'];
 
@@ -126,6 +129,7 @@ const ARG_OPTIONS = {
   limit: { type: 'string' },
   live: { type: 'string' },
   for: { type: 'string' },
+  verbose: { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof ARG_OPTIONS; allowPositionals: true }>>['values'];
@@ -591,6 +595,7 @@ async function watch(context: Context): Promise<number> {
     token: connection.token,
     cluster,
     json: context.json,
+    verbose: context.values.verbose === true,
     forMs: context.values.for === undefined ? undefined : parseDuration('--for', context.values.for),
     stdout: (text) => context.io.stdout(text),
     stderr: (text) => context.io.stderr(text),

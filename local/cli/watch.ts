@@ -3,8 +3,9 @@ import { type LiveServerMessage, LiveServerMessageSchema } from '#shared/live/pr
 
 /**
  * `pve-inventory watch`: connects to the live updates' WebSocket API with the CLI's token and prints
- * each change as it arrives (one line per VM change, removal or resync; `--json`: one message per
- * line). Keeps the connection alive with an application ping every 5 minutes.
+ * each change as it arrives (one line per VM change, removal or resync, one line per CPU/memory
+ * `runtime` frame saying how many VMs moved — with `--verbose` also their figures —; `--json`: one
+ * message per line). Keeps the connection alive with an application ping every 5 minutes.
  */
 
 /** Options of {@link watchLive}. */
@@ -15,6 +16,8 @@ export interface WatchOptions {
   /** Only this cluster's changes. */
   readonly cluster?: string | undefined;
   readonly json: boolean;
+  /** Runtime frames with each VM's figures, not only how many moved. */
+  readonly verbose?: boolean;
   /** Stop after this long (ms); until interrupted when absent. */
   readonly forMs?: number | undefined;
   readonly stdout: (text: string) => void;
@@ -28,7 +31,11 @@ function value(field: unknown): string {
 }
 
 /** The lines a message prints as (none for `pong`). */
-export function formatLiveMessage(message: LiveServerMessage, now: Date = new Date()): string[] {
+export function formatLiveMessage(
+  message: LiveServerMessage,
+  now: Date = new Date(),
+  options: { verbose?: boolean } = {},
+): string[] {
   const time = now.toISOString().slice(11, 19);
   switch (message.type) {
     case 'hello':
@@ -50,6 +57,14 @@ export function formatLiveMessage(message: LiveServerMessage, now: Date = new Da
         }),
         ...message.removed.map((key) => `${time} ${key.cluster_id}/${key.vmid} v${message.version} removed`),
       ];
+    case 'runtime': {
+      const count = `${message.vms.length} VM${message.vms.length === 1 ? '' : 's'}`;
+      const figures =
+        options.verbose === true
+          ? `: ${message.vms.map(([vmid, cpu, memory]) => `${vmid} cpu=${cpu}% mem=${memory}%`).join(', ')}`
+          : '';
+      return [`${time} ${message.cluster} v${message.version} cpu/memory of ${count}${figures}`];
+    }
     case 'resync':
       return [`${time} ${message.cluster} v${message.version} resync (${message.reason}): reload the list`];
     case 'reauth':
@@ -99,7 +114,8 @@ export function watchLive(options: WatchOptions): Promise<number> {
         if (message.type !== 'pong') options.stdout(`${JSON.stringify(message)}\n`);
         return;
       }
-      for (const line of formatLiveMessage(message)) options.stdout(`${line}\n`);
+      for (const line of formatLiveMessage(message, new Date(), { verbose: options.verbose === true }))
+        options.stdout(`${line}\n`);
     });
     ws.on('close', (code, reason) => {
       if (done) return;

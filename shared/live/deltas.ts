@@ -9,14 +9,15 @@ import type { Caller } from '#shared/http/identity.ts';
 import type { InventoryRepository, SyncStateRepository } from '#shared/store/ports.ts';
 import type { LiveChange } from './changes.ts';
 import type { LiveLogEntry } from './ports.ts';
-import type { DeltaMessage, LiveVmChange } from './protocol.ts';
+import type { DeltaMessage, LiveRuntimeTuple, LiveVmChange, RuntimeMessage } from './protocol.ts';
 
 /**
  * What changed in one cluster in one stream batch, in the API's VM shape: the fields each write
  * changed (computed by the list's own mapping, `toApiVm`, on the old and new images), their current
  * values (read back through the list's own code, `toApiVms`, so runtime stats and staleness are
  * exactly what `GET /api/vms` would answer now), the VMs removed, and the (user, VM) pairs whose
- * ownership changed.
+ * ownership changed. VMs whose only change is CPU/memory use go into compact runtime tuples instead
+ * (the `runtime` frame); a VM with any other change carries its CPU/memory in the delta.
  */
 
 export type ApiField = keyof ApiVm;
@@ -38,6 +39,8 @@ export interface ClusterDelta {
   /** changed fields per VM (current values, as an admin sees them) */
   readonly vms: Map<string, LiveVmChange>;
   readonly removed: Map<string, VmKey>;
+  /** VMs whose only change is CPU/memory use: `[vmid, cpu, mem]` (none of them is in `vms`) */
+  readonly runtime: Map<string, LiveRuntimeTuple>;
   readonly ownership: readonly OwnershipPair[];
   /** ownership changed but the affected users are unknown (a class deleted): non-admins reload */
   readonly ownershipUnknown: boolean;
@@ -177,6 +180,7 @@ export async function computeClusterDelta(
   const current = new Map(apiVms.map((vm) => [vmKeyString(vm), vm]));
 
   const vms = new Map<string, LiveVmChange>();
+  const runtime = new Map<string, LiveRuntimeTuple>();
   for (const [id, wanted] of fields) {
     const vm = current.get(id);
     if (vm === undefined) continue;
@@ -192,6 +196,10 @@ export async function computeClusterDelta(
         !(field === 'cpu_usage' || field === 'memory_usage'),
     );
     if (useful.length === 0) continue;
+    if (useful.every((field) => field === 'cpu_usage' || field === 'memory_usage')) {
+      runtime.set(id, [vm.vmid, vm.cpu_usage, vm.memory_usage]);
+      continue;
+    }
     const change: LiveVmChange = { cluster_id: vm.cluster_id, vmid: vm.vmid };
     for (const field of useful) Object.assign(change, { [field]: vm[field] });
     vms.set(id, change);
@@ -202,6 +210,7 @@ export async function computeClusterDelta(
     cluster,
     vms,
     removed,
+    runtime,
     ownership: options.ownership,
     ownershipUnknown: options.ownershipUnknown,
     current,
@@ -213,6 +222,7 @@ export function isEmptyDelta(delta: ClusterDelta): boolean {
   return (
     delta.vms.size === 0 &&
     delta.removed.size === 0 &&
+    delta.runtime.size === 0 &&
     delta.ownership.length === 0 &&
     !delta.ownershipUnknown
   );
@@ -275,6 +285,45 @@ export function deltaForCaller(
   };
 }
 
+/**
+ * One connection's runtime frame for a cluster: the tuples of the VMs it sees, minus those its
+ * delta of the same change already sends (`skip`: their keys). Null when none is left.
+ */
+export function runtimeForCaller(
+  delta: Pick<ClusterDelta, 'cluster' | 'runtime'>,
+  version: number,
+  scope: VisibleScope,
+  skip: ReadonlySet<string> = new Set(),
+): RuntimeMessage | null {
+  const keys = scopeKeySet(scope);
+  const vms: LiveRuntimeTuple[] = [];
+  for (const [id, tuple] of delta.runtime) {
+    if (skip.has(id)) continue;
+    if (scopeHas(scope, keys, { cluster_id: delta.cluster, vmid: tuple[0] })) vms.push(tuple);
+  }
+  if (vms.length === 0) return null;
+  return { type: 'runtime', cluster: delta.cluster, version, vms };
+}
+
+/**
+ * What one connection is sent for a cluster's change: its `delta` (if any) first, then its `runtime`
+ * frame (if any), both with the change's version.
+ */
+export function messagesForCaller(
+  delta: Pick<ClusterDelta, 'cluster' | 'vms' | 'removed' | 'runtime' | 'ownership' | 'current'>,
+  version: number,
+  caller: Caller,
+  scope: VisibleScope,
+): Array<DeltaMessage | RuntimeMessage> {
+  const changes = deltaForCaller(delta, version, caller, scope);
+  const sent = new Set<string>([
+    ...(changes?.vms ?? []).map(vmKeyString),
+    ...(changes?.removed ?? []).map(vmKeyString),
+  ]);
+  const runtime = runtimeForCaller(delta, version, scope, sent);
+  return [...(changes === null ? [] : [changes]), ...(runtime === null ? [] : [runtime])];
+}
+
 /** The log entry of a cluster delta (unfiltered; marked too large past `maxBytes`). */
 export function logEntryOf(delta: ClusterDelta, version: number, at: number, maxBytes: number): LiveLogEntry {
   const entry: LiveLogEntry = {
@@ -283,6 +332,7 @@ export function logEntryOf(delta: ClusterDelta, version: number, at: number, max
     at,
     vms: [...delta.vms.values()],
     removed: [...delta.removed.values()],
+    runtime: [...delta.runtime.values()],
     ownership: delta.ownership.length > 0 || delta.ownershipUnknown,
     ownership_users: delta.ownershipUnknown
       ? null
@@ -290,5 +340,5 @@ export function logEntryOf(delta: ClusterDelta, version: number, at: number, max
     too_large: false,
   };
   if (Buffer.byteLength(JSON.stringify(entry)) <= maxBytes) return entry;
-  return { ...entry, vms: [], removed: [], too_large: true };
+  return { ...entry, vms: [], removed: [], runtime: [], too_large: true };
 }

@@ -7,16 +7,17 @@ import { classifyRecord, type LiveChange, type LiveStreamRecord } from './change
 import {
   type ClusterDelta,
   computeClusterDelta,
-  deltaForCaller,
   isEmptyDelta,
   logEntryOf,
+  messagesForCaller,
   type OwnershipPair,
 } from './deltas.ts';
 import type { LiveConnection, LivePoster, LiveStore } from './ports.ts';
 import type { LiveServerMessage } from './protocol.ts';
 
 /**
- * The fan-out: one stream batch in, at most one message per connection per cluster out. Changes
+ * The fan-out: one stream batch in, at most one `delta` and one `runtime` frame (CPU/memory-only
+ * changes, compact) per connection per cluster out, both with the cluster's new version. Changes
  * are grouped per cluster; each cluster with a change gets the next version and a log entry; then
  * the connections are listed once and each gets its filtered, disclosed delta (visibility resolved
  * once per user by the HTTP list's own rules). Nothing is read per connection when the batch held
@@ -228,29 +229,30 @@ export function createLiveFanout(deps: LiveFanoutDeps): LiveFanout {
         const caller = callerOfConnection(connection);
         const scope = await scopeOf(caller);
         for (const { delta, version } of deltas) {
-          let message: LiveServerMessage | null = deltaForCaller(delta, version, caller, scope);
+          let outgoing: LiveServerMessage[] = messagesForCaller(delta, version, caller, scope);
           if (delta.ownershipUnknown && !caller.roles.admin) {
-            message = { type: 'resync', cluster: delta.cluster, version, reason: 'ownership' };
+            outgoing = [{ type: 'resync', cluster: delta.cluster, version, reason: 'ownership' }];
           }
-          if (message === null) continue;
-          let text = JSON.stringify(message);
-          if (Buffer.byteLength(text) > maxMessageBytes) {
-            message = { type: 'resync', cluster: delta.cluster, version, reason: 'too_large' };
-            text = JSON.stringify(message);
+          const texts = outgoing.map((message) => JSON.stringify(message));
+          if (texts.some((text) => Buffer.byteLength(text) > maxMessageBytes)) {
+            // Only a reload can bring it up to date: nothing else of this change is sent.
+            outgoing = [{ type: 'resync', cluster: delta.cluster, version, reason: 'too_large' }];
           }
-          try {
-            const outcome = await deps.poster.post(connection.connection_id, message);
-            if (outcome === 'gone') {
-              gone += 1;
-              await deps.store.deleteConnection(connection.connection_id);
+          for (const message of outgoing) {
+            try {
+              const outcome = await deps.poster.post(connection.connection_id, message);
+              if (outcome === 'gone') {
+                gone += 1;
+                await deps.store.deleteConnection(connection.connection_id);
+                return;
+              }
+              messages += 1;
+              bytes += Buffer.byteLength(JSON.stringify(message));
+            } catch (error) {
+              // One unreachable connection never fails the batch (its records would be re-sent to all).
+              log('live post failed', { connectionId: connection.connection_id, error: String(error) });
               return;
             }
-            messages += 1;
-            bytes += Buffer.byteLength(text);
-          } catch (error) {
-            // One unreachable connection never fails the batch (its records would be re-sent to all).
-            log('live post failed', { connectionId: connection.connection_id, error: String(error) });
-            return;
           }
         }
       });

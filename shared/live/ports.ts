@@ -1,5 +1,5 @@
 import type { VmKey } from '#shared/domain/vm-record.ts';
-import type { LiveServerMessage, LiveVersions, LiveVmChange } from './protocol.ts';
+import type { LiveRuntimeTuple, LiveServerMessage, LiveVersions, LiveVmChange } from './protocol.ts';
 
 /**
  * Ports of the live updates: where connections, cluster versions and the recent-delta log are kept
@@ -26,6 +26,8 @@ export interface LiveLogEntry {
   /** changed fields per VM, as an admin sees them (filtered and disclosed per connection on replay) */
   readonly vms: readonly LiveVmChange[];
   readonly removed: readonly VmKey[];
+  /** VMs whose only change was CPU/memory use (the `runtime` frame's tuples; absent: none) */
+  readonly runtime?: readonly LiveRuntimeTuple[];
   /** ownership changed at this version: the users concerned cannot replay it (they reload) */
   readonly ownership: boolean;
   /** whose views the ownership change concerns; null: unknown (every non-admin reloads) */

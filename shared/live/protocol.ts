@@ -13,9 +13,10 @@ import { ApiVmSchema, ClusterIdSchema, VmKeySchema } from '#shared/domain/vm-rec
  * - `ping`: keeps the connection from the 10-minute idle cut; answered with `pong`.
  * - `reauth`: a fresh token for the same user before the current one expires.
  *
- * Server → client, by `type`: `hello`, `delta`, `resync`, `pong`, `reauth`, `error`.
- * Every `delta` and `resync` carries the cluster's version, which only grows: a client keeps the
- * highest it has seen per cluster and sends them in its next `hello`.
+ * Server → client, by `type`: `hello`, `delta`, `runtime`, `resync`, `pong`, `reauth`, `error`.
+ * Every `delta`, `runtime` and `resync` carries the cluster's version, which only grows: a client
+ * keeps the highest it has seen per cluster and sends them in its next `hello`. A `delta` and a
+ * `runtime` frame from the same change share its version.
  */
 
 /** A cluster version: 0 before the first change. */
@@ -69,6 +70,30 @@ export const DeltaMessageSchema = z.object({
 });
 export type DeltaMessage = z.infer<typeof DeltaMessageSchema>;
 
+/** One VM's runtime figures: `[vmid, cpu_usage, memory_usage]` (the API's percentages). */
+export const LiveRuntimeTupleSchema = z.tuple([
+  z.number().int().nonnegative(),
+  z.number().nonnegative(),
+  z.number().nonnegative(),
+]);
+export type LiveRuntimeTuple = z.infer<typeof LiveRuntimeTupleSchema>;
+
+/**
+ * A compact frame for VMs whose only change is CPU and memory use (every quick pass moves them for
+ * every running VM): at most one per connection per cluster per stream batch, beside the `delta` of
+ * the same change when there is one. Merge rule: set `cpu_usage` and `memory_usage` of each VM the
+ * client holds; ignore tuples of VMs it does not hold. Any other field's change (status, uptime
+ * after a boot, …) comes in a `delta`; `uptime` does not move with these figures (the API derives it
+ * from the boot time).
+ */
+export const RuntimeMessageSchema = z.object({
+  type: z.literal('runtime'),
+  cluster: z.string(),
+  version: LiveVersionSchema,
+  vms: z.array(LiveRuntimeTupleSchema),
+});
+export type RuntimeMessage = z.infer<typeof RuntimeMessageSchema>;
+
 /** Why a client must reload a cluster's VMs instead of applying deltas. */
 export const ResyncReasonSchema = z.enum(['gap', 'unknown_version', 'ownership', 'too_large']);
 export type ResyncReason = z.infer<typeof ResyncReasonSchema>;
@@ -93,6 +118,7 @@ export const ErrorMessageSchema = z.object({
 export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   HelloMessageSchema,
   DeltaMessageSchema,
+  RuntimeMessageSchema,
   ResyncMessageSchema,
   PongMessageSchema,
   ReauthMessageSchema,

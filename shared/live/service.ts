@@ -2,10 +2,11 @@ import type { ListVmsReaders } from '#shared/api/list-vms.ts';
 import { resolveVisibleScope, vmKeyString } from '#shared/api/visibility.ts';
 import type { Caller } from '#shared/http/identity.ts';
 import type { OwnershipRepository } from '#shared/store/ports.ts';
-import { deltaForCaller } from './deltas.ts';
+import { messagesForCaller } from './deltas.ts';
 import { callerOfConnection } from './fanout.ts';
 import type { LiveConnection, LiveLogEntry, LivePoster, LiveStore } from './ports.ts';
 import {
+  type LiveRuntimeTuple,
   type LiveServerMessage,
   type LiveVersions,
   type LiveVmChange,
@@ -55,7 +56,7 @@ export function replayForCaller(
   current: number,
   entries: readonly LiveLogEntry[],
   caller: Caller,
-  scope: Parameters<typeof deltaForCaller>[3],
+  scope: Parameters<typeof messagesForCaller>[3],
 ): LiveServerMessage[] {
   const resync = (reason: ResyncReason): LiveServerMessage[] => [
     { type: 'resync', cluster, version: current, reason },
@@ -70,27 +71,41 @@ export function replayForCaller(
   const concerns = (entry: LiveLogEntry) =>
     entry.ownership && (entry.ownership_users === null || entry.ownership_users.includes(caller.username));
   if (!caller.roles.admin && entries.some(concerns)) return resync('ownership');
-  // Later entries override earlier ones field by field; a removal drops earlier changes.
+  // Later entries override earlier ones field by field; a removal drops earlier changes. A VM is
+  // either in `vms` (a delta change, which then also carries later CPU/memory figures) or in
+  // `runtime` (only CPU/memory moved), never in both.
   const vms = new Map<string, LiveVmChange>();
   const removed = new Map<string, { cluster_id: string; vmid: number }>();
+  const runtime = new Map<string, LiveRuntimeTuple>();
   for (const entry of entries) {
     for (const key of entry.removed) {
-      vms.delete(vmKeyString(key));
-      removed.set(vmKeyString(key), key);
+      const id = vmKeyString(key);
+      vms.delete(id);
+      runtime.delete(id);
+      removed.set(id, key);
     }
     for (const change of entry.vms) {
       const id = vmKeyString(change);
       removed.delete(id);
-      vms.set(id, { ...vms.get(id), ...change });
+      const moved = runtime.get(id);
+      runtime.delete(id);
+      const before =
+        moved === undefined ? vms.get(id) : { ...vms.get(id), cpu_usage: moved[1], memory_usage: moved[2] };
+      vms.set(id, { ...before, ...change });
+    }
+    for (const tuple of entry.runtime ?? []) {
+      const id = vmKeyString({ cluster_id: cluster, vmid: tuple[0] });
+      const known = vms.get(id);
+      if (known !== undefined) vms.set(id, { ...known, cpu_usage: tuple[1], memory_usage: tuple[2] });
+      else runtime.set(id, tuple);
     }
   }
-  const message = deltaForCaller(
-    { cluster, vms, removed, ownership: [], current: new Map() },
+  return messagesForCaller(
+    { cluster, vms, removed, runtime, ownership: [], current: new Map() },
     current,
     caller,
     scope,
   );
-  return message === null ? [] : [message];
 }
 
 /** Builds the WebSocket routes on their ports. */

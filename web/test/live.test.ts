@@ -64,4 +64,22 @@ describe('live updates in the portal', () => {
     ).toBe('reload');
     expect(applyLiveMessage([vm('a', 100)], { type: 'pong' })).toBeNull();
   });
+
+  it('sets CPU and memory from a runtime frame on held VMs only, ignoring other clusters and unknown VMs', () => {
+    const list = [vm('a', 100, { status: 'running' }), vm('b', 100, { status: 'running' }), vm('a', 101)];
+    const next = applyLiveMessage(list, {
+      type: 'runtime',
+      cluster: 'a',
+      version: 7,
+      vms: [
+        [100, 3.5, 41.2],
+        [555, 9, 9],
+      ],
+    });
+    expect(next).toEqual([
+      vm('a', 100, { status: 'running', cpu_usage: 3.5, memory_usage: 41.2 }),
+      vm('b', 100, { status: 'running' }),
+      vm('a', 101),
+    ]);
+  });
 });

@@ -9,7 +9,7 @@ import {
 import * as z from 'zod';
 import { VmKeySchema } from '#shared/domain/vm-record.ts';
 import type { LiveConnection, LiveLogEntry, LiveStore } from '#shared/live/ports.ts';
-import { type LiveVersions, LiveVmChangeSchema } from '#shared/live/protocol.ts';
+import { LiveRuntimeTupleSchema, type LiveVersions, LiveVmChangeSchema } from '#shared/live/protocol.ts';
 import { liveKeys } from '../table-design.ts';
 import { isConditionalCheckFailed, parseItem } from './helpers.ts';
 
@@ -30,6 +30,7 @@ const LogItemSchema = z.object({
   at: epochMs,
   vms: z.array(LiveVmChangeSchema).default([]),
   removed: z.array(VmKeySchema).default([]),
+  runtime: z.array(LiveRuntimeTupleSchema).default([]),
   ownership: z.boolean().default(false),
   ownership_users: z.array(z.string()).nullable().default(null),
   too_large: z.boolean().default(false),

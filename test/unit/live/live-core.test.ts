@@ -4,9 +4,10 @@ import { createLocalIssuer } from '#local/auth/issuer.ts';
 import { DEFAULT_IDENTITY_OPTIONS } from '#shared/http/identity.ts';
 import { tableOfStreamArn, toLiveRecords } from '#shared/live/adapters/stream-event.ts';
 import { changedRuntimeVmids, classifyRecord } from '#shared/live/changes.ts';
+import { messagesForCaller } from '#shared/live/deltas.ts';
 import { createLiveFanout } from '#shared/live/fanout.ts';
 import type { LiveLogEntry } from '#shared/live/ports.ts';
-import { parseClientMessage } from '#shared/live/protocol.ts';
+import { LiveServerMessageSchema, parseClientMessage } from '#shared/live/protocol.ts';
 import { replayForCaller } from '#shared/live/service.ts';
 import { LiveTokenError, tokenFromUpgrade, verifyLiveToken } from '#shared/live/token.ts';
 import type { InventoryRepository, OwnershipRepository, SyncStateRepository } from '#shared/store/ports.ts';
@@ -172,6 +173,63 @@ describe('resume', () => {
     ]);
   });
 
+  it('replays runtime tuples as one runtime frame, folded into the delta for VMs that also changed otherwise', () => {
+    const both = {
+      all: false as const,
+      keys: [100, 101, 102, 103].map((vmid) => ({ cluster_id: 'c1', vmid })),
+    };
+    const messages = replayForCaller(
+      'c1',
+      3,
+      7,
+      [
+        entry(4, {
+          runtime: [
+            [100, 1, 2],
+            [101, 3, 4],
+            [102, 5, 6],
+            [109, 9, 9],
+          ],
+        }),
+        // 100's status moves after its figures did: the figures ride in its delta
+        entry(5, { vms: [{ cluster_id: 'c1', vmid: 100, name: 'renamed' }] }),
+        // 101 moved again, 102 was removed, 103 changed status then moved
+        entry(6, {
+          vms: [{ cluster_id: 'c1', vmid: 103, status: 'running' }],
+          removed: [{ cluster_id: 'c1', vmid: 102 }],
+          runtime: [[101, 7, 8]],
+        }),
+        entry(7, {
+          runtime: [
+            [103, 11, 12],
+            [100, 13, 14],
+          ],
+        }),
+      ],
+      alice,
+      both,
+    );
+    expect(messages).toEqual([
+      {
+        type: 'delta',
+        cluster: 'c1',
+        version: 7,
+        vms: [
+          { cluster_id: 'c1', vmid: 100, cpu_usage: 13, memory_usage: 14, name: 'renamed' },
+          { cluster_id: 'c1', vmid: 103, status: 'running', cpu_usage: 11, memory_usage: 12 },
+        ],
+        removed: [{ cluster_id: 'c1', vmid: 102 }],
+      },
+      // 109 is not alice's; 102 is gone
+      { type: 'runtime', cluster: 'c1', version: 7, vms: [[101, 7, 8]] },
+    ]);
+    for (const message of messages) expect(LiveServerMessageSchema.parse(message)).toEqual(message);
+    // Figures only: a runtime frame alone, none of it outside the caller's view.
+    expect(replayForCaller('c1', 3, 4, [entry(4, { runtime: [[109, 9, 9]] })], alice, aliceScope)).toEqual(
+      [],
+    );
+  });
+
   it('says resync for a gap in the log, a version never given out, a too large entry or an ownership change of the caller', () => {
     const reason = (messages: ReturnType<typeof replayForCaller>) =>
       messages[0]?.type === 'resync' ? messages[0].reason : null;
@@ -227,6 +285,51 @@ describe('resume', () => {
     ).toEqual([
       { type: 'delta', cluster: 'c1', version: 4, vms: [], removed: [{ cluster_id: 'c1', vmid: 7 }] },
     ]);
+  });
+});
+
+describe('per-connection messages', () => {
+  it("sends a user's runtime tuples of VMs it sees, not again for a VM its delta sends whole", () => {
+    const whole = { cluster_id: 'c1', vmid: 101, name: 'x' } as const;
+    const delta = {
+      cluster: 'c1',
+      vms: new Map(),
+      removed: new Map(),
+      runtime: new Map([
+        ['c1#100', [100, 1, 2] as [number, number, number]],
+        ['c1#101', [101, 3, 4] as [number, number, number]],
+        ['c1#102', [102, 5, 6] as [number, number, number]],
+      ]),
+      // alice was just given 101: she gets it whole (its figures included)
+      ownership: [{ username: 'alice', key: { cluster_id: 'c1', vmid: 101 } }],
+      current: new Map([['c1#101', whole as never]]),
+    };
+    const scope = {
+      all: false as const,
+      keys: [
+        { cluster_id: 'c1', vmid: 100 },
+        { cluster_id: 'c1', vmid: 101 },
+      ],
+    };
+    expect(messagesForCaller(delta, 9, alice, scope)).toEqual([
+      { type: 'delta', cluster: 'c1', version: 9, vms: [whole], removed: [] },
+      { type: 'runtime', cluster: 'c1', version: 9, vms: [[100, 1, 2]] },
+    ]);
+    expect(messagesForCaller(delta, 9, admin, { all: true })).toEqual([
+      {
+        type: 'runtime',
+        cluster: 'c1',
+        version: 9,
+        vms: [
+          [100, 1, 2],
+          [101, 3, 4],
+          [102, 5, 6],
+        ],
+      },
+    ]);
+    expect(
+      messagesForCaller(delta, 9, { username: 'bob', roles: alice.roles }, { all: false, keys: [] }),
+    ).toEqual([]);
   });
 });
 

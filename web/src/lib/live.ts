@@ -7,7 +7,8 @@ import { type LiveServerMessage, LiveServerMessageSchema, type LiveVersions } fr
  * from pushed deltas, so the list only needs a slow conditional poll as a safety net. Without the
  * endpoint (or while it is down) the list keeps its If-None-Match polling. The merge rule is the
  * protocol's: changed fields over the VM the list holds, whole VMs for new ones, removals dropped,
- * and a `resync` (or a change for a VM the list lacks) means: reload the list.
+ * `runtime` frames set CPU/memory of the VMs the list holds (tuples of others are ignored), and a
+ * `resync` (or a delta change for a VM the list lacks) means: reload the list.
  */
 
 const keyOf = (vm: { cluster_id: string; vmid: number }): string => `${vm.cluster_id}#${vm.vmid}`;
@@ -18,6 +19,7 @@ export function applyLiveMessage(
   message: LiveServerMessage,
 ): ApiVm[] | 'reload' | null {
   if (message.type === 'resync') return 'reload';
+  if (message.type === 'runtime') return applyRuntimeFrame(vms, message.cluster, message.vms);
   if (message.type !== 'delta') return null;
   const byKey = new Map(vms.map((vm) => [keyOf(vm), vm]));
   for (const key of message.removed) byKey.delete(keyOf(key));
@@ -37,6 +39,19 @@ export function applyLiveMessage(
   );
 }
 
+/** CPU/memory of the listed VMs in a `runtime` frame; the list's order and other VMs unchanged. */
+function applyRuntimeFrame(
+  vms: readonly ApiVm[],
+  cluster: string,
+  tuples: readonly (readonly [number, number, number])[],
+): ApiVm[] {
+  const figures = new Map(tuples.map(([vmid, cpu, memory]) => [vmid, { cpu, memory }]));
+  return vms.map((vm) => {
+    const moved = vm.cluster_id === cluster ? figures.get(vm.vmid) : undefined;
+    return moved === undefined ? vm : { ...vm, cpu_usage: moved.cpu, memory_usage: moved.memory };
+  });
+}
+
 /** Options of {@link openLiveUpdates}. */
 export interface LiveUpdatesOptions {
   /** `wss://…/prod` or `ws://localhost:8080/ws` */
@@ -47,7 +62,7 @@ export interface LiveUpdatesOptions {
   readonly onStatus: (connected: boolean) => void;
   /**
    * The highest version seen per cluster, kept across connections: updated from every `hello`,
-   * `delta` and `resync`. With `resume`, the `hello` sends it so the server replays what was missed.
+   * `delta`, `runtime` and `resync`. With `resume`, the `hello` sends it so the server replays what was missed.
    */
   readonly versions?: LiveVersions;
   readonly resume?: boolean;
@@ -99,7 +114,8 @@ export function openLiveUpdates(options: LiveUpdatesOptions): LiveConnection {
     const parsed = LiveServerMessageSchema.safeParse(json);
     if (!parsed.success) return;
     const message = parsed.data;
-    if (message.type === 'delta' || message.type === 'resync') seen(message.cluster, message.version);
+    if (message.type === 'delta' || message.type === 'runtime' || message.type === 'resync')
+      seen(message.cluster, message.version);
     if (message.type === 'hello')
       for (const [cluster, version] of Object.entries(message.versions)) seen(cluster, version);
     options.onMessage(message);

@@ -95,7 +95,7 @@ export async function fetchVmList(
 
 /** Applies one pushed message to the cached list: merged, or reloaded when only a reload can be trusted. */
 function applyToCache(queryClient: QueryClient, message: LiveServerMessage): void {
-  if (message.type !== 'delta' && message.type !== 'resync') return;
+  if (message.type !== 'delta' && message.type !== 'runtime' && message.type !== 'resync') return;
   const data = queryClient.getQueryData<VmListData>(VMS_QUERY_KEY);
   // Nothing loaded yet: the load to come reads after this change.
   if (data === undefined) return;
