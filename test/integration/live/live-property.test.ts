@@ -25,6 +25,7 @@ import { newVm } from '../store/fixtures.ts';
  * added and suspended), a client that starts from the list and applies every message it is pushed
  * (through the real streams of DynamoDB Local, the local event source mapping and the fan-out) ends
  * with exactly what a fresh list answers. The clock is fixed, so the clock-derived fields agree too.
+ * CPU/memory-only changes arrive as compact `runtime` frames, applied by the protocol's merge rule.
  */
 
 const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);
@@ -64,6 +65,9 @@ async function list(caller: Caller): Promise<Map<string, ApiVm>> {
   return new Map(page.vms.map((vm) => [vmKeyString(vm), discloseVm(vm, caller)]));
 }
 
+/** Runtime frames applied over all runs (the property must exercise them). */
+let runtimeFramesApplied = 0;
+
 /** What a client does with a message; a `resync` reloads. */
 async function apply(
   state: Map<string, ApiVm>,
@@ -71,6 +75,16 @@ async function apply(
   caller: Caller,
 ): Promise<Map<string, ApiVm>> {
   if (message.type === 'resync') return list(caller);
+  if (message.type === 'runtime') {
+    runtimeFramesApplied += 1;
+    // Only the figures, and only for VMs the client holds.
+    for (const [vmid, cpu, memory] of message.vms) {
+      const id = vmKeyString({ cluster_id: message.cluster, vmid });
+      const known = state.get(id);
+      if (known !== undefined) state.set(id, { ...known, cpu_usage: cpu, memory_usage: memory });
+    }
+    return state;
+  }
   if (message.type !== 'delta') return state;
   for (const key of message.removed) state.delete(vmKeyString(key));
   for (const change of message.vms) {
@@ -273,5 +287,6 @@ describe('live deltas', () => {
       }),
       { numRuns: 20 },
     );
+    expect(runtimeFramesApplied).toBeGreaterThan(0);
   }, 300_000);
 });

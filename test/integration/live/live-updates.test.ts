@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli } from '#local/cli/run.ts';
 import { type LocalStack, startLocalStack } from '#local/stack/index.ts';
-import { ApiVmSchema } from '#shared/domain/vm-record.ts';
-import type { DeltaMessage, LiveServerMessage, ResyncMessage } from '#shared/live/protocol.ts';
+import { type ApiVm, ApiVmSchema } from '#shared/domain/vm-record.ts';
+import type {
+  DeltaMessage,
+  LiveServerMessage,
+  ResyncMessage,
+  RuntimeMessage,
+} from '#shared/live/protocol.ts';
 import { connectLive, LiveConnectRefusedError, type LiveTestClient } from '../../helpers/live-client.ts';
 
 /**
@@ -22,6 +27,7 @@ const open: LiveTestClient[] = [];
 const keyOf = (vm: { cluster_id: string; vmid: number }) => `${vm.cluster_id}/${vm.vmid}`;
 const isDelta = (message: LiveServerMessage): message is DeltaMessage => message.type === 'delta';
 const isHello = (message: LiveServerMessage) => message.type === 'hello';
+const isRuntime = (message: LiveServerMessage): message is RuntimeMessage => message.type === 'runtime';
 
 function token(user: string): string {
   const value = stack.tokens[user];
@@ -121,6 +127,82 @@ describe('live updates', () => {
         .flatMap((m) => m.vms)
         .map(keyOf),
     ).not.toContain(`sim-2/${demo.sharedVmid}`);
+  }, 180_000);
+
+  it('pushes CPU/memory-only moves as compact runtime frames that equal a fresh list, only to who sees the VMs', async () => {
+    const demo = stack.demo;
+    const simulator = stack.simulator;
+    if (demo === null || simulator === undefined) throw new Error('no demo ownership or simulator');
+    const aliceVm = demo.vms.find((vm) => vm.username === 'alice' && vm.cluster_id === 'sim-1');
+    if (aliceVm === undefined) throw new Error('alice has no VM on sim-1');
+    const admin = await helloAs('admin');
+    const alice = await helloAs('alice');
+    simulator.setGuestStatus(aliceVm.cluster_id, aliceVm.vmid, 'running');
+    await stack.sync('quick');
+    // The simulator's figures drift in 10 s buckets: pass again once the bucket moved (up to 3
+    // passes), until alice's running VM moved.
+    let frame: RuntimeMessage | undefined;
+    for (let pass = 0; pass < 3 && frame === undefined; pass++) {
+      const bucket = Math.floor(Date.now() / 10_000);
+      while (Math.floor(Date.now() / 10_000) === bucket) await new Promise((r) => setTimeout(r, 200));
+      await stack.sync('quick');
+      frame = await alice.client
+        .waitFor(
+          (m): m is RuntimeMessage =>
+            isRuntime(m) && m.cluster === 'sim-1' && m.vms.some(([vmid]) => vmid === aliceVm.vmid),
+          10_000,
+        )
+        .catch(() => undefined);
+    }
+    if (frame === undefined) throw new Error("no runtime frame for alice's running VM after 3 quick passes");
+    const adminFrame = await admin.client.waitFor(
+      (m): m is RuntimeMessage => isRuntime(m) && m.cluster === 'sim-1' && m.version === frame.version,
+    );
+    expect(adminFrame.vms.length).toBeGreaterThan(frame.vms.length);
+    // Let the last pass's batches arrive, then fold what the admin was pushed (figures from runtime
+    // frames and deltas, in order) and compare with what a fresh list answers (no pass ran since).
+    let count = -1;
+    while (count !== admin.client.messages.length) {
+      count = admin.client.messages.length;
+      await new Promise((r) => setTimeout(r, 2_500));
+    }
+    const figures = new Map<string, { cpu: number | undefined; memory: number | undefined }>();
+    const moved = new Set<string>();
+    for (const message of admin.client.messages) {
+      if (isRuntime(message) && message.cluster === 'sim-1') {
+        for (const [vmid, cpu, memory] of message.vms) {
+          figures.set(`sim-1/${vmid}`, { cpu, memory });
+          moved.add(`sim-1/${vmid}`);
+        }
+      } else if (isDelta(message)) {
+        for (const vm of message.vms) {
+          const known = figures.get(keyOf(vm));
+          figures.set(keyOf(vm), {
+            cpu: vm.cpu_usage ?? known?.cpu,
+            memory: vm.memory_usage ?? known?.memory,
+          });
+        }
+      }
+    }
+    const response = await fetch(`${stack.apiUrl}/api/vms?limit=500`, {
+      headers: { authorization: `Bearer ${token('admin')}` },
+    });
+    expect(response.status).toBe(200);
+    const listed = new Map(
+      ((await response.json()) as { vms: ApiVm[] }).vms.map((vm) => [keyOf(vm), vm] as const),
+    );
+    for (const key of moved) {
+      const vm = listed.get(key);
+      expect({ key, ...figures.get(key) }).toEqual({ key, cpu: vm?.cpu_usage, memory: vm?.memory_usage });
+    }
+    // Only running VMs' figures move.
+    for (const [vmid] of adminFrame.vms) expect(listed.get(`sim-1/${vmid}`)?.status).toBe('running');
+    expect(frame.vms).toEqual(adminFrame.vms.filter(([vmid]) => owned('alice').has(`sim-1/${vmid}`)));
+    // Nothing in any of alice's frames is outside her view (the VMID collision across clusters too).
+    const aliceOwns = owned('alice');
+    for (const message of alice.client.messages.filter(isRuntime)) {
+      for (const [vmid] of message.vms) expect([...aliceOwns]).toContain(`${message.cluster}/${vmid}`);
+    }
   }, 180_000);
 
   it('makes a VM appear when it is assigned while connected, and disappear when the assignment is suspended', async () => {
