@@ -353,6 +353,8 @@ function liveScenarioFigures(r: LiveScenarioResult, users: number): Record<strin
     bytes_per_pass: Math.round(r.bytesPerPass),
     messages_per_user_per_pass: r2(r.messagesPerPass / users),
     bytes_per_message: r.messagesPerPass > 0 ? Math.round(r.bytesPerPass / r.messagesPerPass) : 0,
+    delta_messages_per_pass: r1(r.deltaMessagesPerPass),
+    runtime_messages_per_pass: r1(r.runtimeMessagesPerPass),
     poll_requests_per_pass: r1(r.pollRequestsPerPass),
     poll_bytes_per_pass: Math.round(r.pollBytesPerPass),
     poll_request_bytes_per_pass: Math.round(r.pollRequestBytesPerPass),
@@ -368,7 +370,7 @@ function assembleLive(doc: BenchDocument, r: LiveBenchResult): GoalOutcome {
     s.bytesPerPass > 0 ? r1(pollBothWays(s) / s.bytesPerPass) : null;
   doc.live = {
     description:
-      'live updates on the local stack (5 × 200 guests) over quick passes: 50 connected users pushed to, against the same 50 users polling GET /api/vms every 10 s with If-None-Match and gzip (3 polls per 30 s pass); polling bytes count both directions (requests with their bearer token, responses), push bytes are the frames sent (client → server is one hello per connection and a ping per 5 min: none per pass). Top-level figures: 50 admins (every change is theirs: the worst case); `students`: 50 students owning 3 running VMs each (the realistic lab: the goal). Latency from a VM item written in DynamoDB Local (status flipped) to the first client holding its delta (at most 10 s per sample, 90 s per phase; DynamoDB Local streams, 1 s batching window, 100 ms poll)',
+      'live updates on the local stack (5 × 200 guests) over quick passes: 50 connected users pushed to, against the same 50 users polling GET /api/vms every 10 s with If-None-Match and gzip (3 polls per 30 s pass); polling bytes count both directions (requests with their bearer token, responses), push bytes are the frames sent (`delta_messages_per_pass`: field changes, `runtime_messages_per_pass`: compact CPU/memory frames; client → server is one hello per connection and a ping per 5 min: none per pass). Top-level figures: 50 admins (every change is theirs: the worst case); `students`: 50 students owning 3 running VMs each (the realistic lab: the goal). Latency from a VM item written in DynamoDB Local (status flipped) to the first client holding its delta (at most 10 s per sample, 90 s per phase; DynamoDB Local streams, 1 s batching window, 100 ms poll)',
     users: r.users,
     guests: r.guests,
     passes: r.passes,

@@ -19,6 +19,9 @@ import { connectLive, type LiveTestClient } from '../../test/helpers/live-client
 export interface LiveScenarioResult {
   messagesPerPass: number;
   bytesPerPass: number;
+  /** of the messages: `delta` (field changes) and `runtime` (CPU/memory-only frames) */
+  deltaMessagesPerPass: number;
+  runtimeMessagesPerPass: number;
   pollRequestsPerPass: number;
   /** responses (status line, headers, gzip body) */
   pollBytesPerPass: number;
@@ -175,12 +178,19 @@ export async function measureLiveUpdates(options: {
       }
       const messages = countNow();
       const bytes = bytesNow();
+      const ofType = (type: LiveServerMessage['type']) =>
+        mine.reduce(
+          (sum, c, i) => sum + c.messages.slice(counted[i] ?? 0).filter((m) => m.type === type).length,
+          0,
+        );
       options.log(
-        `live (${role}s): ${messages} messages (${bytes} B) over ${options.passes} passes; polling ${pollRequests} requests (${pollRequestBytes} B up, ${pollBytes} B down)`,
+        `live (${role}s): ${messages} messages (${ofType('delta')} delta, ${ofType('runtime')} runtime; ${bytes} B) over ${options.passes} passes; polling ${pollRequests} requests (${pollRequestBytes} B up, ${pollBytes} B down)`,
       );
       return {
         messagesPerPass: messages / options.passes,
         bytesPerPass: bytes / options.passes,
+        deltaMessagesPerPass: ofType('delta') / options.passes,
+        runtimeMessagesPerPass: ofType('runtime') / options.passes,
         pollRequestsPerPass: pollRequests / options.passes,
         pollBytesPerPass: pollBytes / options.passes,
         pollRequestBytesPerPass: pollRequestBytes / options.passes,
