@@ -306,7 +306,10 @@ export interface LiveInputs {
   /** Hours a day each of them is connected, and days a month. */
   hoursPerDay: number;
   daysPerMonth: number;
-  /** Delta messages per connected user per quick pass (measured by the live benchmark, or derived). */
+  /**
+   * Change messages (`delta` and `runtime` frames) per connected user per quick pass (measured by
+   * the live benchmark, or derived).
+   */
   messagesPerUserPerPass: number;
   messagesBasis: Basis;
   /** Mean bytes of a pushed message (metered in 32 KB units). */
@@ -375,7 +378,7 @@ export function liveCost(workload: Workload, live: LiveInputs): MonthlyCost {
     ),
     line(
       'API Gateway',
-      'WebSocket delta messages',
+      'WebSocket change messages (deltas and runtime frames)',
       l.deltaMessages * meteredPerMessage,
       PRICES.websocketMessage,
       live.messagesBasis,

@@ -172,9 +172,9 @@ describe('live updates cost (50 connected users)', () => {
   it('prices the WebSocket API, the functions and the connections table', () => {
     const cost = liveCost(workload, live);
     expect(lineOf(cost, 'WebSocket connection minutes').usd).toBeCloseTo(528_000 * 0.25e-6, 6);
-    expect(lineOf(cost, 'WebSocket delta messages').quantity).toBe(2_112_000);
-    expect(lineOf(cost, 'WebSocket delta messages').usd).toBeCloseTo(2.112, 6);
-    expect(lineOf(cost, 'WebSocket delta messages').basis).toBe('measured');
+    expect(lineOf(cost, 'WebSocket change messages (deltas and runtime frames)').quantity).toBe(2_112_000);
+    expect(lineOf(cost, 'WebSocket change messages (deltas and runtime frames)').usd).toBeCloseTo(2.112, 6);
+    expect(lineOf(cost, 'WebSocket change messages (deltas and runtime frames)').basis).toBe('measured');
     // notify on every quick pass of the month (86,400), the sweep every minute, socket and authorizer
     expect(lineOf(cost, 'requests').quantity).toBe(86_400 + 43_200 + (8800 + 118_800) + 4400);
     // versions and log entries every pass; put, delete per connection and a reauth update per hour
@@ -189,7 +189,7 @@ describe('live updates cost (50 connected users)', () => {
 
   it('meters a message over 32 KB as more than one', () => {
     const big = liveCost(workload, { ...live, messageBytes: 40 * 1024 });
-    expect(lineOf(big, 'WebSocket delta messages').quantity).toBe(2 * 2_112_000);
+    expect(lineOf(big, 'WebSocket change messages (deltas and runtime frames)').quantity).toBe(2 * 2_112_000);
   });
 });
 
