@@ -1,5 +1,6 @@
 import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
 import { matchesVersionEtag, validUntil, versionBasis, versionEtag } from '#shared/api/list-etag.ts';
+import { listBodyJson } from '#shared/api/list-json.ts';
 import { DEFAULT_LIST_LIMIT } from '#shared/api/list-query.ts';
 import { listVmsPage } from '#shared/api/list-vms.ts';
 import { type InventoryReadCache, readCacheFromEnv } from '#shared/api/read-cache.ts';
@@ -142,8 +143,18 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         next_cursor: page.nextCursor,
         generated_at: new Date(now()).toISOString(),
       };
+      if (basis !== null) {
+        const until = validUntil(states, vms, now(), settings.staleAfterMs);
+        return {
+          status: 200,
+          body,
+          etag: { value: versionEtag(basis, until) },
+          ...(readCache === undefined ? {} : { json: listBodyJson(body, readCache.vmJson) }),
+        };
+      }
       // Uptime and generated_at change every second without changing what the VMs are: they are
-      // left out of the ETag so that polling clients get 304s between syncs.
+      // left out of the ETag so that polling clients get 304s between syncs. (Built only here: a
+      // copy of every VM, which the versions tag above does not need.)
       const bodyBasis = {
         vms: vms.map(({ uptime: _uptime, ...rest }) => rest),
         is_admin: caller.roles.admin,
@@ -152,11 +163,12 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         refresh,
         next_cursor: page.nextCursor,
       };
-      if (basis !== null) {
-        const until = validUntil(states, vms, now(), settings.staleAfterMs);
-        return { status: 200, body, etag: { value: versionEtag(basis, until) } };
-      }
-      return { status: 200, body, etag: { basis: bodyBasis } };
+      return {
+        status: 200,
+        body,
+        etag: { basis: bodyBasis },
+        ...(readCache === undefined ? {} : { json: listBodyJson(body, readCache.vmJson) }),
+      };
     },
   });
 }
