@@ -1,6 +1,5 @@
 import { type ApiDependencies, defaultApiDependencies, lazyDependencies } from '#shared/api/dependencies.ts';
 import { matchesVersionEtag, validUntil, versionBasis, versionEtag } from '#shared/api/list-etag.ts';
-import { listBodyJson } from '#shared/api/list-json.ts';
 import { DEFAULT_LIST_LIMIT } from '#shared/api/list-query.ts';
 import { listVmsPage } from '#shared/api/list-vms.ts';
 import { type InventoryReadCache, readCacheFromEnv } from '#shared/api/read-cache.ts';
@@ -145,12 +144,7 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
       };
       if (basis !== null) {
         const until = validUntil(states, vms, now(), settings.staleAfterMs);
-        return {
-          status: 200,
-          body,
-          etag: { value: versionEtag(basis, until) },
-          ...(readCache === undefined ? {} : { json: listBodyJson(body, readCache.vmJson) }),
-        };
+        return { status: 200, body, etag: { value: versionEtag(basis, until) } };
       }
       // Uptime and generated_at change every second without changing what the VMs are: they are
       // left out of the ETag so that polling clients get 304s between syncs. (Built only here: a
@@ -163,12 +157,7 @@ export function createListVmsHandler(dependencies: () => ListVmsDependencies): H
         refresh,
         next_cursor: page.nextCursor,
       };
-      return {
-        status: 200,
-        body,
-        etag: { basis: bodyBasis },
-        ...(readCache === undefined ? {} : { json: listBodyJson(body, readCache.vmJson) }),
-      };
+      return { status: 200, body, etag: { basis: bodyBasis } };
     },
   });
 }

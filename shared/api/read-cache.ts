@@ -1,6 +1,5 @@
 import type { NodeRuntime } from '#shared/domain/runtime-stats.ts';
 import type { StoredVm, VmKey } from '#shared/domain/vm-record.ts';
-import { VmJsonCache } from './list-json.ts';
 import type { VisibleScope } from './visibility.ts';
 
 /**
@@ -9,8 +8,7 @@ import type { VisibleScope } from './visibility.ts';
  * - a cluster's VM items under its `inventory_version` (all of them once an admin list read the
  *   cluster, or the few a user's list asked for),
  * - a node's runtime stats under the `observed_at` of their chunk set (`runtime_at` in the state),
- * - a caller's visible scope under the ownership version,
- * - each listed VM's JSON, reused while its answer (uptime aside) is unchanged (`list-json.ts`).
+ * - a caller's visible scope under the ownership version.
  * Writers set a new version after they write, and a reader keeps what it read under the version it
  * saw before reading, so an entry is never newer-versioned than its data. An entry without a
  * version (none stored yet) is never kept. Entries also expire after `maxAgeMs`: a bound, should a
@@ -74,8 +72,6 @@ export class InventoryReadCache {
     scopeHits: 0,
     scopeReads: 0,
   };
-  /** The list's serialized VMs (checked against each answer, so no version is needed). */
-  readonly vmJson = new VmJsonCache();
   private readonly clusters = new Map<string, ClusterEntry>();
   private readonly runtimes = new Map<
     string,

@@ -21,11 +21,6 @@ export interface HttpResult {
    * handler (the list's versions tag).
    */
   readonly etag?: true | { readonly basis: unknown } | { readonly value: string };
-  /**
-   * `body` already serialized, when the handler made its JSON from kept pieces (the list); it
-   * must be exactly `JSON.stringify(body)`.
-   */
-  readonly json?: string;
 }
 
 /** Bodies larger than this many bytes are gzipped when the client accepts it. */
@@ -104,7 +99,7 @@ export function toHttpResponse(
     headers['cache-control'] ??= 'no-store';
     return { statusCode: result.status, headers };
   }
-  const body = result.json ?? JSON.stringify(result.body);
+  const body = JSON.stringify(result.body);
   headers['content-type'] = JSON_CONTENT_TYPE;
   if (result.etag !== undefined) {
     const etag =

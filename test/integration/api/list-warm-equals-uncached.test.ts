@@ -13,10 +13,10 @@ import { InventoryReadCache } from '#shared/api/read-cache.ts';
 import { type ApiWorld, freshClusterState, NOW_MS, startApiWorld, vmItem } from './api-world.ts';
 
 /**
- * GET /api/vms of a warm function (read cache, VMs' JSON reused while only their uptime moves, the
- * large body gzipped at the fast level) answers, byte for byte, what a function without any cache
- * answers, through the gateway, gzipped or not, for an admin and a user, while the clock runs
- * (uptime, staleness, pending actions expiring) and VMs change.
+ * GET /api/vms of a warm function (read cache, memoized times, a large body gzipped at the fast
+ * level) answers, byte for byte, what a function without any cache answers, through the gateway,
+ * gzipped or not, for an admin and a user, while the clock runs (uptime, staleness, pending actions
+ * expiring) and VMs change.
  */
 
 let clock = NOW_MS;
@@ -140,8 +140,7 @@ describe('the warm list answers what an uncached one does', () => {
         expect(text).toBe(expected.text);
       }
     }
-    // The kept pieces were used (uptime moved, nothing else), not only made.
-    expect(cache.vmJson.counters.hits).toBeGreaterThan(1000);
-    expect(cache.vmJson.counters.misses).toBeGreaterThan(0);
+    // The warm function answered from memory, not by reading every cluster each time.
+    expect(cache.counters.clusterHits).toBeGreaterThan(0);
   }, 120_000);
 });
