@@ -70,8 +70,16 @@ describe('stream records', () => {
   it('finds the VMIDs whose runtime tuple changed, appeared or went away', () => {
     expect(
       changedRuntimeVmids(
-        { '100': [1, 2], '101': [3, 4], '102': [5, 6] },
-        { '100': [1, 2], '101': [3, 5], '103': [0, 0] },
+        new Map([
+          [100, { cpu_usage: 1, memory_usage: 2 }],
+          [101, { cpu_usage: 3, memory_usage: 4 }],
+          [102, { cpu_usage: 5, memory_usage: 6 }],
+        ]),
+        new Map([
+          [100, { cpu_usage: 1, memory_usage: 2 }],
+          [101, { cpu_usage: 3, memory_usage: 5 }],
+          [103, { cpu_usage: 0, memory_usage: 0 }],
+        ]),
       ),
     ).toEqual([101, 102, 103]);
   });
