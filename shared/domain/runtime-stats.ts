@@ -142,7 +142,10 @@ export function nextRuntimeSet(
   for (const write of writes) {
     const stats = new Map<number, RuntimeSample>();
     for (const [vmid, sample] of write.stats) {
-      stats.set(vmid, { cpu_usage: roundUsage(sample.cpu_usage), memory_usage: roundUsage(sample.memory_usage) });
+      stats.set(vmid, {
+        cpu_usage: roundUsage(sample.cpu_usage),
+        memory_usage: roundUsage(sample.memory_usage),
+      });
     }
     next.set(write.node, { node: write.node, observed_at: write.observedAt, stats });
   }

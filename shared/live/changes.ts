@@ -80,7 +80,12 @@ export function changedRuntimeVmids(
   for (const vmid of new Set([...before.keys(), ...after.keys()])) {
     const a = before.get(vmid);
     const b = after.get(vmid);
-    if (a === undefined || b === undefined || a.cpu_usage !== b.cpu_usage || a.memory_usage !== b.memory_usage)
+    if (
+      a === undefined ||
+      b === undefined ||
+      a.cpu_usage !== b.cpu_usage ||
+      a.memory_usage !== b.memory_usage
+    )
       changed.add(vmid);
   }
   return [...changed].sort((x, y) => x - y);

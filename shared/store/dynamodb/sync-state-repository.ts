@@ -313,7 +313,8 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
     nodes: readonly { clusterId: string; node: string }[],
   ): Promise<Map<string, ClusterRuntime>> {
     const wanted = new Map<string, Set<string>>();
-    for (const { clusterId, node } of nodes) wanted.set(clusterId, (wanted.get(clusterId) ?? new Set()).add(node));
+    for (const { clusterId, node } of nodes)
+      wanted.set(clusterId, (wanted.get(clusterId) ?? new Set()).add(node));
     const firstChunks = this.runtimeSetItems(
       await batchGetAll(
         this.client,
@@ -373,7 +374,8 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
 
   async deleteNodeRuntime(clusterId: string, node: string): Promise<WriteReport> {
     const previous = await this.readRuntimeSet(clusterId);
-    if (!previous.runtime.has(node) && previous.legacyKeys.length === 0) return { writes: 0, capacityUnits: 0 };
+    if (!previous.runtime.has(node) && previous.legacyKeys.length === 0)
+      return { writes: 0, capacityUnits: 0 };
     const runtime = nextRuntimeSet(previous.runtime, [], [node]) ?? previous.runtime;
     return this.writeRuntimeSet({
       clusterId,

@@ -239,7 +239,12 @@ describe('runtime sets', () => {
       observedAt: 1_000,
     });
     expect(report.writes).toBe(3);
-    await small.writeNodeRuntime({ clusterId: 'rt', node: 'pve2', stats: samples(9000, 10, 1), observedAt: 1_000 });
+    await small.writeNodeRuntime({
+      clusterId: 'rt',
+      node: 'pve2',
+      stats: samples(9000, 10, 1),
+      observedAt: 1_000,
+    });
 
     const runtime = await small.readRuntime('rt');
     expect(runtime.get('pve1')?.observed_at).toBe(1_000);
@@ -251,12 +256,22 @@ describe('runtime sets', () => {
     expect(set).toMatchObject({ chunkCount: 3, legacyKeys: [] });
     expect(set.observedAt).toBeGreaterThan(1_000);
     // The same time again: the node's time still moves on (two sets of a node never share one).
-    await small.writeNodeRuntime({ clusterId: 'rt', node: 'pve2', stats: samples(9000, 10, 1), observedAt: 1_000 });
+    await small.writeNodeRuntime({
+      clusterId: 'rt',
+      node: 'pve2',
+      stats: samples(9000, 10, 1),
+      observedAt: 1_000,
+    });
     expect((await small.readRuntime('rt')).get('pve2')?.observed_at).toBe(1_001);
   });
 
   it('replaces a larger set and deletes its leftover chunks; drops a node', async () => {
-    await small.writeNodeRuntime({ clusterId: 'rt', node: 'pve1', stats: samples(100, 5, 2), observedAt: 2_000 });
+    await small.writeNodeRuntime({
+      clusterId: 'rt',
+      node: 'pve1',
+      stats: samples(100, 5, 2),
+      observedAt: 2_000,
+    });
     const runtime = await small.readRuntime('rt');
     expect(runtime.get('pve1')).toMatchObject({ observed_at: 2_000 });
     expect(runtime.get('pve1')?.stats.size).toBe(5);
@@ -289,7 +304,12 @@ describe('runtime sets', () => {
   it('reads chosen nodes across clusters at once, completing clusters of several chunks', async () => {
     await small.writeNodeRuntime({ clusterId: 'nr-a', node: 'n1', stats: samples(100, 3, 5), observedAt: 1 });
     await small.writeNodeRuntime({ clusterId: 'nr-a', node: 'n2', stats: samples(200, 2, 6), observedAt: 1 });
-    await small.writeNodeRuntime({ clusterId: 'nr-b', node: 'n1', stats: samples(100, 4500, 7), observedAt: 1 });
+    await small.writeNodeRuntime({
+      clusterId: 'nr-b',
+      node: 'n1',
+      stats: samples(100, 4500, 7),
+      observedAt: 1,
+    });
 
     const runtimes = await small.readNodeRuntimes([
       { clusterId: 'nr-a', node: 'n1' },
@@ -318,7 +338,10 @@ describe('runtime sets', () => {
     expect(await small.readRuntime('bad')).toEqual(new Map());
     expect((await small.readNodeRuntimes([{ clusterId: 'bad', node: 'n1' }])).get('bad')).toEqual(new Map());
     expect(unreadable).toEqual([
-      expect.objectContaining({ item: expect.stringContaining('RUNTIMESET#000'), error: expect.stringMatching(/truncated/) }),
+      expect.objectContaining({
+        item: expect.stringContaining('RUNTIMESET#000'),
+        error: expect.stringMatching(/truncated/),
+      }),
       expect.objectContaining({ item: expect.stringContaining('RUNTIMESET#000') }),
     ]);
     // The next write replaces it.
@@ -327,7 +350,13 @@ describe('runtime sets', () => {
   });
 
   it('reads items of the previous per-node format for the writer only, and deletes them with the first set', async () => {
-    const legacy = (node: string, chunk: number, count: number, at: number, stats: Record<string, number[]>) =>
+    const legacy = (
+      node: string,
+      chunk: number,
+      count: number,
+      at: number,
+      stats: Record<string, number[]>,
+    ) =>
       tables.documentClient.send(
         new PutCommand({
           TableName: tables.names.syncState,
@@ -355,7 +384,12 @@ describe('runtime sets', () => {
       observed_at: 6_000,
       stats: new Map([[201, { cpu_usage: 2.5, memory_usage: 30 }]]),
     });
-    const report = await small.writeRuntimeSet({ clusterId: 'old', runtime: set.runtime, observedAt: 7_000, previous: set });
+    const report = await small.writeRuntimeSet({
+      clusterId: 'old',
+      runtime: set.runtime,
+      observedAt: 7_000,
+      previous: set,
+    });
     expect(report.writes).toBe(3);
     const after = await small.readRuntimeSet('old');
     expect(after).toMatchObject({ observedAt: 7_000, chunkCount: 1, legacyKeys: [] });

@@ -14,7 +14,9 @@ let h: SyncHarness;
 beforeAll(async () => {
   h = await startSyncHarness('sync-packed', { guestsPerCluster: 200, drift: true });
   for (const cluster of h.sim.clusters) {
-    expect((await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'full' })).summary.ok).toBe(true);
+    expect((await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'full' })).summary.ok).toBe(
+      true,
+    );
   }
 });
 
@@ -52,7 +54,11 @@ describe('packed runtime sets on quick passes', () => {
       expect(items.map((item) => item.sk)).toEqual(['RUNTIMESET#000']);
       // Writing the item again costs what a pass pays for it: one unit.
       const put = await h.tables.documentClient.send(
-        new PutCommand({ TableName: h.tables.names.syncState, Item: items[0], ReturnConsumedCapacity: 'TOTAL' }),
+        new PutCommand({
+          TableName: h.tables.names.syncState,
+          Item: items[0],
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
       );
       expect(put.ConsumedCapacity?.CapacityUnits).toBe(1);
       // Every node and running guest is in it, as the API shows them.
@@ -82,7 +88,9 @@ describe('packed runtime sets on quick passes', () => {
             chunk: 0,
             chunk_count: 1,
             observed_at: legacyAt,
-            stats: Object.fromEntries([...node.stats].map(([vmid, s]) => [String(vmid), [s.cpu_usage, s.memory_usage]])),
+            stats: Object.fromEntries(
+              [...node.stats].map(([vmid, s]) => [String(vmid), [s.cpu_usage, s.memory_usage]]),
+            ),
           },
         }),
       );

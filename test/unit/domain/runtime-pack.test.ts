@@ -13,7 +13,10 @@ import {
 import { type ClusterRuntime, type NodeRuntime, roundUsage } from '#shared/domain/runtime-stats.ts';
 
 const percent = fc.double({ min: 0, max: 150, noNaN: true });
-const nodeName = fc.oneof(fc.constantFrom('pve1', 'pve-02', 'ñode'), fc.string({ minLength: 1, maxLength: 20 }));
+const nodeName = fc.oneof(
+  fc.constantFrom('pve1', 'pve-02', 'ñode'),
+  fc.string({ minLength: 1, maxLength: 20 }),
+);
 const section = fc.record({
   node: nodeName,
   observed_at: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
@@ -24,7 +27,12 @@ const section = fc.record({
         .array(fc.tuple(percent, percent), { minLength: vmids.length, maxLength: vmids.length })
         .map(
           (values) =>
-            new Map(vmids.map((vmid, i) => [vmid, { cpu_usage: values[i]?.[0] ?? 0, memory_usage: values[i]?.[1] ?? 0 }])),
+            new Map(
+              vmids.map((vmid, i) => [
+                vmid,
+                { cpu_usage: values[i]?.[0] ?? 0, memory_usage: values[i]?.[1] ?? 0 },
+              ]),
+            ),
         ),
     ),
 });
@@ -38,7 +46,10 @@ function rounded(input: readonly PackedNodeSection[]): PackedNodeSection[] {
     stats: new Map(
       [...s.stats]
         .sort(([a], [b]) => a - b)
-        .map(([vmid, v]) => [vmid, { cpu_usage: roundUsage(v.cpu_usage), memory_usage: roundUsage(v.memory_usage) }]),
+        .map(([vmid, v]) => [
+          vmid,
+          { cpu_usage: roundUsage(v.cpu_usage), memory_usage: roundUsage(v.memory_usage) },
+        ]),
     ),
   }));
 }
@@ -47,7 +58,10 @@ const node = (name: string, at: number, from: number, count: number, step = 1): 
   node: name,
   observed_at: at,
   stats: new Map(
-    Array.from({ length: count }, (_, i) => [from + i * step, { cpu_usage: (i % 600) / 10, memory_usage: 42.5 }]),
+    Array.from({ length: count }, (_, i) => [
+      from + i * step,
+      { cpu_usage: (i % 600) / 10, memory_usage: 42.5 },
+    ]),
   ),
 });
 
@@ -107,9 +121,11 @@ describe('runtime pack', () => {
 
   it('keeps a reference cluster (3 nodes × ~67 running guests) within one write unit', () => {
     const runtime: ClusterRuntime = new Map(
-      [node('pve1', 1_765_000_000_000, 100, 67), node('pve2', 1_765_000_000_000, 167, 67), node('pve3', 1_765_000_000_001, 234, 67)].map(
-        (n) => [n.node, n],
-      ),
+      [
+        node('pve1', 1_765_000_000_000, 100, 67),
+        node('pve2', 1_765_000_000_000, 167, 67),
+        node('pve3', 1_765_000_000_001, 234, 67),
+      ].map((n) => [n.node, n]),
     );
     const [pack, ...more] = packClusterRuntime(runtime, 10_000);
     expect(more).toEqual([]);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   findRuntimeSample,
+  mergeRuntimeChunks,
   nextRuntimeSet,
   nextRuntimeSetTime,
-  mergeRuntimeChunks,
   type RuntimeChunk,
   RuntimeChunkSchema,
   type RuntimeSample,
@@ -27,7 +27,11 @@ describe('runtime stats (and the previous per-node format read for the migration
       ['c', { node: 'c', observed_at: 12, stats: new Map([[301, sample(3, 3)]]) }],
     ]);
     expect(nextRuntimeSet(previous, [], [])).toBeNull();
-    const next = nextRuntimeSet(previous, [{ node: 'a', stats: new Map([[101, sample(5.04, 6.06)]]), observedAt: 20 }], ['c']);
+    const next = nextRuntimeSet(
+      previous,
+      [{ node: 'a', stats: new Map([[101, sample(5.04, 6.06)]]), observedAt: 20 }],
+      ['c'],
+    );
     expect(next).toEqual(
       new Map([
         ['a', { node: 'a', observed_at: 20, stats: new Map([[101, sample(5, 6.1)]]) }],
