@@ -51,7 +51,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
-          globalSetup: ['test/setup/dynamodb-global-setup.ts'],
+          globalSetup: ['test/setup/portal-global-setup.ts', 'test/setup/dynamodb-global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },

@@ -49,8 +49,9 @@ export interface PortalHarness {
 
 /** Builds the portal from the current sources, launches Chromium and starts the stack (first sync done). */
 export async function startPortalHarness(): Promise<PortalHarness> {
-  // Always from the current sources: a stale web/dist would test (and photograph) old code.
-  await ensurePortalBuilt({ force: true });
+  // Built from the current sources by the browser project's global setup (a run of one file
+  // without it still gets a build).
+  await ensurePortalBuilt();
   const browser = await launchChromium();
   const dataDir = mkdtempSync(join(tmpdir(), 'pve-browser-'));
   const contexts: BrowserContext[] = [];

@@ -50,6 +50,22 @@ describe('the portal in Chromium', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'my-vms.png') });
   });
 
+  it("serves the production build of the portal (never React's development build)", async () => {
+    const page = await harness.newContext().then((context) => context.newPage());
+    const scripts: string[] = [];
+    page.on('response', (response) => {
+      if (response.request().resourceType() === 'script') scripts.push(response.url());
+    });
+    await page.goto(`${stack.apiUrl}/`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const url of scripts) {
+      const body = await (await fetch(url)).text();
+      // A string only React's development build carries (its owner-stack frames).
+      expect(body, url).not.toContain('react-stack-top-frame');
+    }
+  });
+
   it('narrows the list as alice types, without asking the API, and keeps the search in the URL', async () => {
     const page = await signIn('alice');
     const mine = ownedBy('alice');
