@@ -1,5 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Integration files that load the one DynamoDB Local hardest (thousands of writes, or a thousand
+ * interleavings): they run after every other project, one at a time. On a 2-core machine running
+ * the whole suite, they once took several times as long as alone (a 180 s hook, the gateway's 29 s)
+ * while each takes well under a minute on its own.
+ */
+const HEAVY_INTEGRATION = [
+  'test/integration/api/large-list.test.ts',
+  'test/integration/actions/action-interleavings.test.ts',
+  'test/integration/api/mappings-import-limits.test.ts',
+];
+
 // One DynamoDB Local serves the whole run: the integration and e2e projects share a global setup
 // that starts it once and publishes its endpoint through `provide`/`inject`.
 export default defineConfig({
@@ -23,9 +35,23 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: HEAVY_INTEGRATION,
           globalSetup: ['test/setup/dynamodb-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration-serial',
+          include: HEAVY_INTEGRATION,
+          globalSetup: ['test/setup/dynamodb-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // after every other project, one file at a time
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       {

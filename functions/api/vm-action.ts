@@ -2,28 +2,22 @@
  * POST /api/vm/{vmid}/{action}: a power action (owner, teacher of its class, admin). Pending at
  * once, one Proxmox call, 200 with the confirmed status or 202 while the task still runs.
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ACTION_WAIT_ENV,
   type ActionResult,
   type ActionService,
-  createActionService,
   DEFAULT_ACTION_WAIT_MS,
   MAX_ACTION_WAIT_MS,
 } from '#shared/actions/action-service.ts';
 import { ProxmoxUnavailableError } from '#shared/actions/errors.ts';
-import { createGatewayProvider, UnknownClusterError } from '#shared/actions/gateway-provider.ts';
-import { defaultApiDependencies } from '#shared/api/dependencies.ts';
+import { UnknownClusterError } from '#shared/actions/gateway-provider.ts';
+import { defaultActionWiring } from '#shared/actions/wiring.ts';
 import type { AuditPort } from '#shared/audit/audit-port.ts';
-import { secretsManagerFetcher } from '#shared/config/aws-secret.ts';
-import { clustersFromEnv } from '#shared/config/clusters-env.ts';
 import { UpstreamUnavailableError } from '#shared/http/errors.ts';
 import { type HttpLambdaHandler, type HttpResult, httpHandler } from '#shared/http/middleware.ts';
 import { routes } from '#shared/http/routes.ts';
 import type { VmActionDoneResponse, VmActionPendingResponse } from '#shared/http/schemas/actions.ts';
 import { logger } from '#shared/observability/powertools.ts';
-import { createHttpsProxmoxClient } from '#shared/proxmox/https-client.ts';
-import { createProxmoxConnector } from '#shared/sync/proxmox-connector.ts';
 
 export { ACTION_WAIT_ENV };
 
@@ -103,50 +97,20 @@ export function waitMsFromEnv(env: Readonly<Record<string, string | undefined>>)
   return Math.round(seconds * 1000);
 }
 
-/** Powertools' logger as the structured logger the client and the service expect. */
-const structuredLogger = {
-  debug: (message: string, attributes: Record<string, unknown> = {}) => logger.debug(message, attributes),
-  info: (message: string, attributes: Record<string, unknown> = {}) => logger.info(message, attributes),
-  warn: (message: string, attributes: Record<string, unknown> = {}) => logger.warn(message, attributes),
-  error: (message: string, attributes: Record<string, unknown> = {}) => logger.error(message, attributes),
-};
+let service: Promise<ActionService> | undefined;
 
-let wired: Promise<ActionService> | undefined;
-
-/** The process's action service, wired from the environment on first use. */
+/**
+ * The process's action service: the same wiring as the bulk route and the class schedules
+ * (`shared/actions/wiring.ts`: clusters, one node:https Proxmox client per cluster, the API's
+ * repositories) with this route's confirmation wait, made on first use.
+ */
 function defaultActionService(): Promise<ActionService> {
-  wired ??= (async () => {
-    const api = defaultApiDependencies();
-    const clusters = await clustersFromEnv(process.env);
-    let secrets: SecretsManagerClient | undefined;
-    const connector = createProxmoxConnector({
-      sources: {
-        env: process.env,
-        awsSecret: (id) => {
-          secrets ??= new SecretsManagerClient({});
-          return secretsManagerFetcher(secrets)(id);
-        },
-      },
-      clientDeps: { logger: structuredLogger },
-      // node:https, not undici: a few calls per request, and a bundle without undici's ~700 KB.
-      createClient: createHttpsProxmoxClient,
-    });
-    const provider = createGatewayProvider(clusters, connector);
-    return createActionService({
-      inventory: api.repositories.inventory,
-      ownership: api.repositories.ownership,
-      clusterIds: async () => provider.clusterIds(),
-      gatewayFor: (clusterId) => provider.gatewayFor(clusterId),
-      now: api.now,
-      logger: structuredLogger,
-      waitMs: waitMsFromEnv(process.env),
-    });
-  })();
+  service ??= defaultActionWiring().then((wiring) => wiring.actionService(waitMsFromEnv(process.env)));
   // A failed wiring (e.g. a bad setting) is retried by the next request rather than cached.
-  wired.catch(() => {
-    wired = undefined;
+  service.catch(() => {
+    service = undefined;
   });
-  return wired;
+  return service;
 }
 
 export const handler = createVmActionHandler(defaultActionService);

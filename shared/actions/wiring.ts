@@ -10,9 +10,9 @@ import { type ActionService, createActionService } from './action-service.ts';
 import { createGatewayProvider, type GatewayProvider } from './gateway-provider.ts';
 
 /**
- * The action services of a process that acts on many VMs at once (the bulk route, the class
- * schedules), wired once from the environment: the clusters configuration, one Proxmox client per
- * cluster, the API's repositories. The single-action route keeps its own wiring.
+ * The action services of a process, wired once from the environment: the clusters configuration,
+ * one Proxmox client per cluster, the API's repositories. The single-action route, the bulk route
+ * and the class schedules all act through it.
  */
 
 /** Powertools' logger as the structured logger the client and the services expect. */
@@ -71,7 +71,7 @@ export function defaultActionWiring(): Promise<ActionWiring> {
         },
       },
       clientDeps: { logger: structuredLogger },
-      // node:https, not undici: the action path's bundles stay small (see vm-action).
+      // node:https, not undici: a few calls per request, and bundles without undici's ~700 KB.
       createClient: createHttpsProxmoxClient,
     });
     return createActionWiring(clusters, createGatewayProvider(clusters, connector), {

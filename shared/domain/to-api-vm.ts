@@ -16,8 +16,23 @@ export interface ToApiVmOptions {
   pendingExpiryMs?: number;
 }
 
+/**
+ * Recent epoch-ms → ISO 8601 conversions: a list repeats the same few times (a cluster's sync
+ * times are most VMs' `last_updated` and `last_status_check`), and formatting a date is the
+ * costliest step of the mapping. Bounded: cleared when full.
+ */
+const isoMemo = new Map<number, string>();
+const ISO_MEMO_MAX = 4096;
+
 function iso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+  if (ms === null || ms === undefined) return null;
+  let text = isoMemo.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoMemo.size >= ISO_MEMO_MAX) isoMemo.clear();
+    isoMemo.set(ms, text);
+  }
+  return text;
 }
 
 /**

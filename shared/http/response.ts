@@ -26,6 +26,21 @@ export interface HttpResult {
 /** Bodies larger than this many bytes are gzipped when the client accepts it. */
 export const GZIP_MIN_BYTES = 1024;
 
+/**
+ * Bodies at least this large are gzipped at {@link GZIP_FAST_LEVEL} instead of zlib's default 6:
+ * an admin's 1,000-VM list (~650 KB of JSON) then takes about 40% of the CPU time for about 30%
+ * more bytes (README "Latency").
+ */
+export const GZIP_FAST_MIN_BYTES = 128 * 1024;
+
+/** The gzip level of large bodies (zlib's fastest strategy, the best ratio of levels 1–3). */
+export const GZIP_FAST_LEVEL = 3;
+
+/** The gzip level for a body of `bytes` bytes: 6 (zlib's default), {@link GZIP_FAST_LEVEL} for large ones. */
+export function gzipLevelFor(bytes: number): number {
+  return bytes >= GZIP_FAST_MIN_BYTES ? GZIP_FAST_LEVEL : 6;
+}
+
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** A weak ETag over a string: `W/"<first 27 base64url chars of its SHA-256>"`. */
@@ -115,7 +130,7 @@ export function toHttpResponse(
       return {
         statusCode: result.status,
         headers,
-        body: gzipSync(body).toString('base64'),
+        body: gzipSync(body, { level: gzipLevelFor(size) }).toString('base64'),
         isBase64Encoded: true,
       };
     }

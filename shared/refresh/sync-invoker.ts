@@ -1,4 +1,4 @@
-import { type InvocationResponse, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { InvocationResponse, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   parseTaskPayload,
   type SyncClusterInput,
@@ -56,13 +56,23 @@ export function summaryFromInvocation(response: InvocationResponse, functionName
   }
 }
 
-/** The AWS adapter: a RequestResponse invocation of the sync-cluster function. */
-export function lambdaSyncInvoker(client: LambdaClient, functionName: string): SyncInvoker {
+/**
+ * The AWS adapter: a RequestResponse invocation of the sync-cluster function. The Lambda client's
+ * module is loaded on the first invocation, not when the list function starts: a refresh is rare,
+ * and the SDK client costs every cold start that loads it (README "Cold import"). `client` may be
+ * that lazily made client.
+ */
+export function lambdaSyncInvoker(
+  client: LambdaClient | (() => Promise<LambdaClient>),
+  functionName: string,
+): SyncInvoker {
+  const clientOf = typeof client === 'function' ? client : async () => client;
   return {
     async syncCluster(input) {
       let response: InvocationResponse;
       try {
-        response = await client.send(
+        const [{ InvokeCommand }, lambda] = await Promise.all([import('@aws-sdk/client-lambda'), clientOf()]);
+        response = await lambda.send(
           new InvokeCommand({
             FunctionName: functionName,
             InvocationType: 'RequestResponse',

@@ -1,4 +1,4 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { RefreshClustersPort } from '#shared/api/refresh-port.ts';
 import { getDocumentClient, tableNamesFromEnv } from '#shared/clients/dynamodb.ts';
 import type { SyncStateRepository } from '#shared/store/ports.ts';
@@ -28,7 +28,17 @@ export function bindLocalSyncInvoker(invoker: SyncInvoker): () => void {
   };
 }
 
-let lambdaClient: LambdaClient | undefined;
+let lambdaClient: Promise<LambdaClient> | undefined;
+
+/** The process's Lambda client, its module loaded on first use (see lambdaSyncInvoker). */
+function lazyLambdaClient(): Promise<LambdaClient> {
+  lambdaClient ??= import('@aws-sdk/client-lambda').then(({ LambdaClient }) => new LambdaClient({}));
+  // A failed load is tried again by the next refresh.
+  lambdaClient.catch(() => {
+    lambdaClient = undefined;
+  });
+  return lambdaClient;
+}
 
 /** The invoker of this process: the bound local one, else Lambda when the function is named, else none. */
 export function syncInvokerFromEnv(
@@ -37,8 +47,7 @@ export function syncInvokerFromEnv(
   if (localInvoker !== undefined) return localInvoker;
   const functionName = env[SYNC_CLUSTER_FUNCTION_ENV]?.trim();
   if (!functionName) return undefined;
-  lambdaClient ??= new LambdaClient({});
-  return lambdaSyncInvoker(lambdaClient, functionName);
+  return lambdaSyncInvoker(lazyLambdaClient, functionName);
 }
 
 /** What {@link refreshPortFromEnv} needs besides the environment. */

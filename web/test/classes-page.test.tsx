@@ -6,6 +6,7 @@ import { type ClassResponse, ClassResponseSchema } from '#shared/http/schemas/ow
 import { classMembers } from '../src/features/classes/class-members.tsx';
 import { classPowers, withClass, withoutClass } from '../src/features/classes/classes-api.ts';
 import { ClassesPage, parseUsernames } from '../src/features/classes/classes-page.tsx';
+import { VMS_QUERY_KEY, type VmListData } from '../src/features/vms/vm-api.ts';
 import { ApiClient } from '../src/lib/api-client.ts';
 import { ApiProvider } from '../src/lib/api-context.tsx';
 import { AuthContextProvider } from '../src/lib/auth.tsx';
@@ -113,8 +114,13 @@ function fakeClassesApi(classes: ClassResponse[]): FakeClassesApi {
   return api;
 }
 
-function renderPage(api: FakeClassesApi, user: { username: string; groups: string[] }) {
+function renderPage(
+  api: FakeClassesApi,
+  user: { username: string; groups: string[] },
+  seed: (queryClient: QueryClient) => void = () => {},
+) {
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  seed(queryClient);
   render(
     <QueryClientProvider client={queryClient}>
       <ApiProvider client={new ApiClient('http://api.test', () => 'token', api.fetch)}>
@@ -243,6 +249,40 @@ describe('Classes page', () => {
     ]);
     const table = within(card('Networking 101')).getByRole('table', { name: 'Class VMs' });
     expect(within(table).getByRole('row', { name: /lab-b 205 bob/ })).toBeTruthy();
+  });
+
+  it("suggests the clusters of the user's VM list (by id, labelled with their names) for the cluster id", async () => {
+    const api = fakeClassesApi([classFixture()]);
+    const vm = (cluster_id: string, cluster_name: string, vmid: number) =>
+      ({ cluster_id, cluster_name, vmid }) as unknown as VmListData['vms'][number];
+    renderPage(api, { username: 'carol', groups: ['teachers'] }, (queryClient) =>
+      queryClient.setQueryData<VmListData>(VMS_QUERY_KEY, {
+        vms: [vm('lab-b', 'Lab B', 201), vm('lab-a', 'Lab A', 101), vm('lab-a', 'Lab A', 102)],
+        stale: false,
+        generatedAt: '2026-12-07T10:00:00.000Z',
+        pages: [],
+      }),
+    );
+    await screen.findByRole('heading', { name: 'Networking 101' });
+    const form = screen.getByRole('form', { name: 'Add a VM to Networking 101' });
+    const input = within(form).getByLabelText('Cluster id') as HTMLInputElement;
+    const list = document.getElementById(input.getAttribute('list') ?? '');
+    expect(list?.tagName).toBe('DATALIST');
+    const options = [...(list?.querySelectorAll('option') ?? [])].map((o) => [
+      o.value,
+      o.getAttribute('label'),
+    ]);
+    expect(options).toEqual([
+      ['lab-a', 'Lab A'],
+      ['lab-b', 'Lab B'],
+    ]);
+  });
+
+  it('offers no suggestions when no VM list was loaded', async () => {
+    renderPage(fakeClassesApi([classFixture()]), { username: 'carol', groups: ['teachers'] });
+    await screen.findByRole('heading', { name: 'Networking 101' });
+    const form = screen.getByRole('form', { name: 'Add a VM to Networking 101' });
+    expect(within(form).getByLabelText('Cluster id').getAttribute('list')).toBeNull();
   });
 
   it('checks a typed VM reference before sending it', async () => {

@@ -1,9 +1,12 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   acceptsGzip,
   computeEtag,
+  GZIP_FAST_LEVEL,
+  GZIP_FAST_MIN_BYTES,
   GZIP_MIN_BYTES,
+  gzipLevelFor,
   ifNoneMatchMatches,
   toHttpResponse,
 } from '#shared/http/response.ts';
@@ -96,6 +99,34 @@ describe('gzip', () => {
     const plain = toHttpResponse({ status: 200, body: large }, get());
     expect(plain.headers?.['content-encoding']).toBeUndefined();
     expect(JSON.parse(String(plain.body))).toEqual(large);
+  });
+
+  it('gzips bodies from the fast-level size on at the fast level, smaller ones at 6, both decoding to the JSON', () => {
+    expect(gzipLevelFor(GZIP_FAST_MIN_BYTES - 1)).toBe(6);
+    expect(gzipLevelFor(GZIP_FAST_MIN_BYTES)).toBe(GZIP_FAST_LEVEL);
+    const huge = {
+      items: Array.from({ length: 4000 }, (_, index) => ({
+        index,
+        name: `vm-${index}`,
+        tags: ['lab', 'é"\\'],
+      })),
+    };
+    const json = JSON.stringify(huge);
+    expect(Buffer.byteLength(json)).toBeGreaterThanOrEqual(GZIP_FAST_MIN_BYTES);
+    for (const [body, text] of [
+      [huge, json],
+      [large, JSON.stringify(large)],
+    ] as const) {
+      const response = toHttpResponse({ status: 200, body }, get({ 'accept-encoding': 'gzip;q=0.5' }));
+      const bytes = Buffer.from(String(response.body), 'base64');
+      expect(gunzipSync(bytes).toString('utf8')).toBe(text);
+      // The level chosen is the one the size calls for (zlib's output is deterministic).
+      expect(bytes.equals(gzipSync(text, { level: gzipLevelFor(Buffer.byteLength(text)) }))).toBe(true);
+    }
+    // Refusing gzip still gets the plain JSON, whatever the size.
+    const refused = toHttpResponse({ status: 200, body: huge }, get({ 'accept-encoding': 'gzip;q=0, br' }));
+    expect(refused.isBase64Encoded).toBe(false);
+    expect(refused.body).toBe(json);
   });
 
   it('answers bodiless results without a content type', () => {

@@ -40,6 +40,24 @@ describe('lambdaSyncInvoker', () => {
     });
   });
 
+  it('makes its client only when it first invokes, once given a factory', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(summary) });
+    let made = 0;
+    const invoker = lambdaSyncInvoker(async () => {
+      made += 1;
+      return new LambdaClient({});
+    }, 'pve-sync-cluster');
+    expect(made).toBe(0);
+    expect(await invoker.syncCluster({ cluster_id: 'lab-a', mode: 'quick' })).toEqual(summary);
+    expect(made).toBe(1);
+    const failing = lambdaSyncInvoker(async () => {
+      throw new Error('module not found');
+    }, 'f');
+    await expect(failing.syncCluster({ cluster_id: 'lab-a', mode: 'quick' })).rejects.toBeInstanceOf(
+      SyncInvokeError,
+    );
+  });
+
   it('turns an invocation failure into SyncInvokeError', async () => {
     const throttled = new Error('Rate exceeded');
     throttled.name = 'TooManyRequestsException';

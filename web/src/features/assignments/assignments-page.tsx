@@ -7,6 +7,7 @@ import {
   AssignmentResponseItemSchema,
   ListAssignmentsResponseSchema,
 } from '#shared/http/schemas/ownership.ts';
+import { ClusterIdInput } from '../../components/cluster-id-input.tsx';
 import { NoticeBanner, useNotice } from '../../components/notice.tsx';
 import { describeError } from '../../lib/api-client.ts';
 import { useApi } from '../../lib/api-context.tsx';
@@ -124,11 +125,10 @@ export function AssignmentsPage() {
         </div>
         <div className="field">
           <label htmlFor={`${id}-cluster`}>Cluster id</label>
-          <input
+          <ClusterIdInput
             id={`${id}-cluster`}
-            autoComplete="off"
             value={form.cluster}
-            onChange={(event) => setForm({ ...form, cluster: event.target.value })}
+            onChange={(cluster) => setForm({ ...form, cluster })}
           />
         </div>
         <div className="field">

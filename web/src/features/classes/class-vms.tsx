@@ -1,5 +1,6 @@
 import { type FormEvent, useId, useState } from 'react';
 import type { ClassResponse } from '#shared/http/schemas/ownership.ts';
+import { ClusterIdInput } from '../../components/cluster-id-input.tsx';
 import { describeError } from '../../lib/api-client.ts';
 import { parseVmReference } from '../../lib/vm-reference.ts';
 import { CLASS_NOT_FOUND } from './class-members.tsx';
@@ -116,12 +117,7 @@ export function ClassVms({
         <form className="inline-form" onSubmit={add} aria-label={`Add a VM to ${cls.name}`}>
           <div className="field">
             <label htmlFor={`${id}-cluster`}>Cluster id</label>
-            <input
-              id={`${id}-cluster`}
-              value={cluster}
-              autoComplete="off"
-              onChange={(event) => setCluster(event.target.value)}
-            />
+            <ClusterIdInput id={`${id}-cluster`} value={cluster} onChange={setCluster} />
           </div>
           <div className="field">
             <label htmlFor={`${id}-vmid`}>VMID</label>
