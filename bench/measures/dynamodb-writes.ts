@@ -34,7 +34,7 @@ export interface DynamoScenarioResult {
   /** Mean write units per quick pass and per steady full sync, by table (VmInventory, SyncState, Ownership). */
   quickWcuByTable: Record<string, number>;
   fullWcuByTable: Record<string, number>;
-  /** Mean items written per quick pass, by kind (inventory, runtime chunks, state, ownership, history). */
+  /** Mean items written per quick pass, by kind (inventory, runtime set items, state, ownership, history). */
   quickWritesByKind: Record<string, number>;
   /** The metrics history's units (part of the quick passes' units), measured on the window's buckets. */
   history: HistoryUnits;

@@ -18,7 +18,7 @@ import type { SyncVpcNetwork } from './vpc-network.ts';
 /**
  * The DynamoDB actions the sync-cluster function calls (test/integration/infra/dynamodb-grants.test.ts
  * checks them against real runs): inventory reads by cluster and guarded writes; the sync state's
- * cluster states, leases and runtime chunks; removing a guest suspends its assignments (a reused
+ * cluster states, leases and runtime sets; removing a guest suspends its assignments (a reused
  * VMID must not reach the old owner) through the by-VM index. Nothing scans.
  */
 export const SYNC_CLUSTER_TABLE_ACCESS = {

@@ -70,8 +70,8 @@ export async function listVmsPage(
   let raw: RawPage;
   if (scope.all) {
     const expected = expectedClusters(states, position, options);
-    // The clusters the counts say fill the page are read at once, with their runtime stats: the
-    // first chunk of every node the cluster states list, in one BatchGet for all of them.
+    // The clusters the counts say fill the page are read at once, with their runtime stats: each
+    // cluster's packed runtime item (every node the cluster state lists), one BatchGet for all.
     const stateById = new Map(states.map((state) => [state.cluster_id, state]));
     const nodes = [...expected.keys()].flatMap((clusterId) =>
       Object.keys(stateById.get(clusterId)?.nodes ?? {}).map((node) => ({ clusterId, node })),
@@ -88,7 +88,7 @@ export async function listVmsPage(
     raw = await readUserPage(readers.inventory, scope.keys, position, options);
   }
   const { items, next } = raw;
-  // Users' few VMs: only their nodes' runtime chunks; an admin page: each cluster's at once.
+  // Users' few VMs: only their nodes' runtime samples; an admin page: each cluster's at once.
   const vms = await toApiVms(readers.syncState, items, states, {
     ...options,
     onlyTheirNodes: !scope.all,

@@ -1,17 +1,27 @@
 import * as z from 'zod';
 
 /**
- * Runtime stats that change on every quick sync (CPU and memory use) are stored compactly per
- * cluster and node in `SyncState` items (`pk = CLUSTER#<id>`, `sk = RUNTIME#<node>#<chunk>`), as a
- * map vmid → [cpu %, memory %], and merged into the VM records at read time. A write costs one unit
- * per started KB, so ~1,000 guests in a ~15 KB item cost ~15 units per pass instead of 1,000.
+ * Runtime stats that change on every quick sync (CPU and memory use) are stored compactly, one
+ * `SyncState` item per cluster (`pk = CLUSTER#<id>`, `sk = RUNTIMESET#<chunk>`): every node's
+ * samples packed in a Binary attribute (layout in runtime-pack.ts), merged into the VM records at
+ * read time. A write costs one unit per started KB: the reference fleet's ~200 guests of a cluster
+ * take ~550 bytes, so a pass that moved a cluster's values costs one unit for it, and a cluster
+ * whose rounded values did not move writes nothing. Only very large clusters are split into
+ * several items (chunks) of {@link RUNTIME_CHUNK_MAX_ENTRIES} samples each.
+ *
+ * Each node keeps its own `observed_at` inside the set (the time its samples last changed), which
+ * the cluster state repeats as `runtime_at` for the read cache; the set as a whole has its own
+ * `observed_at`, which tells its chunks from leftovers of an older, larger set.
+ *
+ * The previous format (one item per node, `sk = RUNTIME#<node>#<chunk>`, a map vmid → tuple) is
+ * read only by the sync, before the first write of the new format, which deletes those items.
  *
  * Uptime is not kept here: it grows every pass and would force a rewrite; it is derived from the
  * VM item's `boot_time`.
  */
 
-/** Entries per chunk: ~15 bytes each, so a full chunk stays ~30 KB, far under the 400 KB item limit. */
-export const RUNTIME_CHUNK_MAX_ENTRIES = 2000;
+/** Samples per chunk: ~21 bits each, so a full chunk stays ~25 KB, far under the 400 KB item limit. */
+export const RUNTIME_CHUNK_MAX_ENTRIES = 10_000;
 
 /** Percentages are kept with one decimal: finer values would change (and cost a write) every pass. */
 export function roundUsage(percent: number): number {
@@ -29,7 +39,7 @@ export interface RuntimeSample {
 export const RuntimeTupleSchema = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
 export type RuntimeTuple = z.infer<typeof RuntimeTupleSchema>;
 
-/** One stored runtime chunk (a `SyncState` item). */
+/** One runtime chunk of the previous, per-node format (read for the migration only). */
 export const RuntimeChunkSchema = z.object({
   cluster_id: z.string().min(1),
   node: z.string().min(1),
@@ -44,38 +54,19 @@ export const RuntimeChunkSchema = z.object({
 });
 export type RuntimeChunk = z.infer<typeof RuntimeChunkSchema>;
 
-/** A node's runtime stats, merged from its chunks. */
+/** A node's runtime stats. */
 export interface NodeRuntime {
   node: string;
+  /** when the node's stored samples last changed (epoch ms; never shared by two sets of a node) */
   observed_at: number;
-  chunk_count: number;
   stats: Map<number, RuntimeSample>;
 }
 
 /** A cluster's runtime stats by node. */
 export type ClusterRuntime = Map<string, NodeRuntime>;
 
-/** Converts samples to their stored, rounded tuples, split into chunks ordered by vmid. */
-export function chunkRuntimeStats(
-  stats: ReadonlyMap<number, RuntimeSample>,
-  maxEntries = RUNTIME_CHUNK_MAX_ENTRIES,
-): Record<string, RuntimeTuple>[] {
-  const vmids = [...stats.keys()].sort((a, b) => a - b);
-  const chunks: Record<string, RuntimeTuple>[] = [];
-  for (let start = 0; start < vmids.length; start += maxEntries) {
-    const chunk: Record<string, RuntimeTuple> = {};
-    for (const vmid of vmids.slice(start, start + maxEntries)) {
-      const sample = stats.get(vmid);
-      if (sample) chunk[String(vmid)] = [roundUsage(sample.cpu_usage), roundUsage(sample.memory_usage)];
-    }
-    chunks.push(chunk);
-  }
-  // An empty node still gets one (empty) chunk, so readers see that it was observed.
-  return chunks.length > 0 ? chunks : [{}];
-}
-
 /**
- * Merges stored chunks into per-node stats. Only the chunks of a node's newest set count
+ * Merges chunks of the previous, per-node format into per-node stats. Only the chunks of a node's newest set count
  * (same `observed_at`, index below its `chunk_count`): leftovers of an older, larger set are ignored.
  */
 export function mergeRuntimeChunks(chunks: readonly RuntimeChunk[]): ClusterRuntime {
@@ -94,7 +85,7 @@ export function mergeRuntimeChunks(chunks: readonly RuntimeChunk[]): ClusterRunt
         stats.set(Number(vmid), { cpu_usage: cpu, memory_usage: mem });
       }
     }
-    result.set(node, { node, observed_at: reference.observed_at, chunk_count: reference.chunk_count, stats });
+    result.set(node, { node, observed_at: reference.observed_at, stats });
   }
   return result;
 }
@@ -134,4 +125,37 @@ export function runtimeStatsEqual(
     if (roundUsage(sample.memory_usage) !== roundUsage(other.memory_usage)) return false;
   }
   return true;
+}
+
+/**
+ * The runtime set a pass stores: the previous set with the rewritten nodes replaced and the nodes
+ * that left dropped (a node not rewritten keeps its samples and time); null when nothing changed.
+ */
+export function nextRuntimeSet(
+  previous: ClusterRuntime,
+  writes: readonly { node: string; stats: ReadonlyMap<number, RuntimeSample>; observedAt: number }[],
+  deletes: readonly string[],
+): ClusterRuntime | null {
+  if (writes.length === 0 && deletes.length === 0) return null;
+  const next: ClusterRuntime = new Map(previous);
+  for (const node of deletes) next.delete(node);
+  for (const write of writes) {
+    const stats = new Map<number, RuntimeSample>();
+    for (const [vmid, sample] of write.stats) {
+      stats.set(vmid, {
+        cpu_usage: roundUsage(sample.cpu_usage),
+        memory_usage: roundUsage(sample.memory_usage),
+      });
+    }
+    next.set(write.node, { node: write.node, observed_at: write.observedAt, stats });
+  }
+  return next;
+}
+
+/**
+ * A new set's time: the listing's, or one millisecond after the set it replaces when that one is
+ * not older (two passes in the same millisecond), so two sets never share a time.
+ */
+export function nextRuntimeSetTime(listingAt: number, previousAt: number | null | undefined): number {
+  return Math.max(listingAt, (previousAt ?? -1) + 1);
 }

@@ -21,8 +21,8 @@ export const NodeStateSchema = z.object({
    */
   last_full_online_at: epochMs.nullable().optional(),
   /**
-   * `observed_at` of the node's stored runtime chunk set (the observation that last wrote it): a
-   * reader that holds that set already needs no read. Absent in states written before it existed.
+   * `observed_at` of the node's samples in the cluster's packed runtime set (the observation that
+   * last changed them): a reader that holds those samples already needs no read. Absent in states written before it existed.
    */
   runtime_at: epochMs.nullable().optional(),
 });

@@ -37,7 +37,7 @@ function iso(ms: number | null | undefined): string | null {
 
 /**
  * Converts a stored VM item, its runtime sample and its cluster's sync state into the API shape:
- * uptime from the boot time (running guests only), CPU/memory use from the runtime chunks (0 when
+ * uptime from the boot time (running guests only), CPU/memory use from the runtime set (0 when
  * not running or unknown), `stale` and `last_status_check` from the staleness rule, `tags` joined
  * from `tag_list`, times as ISO 8601, an expired pending action hidden.
  */

@@ -5,7 +5,7 @@ import * as z from 'zod';
  *
  * The stored item keeps only what is stable between passes (identity, status, node, config, IP,
  * reachability, errors, a boot time instead of an ever-growing uptime). CPU and memory use live in
- * the compact per-node runtime chunks (see runtime-stats.ts) and `stale`/`last_status_check` are
+ * the cluster's packed runtime item (see runtime-stats.ts) and `stale`/`last_status_check` are
  * derived at read time (see staleness.ts), so a steady fleet costs no per-VM write per pass.
  *
  * Stored times are epoch milliseconds (numbers compare correctly in DynamoDB conditions); API times

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ClassVmSchema, UsernameSchema } from '#shared/domain/ownership.ts';
-import { RuntimeChunkSchema } from '#shared/domain/runtime-stats.ts';
+import { decodeRuntimePack, mergePackedSections, RuntimeSetItemSchema } from '#shared/domain/runtime-pack.ts';
+import type { ClusterRuntime, RuntimeSample } from '#shared/domain/runtime-stats.ts';
 import { type ClusterState, ClusterStateSchema } from '#shared/domain/sync-state.ts';
 import { type StoredVm, StoredVmSchema, type VmKey, VmKeySchema } from '#shared/domain/vm-record.ts';
 import { syncStateKeys } from '#shared/store/table-design.ts';
@@ -61,7 +62,6 @@ const MemberImageSchema = z.object({
   role: z.string(),
 });
 const ClassVmImageSchema = ClassVmSchema.extend({ entity: z.literal('class_vm') });
-const RuntimeImageSchema = RuntimeChunkSchema.pick({ cluster_id: true, node: true, stats: true });
 
 function parseOrNull<S extends z.ZodType>(schema: S, image: unknown): z.output<S> | null {
   if (image === undefined) return null;
@@ -69,20 +69,37 @@ function parseOrNull<S extends z.ZodType>(schema: S, image: unknown): z.output<S
   return parsed.success ? parsed.data : null;
 }
 
-/** VMIDs whose stored runtime tuple differs between two images of a chunk (added and dropped ones too). */
+/** VMIDs whose stored (rounded) sample differs between two images of a node's samples (added and dropped ones too). */
 export function changedRuntimeVmids(
-  oldStats: Readonly<Record<string, readonly number[]>> | undefined,
-  newStats: Readonly<Record<string, readonly number[]>> | undefined,
+  oldStats: ReadonlyMap<number, RuntimeSample> | undefined,
+  newStats: ReadonlyMap<number, RuntimeSample> | undefined,
 ): number[] {
-  const before = oldStats ?? {};
-  const after = newStats ?? {};
+  const before = oldStats ?? new Map<number, RuntimeSample>();
+  const after = newStats ?? new Map<number, RuntimeSample>();
   const changed = new Set<number>();
-  for (const vmid of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    const a = before[vmid];
-    const b = after[vmid];
-    if (a === undefined || b === undefined || a[0] !== b[0] || a[1] !== b[1]) changed.add(Number(vmid));
+  for (const vmid of new Set([...before.keys(), ...after.keys()])) {
+    const a = before.get(vmid);
+    const b = after.get(vmid);
+    if (
+      a === undefined ||
+      b === undefined ||
+      a.cpu_usage !== b.cpu_usage ||
+      a.memory_usage !== b.memory_usage
+    )
+      changed.add(vmid);
   }
   return [...changed].sort((x, y) => x - y);
+}
+
+/** A runtime set chunk's image decoded, or null when it is absent or unreadable. */
+function runtimeImage(image: unknown): { cluster: string; runtime: ClusterRuntime } | null {
+  const item = parseOrNull(RuntimeSetItemSchema, image);
+  if (item === null) return null;
+  try {
+    return { cluster: item.cluster_id, runtime: mergePackedSections(decodeRuntimePack(item.packed)) };
+  } catch {
+    return null;
+  }
 }
 
 /** The changes of one record (none for records clients do not care about or cannot read). */
@@ -110,15 +127,21 @@ export function classifyRecord(record: LiveStreamRecord): LiveChange[] {
         const cluster = next?.cluster_id ?? old?.cluster_id;
         return cluster === undefined ? [] : [{ kind: 'cluster', cluster, old, new: next }];
       }
-      if (typeof image.sk === 'string' && image.sk.startsWith(syncStateKeys.runtimePrefix())) {
-        const old = parseOrNull(RuntimeImageSchema, record.oldImage);
-        const next = parseOrNull(RuntimeImageSchema, record.newImage);
-        const chunk = next ?? old;
-        if (chunk === null) return [];
-        const vmids = changedRuntimeVmids(old?.stats, next?.stats);
-        return vmids.length === 0
-          ? []
-          : [{ kind: 'runtime', cluster: chunk.cluster_id, node: chunk.node, vmids }];
+      if (typeof image.sk === 'string' && image.sk.startsWith(syncStateKeys.runtimeSetPrefix)) {
+        // A chunk of a cluster's runtime set: the VMIDs of each node whose rounded values moved.
+        // (Items of the previous per-node format are no change: the set write that deletes them
+        // reports its own values.)
+        const old = runtimeImage(record.oldImage);
+        const next = runtimeImage(record.newImage);
+        const cluster = next?.cluster ?? old?.cluster;
+        if (cluster === undefined) return [];
+        const changes: LiveChange[] = [];
+        const nodes = new Set([...(old?.runtime.keys() ?? []), ...(next?.runtime.keys() ?? [])]);
+        for (const node of [...nodes].sort()) {
+          const vmids = changedRuntimeVmids(old?.runtime.get(node)?.stats, next?.runtime.get(node)?.stats);
+          if (vmids.length > 0) changes.push({ kind: 'runtime', cluster, node, vmids });
+        }
+        return changes;
       }
       return [];
     }

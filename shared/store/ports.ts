@@ -164,8 +164,26 @@ export interface WriteNodeRuntimeInput {
   stats: ReadonlyMap<number, RuntimeSample>;
   /** epoch ms when the observation started */
   observedAt: number;
-  /** chunk count of the set being replaced (from `readRuntime`), so leftover chunks are deleted */
-  previousChunkCount?: number;
+}
+
+/** A cluster's stored runtime set, as a writer reads it before replacing it. */
+export interface StoredRuntimeSet {
+  runtime: ClusterRuntime;
+  /** the set's time (null: no set stored yet) */
+  observedAt: number | null;
+  /** chunks of the stored set (0: none), so a smaller new set deletes the leftovers */
+  chunkCount: number;
+  /** keys of runtime items of the previous per-node format, deleted by the next write */
+  legacyKeys: { pk: string; sk: string }[];
+}
+
+export interface WriteRuntimeSetInput {
+  clusterId: string;
+  /** every node's samples and time, as the new set holds them */
+  runtime: ClusterRuntime;
+  /** the new set's time, later than `previous.observedAt` (see nextRuntimeSetTime) */
+  observedAt: number;
+  previous: StoredRuntimeSet;
 }
 
 /**
@@ -231,20 +249,30 @@ export interface SyncStateRepository {
     options?: { releaseLease?: { kind: LeaseKind; owner: string } },
   ): Promise<WriteReport & { leaseReleased: boolean }>;
   /**
-   * A cluster's runtime stats, merged from its chunks; with `nodes`, only those nodes' chunks
-   * (one Query each: a user's list reads the nodes of their VMs only).
+   * A cluster's runtime stats (its packed set); with `nodes`, only those nodes'. Items of the
+   * previous per-node format are not read here (see readRuntimeSet).
    */
   readRuntime(clusterId: string, options?: { nodes?: readonly string[] }): Promise<ClusterRuntime>;
   /**
-   * Runtime stats of a few nodes across clusters in one BatchGet of their first chunks (a node
-   * with more than one chunk is completed with a Query), keyed by cluster id.
+   * What a writer needs before replacing a cluster's set: the set with its time and chunk count,
+   * and the items of the previous per-node format (which stand in for the set until one is written).
+   */
+  readRuntimeSet(clusterId: string): Promise<StoredRuntimeSet>;
+  /**
+   * Runtime stats of a few nodes across clusters in one BatchGet of their clusters' first chunks (a
+   * cluster with more than one chunk is completed with a Query), keyed by cluster id.
    */
   readNodeRuntimes(
     nodes: readonly { clusterId: string; node: string }[],
   ): Promise<Map<string, ClusterRuntime>>;
-  /** Replaces one node's runtime chunks. */
+  /** Replaces a cluster's runtime set (deleting its leftovers and any per-node item of the previous format). */
+  writeRuntimeSet(input: WriteRuntimeSetInput): Promise<WriteReport>;
+  /**
+   * Replaces one node's samples in its cluster's set (a read, then {@link writeRuntimeSet}; not for
+   * concurrent writers of a cluster: the sync, under its lease, writes a whole set once per pass).
+   */
   writeNodeRuntime(input: WriteNodeRuntimeInput): Promise<WriteReport>;
-  /** Deletes a node's runtime chunks (node gone from the cluster). */
+  /** Drops a node from its cluster's set (read, then write; nothing when it is not there). */
   deleteNodeRuntime(clusterId: string, node: string): Promise<WriteReport>;
   /** Takes the lease on (cluster, kind) if it is free, expired, or already the owner's (renewal). */
   acquireLease(input: AcquireLeaseInput): Promise<LeaseResult>;

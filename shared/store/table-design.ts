@@ -246,6 +246,13 @@ export const syncStateKeys = {
   ownershipVersion: { pk: 'CLUSTERS', sk: '~OWNERSHIP' },
   isVersionSortKey: (sk: string) => sk.startsWith('~'),
   clusterPartition: (clusterId: string) => `CLUSTER#${clusterId}`,
+  /** A cluster's runtime stats, packed (shared/domain/runtime-stats.ts): chunk 0 holds small clusters whole. */
+  runtimeSet: (clusterId: string, chunk: number) => ({
+    pk: `CLUSTER#${clusterId}`,
+    sk: `RUNTIMESET#${String(chunk).padStart(3, '0')}`,
+  }),
+  runtimeSetPrefix: 'RUNTIMESET#',
+  /** Runtime items of the previous per-node format (deleted by the first write of a set). */
   runtimePrefix: (node?: string) => (node === undefined ? 'RUNTIME#' : `RUNTIME#${node}#`),
   runtime: (clusterId: string, node: string, chunk: number) => ({
     pk: `CLUSTER#${clusterId}`,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterConfig } from '#shared/config/clusters.ts';
-import type { ClusterRuntime } from '#shared/domain/runtime-stats.ts';
+import { type ClusterRuntime, nextRuntimeSet, nextRuntimeSetTime } from '#shared/domain/runtime-stats.ts';
 import type { ClusterState, ClusterStateInput } from '#shared/domain/sync-state.ts';
 import { newVersionToken } from '#shared/domain/versions.ts';
 import {
@@ -125,7 +125,7 @@ interface VersionDebt {
 export interface WriteBreakdown {
   /** VM items (creations, changes, removals) */
   inventory: number;
-  /** per-node runtime chunks */
+  /** runtime set items (and deletes of leftovers) */
   runtime: number;
   /** the cluster's sync state item */
   state: number;
@@ -532,10 +532,11 @@ export class ClusterSyncEngine {
       );
     }
 
-    const [stored, runtime] = await Promise.all([
+    const [stored, runtimeSet] = await Promise.all([
       inventory.listAllClusterVms(cluster.id, { consistentRead: true }),
-      syncState.readRuntime(cluster.id),
+      syncState.readRuntimeSet(cluster.id),
     ]);
+    const runtime = runtimeSet.runtime;
     const plan = planListing(listing, stored, runtime, state?.nodes ?? {}, (vm) => StoredVmSchema.parse(vm));
     const changed = new Set<number>();
     // New guests are stored from the listing first: a run that ends early has still shown them.
@@ -592,18 +593,17 @@ export class ClusterSyncEngine {
       }
     });
 
-    for (const write of plan.runtimeWrites) {
-      const report = await syncState.writeNodeRuntime({
+    // The cluster's runtime set is written only when a node's rounded values moved (or a node left),
+    // and then whole: one item (one write unit for ~200 guests) instead of one per node.
+    const nextRuntime = nextRuntimeSet(runtime, plan.runtimeWrites, plan.runtimeDeletes);
+    if (nextRuntime !== null || runtimeSet.legacyKeys.length > 0) {
+      const report = await syncState.writeRuntimeSet({
         clusterId: cluster.id,
-        node: write.node,
-        stats: write.stats,
-        observedAt: write.observedAt,
-        ...(write.previousChunkCount === undefined ? {} : { previousChunkCount: write.previousChunkCount }),
+        runtime: nextRuntime ?? runtime,
+        observedAt: nextRuntimeSetTime(startedAt, runtimeSet.observedAt),
+        previous: runtimeSet,
       });
       writes.runtime += report.writes;
-    }
-    for (const node of plan.runtimeDeletes) {
-      writes.runtime += (await syncState.deleteNodeRuntime(cluster.id, node)).writes;
     }
     if (mode === 'quick') {
       writes.history += await this.recordHistory(cluster.id, startedAt, state, listing, runtime);

@@ -1,5 +1,10 @@
 import { isPendingActionSettled } from '#shared/domain/pending-action.ts';
-import { type ClusterRuntime, type RuntimeSample, runtimeStatsEqual } from '#shared/domain/runtime-stats.ts';
+import {
+  type ClusterRuntime,
+  nextRuntimeSetTime,
+  type RuntimeSample,
+  runtimeStatsEqual,
+} from '#shared/domain/runtime-stats.ts';
 import type { ClusterCounts, NodeState } from '#shared/domain/sync-state.ts';
 import {
   bootTimeFromUptime,
@@ -17,7 +22,7 @@ import { applyAttributes, diffAttributes } from './diff.ts';
 /**
  * Planning of the listing part of a sync (the whole quick sync, and the first half of a full sync):
  * from one `/cluster/resources` answer and what is stored, decide which VM items to create, change
- * or remove, which per-node runtime chunks to rewrite and what the cluster's node states become.
+ * or remove, which nodes' runtime samples to rewrite (in the cluster's packed set) and what the cluster's node states become.
  * Pure: no I/O, no clock.
  */
 
@@ -47,7 +52,6 @@ export interface RuntimeWrite {
    * reader holding a set by its time (the read cache) or telling leftovers apart never mixes them.
    */
   observedAt: number;
-  previousChunkCount?: number;
 }
 
 /** The writes a listing calls for, decided before anything is written. */
@@ -59,7 +63,7 @@ export interface ListingPlan {
   /** stored guests a complete listing no longer contains (or whose VMID now names another guest) */
   removals: number[];
   runtimeWrites: RuntimeWrite[];
-  /** nodes whose runtime chunks must go (node left the cluster) */
+  /** nodes whose runtime samples must go (node left the cluster) */
   runtimeDeletes: string[];
   /** the cluster's node states after this listing */
   nodes: Record<string, NodeState>;
@@ -290,8 +294,7 @@ export function planListing(
     plan.runtimeWrites.push({
       node,
       stats,
-      observedAt: Math.max(listing.observedAt, (previous?.observed_at ?? -1) + 1),
-      ...(previous ? { previousChunkCount: previous.chunk_count } : {}),
+      observedAt: nextRuntimeSetTime(listing.observedAt, previous?.observed_at),
     });
   }
   for (const node of runtime.keys()) if (!online.has(node)) plan.runtimeDeletes.push(node);

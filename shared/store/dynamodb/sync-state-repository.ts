@@ -7,10 +7,20 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  decodeRuntimePack,
+  mergePackedSections,
+  newestSetChunks,
+  type PackedNodeSection,
+  packClusterRuntime,
+  type RuntimeSetItem,
+  RuntimeSetItemSchema,
+} from '#shared/domain/runtime-pack.ts';
+import {
   type ClusterRuntime,
-  chunkRuntimeStats,
   mergeRuntimeChunks,
-  type RuntimeChunk,
+  nextRuntimeSet,
+  nextRuntimeSetTime,
+  RUNTIME_CHUNK_MAX_ENTRIES,
   RuntimeChunkSchema,
 } from '#shared/domain/runtime-stats.ts';
 import {
@@ -30,9 +40,11 @@ import {
   type LeaseResult,
   type ReadVersions,
   STATE_ITEM_LEASE_KINDS,
+  type StoredRuntimeSet,
   type SyncStateRepository,
   type WriteNodeRuntimeInput,
   type WriteReport,
+  type WriteRuntimeSetInput,
 } from '../ports.ts';
 import { syncStateKeys } from '../table-design.ts';
 import {
@@ -56,6 +68,17 @@ export interface SyncStateRepositoryOptions {
   retryPolicy?: RetryPolicy;
   /** clock for lease expiry (epoch ms) */
   now?: () => number;
+  /** samples per runtime set chunk (default {@link RUNTIME_CHUNK_MAX_ENTRIES}) */
+  runtimeChunkMaxEntries?: number;
+  /**
+   * Told about a runtime item that cannot be read (it is left out: its guests show no CPU and
+   * memory use until the next write replaces it). Default: an error line on the console.
+   */
+  onUnreadableRuntime?: (detail: { item: string; error: string }) => void;
+}
+
+function logUnreadableRuntime(detail: { item: string; error: string }): void {
+  console.error(JSON.stringify({ level: 'ERROR', message: 'unreadable runtime item left out', ...detail }));
 }
 
 function isClusterStateAttribute(name: string): name is keyof ClusterState {
@@ -66,6 +89,8 @@ function isClusterStateAttribute(name: string): name is keyof ClusterState {
 export class DynamoDbSyncStateRepository implements SyncStateRepository {
   private readonly retryPolicy: RetryPolicy;
   private readonly now: () => number;
+  private readonly runtimeChunkMaxEntries: number;
+  private readonly onUnreadableRuntime: (detail: { item: string; error: string }) => void;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -74,6 +99,8 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
   ) {
     this.retryPolicy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.now = options.now ?? Date.now;
+    this.runtimeChunkMaxEntries = options.runtimeChunkMaxEntries ?? RUNTIME_CHUNK_MAX_ENTRIES;
+    this.onUnreadableRuntime = options.onUnreadableRuntime ?? logUnreadableRuntime;
   }
 
   async getClusterState(clusterId: string): Promise<ClusterState | null> {
@@ -198,92 +225,164 @@ export class DynamoDbSyncStateRepository implements SyncStateRepository {
     return { ...singleWrite(result.ConsumedCapacity), leaseReleased: false };
   }
 
+  /** Parses runtime set items; unreadable ones are reported and left out. */
+  private runtimeSetItems(items: readonly Record<string, unknown>[]): RuntimeSetItem[] {
+    const parsed: RuntimeSetItem[] = [];
+    for (const item of items) {
+      const result = RuntimeSetItemSchema.safeParse(item);
+      if (result.success) parsed.push(result.data);
+      else this.reportUnreadable(item, result.error.issues[0]?.message ?? 'invalid');
+    }
+    return parsed;
+  }
+
+  private reportUnreadable(item: Record<string, unknown>, error: string): void {
+    this.onUnreadableRuntime({ item: `${this.tableName} ${String(item.pk)} ${String(item.sk)}`, error });
+  }
+
+  /** The newest set among a cluster's chunks, decoded (an undecodable chunk is reported and left out). */
+  private decodeSet(items: readonly RuntimeSetItem[]): {
+    runtime: ClusterRuntime;
+    observedAt: number | null;
+    chunkCount: number;
+  } {
+    const chunks = newestSetChunks(items);
+    const sections: PackedNodeSection[] = [];
+    for (const chunk of chunks) {
+      try {
+        sections.push(...decodeRuntimePack(chunk.packed));
+      } catch (error) {
+        this.reportUnreadable(
+          { ...syncStateKeys.runtimeSet(chunk.cluster_id, chunk.chunk) },
+          error instanceof Error ? error.message : String(error),
+        );
+      }
+    }
+    const first = chunks[0];
+    return {
+      runtime: mergePackedSections(sections),
+      observedAt: first?.observed_at ?? null,
+      chunkCount: first?.chunk_count ?? 0,
+    };
+  }
+
+  private async queryRuntimeSet(clusterId: string): Promise<RuntimeSetItem[]> {
+    return this.runtimeSetItems(
+      await this.queryAll('pk = :pk AND begins_with(sk, :prefix)', {
+        ':pk': syncStateKeys.clusterPartition(clusterId),
+        ':prefix': syncStateKeys.runtimeSetPrefix,
+      }),
+    );
+  }
+
   async readRuntime(clusterId: string, options: { nodes?: readonly string[] } = {}): Promise<ClusterRuntime> {
-    const prefixes =
-      options.nodes === undefined
-        ? [syncStateKeys.runtimePrefix()]
-        : [...new Set(options.nodes)].map((node) => syncStateKeys.runtimePrefix(node));
-    const pages = await Promise.all(
-      prefixes.map((prefix) =>
-        this.queryAll('pk = :pk AND begins_with(sk, :prefix)', {
-          ':pk': syncStateKeys.clusterPartition(clusterId),
-          ':prefix': prefix,
-        }),
-      ),
-    );
-    const items = pages.flat();
-    return mergeRuntimeChunks(
-      items.map((item) => parseItem(RuntimeChunkSchema, item, `${this.tableName} ${String(item.sk)}`)),
-    );
+    const { runtime } = this.decodeSet(await this.queryRuntimeSet(clusterId));
+    if (options.nodes === undefined) return runtime;
+    const wanted = new Set(options.nodes);
+    return new Map([...runtime].filter(([node]) => wanted.has(node)));
+  }
+
+  async readRuntimeSet(clusterId: string): Promise<StoredRuntimeSet> {
+    // One Query reads the set and any item of the previous per-node format ('RUNTIME#…').
+    const items = await this.queryAll('pk = :pk AND begins_with(sk, :prefix)', {
+      ':pk': syncStateKeys.clusterPartition(clusterId),
+      ':prefix': 'RUNTIME',
+    });
+    const setItems: Record<string, unknown>[] = [];
+    const legacyItems: Record<string, unknown>[] = [];
+    for (const item of items) {
+      const sk = String(item.sk);
+      if (sk.startsWith(syncStateKeys.runtimeSetPrefix)) setItems.push(item);
+      else if (sk.startsWith(syncStateKeys.runtimePrefix())) legacyItems.push(item);
+    }
+    const set = this.decodeSet(this.runtimeSetItems(setItems));
+    const legacyKeys = legacyItems.map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
+    if (set.observedAt !== null || legacyItems.length === 0) return { ...set, legacyKeys };
+    // Before the first write of a set: the per-node items stand in (the pass compares against them
+    // and its times follow theirs), and that write deletes them.
+    const legacy = [];
+    for (const item of legacyItems) {
+      const parsed = RuntimeChunkSchema.safeParse(item);
+      if (parsed.success) legacy.push(parsed.data);
+      else this.reportUnreadable(item, parsed.error.issues[0]?.message ?? 'invalid');
+    }
+    return { runtime: mergeRuntimeChunks(legacy), observedAt: null, chunkCount: 0, legacyKeys };
   }
 
   async readNodeRuntimes(
     nodes: readonly { clusterId: string; node: string }[],
   ): Promise<Map<string, ClusterRuntime>> {
-    const unique = new Map(nodes.map((entry) => [`${entry.clusterId}#${entry.node}`, entry]));
-    const firstChunks = (
+    const wanted = new Map<string, Set<string>>();
+    for (const { clusterId, node } of nodes)
+      wanted.set(clusterId, (wanted.get(clusterId) ?? new Set()).add(node));
+    const firstChunks = this.runtimeSetItems(
       await batchGetAll(
         this.client,
         this.tableName,
-        [...unique.values()].map(({ clusterId, node }) => syncStateKeys.runtime(clusterId, node, 0)),
+        [...wanted.keys()].map((clusterId) => syncStateKeys.runtimeSet(clusterId, 0)),
         {},
         this.retryPolicy,
-      )
-    ).map((item) => parseItem(RuntimeChunkSchema, item, `${this.tableName} ${String(item.sk)}`));
-    const byCluster = new Map<string, RuntimeChunk[]>();
-    const incomplete: { clusterId: string; node: string }[] = [];
-    for (const chunk of firstChunks) {
-      if (chunk.chunk_count > 1) incomplete.push({ clusterId: chunk.cluster_id, node: chunk.node });
-      else byCluster.set(chunk.cluster_id, [...(byCluster.get(chunk.cluster_id) ?? []), chunk]);
-    }
+      ),
+    );
     const result = new Map<string, ClusterRuntime>();
-    for (const [clusterId, chunks] of byCluster) result.set(clusterId, mergeRuntimeChunks(chunks));
-    // Nodes of more than one chunk (thousands of guests) are rare: their whole set is read.
+    // Clusters of more than one chunk (thousands of guests) are rare: their whole set is read.
     await Promise.all(
-      incomplete.map(async ({ clusterId, node }) => {
-        const runtime = await this.readRuntime(clusterId, { nodes: [node] });
-        const merged = result.get(clusterId) ?? new Map();
-        for (const [name, value] of runtime) merged.set(name, value);
-        result.set(clusterId, merged);
+      firstChunks.map(async (first) => {
+        const items = first.chunk_count > 1 ? await this.queryRuntimeSet(first.cluster_id) : [first];
+        const { runtime } = this.decodeSet(items);
+        const names = wanted.get(first.cluster_id) ?? new Set<string>();
+        result.set(first.cluster_id, new Map([...runtime].filter(([node]) => names.has(node))));
       }),
     );
     return result;
   }
 
-  async writeNodeRuntime(input: WriteNodeRuntimeInput): Promise<WriteReport> {
-    const chunks = chunkRuntimeStats(input.stats);
-    const requests: WriteRequest[] = chunks.map((stats, chunk) => ({
+  async writeRuntimeSet(input: WriteRuntimeSetInput): Promise<WriteReport> {
+    const packs = packClusterRuntime(input.runtime, this.runtimeChunkMaxEntries);
+    const requests: WriteRequest[] = packs.map((packed, chunk) => ({
       PutRequest: {
         Item: {
-          ...syncStateKeys.runtime(input.clusterId, input.node, chunk),
+          ...syncStateKeys.runtimeSet(input.clusterId, chunk),
           cluster_id: input.clusterId,
-          node: input.node,
           chunk,
-          chunk_count: chunks.length,
+          chunk_count: packs.length,
           observed_at: input.observedAt,
-          stats,
+          packed,
         },
       },
     }));
     // Leftover chunks of a larger previous set are ignored by readers; delete them to keep it tidy.
-    for (let chunk = chunks.length; chunk < (input.previousChunkCount ?? 0); chunk++) {
-      requests.push({ DeleteRequest: { Key: syncStateKeys.runtime(input.clusterId, input.node, chunk) } });
+    for (let chunk = packs.length; chunk < input.previous.chunkCount; chunk++) {
+      requests.push({ DeleteRequest: { Key: syncStateKeys.runtimeSet(input.clusterId, chunk) } });
     }
+    for (const key of input.previous.legacyKeys) requests.push({ DeleteRequest: { Key: key } });
     return batchWriteAll(this.client, this.tableName, requests, this.retryPolicy);
   }
 
+  async writeNodeRuntime(input: WriteNodeRuntimeInput): Promise<WriteReport> {
+    const previous = await this.readRuntimeSet(input.clusterId);
+    // The node's time, like the set's, never repeats (the read cache holds a node's samples by it).
+    const observedAt = nextRuntimeSetTime(input.observedAt, previous.runtime.get(input.node)?.observed_at);
+    const runtime = nextRuntimeSet(previous.runtime, [{ ...input, observedAt }], []) ?? previous.runtime;
+    return this.writeRuntimeSet({
+      clusterId: input.clusterId,
+      runtime,
+      observedAt: nextRuntimeSetTime(input.observedAt, previous.observedAt),
+      previous,
+    });
+  }
+
   async deleteNodeRuntime(clusterId: string, node: string): Promise<WriteReport> {
-    const items = await this.queryAll(
-      'pk = :pk AND begins_with(sk, :prefix)',
-      { ':pk': syncStateKeys.clusterPartition(clusterId), ':prefix': syncStateKeys.runtimePrefix(node) },
-      'pk, sk',
-    );
-    return batchWriteAll(
-      this.client,
-      this.tableName,
-      items.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
-      this.retryPolicy,
-    );
+    const previous = await this.readRuntimeSet(clusterId);
+    if (!previous.runtime.has(node) && previous.legacyKeys.length === 0)
+      return { writes: 0, capacityUnits: 0 };
+    const runtime = nextRuntimeSet(previous.runtime, [], [node]) ?? previous.runtime;
+    return this.writeRuntimeSet({
+      clusterId,
+      runtime,
+      observedAt: nextRuntimeSetTime(this.now(), previous.observedAt),
+      previous,
+    });
   }
 
   async acquireLease(input: AcquireLeaseInput): Promise<LeaseResult> {

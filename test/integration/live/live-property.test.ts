@@ -148,7 +148,6 @@ async function run(op: Operation): Promise<void> {
       const vms = (await repositories.inventory.listAllClusterVms(op.cluster_id)).filter(
         (vm) => vm.node === op.node,
       );
-      const previous = (await repositories.syncState.readRuntime(op.cluster_id)).get(op.node);
       await repositories.syncState.writeNodeRuntime({
         clusterId: op.cluster_id,
         node: op.node,
@@ -159,7 +158,6 @@ async function run(op: Operation): Promise<void> {
           ]),
         ),
         observedAt,
-        ...(previous === undefined ? {} : { previousChunkCount: previous.chunk_count }),
       });
       return;
     }

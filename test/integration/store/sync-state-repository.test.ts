@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimeSample } from '#shared/domain/runtime-stats.ts';
 import { DynamoDbSyncStateRepository } from '#shared/store/dynamodb/sync-state-repository.ts';
@@ -216,60 +216,102 @@ describe('cluster state', () => {
   });
 });
 
-describe('runtime chunks', () => {
+describe('runtime sets', () => {
   const samples = (from: number, count: number, cpu: number): Map<number, RuntimeSample> =>
     new Map(
       Array.from({ length: count }, (_, i) => [from + i, { cpu_usage: cpu, memory_usage: 50 }] as const),
     );
+  // Chunks of 2,000 samples, so that a few thousand guests show the chunking.
+  let small: DynamoDbSyncStateRepository;
+  const unreadable: { item: string; error: string }[] = [];
+  beforeAll(() => {
+    small = new DynamoDbSyncStateRepository(tables.documentClient, tables.names.syncState, {
+      runtimeChunkMaxEntries: 2_000,
+      onUnreadableRuntime: (detail) => unreadable.push(detail),
+    });
+  });
 
-  it('writes a node’s stats in chunks and reads them merged per node', async () => {
-    const report = await repo.writeNodeRuntime({
+  it('keeps a cluster’s nodes in one item, chunked only beyond the limit, read merged per node', async () => {
+    const report = await small.writeNodeRuntime({
       clusterId: 'rt',
       node: 'pve1',
       stats: samples(100, 4500, 12.34),
       observedAt: 1_000,
     });
     expect(report.writes).toBe(3);
-    await repo.writeNodeRuntime({
+    await small.writeNodeRuntime({
       clusterId: 'rt',
       node: 'pve2',
       stats: samples(9000, 10, 1),
       observedAt: 1_000,
     });
 
-    const runtime = await repo.readRuntime('rt');
-    expect(runtime.get('pve1')).toMatchObject({ chunk_count: 3, observed_at: 1_000 });
+    const runtime = await small.readRuntime('rt');
+    expect(runtime.get('pve1')?.observed_at).toBe(1_000);
+    expect(runtime.get('pve2')?.observed_at).toBe(1_000);
     expect(runtime.get('pve1')?.stats.size).toBe(4500);
     expect(runtime.get('pve1')?.stats.get(4599)).toEqual({ cpu_usage: 12.3, memory_usage: 50 });
     expect(runtime.get('pve2')?.stats.size).toBe(10);
+    const set = await small.readRuntimeSet('rt');
+    expect(set).toMatchObject({ chunkCount: 3, legacyKeys: [] });
+    expect(set.observedAt).toBeGreaterThan(1_000);
+    // The same time again: the node's time still moves on (two sets of a node never share one).
+    await small.writeNodeRuntime({
+      clusterId: 'rt',
+      node: 'pve2',
+      stats: samples(9000, 10, 1),
+      observedAt: 1_000,
+    });
+    expect((await small.readRuntime('rt')).get('pve2')?.observed_at).toBe(1_001);
   });
 
-  it('replaces a larger set and deletes its leftover chunks', async () => {
-    await repo.writeNodeRuntime({
+  it('replaces a larger set and deletes its leftover chunks; drops a node', async () => {
+    await small.writeNodeRuntime({
       clusterId: 'rt',
       node: 'pve1',
       stats: samples(100, 5, 2),
       observedAt: 2_000,
-      previousChunkCount: 3,
     });
-    const runtime = await repo.readRuntime('rt');
-    expect(runtime.get('pve1')).toMatchObject({ chunk_count: 1, observed_at: 2_000 });
+    const runtime = await small.readRuntime('rt');
+    expect(runtime.get('pve1')).toMatchObject({ observed_at: 2_000 });
     expect(runtime.get('pve1')?.stats.size).toBe(5);
-    await repo.deleteNodeRuntime('rt', 'pve1');
-    expect((await repo.readRuntime('rt')).has('pve1')).toBe(false);
+    expect((await small.readRuntimeSet('rt')).chunkCount).toBe(1);
+    const left = await tables.documentClient.send(
+      new GetCommand({ TableName: tables.names.syncState, Key: syncStateKeys.runtimeSet('rt', 1) }),
+    );
+    expect(left.Item).toBeUndefined();
+    await small.deleteNodeRuntime('rt', 'pve1');
+    expect([...(await small.readRuntime('rt')).keys()]).toEqual(['pve2']);
   });
 
-  it('reads chosen nodes across clusters at once, completing nodes of several chunks', async () => {
-    await repo.writeNodeRuntime({ clusterId: 'nr-a', node: 'n1', stats: samples(100, 3, 5), observedAt: 1 });
-    await repo.writeNodeRuntime({ clusterId: 'nr-a', node: 'n2', stats: samples(200, 2, 6), observedAt: 1 });
-    await repo.writeNodeRuntime({
+  it('ignores leftovers of an older, larger set that a write did not get to delete', async () => {
+    await small.writeRuntimeSet({
+      clusterId: 'lo',
+      runtime: new Map([['n', { node: 'n', observed_at: 10, stats: samples(100, 3000, 1) }]]),
+      observedAt: 10,
+      previous: { runtime: new Map(), observedAt: null, chunkCount: 0, legacyKeys: [] },
+    });
+    // A newer, smaller set whose writer did not know of the old chunk 1 (so it stays).
+    await small.writeRuntimeSet({
+      clusterId: 'lo',
+      runtime: new Map([['n', { node: 'n', observed_at: 20, stats: samples(100, 2, 3) }]]),
+      observedAt: 20,
+      previous: { runtime: new Map(), observedAt: null, chunkCount: 0, legacyKeys: [] },
+    });
+    expect((await small.readRuntime('lo')).get('n')?.stats).toEqual(samples(100, 2, 3));
+  });
+
+  it('reads chosen nodes across clusters at once, completing clusters of several chunks', async () => {
+    await small.writeNodeRuntime({ clusterId: 'nr-a', node: 'n1', stats: samples(100, 3, 5), observedAt: 1 });
+    await small.writeNodeRuntime({ clusterId: 'nr-a', node: 'n2', stats: samples(200, 2, 6), observedAt: 1 });
+    await small.writeNodeRuntime({
       clusterId: 'nr-b',
       node: 'n1',
       stats: samples(100, 4500, 7),
       observedAt: 1,
     });
 
-    const runtimes = await repo.readNodeRuntimes([
+    const runtimes = await small.readNodeRuntimes([
       { clusterId: 'nr-a', node: 'n1' },
       { clusterId: 'nr-b', node: 'n1' },
       { clusterId: 'nr-b', node: 'n1' },
@@ -278,8 +320,80 @@ describe('runtime chunks', () => {
     expect([...runtimes.keys()].sort()).toEqual(['nr-a', 'nr-b']);
     expect([...(runtimes.get('nr-a')?.keys() ?? [])]).toEqual(['n1']);
     expect(runtimes.get('nr-a')?.get('n1')?.stats.get(101)).toEqual({ cpu_usage: 5, memory_usage: 50 });
-    expect(runtimes.get('nr-b')?.get('n1')).toEqual((await repo.readRuntime('nr-b')).get('n1'));
+    expect(runtimes.get('nr-b')?.get('n1')).toEqual((await small.readRuntime('nr-b')).get('n1'));
     expect(runtimes.get('nr-b')?.get('n1')?.stats.size).toBe(4500);
+  });
+
+  it('reports a corrupt item and reads on without it', async () => {
+    await small.writeNodeRuntime({ clusterId: 'bad', node: 'n1', stats: samples(100, 3, 5), observedAt: 1 });
+    await tables.documentClient.send(
+      new UpdateCommand({
+        TableName: tables.names.syncState,
+        Key: syncStateKeys.runtimeSet('bad', 0),
+        UpdateExpression: 'SET packed = :p',
+        ExpressionAttributeValues: { ':p': Uint8Array.from([1, 5, 200]) },
+      }),
+    );
+    unreadable.length = 0;
+    expect(await small.readRuntime('bad')).toEqual(new Map());
+    expect((await small.readNodeRuntimes([{ clusterId: 'bad', node: 'n1' }])).get('bad')).toEqual(new Map());
+    expect(unreadable).toEqual([
+      expect.objectContaining({
+        item: expect.stringContaining('RUNTIMESET#000'),
+        error: expect.stringMatching(/truncated/),
+      }),
+      expect.objectContaining({ item: expect.stringContaining('RUNTIMESET#000') }),
+    ]);
+    // The next write replaces it.
+    await small.writeNodeRuntime({ clusterId: 'bad', node: 'n1', stats: samples(100, 1, 9), observedAt: 2 });
+    expect((await small.readRuntime('bad')).get('n1')?.stats).toEqual(samples(100, 1, 9));
+  });
+
+  it('reads items of the previous per-node format for the writer only, and deletes them with the first set', async () => {
+    const legacy = (
+      node: string,
+      chunk: number,
+      count: number,
+      at: number,
+      stats: Record<string, number[]>,
+    ) =>
+      tables.documentClient.send(
+        new PutCommand({
+          TableName: tables.names.syncState,
+          Item: {
+            ...syncStateKeys.runtime('old', node, chunk),
+            cluster_id: 'old',
+            node,
+            chunk,
+            chunk_count: count,
+            observed_at: at,
+            stats,
+          },
+        }),
+      );
+    await legacy('pve1', 0, 1, 5_000, { '101': [1.5, 20] });
+    await legacy('pve2', 0, 1, 6_000, { '201': [2.5, 30] });
+    // API readers see no set yet (one pass until the sync writes it).
+    expect(await small.readRuntime('old')).toEqual(new Map());
+    expect(await small.readNodeRuntimes([{ clusterId: 'old', node: 'pve1' }])).toEqual(new Map());
+    const set = await small.readRuntimeSet('old');
+    expect(set.observedAt).toBeNull();
+    expect(set.legacyKeys.map((k) => k.sk).sort()).toEqual(['RUNTIME#pve1#000', 'RUNTIME#pve2#000']);
+    expect(set.runtime.get('pve2')).toEqual({
+      node: 'pve2',
+      observed_at: 6_000,
+      stats: new Map([[201, { cpu_usage: 2.5, memory_usage: 30 }]]),
+    });
+    const report = await small.writeRuntimeSet({
+      clusterId: 'old',
+      runtime: set.runtime,
+      observedAt: 7_000,
+      previous: set,
+    });
+    expect(report.writes).toBe(3);
+    const after = await small.readRuntimeSet('old');
+    expect(after).toMatchObject({ observedAt: 7_000, chunkCount: 1, legacyKeys: [] });
+    expect(after.runtime).toEqual(set.runtime);
   });
 });
 

@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 describe('write counts with load drift on', () => {
-  it('costs only the runtime chunks of the nodes, the cluster state and the history buckets per quick pass', async () => {
+  it('costs only the cluster’s runtime set, the cluster state and the history buckets per quick pass', async () => {
     for (const cluster of h.sim.clusters) {
       expect((await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'full' })).summary.ok).toBe(
         true,
@@ -26,14 +26,14 @@ describe('write counts with load drift on', () => {
         const result = await h.service.syncClusterDetailed({ cluster_id: cluster.id, mode: 'quick' });
         expect(result.summary.ok).toBe(true);
         expect(result.writes.inventory).toBe(0);
-        // At most one chunk per node (3 nodes), plus the sync state.
-        expect(result.writes.runtime).toBeLessThanOrEqual(cluster.nodes.length);
+        // One packed runtime item for the whole cluster (100 guests), plus the sync state.
+        expect(result.writes.runtime).toBeLessThanOrEqual(1);
         // The metrics history adds at most one bucket per node and minute (and one per quarter hour).
         expect(result.writes.history).toBeLessThanOrEqual(2 * cluster.nodes.length);
-        expect(result.summary.writes).toBeLessThanOrEqual(cluster.nodes.length + 1 + result.writes.history);
+        expect(result.summary.writes).toBeLessThanOrEqual(1 + 1 + result.writes.history);
       }
     }
-    // The drift is real: the runtime chunks were rewritten in some pass.
+    // The drift is real: the runtime set was rewritten in some pass.
     const runtime = await h.repositories.syncState.readRuntime('sim-1');
     expect([...runtime.values()].some((node) => node.observed_at > h.clock.now - 60_000)).toBe(true);
   });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  chunkRuntimeStats,
   findRuntimeSample,
   mergeRuntimeChunks,
+  nextRuntimeSet,
+  nextRuntimeSetTime,
   type RuntimeChunk,
   RuntimeChunkSchema,
   type RuntimeSample,
@@ -12,29 +13,40 @@ import {
 
 const sample = (cpu: number, mem: number): RuntimeSample => ({ cpu_usage: cpu, memory_usage: mem });
 
-describe('runtime stats', () => {
+describe('runtime stats (and the previous per-node format read for the migration)', () => {
   it('rounds usage to one decimal and clamps bad values to 0', () => {
     expect(roundUsage(12.345)).toBe(12.3);
     expect(roundUsage(-1)).toBe(0);
     expect(roundUsage(Number.NaN)).toBe(0);
   });
 
-  it('splits samples into ordered, rounded chunks', () => {
-    const stats = new Map([
-      [103, sample(1.26, 2)],
-      [101, sample(0, 50.04)],
-      [102, sample(3, 4)],
+  it('builds the next set: rewritten nodes replaced (rounded), others kept, departed ones dropped', () => {
+    const previous = new Map([
+      ['a', { node: 'a', observed_at: 10, stats: new Map([[101, sample(1, 1)]]) }],
+      ['b', { node: 'b', observed_at: 11, stats: new Map([[201, sample(2, 2)]]) }],
+      ['c', { node: 'c', observed_at: 12, stats: new Map([[301, sample(3, 3)]]) }],
     ]);
-    expect(chunkRuntimeStats(stats, 2)).toEqual([{ '101': [0, 50], '102': [3, 4] }, { '103': [1.3, 2] }]);
-    expect(chunkRuntimeStats(new Map())).toEqual([{}]);
+    expect(nextRuntimeSet(previous, [], [])).toBeNull();
+    const next = nextRuntimeSet(
+      previous,
+      [{ node: 'a', stats: new Map([[101, sample(5.04, 6.06)]]), observedAt: 20 }],
+      ['c'],
+    );
+    expect(next).toEqual(
+      new Map([
+        ['a', { node: 'a', observed_at: 20, stats: new Map([[101, sample(5, 6.1)]]) }],
+        ['b', previous.get('b')],
+      ]),
+    );
+    // The previous set is left as it was.
+    expect(previous.get('a')?.observed_at).toBe(10);
   });
 
-  it('keeps a 10,000-guest node chunk far below the 400 KB item limit', () => {
-    const stats = new Map(
-      Array.from({ length: 10_000 }, (_, i) => [100_000 + i, sample(99.9, 99.9)] as const),
-    );
-    const chunks = chunkRuntimeStats(stats);
-    for (const chunk of chunks) expect(JSON.stringify(chunk).length).toBeLessThan(100_000);
+  it('gives a new set a time after the one it replaces', () => {
+    expect(nextRuntimeSetTime(1_000, null)).toBe(1_000);
+    expect(nextRuntimeSetTime(1_000, 500)).toBe(1_000);
+    expect(nextRuntimeSetTime(1_000, 1_000)).toBe(1_001);
+    expect(nextRuntimeSetTime(1_000, 4_000)).toBe(4_001);
   });
 
   it('merges only the newest set of each node, ignoring leftover chunks', () => {

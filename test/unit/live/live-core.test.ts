@@ -1,6 +1,7 @@
 import { createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createLocalIssuer } from '#local/auth/issuer.ts';
+import { encodeRuntimePack } from '#shared/domain/runtime-pack.ts';
 import { DEFAULT_IDENTITY_OPTIONS } from '#shared/http/identity.ts';
 import { tableOfStreamArn, toLiveRecords } from '#shared/live/adapters/stream-event.ts';
 import { changedRuntimeVmids, classifyRecord } from '#shared/live/changes.ts';
@@ -71,10 +72,96 @@ describe('stream records', () => {
   it('finds the VMIDs whose runtime tuple changed, appeared or went away', () => {
     expect(
       changedRuntimeVmids(
-        { '100': [1, 2], '101': [3, 4], '102': [5, 6] },
-        { '100': [1, 2], '101': [3, 5], '103': [0, 0] },
+        new Map([
+          [100, { cpu_usage: 1, memory_usage: 2 }],
+          [101, { cpu_usage: 3, memory_usage: 4 }],
+          [102, { cpu_usage: 5, memory_usage: 6 }],
+        ]),
+        new Map([
+          [100, { cpu_usage: 1, memory_usage: 2 }],
+          [101, { cpu_usage: 3, memory_usage: 5 }],
+          [103, { cpu_usage: 0, memory_usage: 0 }],
+        ]),
       ),
     ).toEqual([101, 102, 103]);
+  });
+
+  it('turns a packed runtime set record into the changed VMIDs of each node', () => {
+    const s = (cpu: number, mem: number) => ({ cpu_usage: cpu, memory_usage: mem });
+    const image = (at: number, sections: Parameters<typeof encodeRuntimePack>[0], base64 = false) => {
+      const packed = encodeRuntimePack(sections);
+      return {
+        pk: 'CLUSTER#c1',
+        sk: 'RUNTIMESET#000',
+        cluster_id: 'c1',
+        chunk: 0,
+        chunk_count: 1,
+        observed_at: at,
+        // A Lambda stream event carries Binary as base64 text.
+        packed: base64 ? Buffer.from(packed).toString('base64') : packed,
+      };
+    };
+    const before = image(1, [
+      {
+        node: 'a',
+        observed_at: 1,
+        stats: new Map([
+          [100, s(1, 2)],
+          [101, s(3, 4)],
+        ]),
+      },
+      { node: 'b', observed_at: 1, stats: new Map([[200, s(5, 6)]]) },
+    ]);
+    const after = image(
+      2,
+      [
+        // 100 moved by less than the 0.1 shown: no change; 102 appeared; b is unchanged.
+        {
+          node: 'a',
+          observed_at: 2,
+          stats: new Map([
+            [100, s(1.04, 2)],
+            [101, s(3, 4.5)],
+            [102, s(0, 1)],
+          ]),
+        },
+        { node: 'b', observed_at: 1, stats: new Map([[200, s(5, 6)]]) },
+      ],
+      true,
+    );
+    const base = { source: 'syncState' as const, sequenceNumber: '1' };
+    expect(classifyRecord({ ...base, eventName: 'MODIFY', oldImage: before, newImage: after })).toEqual([
+      { kind: 'runtime', cluster: 'c1', node: 'a', vmids: [101, 102] },
+    ]);
+    expect(classifyRecord({ ...base, eventName: 'INSERT', newImage: before })).toEqual([
+      { kind: 'runtime', cluster: 'c1', node: 'a', vmids: [100, 101] },
+      { kind: 'runtime', cluster: 'c1', node: 'b', vmids: [200] },
+    ]);
+    // An unreadable image counts as none; an item of the previous per-node format is no change.
+    expect(
+      classifyRecord({
+        ...base,
+        eventName: 'MODIFY',
+        oldImage: before,
+        newImage: { ...after, packed: 'AQ==' },
+      }),
+    ).toEqual([
+      { kind: 'runtime', cluster: 'c1', node: 'a', vmids: [100, 101] },
+      { kind: 'runtime', cluster: 'c1', node: 'b', vmids: [200] },
+    ]);
+    expect(
+      classifyRecord({
+        ...base,
+        eventName: 'REMOVE',
+        oldImage: {
+          pk: 'CLUSTER#c1',
+          sk: 'RUNTIME#a#000',
+          cluster_id: 'c1',
+          node: 'a',
+          stats: { '100': [1, 2] },
+        },
+      }),
+    ).toEqual([]);
   });
 
   it('ignores a cluster state record in which only the quick lease moved', () => {

@@ -1,0 +1,362 @@
+import * as z from 'zod';
+import type { ClusterRuntime, NodeRuntime, RuntimeSample } from './runtime-stats.ts';
+
+/**
+ * The binary layout of a cluster's runtime stats (the `packed` attribute of a runtime set item, see
+ * runtime-stats.ts). Format 1:
+ *
+ * ```
+ * byte     format (1)
+ * varint   node section count
+ * per node section:
+ *   varint   UTF-8 byte length of the node name, then the name
+ *   varint   observed_at of the node's samples (epoch ms)
+ *   varint   entry count
+ *   byte     bit width of the CPU values, byte: bit width of the memory values (0–31)
+ *   varint   first vmid (only when the count is not 0)
+ *   bits     per entry, most significant bit first: for every entry but the first a gap flag
+ *            (0: vmid = previous + 1; 1: a bit varint of vmid − previous − 2 follows, groups of
+ *            a continuation bit and 7 value bits, lowest group first), then CPU and memory use
+ *            in tenths of a percent with the widths above; padded with 0 bits to a whole byte
+ * ```
+ *
+ * Varints are little-endian base-128 (7 value bits a byte, high bit set on all but the last byte).
+ * The reference fleet's ~200 guests of a cluster take ~21 bits each: ~550 bytes, one write unit.
+ * Decoding validates everything and throws {@link RuntimePackError} on any inconsistency.
+ */
+
+export const RUNTIME_PACK_FORMAT = 1;
+
+/** Proxmox VE's largest VMID. */
+const MAX_VMID = 999_999_999;
+/** A value must fit in 31 bits (tenths of a percent: far beyond any real use). */
+const MAX_WIDTH = 31;
+
+/** A packed runtime set that cannot be read (corrupt, truncated or of an unknown format). */
+export class RuntimePackError extends Error {
+  override readonly name = 'RuntimePackError';
+}
+
+/** A percentage (already rounded to 0.1) as the integer number of tenths stored. */
+function tenths(percent: number): number {
+  const value = Math.round(percent * 10);
+  if (!Number.isSafeInteger(value) || value < 0 || value >= 2 ** MAX_WIDTH) {
+    throw new RangeError(`runtime value out of range: ${String(percent)}`);
+  }
+  return value;
+}
+
+function bitWidth(max: number): number {
+  let width = 0;
+  while (max >= 2 ** width) width++;
+  return width;
+}
+
+class Writer {
+  private readonly bytes: number[] = [];
+  private current = 0;
+  private used = 0;
+
+  byte(value: number): void {
+    this.bytes.push(value & 0xff);
+  }
+
+  varint(value: number): void {
+    let rest = value;
+    while (rest >= 0x80) {
+      this.bytes.push((rest % 0x80) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    this.bytes.push(rest);
+  }
+
+  raw(bytes: Uint8Array): void {
+    for (const b of bytes) this.bytes.push(b);
+  }
+
+  bits(value: number, width: number): void {
+    for (let bit = width - 1; bit >= 0; bit--) {
+      this.current = (this.current << 1) | (Math.floor(value / 2 ** bit) % 2);
+      this.used++;
+      if (this.used === 8) {
+        this.bytes.push(this.current);
+        this.current = 0;
+        this.used = 0;
+      }
+    }
+  }
+
+  bitVarint(value: number): void {
+    let rest = value;
+    do {
+      const group = rest % 0x80;
+      rest = Math.floor(rest / 0x80);
+      this.bits(rest > 0 ? 1 : 0, 1);
+      this.bits(group, 7);
+    } while (rest > 0);
+  }
+
+  /** Pads the bit section to a whole byte. */
+  align(): void {
+    if (this.used > 0) this.bits(0, 8 - this.used);
+  }
+
+  finish(): Uint8Array {
+    return Uint8Array.from(this.bytes);
+  }
+}
+
+class Reader {
+  private offset = 0;
+  private bitOffset = 0; // bits already read of bytes[offset] in a bit section
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  private fail(what: string): never {
+    throw new RuntimePackError(`${what} at byte ${String(this.offset)} of ${String(this.bytes.length)}`);
+  }
+
+  get remainingBits(): number {
+    return (this.bytes.length - this.offset) * 8 - this.bitOffset;
+  }
+
+  byte(): number {
+    const value = this.bytes[this.offset];
+    if (value === undefined) this.fail('truncated');
+    this.offset++;
+    return value;
+  }
+
+  /** A varint of at most `maxBytes` bytes (8 keep it a safe integer). */
+  varint(maxBytes = 8): number {
+    let value = 0;
+    for (let index = 0; index < maxBytes; index++) {
+      const b = this.byte();
+      value += (b & 0x7f) * 2 ** (7 * index);
+      if ((b & 0x80) === 0) return value;
+    }
+    return this.fail('varint too long');
+  }
+
+  take(length: number): Uint8Array {
+    if (length > this.bytes.length - this.offset) this.fail('truncated');
+    const slice = this.bytes.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return slice;
+  }
+
+  bits(width: number): number {
+    let value = 0;
+    for (let index = 0; index < width; index++) {
+      const b = this.bytes[this.offset];
+      if (b === undefined) this.fail('truncated bits');
+      value = value * 2 + ((b >> (7 - this.bitOffset)) & 1);
+      this.bitOffset++;
+      if (this.bitOffset === 8) {
+        this.bitOffset = 0;
+        this.offset++;
+      }
+    }
+    return value;
+  }
+
+  bitVarint(maxGroups = 5): number {
+    let value = 0;
+    for (let index = 0; index < maxGroups; index++) {
+      const more = this.bits(1);
+      value += this.bits(7) * 2 ** (7 * index);
+      if (more === 0) return value;
+    }
+    return this.fail('vmid gap too long');
+  }
+
+  /** Skips the padding of a bit section, which must be 0 bits. */
+  align(): void {
+    if (this.bitOffset > 0 && this.bits(8 - this.bitOffset) !== 0) this.fail('non-zero padding');
+  }
+
+  end(): void {
+    if (this.offset !== this.bytes.length) this.fail('trailing bytes');
+  }
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** One node's samples as stored in one packed item (a node may span several items of a set). */
+export interface PackedNodeSection {
+  node: string;
+  observed_at: number;
+  /** vmid → sample, any order (encoded in vmid order) */
+  stats: ReadonlyMap<number, RuntimeSample>;
+}
+
+/** Encodes node sections (samples rounded to 0.1 as the API shows them). */
+export function encodeRuntimePack(sections: readonly PackedNodeSection[]): Uint8Array {
+  const out = new Writer();
+  out.byte(RUNTIME_PACK_FORMAT);
+  out.varint(sections.length);
+  const names = new Set<string>();
+  for (const section of sections) {
+    if (section.node.length === 0 || names.has(section.node)) {
+      throw new RangeError(`node name empty or repeated: ${JSON.stringify(section.node)}`);
+    }
+    names.add(section.node);
+    if (!Number.isSafeInteger(section.observed_at) || section.observed_at < 0) {
+      throw new RangeError(`observed_at out of range: ${String(section.observed_at)}`);
+    }
+    const name = utf8.encode(section.node);
+    out.varint(name.length);
+    out.raw(name);
+    out.varint(section.observed_at);
+    const vmids = [...section.stats.keys()].sort((a, b) => a - b);
+    const entries = vmids.map((vmid) => {
+      if (!Number.isInteger(vmid) || vmid < 0 || vmid > MAX_VMID) throw new RangeError(`bad vmid ${vmid}`);
+      const sample = section.stats.get(vmid) as RuntimeSample;
+      return { vmid, cpu: tenths(sample.cpu_usage), mem: tenths(sample.memory_usage) };
+    });
+    const cpuWidth = bitWidth(entries.reduce((max, e) => Math.max(max, e.cpu), 0));
+    const memWidth = bitWidth(entries.reduce((max, e) => Math.max(max, e.mem), 0));
+    out.varint(entries.length);
+    out.byte(cpuWidth);
+    out.byte(memWidth);
+    let previous = -1;
+    for (const [index, entry] of entries.entries()) {
+      if (index === 0) out.varint(entry.vmid);
+      else if (entry.vmid === previous + 1) out.bits(0, 1);
+      else {
+        out.bits(1, 1);
+        out.bitVarint(entry.vmid - previous - 2);
+      }
+      out.bits(entry.cpu, cpuWidth);
+      out.bits(entry.mem, memWidth);
+      previous = entry.vmid;
+    }
+    out.align();
+  }
+  return out.finish();
+}
+
+/** Decodes a packed item; throws {@link RuntimePackError} when it is not a valid format-1 pack. */
+export function decodeRuntimePack(bytes: Uint8Array): PackedNodeSection[] {
+  const input = new Reader(bytes);
+  const format = input.byte();
+  if (format !== RUNTIME_PACK_FORMAT) throw new RuntimePackError(`unknown runtime pack format ${format}`);
+  const count = input.varint(4);
+  const sections: PackedNodeSection[] = [];
+  const names = new Set<string>();
+  for (let index = 0; index < count; index++) {
+    const length = input.varint(4);
+    let node: string;
+    try {
+      node = utf8Strict.decode(input.take(length));
+    } catch (error) {
+      if (error instanceof RuntimePackError) throw error;
+      throw new RuntimePackError('node name is not UTF-8');
+    }
+    if (node.length === 0 || names.has(node)) throw new RuntimePackError('node name empty or repeated');
+    names.add(node);
+    const observedAt = input.varint(8);
+    if (!Number.isSafeInteger(observedAt)) throw new RuntimePackError('observed_at out of range');
+    const entries = input.varint(5);
+    const cpuWidth = input.byte();
+    const memWidth = input.byte();
+    if (cpuWidth > MAX_WIDTH || memWidth > MAX_WIDTH) throw new RuntimePackError('value width out of range');
+    const stats = new Map<number, RuntimeSample>();
+    if (entries > 0) {
+      let vmid = input.varint(5);
+      // Every entry takes at least one bit after the first: a count beyond that is corrupt.
+      if (entries - 1 > input.remainingBits) throw new RuntimePackError('entry count beyond the data');
+      for (let entry = 0; entry < entries; entry++) {
+        if (entry > 0) vmid += input.bits(1) === 0 ? 1 : input.bitVarint() + 2;
+        if (vmid > MAX_VMID) throw new RuntimePackError('vmid out of range');
+        const cpu = input.bits(cpuWidth);
+        const mem = input.bits(memWidth);
+        stats.set(vmid, { cpu_usage: cpu / 10, memory_usage: mem / 10 });
+      }
+      input.align();
+    }
+    sections.push({ node, observed_at: observedAt, stats });
+  }
+  input.end();
+  return sections;
+}
+
+/**
+ * Splits a cluster's runtime into the packs of one set, at most `maxEntries` samples each, in node
+ * then vmid order. Nodes without samples go in the first pack, so readers see they were observed.
+ */
+export function packClusterRuntime(runtime: ClusterRuntime, maxEntries: number): Uint8Array[] {
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be ≥ 1');
+  const packs: PackedNodeSection[][] = [[]];
+  let room = maxEntries;
+  const nodes = [...runtime.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  for (const nodeRuntime of nodes) {
+    const vmids = [...nodeRuntime.stats.keys()].sort((a, b) => a - b);
+    if (vmids.length === 0) {
+      packs[0]?.push({ node: nodeRuntime.node, observed_at: nodeRuntime.observed_at, stats: new Map() });
+      continue;
+    }
+    for (let start = 0; start < vmids.length; ) {
+      if (room === 0) {
+        packs.push([]);
+        room = maxEntries;
+      }
+      const part = vmids.slice(start, start + room);
+      const stats = new Map(part.map((vmid) => [vmid, nodeRuntime.stats.get(vmid) as RuntimeSample]));
+      packs.at(-1)?.push({ node: nodeRuntime.node, observed_at: nodeRuntime.observed_at, stats });
+      start += part.length;
+      room -= part.length;
+    }
+  }
+  return packs.map((sections) => encodeRuntimePack(sections));
+}
+
+/** Merges the sections of a set's packs into per-node runtime (a node split across packs is joined). */
+export function mergePackedSections(sections: readonly PackedNodeSection[]): ClusterRuntime {
+  const result: ClusterRuntime = new Map();
+  for (const section of sections) {
+    const current: NodeRuntime = result.get(section.node) ?? {
+      node: section.node,
+      observed_at: section.observed_at,
+      stats: new Map(),
+    };
+    for (const [vmid, sample] of section.stats) current.stats.set(vmid, sample);
+    result.set(section.node, current);
+  }
+  return result;
+}
+
+/** Binary as the SDK returns it, or base64 text as a Lambda stream event carries it. */
+const PackedBytesSchema = z.union([
+  z.instanceof(Uint8Array),
+  z
+    .string()
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64')
+    .transform((text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))),
+]);
+
+/** One stored item of a cluster's runtime set (its samples still packed). */
+export const RuntimeSetItemSchema = z.object({
+  cluster_id: z.string().min(1),
+  /** 0-based index of this chunk within the set */
+  chunk: z.number().int().nonnegative(),
+  /** how many chunks the set had when this chunk was written */
+  chunk_count: z.number().int().positive(),
+  /** the set's time (epoch ms; never shared by two sets of a cluster): tells leftovers apart */
+  observed_at: z.number().int().nonnegative(),
+  /** the samples, see {@link decodeRuntimePack} */
+  packed: PackedBytesSchema,
+});
+export type RuntimeSetItem = z.infer<typeof RuntimeSetItemSchema>;
+
+/** The chunks of a set's newest set: leftovers of an older, larger one are left out. */
+export function newestSetChunks(items: readonly RuntimeSetItem[]): RuntimeSetItem[] {
+  let newest: RuntimeSetItem | undefined;
+  for (const item of items) if (!newest || item.observed_at > newest.observed_at) newest = item;
+  if (newest === undefined) return [];
+  const { observed_at, chunk_count } = newest;
+  return items
+    .filter((item) => item.observed_at === observed_at && item.chunk < chunk_count)
+    .sort((a, b) => a.chunk - b.chunk);
+}
