@@ -10,6 +10,7 @@ const HEAVY_INTEGRATION = [
   'test/integration/api/large-list.test.ts',
   'test/integration/actions/action-interleavings.test.ts',
   'test/integration/api/mappings-import-limits.test.ts',
+  'test/integration/store/inventory-repository.test.ts',
 ];
 
 // One DynamoDB Local serves the whole run: the integration and e2e projects share a global setup
