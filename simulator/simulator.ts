@@ -109,6 +109,8 @@ export interface Simulator {
    * before a self-signed node certificate expires; open connections are closed.
    */
   renewCertificate(clusterId: string): Promise<void>;
+  /** The simulated wall clock (epoch ms): real time plus everything passed to advance(). */
+  now(): number;
   advance(ms: number): void;
   /** Resolves once endpoints and probe listeners follow every fault and state change made so far. */
   settled(): Promise<void>;
