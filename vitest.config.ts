@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Integration files that load the one DynamoDB Local hardest (thousands of writes, or a thousand
- * interleavings): they run after every other project, one at a time. On a 2-core machine running
+ * interleavings, or hundreds of stream drains): they run after every other project, one at a time. On a 2-core machine running
  * the whole suite, they once took several times as long as alone (a 180 s hook, the gateway's 29 s)
  * while each takes well under a minute on its own.
  */
@@ -11,6 +11,7 @@ const HEAVY_INTEGRATION = [
   'test/integration/actions/action-interleavings.test.ts',
   'test/integration/api/mappings-import-limits.test.ts',
   'test/integration/store/inventory-repository.test.ts',
+  'test/integration/live/live-property.test.ts',
 ];
 
 // One DynamoDB Local serves the whole run: the integration and e2e projects share a global setup

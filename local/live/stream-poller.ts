@@ -32,6 +32,10 @@ export interface StreamPollerOptions {
   readonly batchSize?: number;
   /** @default 3 */
   readonly retryAttempts?: number;
+  /** Each Streams or DynamoDB call is abandoned after this long (a hung call never stalls the poller). @default 10,000 */
+  readonly requestTimeoutMs?: number;
+  /** Every stream is described again this often, to pick up shards opened since (rollover). @default 5,000 */
+  readonly rediscoverEveryMs?: number;
   readonly log?: (line: string) => void;
   /** Called after each delivery (benchmarks, tests). */
   readonly onDelivered?: (records: number, failed: number) => void;
@@ -47,6 +51,8 @@ interface ShardCursor {
   readonly table: string;
   readonly streamArn: string;
   readonly shardId: string;
+  /** read only once the parent shard is read to its end (a key's records stay in order) */
+  readonly parentShardId?: string;
   iterator: string | undefined;
   /** the last record read, to re-position after a lost iterator */
   lastSequenceNumber?: string;
@@ -75,43 +81,103 @@ function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord
   } as DynamoDBRecord;
 }
 
+/**
+ * Errors after which a cursor is positioned again and the stream described again: an expired or
+ * trimmed iterator, and the shard DynamoDB Local sometimes forgets (`ResourceNotFoundException:
+ * Invalid ShardId in ShardIterator`).
+ */
+function isLostPosition(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (/Trimmed|Expired/.test(error.name) ||
+      (error.name === 'ResourceNotFoundException' && /shard/i.test(error.message)))
+  );
+}
+
+const describeError = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
 /** Starts polling; resolves once every table's stream is positioned at its latest record. */
 export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const batchWindowMs = options.batchWindowMs ?? 1000;
   const retryAttempts = options.retryAttempts ?? 3;
   const batchSize = options.batchSize ?? 1000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const rediscoverEveryMs = options.rediscoverEveryMs ?? 5_000;
   const log = options.log ?? (() => {});
   const cursors: ShardCursor[] = [];
   const known = new Set<string>();
-
-  const addShards = async (table: string, streamArn: string, position: 'LATEST' | 'TRIM_HORIZON') => {
-    const description = await options.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    for (const shard of description.StreamDescription?.Shards ?? []) {
-      if (shard.ShardId === undefined || known.has(shard.ShardId)) continue;
-      // Closed shards hold only records from before the start (LATEST) or already read.
-      if (position === 'LATEST' && shard.SequenceNumberRange?.EndingSequenceNumber !== undefined) {
-        known.add(shard.ShardId);
-        continue;
-      }
-      const iterator = await options.streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: streamArn,
-          ShardId: shard.ShardId,
-          ShardIteratorType: position,
-        }),
-      );
-      known.add(shard.ShardId);
-      cursors.push({ table, streamArn, shardId: shard.ShardId, iterator: iterator.ShardIterator });
+  const streamsOf = new Map<string, string>();
+  /** Runs one call, abandoned (and aborted) after `requestTimeoutMs`: a hung call never stalls the poller. */
+  const bounded = async <T>(call: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> => {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`no answer within ${requestTimeoutMs} ms`);
+        error.name = 'TimeoutError';
+        controller.abort(error);
+        reject(error);
+      }, requestTimeoutMs);
+    });
+    try {
+      return await Promise.race([call({ abortSignal: controller.signal }), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
+  const addShards = async (table: string, streamArn: string, position: 'LATEST' | 'TRIM_HORIZON') => {
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const description = await bounded((o) =>
+        options.streams.send(
+          new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+          o,
+        ),
+      );
+      for (const shard of description.StreamDescription?.Shards ?? []) {
+        if (shard.ShardId === undefined || known.has(shard.ShardId)) continue;
+        // Closed shards hold only records from before the start (LATEST) or already read.
+        if (position === 'LATEST' && shard.SequenceNumberRange?.EndingSequenceNumber !== undefined) {
+          known.add(shard.ShardId);
+          continue;
+        }
+        const shardId = shard.ShardId;
+        const iterator = await bounded((o) =>
+          options.streams.send(
+            new GetShardIteratorCommand({
+              StreamArn: streamArn,
+              ShardId: shardId,
+              ShardIteratorType: position,
+            }),
+            o,
+          ),
+        );
+        known.add(shard.ShardId);
+        cursors.push({
+          table,
+          streamArn,
+          shardId: shard.ShardId,
+          ...(shard.ParentShardId === undefined ? {} : { parentShardId: shard.ParentShardId }),
+          iterator: iterator.ShardIterator,
+        });
+      }
+      exclusiveStartShardId = description.StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId !== undefined);
+  };
+
   for (const table of options.tables) {
-    const described = await options.dynamodb.send(new DescribeTableCommand({ TableName: table }));
+    const described = await bounded((o) =>
+      options.dynamodb.send(new DescribeTableCommand({ TableName: table }), o),
+    );
     const streamArn = described.Table?.LatestStreamArn;
     if (streamArn === undefined) throw new Error(`table ${table} has no stream`);
+    streamsOf.set(table, streamArn);
     await addShards(table, streamArn, 'LATEST');
   }
+  let discoveredAt = Date.now();
 
   let pending: DynamoDBRecord[] = [];
   let firstPendingAt = 0;
@@ -148,15 +214,18 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   };
 
   const readPage = (iterator: string) =>
-    options.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    bounded((o) => options.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }), o));
 
   const reposition = async (cursor: ShardCursor): Promise<string | undefined> => {
     const iterator = (
       input: Omit<ConstructorParameters<typeof GetShardIteratorCommand>[0], 'StreamArn' | 'ShardId'>,
     ) =>
-      options.streams
-        .send(new GetShardIteratorCommand({ StreamArn: cursor.streamArn, ShardId: cursor.shardId, ...input }))
-        .then((answer) => answer.ShardIterator);
+      bounded((o) =>
+        options.streams.send(
+          new GetShardIteratorCommand({ StreamArn: cursor.streamArn, ShardId: cursor.shardId, ...input }),
+          o,
+        ),
+      ).then((answer) => answer.ShardIterator);
     try {
       if (cursor.lastSequenceNumber !== undefined) {
         const after = await iterator({
@@ -180,22 +249,46 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   const drains: Array<{ after: number; resolve: () => void }> = [];
   let roundNumber = 0;
 
+  /** A cursor still reading (a child shard waits for it). */
+  const isOpen = (shardId: string | undefined) =>
+    shardId !== undefined && cursors.some((c) => c.shardId === shardId && c.iterator !== undefined);
+
   const poll = async () => {
     roundNumber += 1;
     const before = pending.length;
     let read = 0;
+    let failed = false;
+    // Shards open and close on their own (rollover): describe every stream again now and then.
+    if (Date.now() - discoveredAt >= rediscoverEveryMs) {
+      discoveredAt = Date.now();
+      for (const [table, streamArn] of streamsOf) {
+        await addShards(table, streamArn, 'TRIM_HORIZON').catch((error: unknown) => {
+          failed = true;
+          log(`live stream: describing ${table} failed (${describeError(error)})`);
+        });
+      }
+    }
     for (const cursor of [...cursors]) {
-      if (cursor.iterator === undefined) continue;
+      if (cursor.iterator === undefined || isOpen(cursor.parentShardId)) continue;
       let page: Awaited<ReturnType<typeof readPage>>;
       try {
         page = await readPage(cursor.iterator);
       } catch (error) {
+        failed = true;
+        if (!isLostPosition(error)) {
+          // A slow or failed call: this shard is read again next round, the others carry on.
+          log(`live stream: ${cursor.table} shard ${cursor.shardId}: ${describeError(error)}`);
+          continue;
+        }
         // DynamoDB Local's shards are ephemeral and iterators expire: position again after the last
         // record read (or at the oldest one kept), and pick up new shards.
-        if (!(error instanceof Error && /Trimmed|Expired/.test(error.name))) throw error;
-        log(`live stream: ${cursor.table} shard ${cursor.shardId}: ${error.name}, positioned again`);
+        log(
+          `live stream: ${cursor.table} shard ${cursor.shardId}: ${describeError(error)}, positioned again`,
+        );
         cursor.iterator = await reposition(cursor);
-        await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON');
+        await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON').catch((again: unknown) =>
+          log(`live stream: describing ${cursor.table} failed (${describeError(again)})`),
+        );
         continue;
       }
       cursor.iterator = page.NextShardIterator;
@@ -206,13 +299,19 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         read += 1;
       }
       // A closed shard: its children carry on.
-      if (cursor.iterator === undefined) await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON');
+      if (cursor.iterator === undefined) {
+        await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON').catch((error: unknown) => {
+          failed = true;
+          log(`live stream: describing ${cursor.table} failed (${describeError(error)})`);
+        });
+      }
     }
     // Like Lambda's batching window: records gather until the window since the first one has passed
     // (so one quick pass's writes, spread over a second, reach clients as one message) or a batch is full.
     if (pending.length > 0 && (pending.length >= batchSize || Date.now() - firstPendingAt >= batchWindowMs))
       await deliver();
-    quietRounds = read === 0 && before === 0 && pending.length === 0 ? quietRounds + 1 : 0;
+    // A round with a failed call is never quiet: what it could not read may be waiting.
+    quietRounds = !failed && read === 0 && before === 0 && pending.length === 0 ? quietRounds + 1 : 0;
     for (const waiter of [...drains]) {
       if (quietRounds >= 2 && roundNumber >= waiter.after + 2) {
         drains.splice(drains.indexOf(waiter), 1);
