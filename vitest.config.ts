@@ -2,9 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Integration files that load the one DynamoDB Local hardest (thousands of writes, or a thousand
- * interleavings, or hundreds of stream drains): they run after every other project, one at a time. On a 2-core machine running
- * the whole suite, they once took several times as long as alone (a 180 s hook, the gateway's 29 s)
- * while each takes well under a minute on its own.
+ * interleavings, or hundreds of stream drains): they run after every other file, one at a time, on a
+ * JVM that earlier files have warmed. (On 2 cores Vitest runs one file at a time anyway; a project
+ * without file parallelism and without a `sequence.groupOrder` is scheduled last; with
+ * `groupOrder: 1`, Vitest 5 ran these first, on a cold JVM.)
  */
 const HEAVY_INTEGRATION = [
   'test/integration/api/large-list.test.ts',
@@ -51,9 +52,8 @@ export default defineConfig({
           globalSetup: ['test/setup/dynamodb-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          // after every other project, one file at a time
+          // after every other file, one at a time
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
         },
       },
       {
