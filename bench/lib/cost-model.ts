@@ -496,15 +496,16 @@ export function historyMonthlyCost(units: HistoryUnits): HistoryCost {
 }
 
 /**
- * The stored size of an item of string and number attributes by DynamoDB's rules: each attribute's
- * name and value (strings: UTF-8 bytes; numbers: 1 byte per two significant digits, plus 1), plus
+ * The stored size of an item of string, number and binary attributes by DynamoDB's rules: each attribute's
+ * name and value (strings: UTF-8 bytes; binary: its bytes; numbers: 1 byte per two significant digits, plus 1), plus
  * the 100 bytes of overhead DynamoDB bills per item for storage.
  */
-export function dynamoItemBytes(item: Readonly<Record<string, string | number>>): number {
+export function dynamoItemBytes(item: Readonly<Record<string, string | number | Uint8Array>>): number {
   let bytes = 100;
   for (const [name, value] of Object.entries(item)) {
     bytes += Buffer.byteLength(name);
     if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else if (value instanceof Uint8Array) bytes += value.length;
     else {
       const digits = String(Math.abs(value)).replace(/[.-]/g, '').replace(/^0+/, '').replace(/0+$/, '');
       bytes += Math.ceil(Math.max(1, digits.length) / 2) + 1;

@@ -1,5 +1,10 @@
-import { aggregateQuarter, bucketStart, type HistoryBucket } from '#shared/domain/metrics-history.ts';
-import { toHistoryItem } from '#shared/store/dynamodb/history-repository.ts';
+import {
+  aggregateQuarter,
+  bucketStart,
+  type HistoryBucket,
+  type PackedHistoryItem,
+} from '#shared/domain/metrics-history.ts';
+import { toHistoryItems } from '#shared/store/dynamodb/history-repository.ts';
 import { createDynamoDbRepositories } from '#shared/store/dynamodb/index.ts';
 import type { TableNames } from '#shared/store/table-design.ts';
 import type { BenchDynamo } from '../harness/dynamo.ts';
@@ -51,17 +56,19 @@ export async function measureHistoryUnits(input: {
   await scratchRepos.history.putBuckets(quarters);
   const quarterWcu = dynamo.meter.totals().wcu;
 
-  const bytes = (b: HistoryBucket) => dynamoItemBytes(toHistoryItem(b));
-  const meanBytes = (items: HistoryBucket[]) =>
-    items.length === 0 ? 0 : items.reduce((s, b) => s + bytes(b), 0) / items.length;
+  // What is stored: one packed item per cluster and bucket.
+  const minuteItems = toHistoryItems(minutes);
+  const quarterItems = toHistoryItems(quarters);
+  const meanBytes = (items: readonly PackedHistoryItem[]) =>
+    items.length === 0 ? 0 : items.reduce((s, item) => s + dynamoItemBytes(item), 0) / items.length;
   return {
     minuteWcu: distinctMinutes === 0 ? 0 : minuteWcu / distinctMinutes,
     quarterWcu: distinctQuarters === 0 ? 0 : quarterWcu / distinctQuarters,
     quarterRcu: distinctMinutes === 0 ? 0 : (minuteReadRcu * 15) / distinctMinutes,
-    minuteItemsPerMinute: distinctMinutes === 0 ? 0 : minutes.length / distinctMinutes,
-    quarterItemsPerQuarter: distinctQuarters === 0 ? 0 : quarters.length / distinctQuarters,
-    minuteItemBytes: meanBytes(minutes),
-    quarterItemBytes: meanBytes(quarters),
+    minuteItemsPerMinute: distinctMinutes === 0 ? 0 : minuteItems.length / distinctMinutes,
+    quarterItemsPerQuarter: distinctQuarters === 0 ? 0 : quarterItems.length / distinctQuarters,
+    minuteItemBytes: meanBytes(minuteItems),
+    quarterItemBytes: meanBytes(quarterItems),
     windowMinutes: distinctMinutes,
   };
 }

@@ -4,14 +4,17 @@ import * as z from 'zod';
  * Metrics history: each running guest's CPU and memory use over time, from the samples the quick
  * sync already reads (`/cluster/resources`, zero extra Proxmox calls).
  *
- * Stored per cluster, node and time bucket, never per VM and sample: one item per node and minute
- * (kept 24 h) and one per node and quarter hour (kept 14 days), each holding every guest of the
- * node in one compact string. Each item is put once and never updated: DynamoDB bills an update on
- * the whole item, so growing an item in place would cost its full size at every sample.
+ * Kept per node and time bucket, never per VM and sample, and stored one item per cluster and
+ * bucket: one per minute (kept 24 h) and one per quarter hour (kept 14 days), each holding every
+ * node's guests packed in binary (history-pack.ts; DynamoDB bills by the started kilobyte, so one
+ * full item costs less than one nearly empty item per node). Each item is put once and never
+ * updated: DynamoDB bills an update on the whole item, so growing an item in place would cost its
+ * full size at every sample.
  *
  * Values are percentages (CPU: of the guest's CPUs; memory: of its memory), stored as integer
- * tenths of a percent: `vmid:cpu_avg:mem_avg` when the maxima equal the averages, else
- * `vmid:cpu_avg:mem_avg:cpu_max:mem_max`; entries separated by commas.
+ * tenths of a percent. Items written before the packed format (one per node, guests as a string:
+ * `vmid:cpu_avg:mem_avg` when the maxima equal the averages, else
+ * `vmid:cpu_avg:mem_avg:cpu_max:mem_max`, entries separated by commas) are read until they expire.
  */
 
 /** The two resolutions kept. */
@@ -115,8 +118,11 @@ export function decodeHistoryGuests(encoded: string): Map<number, HistoryValues>
   return guests;
 }
 
-/** A stored history item (a `SyncState` item, see `historyKeys`). */
-export const HistoryItemSchema = z.object({
+/**
+ * A stored history item as written before the packed format: one node's bucket, its guests as a
+ * string (read until they expire; nothing writes them any more).
+ */
+export const LegacyHistoryItemSchema = z.object({
   pk: z.string().min(1),
   sk: z.string().min(1),
   node: z.string().min(1),
@@ -127,6 +133,19 @@ export const HistoryItemSchema = z.object({
   g: z.string().regex(HISTORY_GUESTS_PATTERN),
   expires_at: z.number().int().positive(),
 });
+
+/** A stored history item (a `SyncState` item, see `historyKeys`): every node of a cluster at one bucket. */
+export const PackedHistoryItemSchema = z.object({
+  pk: z.string().min(1),
+  sk: z.string().min(1),
+  t: z.number().int().nonnegative(),
+  /** the nodes and their guests, see history-pack.ts */
+  p: z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'not binary'),
+  expires_at: z.number().int().positive(),
+});
+export type PackedHistoryItem = z.infer<typeof PackedHistoryItemSchema>;
+
+export const HistoryItemSchema = z.union([PackedHistoryItemSchema, LegacyHistoryItemSchema]);
 export type HistoryItem = z.infer<typeof HistoryItemSchema>;
 
 /** One guest's CPU and memory use at one observation (percent). */

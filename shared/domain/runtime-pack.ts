@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { BitReader, BitWriter } from './bit-io.ts';
 import type { ClusterRuntime, NodeRuntime, RuntimeSample } from './runtime-stats.ts';
 
 /**
@@ -52,134 +53,6 @@ function bitWidth(max: number): number {
   return width;
 }
 
-class Writer {
-  private readonly bytes: number[] = [];
-  private current = 0;
-  private used = 0;
-
-  byte(value: number): void {
-    this.bytes.push(value & 0xff);
-  }
-
-  varint(value: number): void {
-    let rest = value;
-    while (rest >= 0x80) {
-      this.bytes.push((rest % 0x80) | 0x80);
-      rest = Math.floor(rest / 0x80);
-    }
-    this.bytes.push(rest);
-  }
-
-  raw(bytes: Uint8Array): void {
-    for (const b of bytes) this.bytes.push(b);
-  }
-
-  bits(value: number, width: number): void {
-    for (let bit = width - 1; bit >= 0; bit--) {
-      this.current = (this.current << 1) | (Math.floor(value / 2 ** bit) % 2);
-      this.used++;
-      if (this.used === 8) {
-        this.bytes.push(this.current);
-        this.current = 0;
-        this.used = 0;
-      }
-    }
-  }
-
-  bitVarint(value: number): void {
-    let rest = value;
-    do {
-      const group = rest % 0x80;
-      rest = Math.floor(rest / 0x80);
-      this.bits(rest > 0 ? 1 : 0, 1);
-      this.bits(group, 7);
-    } while (rest > 0);
-  }
-
-  /** Pads the bit section to a whole byte. */
-  align(): void {
-    if (this.used > 0) this.bits(0, 8 - this.used);
-  }
-
-  finish(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
-}
-
-class Reader {
-  private offset = 0;
-  private bitOffset = 0; // bits already read of bytes[offset] in a bit section
-
-  constructor(private readonly bytes: Uint8Array) {}
-
-  private fail(what: string): never {
-    throw new RuntimePackError(`${what} at byte ${String(this.offset)} of ${String(this.bytes.length)}`);
-  }
-
-  get remainingBits(): number {
-    return (this.bytes.length - this.offset) * 8 - this.bitOffset;
-  }
-
-  byte(): number {
-    const value = this.bytes[this.offset];
-    if (value === undefined) this.fail('truncated');
-    this.offset++;
-    return value;
-  }
-
-  /** A varint of at most `maxBytes` bytes (8 keep it a safe integer). */
-  varint(maxBytes = 8): number {
-    let value = 0;
-    for (let index = 0; index < maxBytes; index++) {
-      const b = this.byte();
-      value += (b & 0x7f) * 2 ** (7 * index);
-      if ((b & 0x80) === 0) return value;
-    }
-    return this.fail('varint too long');
-  }
-
-  take(length: number): Uint8Array {
-    if (length > this.bytes.length - this.offset) this.fail('truncated');
-    const slice = this.bytes.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return slice;
-  }
-
-  bits(width: number): number {
-    let value = 0;
-    for (let index = 0; index < width; index++) {
-      const b = this.bytes[this.offset];
-      if (b === undefined) this.fail('truncated bits');
-      value = value * 2 + ((b >> (7 - this.bitOffset)) & 1);
-      this.bitOffset++;
-      if (this.bitOffset === 8) {
-        this.bitOffset = 0;
-        this.offset++;
-      }
-    }
-    return value;
-  }
-
-  bitVarint(maxGroups = 5): number {
-    let value = 0;
-    for (let index = 0; index < maxGroups; index++) {
-      const more = this.bits(1);
-      value += this.bits(7) * 2 ** (7 * index);
-      if (more === 0) return value;
-    }
-    return this.fail('vmid gap too long');
-  }
-
-  /** Skips the padding of a bit section, which must be 0 bits. */
-  align(): void {
-    if (this.bitOffset > 0 && this.bits(8 - this.bitOffset) !== 0) this.fail('non-zero padding');
-  }
-
-  end(): void {
-    if (this.offset !== this.bytes.length) this.fail('trailing bytes');
-  }
-}
-
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
@@ -193,7 +66,7 @@ export interface PackedNodeSection {
 
 /** Encodes node sections (samples rounded to 0.1 as the API shows them). */
 export function encodeRuntimePack(sections: readonly PackedNodeSection[]): Uint8Array {
-  const out = new Writer();
+  const out = new BitWriter();
   out.byte(RUNTIME_PACK_FORMAT);
   out.varint(sections.length);
   const names = new Set<string>();
@@ -239,7 +112,7 @@ export function encodeRuntimePack(sections: readonly PackedNodeSection[]): Uint8
 
 /** Decodes a packed item; throws {@link RuntimePackError} when it is not a valid format-1 pack. */
 export function decodeRuntimePack(bytes: Uint8Array): PackedNodeSection[] {
-  const input = new Reader(bytes);
+  const input = new BitReader(bytes, (message) => new RuntimePackError(message));
   const format = input.byte();
   if (format !== RUNTIME_PACK_FORMAT) throw new RuntimePackError(`unknown runtime pack format ${format}`);
   const count = input.varint(4);

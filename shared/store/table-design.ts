@@ -274,14 +274,20 @@ export const syncStateKeys = {
  */
 export const historyKeys = {
   partition: (clusterId: string, resolution: '1m' | '15m') => `HISTORY#${clusterId}#${resolution}`,
-  bucket: (clusterId: string, resolution: '1m' | '15m', t: number, node: string) => ({
+  /** A cluster's item of one bucket (every node in it). */
+  bucket: (clusterId: string, resolution: '1m' | '15m', t: number) => ({
+    pk: `HISTORY#${clusterId}#${resolution}`,
+    sk: new Date(t).toISOString(),
+  }),
+  /** A node's item of one bucket, as written before the packed format (still read). */
+  legacyBucket: (clusterId: string, resolution: '1m' | '15m', t: number, node: string) => ({
     pk: `HISTORY#${clusterId}#${resolution}`,
     sk: `${new Date(t).toISOString()}#${node}`,
   }),
   /** Sort-key bounds of the buckets that start in [fromMs, toMs]. */
   range: (fromMs: number, toMs: number) => ({
     from: new Date(fromMs).toISOString(),
-    // '~' sorts after every character of a node name.
+    // '~' sorts after every character of a node name (a legacy item's sort key ends with one).
     to: `${new Date(toMs).toISOString()}#~`,
   }),
 } as const;

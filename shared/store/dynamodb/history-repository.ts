@@ -1,33 +1,46 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { decodeHistoryPack, encodeHistoryPack } from '#shared/domain/history-pack.ts';
 import {
   decodeHistoryGuests,
-  encodeHistoryGuests,
   HISTORY_RETENTION_MS,
   type HistoryBucket,
-  type HistoryItem,
   HistoryItemSchema,
   type HistoryResolution,
+  type PackedHistoryItem,
 } from '#shared/domain/metrics-history.ts';
 import type { MetricsHistoryRepository, WriteReport } from '../ports.ts';
 import { historyKeys } from '../table-design.ts';
 import { batchWriteAll, DEFAULT_RETRY_POLICY, type RetryPolicy } from './batch-operations.ts';
 import { parseItem } from './helpers.ts';
 
-/** The stored item of a bucket (see {@link HistoryItemSchema}). */
-export function toHistoryItem(bucket: HistoryBucket): HistoryItem {
-  return {
-    ...historyKeys.bucket(bucket.cluster_id, bucket.resolution, bucket.t, bucket.node),
-    node: bucket.node,
-    t: bucket.t,
-    n: bucket.samples,
-    g: encodeHistoryGuests(bucket.guests),
-    expires_at: Math.ceil((bucket.t + HISTORY_RETENTION_MS[bucket.resolution]) / 1000),
-  };
+/**
+ * The stored items of buckets: one per cluster, resolution and time, every node's bucket packed
+ * into it (`PackedHistoryItemSchema`, history-pack.ts). A node given twice for one time keeps the last.
+ */
+export function toHistoryItems(buckets: readonly HistoryBucket[]): PackedHistoryItem[] {
+  const groups = new Map<string, { first: HistoryBucket; nodes: Map<string, HistoryBucket> }>();
+  for (const bucket of buckets) {
+    const key = JSON.stringify([bucket.cluster_id, bucket.resolution, bucket.t]);
+    const group = groups.get(key) ?? { first: bucket, nodes: new Map<string, HistoryBucket>() };
+    group.nodes.set(bucket.node, bucket);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map(({ first, nodes }) => ({
+    ...historyKeys.bucket(first.cluster_id, first.resolution, first.t),
+    t: first.t,
+    p: encodeHistoryPack(
+      [...nodes.values()]
+        .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
+        .map((bucket) => ({ node: bucket.node, samples: bucket.samples, guests: bucket.guests })),
+    ),
+    expires_at: Math.ceil((first.t + HISTORY_RETENTION_MS[first.resolution]) / 1000),
+  }));
 }
 
 /**
- * DynamoDB adapter of {@link MetricsHistoryRepository} on the SyncState table: one small item per
- * cluster, node and bucket, put once (BatchWrite), removed by TTL after its retention.
+ * DynamoDB adapter of {@link MetricsHistoryRepository} on the SyncState table: one packed item per
+ * cluster and bucket, put once (BatchWrite), removed by TTL after its retention. Items of the
+ * earlier layout (one per node) are read alongside until they expire.
  */
 export class DynamoDbHistoryRepository implements MetricsHistoryRepository {
   private readonly retryPolicy: RetryPolicy;
@@ -44,7 +57,7 @@ export class DynamoDbHistoryRepository implements MetricsHistoryRepository {
     return batchWriteAll(
       this.client,
       this.tableName,
-      buckets.map((bucket) => ({ PutRequest: { Item: toHistoryItem(bucket) } })),
+      toHistoryItems(buckets).map((item) => ({ PutRequest: { Item: item } })),
       this.retryPolicy,
     );
   }
@@ -73,6 +86,19 @@ export class DynamoDbHistoryRepository implements MetricsHistoryRepository {
       );
       for (const raw of result.Items ?? []) {
         const item = parseItem(HistoryItemSchema, raw, `${this.tableName} history ${clusterId}`);
+        if ('p' in item) {
+          for (const section of decodeHistoryPack(item.p)) {
+            buckets.push({
+              cluster_id: clusterId,
+              node: section.node,
+              resolution,
+              t: item.t,
+              samples: section.samples,
+              guests: new Map(section.guests),
+            });
+          }
+          continue;
+        }
         buckets.push({
           cluster_id: clusterId,
           node: item.node,

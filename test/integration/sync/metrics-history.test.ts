@@ -1,5 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeHistoryPack } from '#shared/domain/history-pack.ts';
 import { readVmHistory } from '#shared/domain/metrics-history.ts';
 import { historyKeys } from '#shared/store/table-design.ts';
 import { type SyncHarness, startSyncHarness } from './harness.ts';
@@ -23,7 +24,7 @@ describe('metrics history from real quick passes (DynamoDB Local + simulator)', 
   const passes: { at: number; history: number }[] = [];
   let start = 0;
 
-  it('puts one bucket per node on the first pass of each minute, none on the second', async () => {
+  it('puts one item for the cluster on the first pass of each minute, none on the second', async () => {
     // Move to 5 s into the next quarter hour, then pass every 30 s for 16 minutes.
     await h.tick(15 * 60_000 - (h.clock.now % (15 * 60_000)) + 5_000);
     start = h.clock.now - 5_000;
@@ -33,16 +34,15 @@ describe('metrics history from real quick passes (DynamoDB Local + simulator)', 
       passes.push({ at: h.clock.now, history: result.writes.history });
       await h.tick(30_000);
     }
-    const nodes = h.sim.clusters[0]?.nodes.length ?? 0;
     // Passes at :05 write the minute (and, at the next quarter, its aggregate); passes at :35 write nothing.
-    expect(passes[0]?.history).toBe(nodes);
+    expect(passes[0]?.history).toBe(1);
     expect(passes[1]?.history).toBe(0);
-    expect(passes[30]?.history).toBe(2 * nodes);
+    expect(passes[30]?.history).toBe(2);
     expect(passes.filter((p) => p.history > 0)).toHaveLength(17);
-    expect(passes.reduce((sum, p) => sum + p.history, 0)).toBe(17 * nodes + nodes);
+    expect(passes.reduce((sum, p) => sum + p.history, 0)).toBe(17 + 1);
   });
 
-  it('stores every node of the minute in one small item (the items a Query sees, with TTL)', async () => {
+  it('stores every node of the minute in one small packed item (the items a Query sees, with TTL)', async () => {
     const result = await h.tables.documentClient.send(
       new QueryCommand({
         TableName: h.tables.names.syncState,
@@ -51,9 +51,19 @@ describe('metrics history from real quick passes (DynamoDB Local + simulator)', 
       }),
     );
     const items = result.Items ?? [];
-    expect(items).toHaveLength(17 * 3);
+    expect(items).toHaveLength(17);
+    // Every node with a running guest has its section in the minute's one item.
+    const running = new Set(
+      h.sim
+        .groundTruth('sim-1')
+        .filter((g) => g.status === 'running')
+        .map((g) => g.node),
+    );
+    expect(running.size).toBeGreaterThan(1);
     for (const item of items) {
-      expect(JSON.stringify(item).length).toBeLessThan(1024);
+      expect(item.p).toBeInstanceOf(Uint8Array);
+      expect(item.p.length).toBeLessThan(1024);
+      expect(new Set(decodeHistoryPack(item.p).map((section) => section.node))).toEqual(running);
       expect(item.expires_at).toBe(Math.ceil((item.t + 25 * 3600_000) / 1000));
     }
   });
