@@ -673,7 +673,7 @@ function assemble(
       rewrite_all_wcu: d.rewriteAllWcu,
       history: {
         description:
-          'metrics history buckets written by the quick passes (one item per node and minute, one per node and quarter hour), put again into a scratch table with the meter on; the aggregation read is the Query of the minute buckets scaled to 15 minutes',
+          'metrics history buckets written by the quick passes (one packed item per cluster and minute, one per cluster and quarter hour), put again into a scratch table with the meter on; the aggregation read is the Query of the minute buckets scaled to 15 minutes',
         minute_wcu: r2(d.history.minuteWcu),
         quarter_wcu: r2(d.history.quarterWcu),
         quarter_rcu: r2(d.history.quarterRcu),

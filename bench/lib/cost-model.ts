@@ -441,7 +441,7 @@ export function liveCost(workload: Workload, live: LiveInputs): MonthlyCost {
 
 /** The metrics history's measured units on the reference fleet (bench/measures/history-units.ts). */
 export interface HistoryUnits {
-  /** write units of one minute's buckets over the fleet (one item per node) */
+  /** write units of one minute's buckets over the fleet (one packed item per cluster) */
   minuteWcu: number;
   /** write units of one quarter hour's aggregate buckets over the fleet */
   quarterWcu: number;

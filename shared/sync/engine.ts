@@ -131,7 +131,7 @@ export interface WriteBreakdown {
   state: number;
   /** assignments suspended because their guest was removed */
   ownership: number;
-  /** metrics history buckets (quick passes: one per node and minute, and per node and quarter hour) */
+  /** metrics history items (quick passes: one per cluster and minute, and per cluster and quarter hour) */
   history: number;
 }
 

@@ -16,11 +16,12 @@ import type { MetricsHistoryRepository } from '#shared/store/ports.ts';
  * The quick pass's part of the metrics history: from the listing it already read (zero extra
  * Proxmox calls) and the runtime stats it already loaded (the previous pass's samples).
  *
- * - The first pass of each minute puts that minute's buckets (one item per node): avg and max of
+ * - The first pass of each minute puts that minute's buckets (every node's, packed into one item for
+ *   the cluster by the repository): avg and max of
  *   its sample and the previous pass's, when that was less than a minute ago. Later passes of the
- *   same minute write nothing, so a 30 s cadence costs one put per node and minute, not two.
+ *   same minute write nothing, so a 30 s cadence costs one put per cluster and minute, not two.
  * - The first pass of each quarter hour also aggregates the previous pass's quarter from its
- *   minute buckets (one Query) and puts one item per node.
+ *   minute buckets (one Query) and puts the quarter's buckets (one item).
  */
 
 /** What one pass hands over. */
