@@ -69,7 +69,8 @@ export class BitReader {
     private readonly error: (message: string) => Error,
   ) {}
 
-  private fail(what: string): never {
+  /** Throws the owner's error for `what`, at the current position. */
+  fail(what: string): never {
     throw this.error(`${what} at byte ${String(this.offset)} of ${String(this.bytes.length)}`);
   }
 
@@ -135,4 +136,75 @@ export class BitReader {
   end(): void {
     if (this.offset !== this.bytes.length) this.fail('trailing bytes');
   }
+}
+
+/** Proxmox VE's largest VMID. */
+export const MAX_VMID = 999_999_999;
+
+/** Bits needed for every value up to `max`. */
+export function bitWidth(max: number): number {
+  let width = 0;
+  while (max >= 2 ** width) width++;
+  return width;
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** Writes a section's node name (a varint of its UTF-8 length, then the bytes): never empty or repeated in a pack. */
+export function writeNodeName(out: BitWriter, node: string, seen: Set<string>): void {
+  if (node.length === 0 || seen.has(node))
+    throw new RangeError(`node name empty or repeated: ${JSON.stringify(node)}`);
+  seen.add(node);
+  const name = utf8.encode(node);
+  out.varint(name.length);
+  out.raw(name);
+}
+
+/** Reads what {@link writeNodeName} wrote. */
+export function readNodeName(input: BitReader, seen: Set<string>): string {
+  const bytes = input.take(input.varint(4));
+  let node: string;
+  try {
+    node = utf8Strict.decode(bytes);
+  } catch {
+    return input.fail('node name is not UTF-8');
+  }
+  if (node.length === 0 || seen.has(node)) input.fail('node name empty or repeated');
+  seen.add(node);
+  return node;
+}
+
+/** A VMID a pack may hold. */
+export function checkVmid(vmid: number): number {
+  if (!Number.isInteger(vmid) || vmid < 0 || vmid > MAX_VMID) throw new RangeError(`bad vmid ${vmid}`);
+  return vmid;
+}
+
+/**
+ * Writes entry `index`'s VMID (ascending within a section): the first as a varint before the bit
+ * section, each later one as a gap bit (0: previous + 1) or a 1 and a bit varint of the gap − 2.
+ */
+export function writeVmid(out: BitWriter, index: number, vmid: number, previous: number): void {
+  if (index === 0) out.varint(vmid);
+  else if (vmid === previous + 1) out.bits(0, 1);
+  else {
+    out.bits(1, 1);
+    out.bitVarint(vmid - previous - 2);
+  }
+}
+
+/** Reads the first VMID of a section of `entries` (each later entry takes at least one bit). */
+export function readFirstVmid(input: BitReader, entries: number): number {
+  const vmid = input.varint(5);
+  if (entries - 1 > input.remainingBits) input.fail('entry count beyond the data');
+  if (vmid > MAX_VMID) input.fail('vmid out of range');
+  return vmid;
+}
+
+/** Reads a later entry's VMID after `previous`. */
+export function readNextVmid(input: BitReader, previous: number): number {
+  const vmid = previous + (input.bits(1) === 0 ? 1 : input.bitVarint() + 2);
+  if (vmid > MAX_VMID) input.fail('vmid out of range');
+  return vmid;
 }

@@ -1,5 +1,15 @@
 import * as z from 'zod';
-import { BitReader, BitWriter } from './bit-io.ts';
+import {
+  BitReader,
+  BitWriter,
+  bitWidth,
+  checkVmid,
+  readFirstVmid,
+  readNextVmid,
+  readNodeName,
+  writeNodeName,
+  writeVmid,
+} from './bit-io.ts';
 import type { ClusterRuntime, NodeRuntime, RuntimeSample } from './runtime-stats.ts';
 
 /**
@@ -28,8 +38,6 @@ import type { ClusterRuntime, NodeRuntime, RuntimeSample } from './runtime-stats
 
 export const RUNTIME_PACK_FORMAT = 1;
 
-/** Proxmox VE's largest VMID. */
-const MAX_VMID = 999_999_999;
 /** A value must fit in 31 bits (tenths of a percent: far beyond any real use). */
 const MAX_WIDTH = 31;
 
@@ -47,15 +55,6 @@ function tenths(percent: number): number {
   return value;
 }
 
-function bitWidth(max: number): number {
-  let width = 0;
-  while (max >= 2 ** width) width++;
-  return width;
-}
-
-const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
-
 /** One node's samples as stored in one packed item (a node may span several items of a set). */
 export interface PackedNodeSection {
   node: string;
@@ -71,22 +70,15 @@ export function encodeRuntimePack(sections: readonly PackedNodeSection[]): Uint8
   out.varint(sections.length);
   const names = new Set<string>();
   for (const section of sections) {
-    if (section.node.length === 0 || names.has(section.node)) {
-      throw new RangeError(`node name empty or repeated: ${JSON.stringify(section.node)}`);
-    }
-    names.add(section.node);
     if (!Number.isSafeInteger(section.observed_at) || section.observed_at < 0) {
       throw new RangeError(`observed_at out of range: ${String(section.observed_at)}`);
     }
-    const name = utf8.encode(section.node);
-    out.varint(name.length);
-    out.raw(name);
+    writeNodeName(out, section.node, names);
     out.varint(section.observed_at);
     const vmids = [...section.stats.keys()].sort((a, b) => a - b);
     const entries = vmids.map((vmid) => {
-      if (!Number.isInteger(vmid) || vmid < 0 || vmid > MAX_VMID) throw new RangeError(`bad vmid ${vmid}`);
       const sample = section.stats.get(vmid) as RuntimeSample;
-      return { vmid, cpu: tenths(sample.cpu_usage), mem: tenths(sample.memory_usage) };
+      return { vmid: checkVmid(vmid), cpu: tenths(sample.cpu_usage), mem: tenths(sample.memory_usage) };
     });
     const cpuWidth = bitWidth(entries.reduce((max, e) => Math.max(max, e.cpu), 0));
     const memWidth = bitWidth(entries.reduce((max, e) => Math.max(max, e.mem), 0));
@@ -95,12 +87,7 @@ export function encodeRuntimePack(sections: readonly PackedNodeSection[]): Uint8
     out.byte(memWidth);
     let previous = -1;
     for (const [index, entry] of entries.entries()) {
-      if (index === 0) out.varint(entry.vmid);
-      else if (entry.vmid === previous + 1) out.bits(0, 1);
-      else {
-        out.bits(1, 1);
-        out.bitVarint(entry.vmid - previous - 2);
-      }
+      writeVmid(out, index, entry.vmid, previous);
       out.bits(entry.cpu, cpuWidth);
       out.bits(entry.mem, memWidth);
       previous = entry.vmid;
@@ -119,16 +106,7 @@ export function decodeRuntimePack(bytes: Uint8Array): PackedNodeSection[] {
   const sections: PackedNodeSection[] = [];
   const names = new Set<string>();
   for (let index = 0; index < count; index++) {
-    const length = input.varint(4);
-    let node: string;
-    try {
-      node = utf8Strict.decode(input.take(length));
-    } catch (error) {
-      if (error instanceof RuntimePackError) throw error;
-      throw new RuntimePackError('node name is not UTF-8');
-    }
-    if (node.length === 0 || names.has(node)) throw new RuntimePackError('node name empty or repeated');
-    names.add(node);
+    const node = readNodeName(input, names);
     const observedAt = input.varint(8);
     if (!Number.isSafeInteger(observedAt)) throw new RuntimePackError('observed_at out of range');
     const entries = input.varint(5);
@@ -137,12 +115,9 @@ export function decodeRuntimePack(bytes: Uint8Array): PackedNodeSection[] {
     if (cpuWidth > MAX_WIDTH || memWidth > MAX_WIDTH) throw new RuntimePackError('value width out of range');
     const stats = new Map<number, RuntimeSample>();
     if (entries > 0) {
-      let vmid = input.varint(5);
-      // Every entry takes at least one bit after the first: a count beyond that is corrupt.
-      if (entries - 1 > input.remainingBits) throw new RuntimePackError('entry count beyond the data');
+      let vmid = readFirstVmid(input, entries);
       for (let entry = 0; entry < entries; entry++) {
-        if (entry > 0) vmid += input.bits(1) === 0 ? 1 : input.bitVarint() + 2;
-        if (vmid > MAX_VMID) throw new RuntimePackError('vmid out of range');
+        if (entry > 0) vmid = readNextVmid(input, vmid);
         const cpu = input.bits(cpuWidth);
         const mem = input.bits(memWidth);
         stats.set(vmid, { cpu_usage: cpu / 10, memory_usage: mem / 10 });
