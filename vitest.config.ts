@@ -3,9 +3,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Integration files that load the one DynamoDB Local hardest (thousands of writes, or a thousand
  * interleavings, or hundreds of stream drains): they run after every other file, one at a time, on a
- * JVM that earlier files have warmed. (On 2 cores Vitest runs one file at a time anyway; a project
- * without file parallelism and without a `sequence.groupOrder` is scheduled last; with
- * `groupOrder: 1`, Vitest 5 ran these first, on a cold JVM.)
+ * DynamoDB Local of their own (the run's shared one slows down as it serves every other file). On 2
+ * cores Vitest runs one file at a time anyway; a project without file parallelism and without a
+ * `sequence.groupOrder` is scheduled last.
  */
 const HEAVY_INTEGRATION = [
   'test/integration/api/large-list.test.ts',
@@ -15,8 +15,9 @@ const HEAVY_INTEGRATION = [
   'test/integration/live/live-property.test.ts',
 ];
 
-// One DynamoDB Local serves the whole run: the integration and e2e projects share a global setup
-// that starts it once and publishes its endpoint through `provide`/`inject`.
+// One DynamoDB Local serves the run: the integration, e2e and browser projects share a global setup
+// that starts it once and publishes its endpoint through `provide`/`inject`; integration-serial has
+// its own.
 export default defineConfig({
   test: {
     projects: [
@@ -49,7 +50,8 @@ export default defineConfig({
         test: {
           name: 'integration-serial',
           include: HEAVY_INTEGRATION,
-          globalSetup: ['test/setup/dynamodb-global-setup.ts'],
+          // a DynamoDB Local of its own, fresh when these files' turn comes
+          globalSetup: ['test/setup/dynamodb-own-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // after every other file, one at a time

@@ -28,7 +28,10 @@ import { newVm } from '../store/fixtures.ts';
  * CPU/memory-only changes arrive as compact `runtime` frames, applied by the protocol's merge rule.
  */
 
-const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);
+// Fixed for the run, but taken from the real clock: DynamoDB Local deletes items whose TTL lies in
+// the real past (a connection's lasts 2 h from `connected_at`), and with a fixed date the test's
+// connections vanished mid-run once that date was over two hours old.
+const NOW = Math.floor(Date.now() / 60_000) * 60_000;
 const CLUSTERS = ['c1', 'c2'] as const;
 const VMIDS = [100, 101, 102, 103] as const;
 const NODES = ['pve0', 'pve1'] as const;

@@ -27,7 +27,9 @@ afterAll(async () => {
   await tables?.drop();
 });
 
-const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
+// An hour ago, minute-aligned: the items' TTL (25 h later) must lie in the future, or DynamoDB
+// Local deletes them.
+const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
 const v = (cpu: number, mem: number, cpuMax = cpu, memMax = mem): HistoryValues => ({
   cpu_avg: cpu,
   mem_avg: mem,
