@@ -178,6 +178,15 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     await addShards(table, streamArn, 'LATEST');
   }
   let discoveredAt = Date.now();
+  /** Looks for shards opened since (read from their oldest record); false when describing failed. */
+  const describeAgain = (table: string, streamArn: string): Promise<boolean> =>
+    addShards(table, streamArn, 'TRIM_HORIZON').then(
+      () => true,
+      (error: unknown) => {
+        log(`live stream: describing ${table} failed (${describeError(error)})`);
+        return false;
+      },
+    );
 
   let pending: DynamoDBRecord[] = [];
   let firstPendingAt = 0;
@@ -261,12 +270,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     // Shards open and close on their own (rollover): describe every stream again now and then.
     if (Date.now() - discoveredAt >= rediscoverEveryMs) {
       discoveredAt = Date.now();
-      for (const [table, streamArn] of streamsOf) {
-        await addShards(table, streamArn, 'TRIM_HORIZON').catch((error: unknown) => {
-          failed = true;
-          log(`live stream: describing ${table} failed (${describeError(error)})`);
-        });
-      }
+      for (const [table, streamArn] of streamsOf) if (!(await describeAgain(table, streamArn))) failed = true;
     }
     for (const cursor of [...cursors]) {
       if (cursor.iterator === undefined || isOpen(cursor.parentShardId)) continue;
@@ -286,9 +290,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
           `live stream: ${cursor.table} shard ${cursor.shardId}: ${describeError(error)}, positioned again`,
         );
         cursor.iterator = await reposition(cursor);
-        await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON').catch((again: unknown) =>
-          log(`live stream: describing ${cursor.table} failed (${describeError(again)})`),
-        );
+        await describeAgain(cursor.table, cursor.streamArn);
         continue;
       }
       cursor.iterator = page.NextShardIterator;
@@ -299,12 +301,8 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         read += 1;
       }
       // A closed shard: its children carry on.
-      if (cursor.iterator === undefined) {
-        await addShards(cursor.table, cursor.streamArn, 'TRIM_HORIZON').catch((error: unknown) => {
-          failed = true;
-          log(`live stream: describing ${cursor.table} failed (${describeError(error)})`);
-        });
-      }
+      if (cursor.iterator === undefined && !(await describeAgain(cursor.table, cursor.streamArn)))
+        failed = true;
     }
     // Like Lambda's batching window: records gather until the window since the first one has passed
     // (so one quick pass's writes, spread over a second, reach clients as one message) or a batch is full.

@@ -52,6 +52,11 @@ export interface HistoryPackSection {
   guests: ReadonlyMap<number, HistoryValues>;
 }
 
+/** A section as decoded: its guests in a map of its own. */
+export interface DecodedHistoryPackSection extends HistoryPackSection {
+  guests: Map<number, HistoryValues>;
+}
+
 /** Tenths of a percent, as stored (a non-finite or negative value is stored as 0). */
 function tenths(percent: number): number {
   const value = Number.isFinite(percent) && percent > 0 ? Math.round(percent * 10) : 0;
@@ -100,12 +105,12 @@ export function encodeHistoryPack(sections: readonly HistoryPackSection[]): Uint
 }
 
 /** Decodes a packed bucket; throws {@link HistoryPackError} when it is not a valid format-1 pack. */
-export function decodeHistoryPack(bytes: Uint8Array): HistoryPackSection[] {
+export function decodeHistoryPack(bytes: Uint8Array): DecodedHistoryPackSection[] {
   const input = new BitReader(bytes, (message) => new HistoryPackError(message));
   const format = input.byte();
   if (format !== HISTORY_PACK_FORMAT) throw new HistoryPackError(`unknown history pack format ${format}`);
   const count = input.varint(4);
-  const sections: HistoryPackSection[] = [];
+  const sections: DecodedHistoryPackSection[] = [];
   const names = new Set<string>();
   for (let index = 0; index < count; index++) {
     const node = readNodeName(input, names);

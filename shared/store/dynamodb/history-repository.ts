@@ -94,7 +94,7 @@ export class DynamoDbHistoryRepository implements MetricsHistoryRepository {
               resolution,
               t: item.t,
               samples: section.samples,
-              guests: new Map(section.guests),
+              guests: section.guests,
             });
           }
           continue;
